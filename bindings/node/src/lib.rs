@@ -1,0 +1,1 @@
+//! Placeholder: the binding is built by its own issue.

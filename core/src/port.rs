@@ -1,0 +1,538 @@
+//! `MessagePort`: a handle on a mailbox, entangled with a peer mailbox.
+//!
+//! A port *is* a mailbox (ARCHITECTURE §2): a sender appends to its peer's mailbox, never to
+//! "whoever owns the peer now", so transferring a port is moving its mailbox, and the backlog plus
+//! anything sent while it is in flight arrive at the new owner in order.
+//!
+//! Ownership: exactly one [`OwnedMailbox`] exists per mailbox. It lives in a port handle, or in a
+//! message in flight while the port is being transferred. Dropping it closes the port with
+//! [`CloseReason::Dropped`] — the library's stand-in for garbage collection (R-CH-35). Peers point
+//! at each other with `Weak`, so no `Arc` cycle can outlive a close or a drop.
+//!
+//! Lock order: a handle's lock may be held while taking a queue lock, never the reverse, and no
+//! code holds two queue locks at once. User code (notifiers) runs with no lock held.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::queue::{Admission, Capacity, Notifier, Popped, Queue, QueueMetrics};
+use crate::sync::{Arc, Mutex, Ordering, Weak};
+
+// Plain std atomics: these are process-wide diagnostics, not part of any modelled race.
+static LIVE_MAILBOXES: StdAtomicUsize = StdAtomicUsize::new(0);
+static NEXT_MAILBOX_ID: StdAtomicU64 = StdAtomicU64::new(1);
+
+/// How many port mailboxes exist in this process right now (handles, in-flight ports and closed
+/// ports that still have a handle all count). Tests use it to prove that closing and dropping
+/// leave no reference cycle behind.
+pub fn live_mailboxes() -> usize {
+    LIVE_MAILBOXES.load(Ordering::SeqCst)
+}
+
+/// Why a port's queue ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// `close()` was called.
+    Closed,
+    /// The last handle was dropped without `close()` (the stand-in for garbage collection).
+    Dropped,
+    /// The port was posted through its own channel (the standard's "doomed" case); the channel
+    /// is lost and the message with it.
+    Doomed,
+}
+
+/// The in-band record that ends a port's queue: every earlier message is delivered first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CloseNotice {
+    /// What ended the channel.
+    pub reason: CloseReason,
+    /// `true` when the peer port caused it, `false` when this port did (e.g. its own `close()`).
+    pub by_peer: bool,
+}
+
+impl fmt::Display for CloseNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = if self.by_peer { "the peer port" } else { "this port" };
+        match self.reason {
+            CloseReason::Closed => write!(f, "{who} was closed"),
+            CloseReason::Dropped => write!(f, "{who} was dropped without close()"),
+            CloseReason::Doomed => write!(f, "{who} was posted through its own channel"),
+        }
+    }
+}
+
+/// What a port posts: the serialized value plus the ArrayBuffers it transfers.
+///
+/// The bytes are opaque to the port; the `clone` module defines what they mean. Transferred
+/// buffers are moved, never copied, and come out as [`Message::array_buffers`] in the same order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Payload {
+    /// The serialized value (the wire format of `crate::clone`).
+    pub data: Vec<u8>,
+    /// Contents of transferred ArrayBuffers, in transfer-list order.
+    pub array_buffers: Vec<Vec<u8>>,
+}
+
+impl Payload {
+    fn byte_len(&self) -> usize {
+        self.data.len() + self.array_buffers.iter().map(Vec::len).sum::<usize>()
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(data: Vec<u8>) -> Self {
+        Payload { data, array_buffers: Vec::new() }
+    }
+}
+
+impl From<&[u8]> for Payload {
+    fn from(data: &[u8]) -> Self {
+        data.to_vec().into()
+    }
+}
+
+impl From<&str> for Payload {
+    fn from(data: &str) -> Self {
+        data.as_bytes().into()
+    }
+}
+
+/// A received message.
+#[derive(Debug)]
+pub struct Message {
+    /// The serialized value.
+    pub data: Vec<u8>,
+    /// Contents of transferred ArrayBuffers, in transfer-list order.
+    pub array_buffers: Vec<Vec<u8>>,
+    /// Transferred ports, in transfer-list order, as new handles owned by the receiver. They
+    /// start disabled (R-CH-28) and stay entangled with their old peers (R-CH-25).
+    pub ports: Vec<MessagePort>,
+}
+
+/// Counters of one port (beyond the standard): its receiving queue plus what it sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PortMetrics {
+    /// Messages waiting in this port's queue.
+    pub depth: usize,
+    /// Payload bytes waiting in this port's queue.
+    pub queued_bytes: usize,
+    /// The largest depth this port's queue has reached.
+    pub high_water_mark: usize,
+    /// Messages that arrived in this port's queue.
+    pub enqueued: u64,
+    /// Messages this port's receivers took out of the queue.
+    pub delivered: u64,
+    /// Messages posted from this port (delivered or not).
+    pub posted: u64,
+    /// Posts from this port that went nowhere: the port was closed, unentangled or doomed.
+    pub dropped: u64,
+}
+
+/// A message in a queue: the payload with the transferred ports' mailboxes riding along.
+pub(crate) struct Envelope {
+    payload: Payload,
+    ports: Vec<OwnedMailbox>,
+}
+
+/// A mailbox's state besides its queue.
+pub(crate) struct Link {
+    peer: Option<Weak<Mailbox>>,
+    posted: u64,
+    dropped: u64,
+}
+
+impl Link {
+    fn is_peer(&self, mailbox: &Mailbox) -> bool {
+        self.peer.as_ref().is_some_and(|p| std::ptr::eq(p.as_ptr(), mailbox))
+    }
+}
+
+pub(crate) struct Mailbox {
+    id: u64,
+    queue: Queue<Envelope, Link>,
+}
+
+impl Mailbox {
+    fn new(peer: Option<Weak<Mailbox>>) -> Self {
+        LIVE_MAILBOXES.fetch_add(1, Ordering::SeqCst);
+        Mailbox {
+            id: NEXT_MAILBOX_ID.fetch_add(1, Ordering::Relaxed),
+            queue: Queue::new(Link { peer, posted: 0, dropped: 0 }, false),
+        }
+    }
+
+    /// Disentangles and ends both queues: this one with `by_peer: false`, the peer's with
+    /// `by_peer: true`. Each queue gets at most one close record in its life. Never fails.
+    fn close(self: &Arc<Self>, reason: CloseReason) {
+        let mut peer = None;
+        self.queue.end(CloseNotice { reason, by_peer: false }, |link| {
+            peer = link.peer.take();
+            true
+        });
+        if let Some(peer) = peer.and_then(|p| p.upgrade()) {
+            peer.queue.end(CloseNotice { reason, by_peer: true }, |link| {
+                let mine = link.is_peer(self);
+                if mine {
+                    link.peer = None;
+                }
+                mine
+            });
+            // A bounded post waiting for room at our queue must give up now.
+            self.queue.wake_writers();
+        }
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        LIVE_MAILBOXES.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The single owner of a mailbox; dropping it closes the port (see the module docs).
+pub(crate) struct OwnedMailbox(Arc<Mailbox>);
+
+impl Drop for OwnedMailbox {
+    fn drop(&mut self) {
+        self.0.close(CloseReason::Dropped);
+    }
+}
+
+struct HandleState {
+    owned: Option<OwnedMailbox>,
+    /// The standard's [[Detached]]: set by `close()` and by transfer.
+    detached: bool,
+}
+
+struct PortHandle {
+    state: Mutex<HandleState>,
+}
+
+/// One end of a [`crate::MessageChannel`].
+///
+/// Cloning gives another handle on the *same* port (like another JS reference to one object):
+/// closing or transferring through one clone detaches them all, and the port is dropped
+/// (closing its channel) when the last clone goes. Every method takes `&self` and may be called
+/// from any thread.
+///
+/// Receiving: enable delivery with [`start`](Self::start) (or [`set_onmessage`](Self::set_onmessage)),
+/// get told with a [`Notifier`], and pull with [`try_recv`](Self::try_recv) or
+/// [`recv`](Self::recv). Pull calls read a port whether or not it was started, like Node's
+/// `receiveMessageOnPort`.
+#[derive(Clone)]
+pub struct MessagePort(Arc<PortHandle>);
+
+impl PartialEq for MessagePort {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for MessagePort {}
+
+impl std::hash::Hash for MessagePort {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.0).hash(state);
+    }
+}
+
+impl fmt::Debug for MessagePort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.0.state.lock();
+        let mut d = f.debug_struct("MessagePort");
+        match &st.owned {
+            Some(m) => d.field("mailbox", &m.0.id),
+            None => d.field("mailbox", &"transferred"),
+        };
+        d.field("detached", &st.detached).finish()
+    }
+}
+
+impl MessagePort {
+    fn from_owned(owned: OwnedMailbox) -> Self {
+        MessagePort(Arc::new(PortHandle {
+            state: Mutex::new(HandleState { owned: Some(owned), detached: false }),
+        }))
+    }
+
+    /// Creates two ports entangled with each other (the work of `new MessageChannel()`).
+    pub(crate) fn entangled_pair() -> (MessagePort, MessagePort) {
+        let a = Arc::new(Mailbox::new(None));
+        let b = Arc::new(Mailbox::new(Some(Arc::downgrade(&a))));
+        a.queue.with_ext(|link| link.peer = Some(Arc::downgrade(&b)));
+        (
+            MessagePort::from_owned(OwnedMailbox(a)),
+            MessagePort::from_owned(OwnedMailbox(b)),
+        )
+    }
+
+    /// This handle's mailbox, unless the port was transferred away.
+    fn mailbox(&self) -> Option<Arc<Mailbox>> {
+        self.0.state.lock().owned.as_ref().map(|m| m.0.clone())
+    }
+
+    /// The mailbox and its owner epoch, read together under the handle lock so a concurrent
+    /// transfer is always noticed (the transfer bumps the epoch while holding the same lock).
+    fn mailbox_for_recv(&self) -> Result<(Arc<Mailbox>, u64)> {
+        let st = self.0.state.lock();
+        match &st.owned {
+            Some(m) => Ok((m.0.clone(), m.0.queue.epoch())),
+            None => Err(transferred()),
+        }
+    }
+
+    /// Posts `payload` to the entangled peer, transferring `transfer` (the message port post
+    /// message steps, R-CH-13..24). Unbounded, like the web: ignores any capacity.
+    ///
+    /// Errors, checked before anything is detached: `transfer` holds this port
+    /// (`DataCloneError`, R-CH-13), holds a port twice, or holds a closed or already transferred
+    /// port (`DataCloneError`, R-CH-22/24). If `transfer` holds the peer, the peer is detached, the
+    /// message dropped and the channel lost, without error (R-CH-14). Posting from a closed,
+    /// transferred or unentangled port detaches the transferred ports and drops the message,
+    /// without error (R-CH-17).
+    pub fn post_message(&self, payload: impl Into<Payload>, transfer: &[MessagePort]) -> Result<()> {
+        self.post_with(payload.into(), transfer, Admission::Unbounded)
+    }
+
+    /// Like [`post_message`](Self::post_message) but respects the receiver's [`Capacity`]:
+    /// returns [`Error::Full`] at once when there is no room, with nothing detached or sent.
+    pub fn try_post(&self, payload: impl Into<Payload>, transfer: &[MessagePort]) -> Result<()> {
+        self.post_with(payload.into(), transfer, Admission::Try)
+    }
+
+    /// Like [`try_post`](Self::try_post) but waits up to `timeout` for room, then returns
+    /// [`Error::Timeout`] with nothing detached or sent.
+    pub fn post_timeout(
+        &self,
+        payload: impl Into<Payload>,
+        transfer: &[MessagePort],
+        timeout: Duration,
+    ) -> Result<()> {
+        let deadline = Instant::now().checked_add(timeout);
+        self.post_with(payload.into(), transfer, Admission::WaitUntil(deadline))
+    }
+
+    fn post_with(&self, payload: Payload, transfer: &[MessagePort], admission: Admission) -> Result<()> {
+        check_transfer_list(self, transfer)?;
+        let source = self.mailbox();
+        let target = source.as_ref().and_then(|s| {
+            s.queue.with_ext(|link| {
+                link.posted += 1;
+                link.peer.as_ref().and_then(Weak::upgrade)
+            })
+        });
+        let doomed = target
+            .as_ref()
+            .is_some_and(|t| transfer.iter().any(|p| p.mailbox().is_some_and(|m| Arc::ptr_eq(&m, t))));
+        let bytes = payload.byte_len();
+        let is_from_source = |link: &Link| source.as_deref().is_some_and(|s| link.is_peer(s));
+
+        let reserved = match (&target, doomed) {
+            (Some(t), false) => t.queue.reserve(bytes, admission, is_from_source)?,
+            _ => false,
+        };
+        let ports = match detach_for_transfer(transfer) {
+            Ok(ports) => ports,
+            Err(e) => {
+                if let (Some(t), true) = (&target, reserved) {
+                    t.queue.release(bytes);
+                }
+                return Err(e);
+            }
+        };
+        let envelope = Envelope { payload, ports };
+        let rejected = match target {
+            Some(t) if !doomed => t.queue.push(envelope, bytes, reserved, is_from_source).err(),
+            _ => Some(envelope),
+        };
+        if let Some(envelope) = rejected {
+            if doomed {
+                for port in &envelope.ports {
+                    port.0.close(CloseReason::Doomed);
+                }
+            }
+            if let Some(s) = &source {
+                s.queue.with_ext(|link| link.dropped += 1);
+            }
+            // Dropped here, with no lock held: it may close the ports it carries.
+            drop(envelope);
+        }
+        Ok(())
+    }
+
+    /// Enables the port's queue (R-CH-4): the notifier starts firing and queued messages become
+    /// deliverable to event-driven receivers. Idempotent; never fails, even on a closed or
+    /// transferred port (R-CH-8).
+    pub fn start(&self) {
+        if let Some(m) = self.mailbox() {
+            m.queue.enable();
+        }
+    }
+
+    /// Whether [`start`](Self::start) (or `set_onmessage`) has enabled this port's queue.
+    pub fn is_started(&self) -> bool {
+        self.mailbox().is_some_and(|m| m.queue.is_enabled())
+    }
+
+    /// Closes the port (R-CH-18..23): detaches it, disentangles it at once (later posts from
+    /// either side go nowhere) and appends a close record after everything already sent, so the
+    /// peer receives every earlier message and then one close notice. Messages already queued
+    /// here can still be received (R-CH-21), followed by this port's own close notice.
+    /// Idempotent; never fails.
+    pub fn close(&self) {
+        let mailbox = {
+            let mut st = self.0.state.lock();
+            st.detached = true;
+            st.owned.as_ref().map(|m| m.0.clone())
+        };
+        if let Some(m) = mailbox {
+            m.close(CloseReason::Closed);
+        }
+    }
+
+    /// Takes the next message without waiting. `Ok(None)` when the queue is empty;
+    /// [`Error::Closed`] once the close record is reached (and on every call after);
+    /// [`Error::InvalidStateError`] if this port was transferred away.
+    pub fn try_recv(&self) -> Result<Option<Message>> {
+        let (m, epoch) = self.mailbox_for_recv()?;
+        received(m.queue.try_pop(epoch)).map(Some).or_else(|e| match e {
+            RecvEnd::Empty => Ok(None),
+            RecvEnd::Error(e) => Err(e),
+        })
+    }
+
+    /// Takes the next message, blocking up to `timeout` (`None`: until one arrives or the
+    /// channel closes). Errors: [`Error::Timeout`]; [`Error::Closed`] once the close record is
+    /// reached; [`Error::InvalidStateError`] if the port is or gets transferred away.
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<Message> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let (m, epoch) = self.mailbox_for_recv()?;
+        received(m.queue.pop_until(epoch, deadline)).map_err(|e| match e {
+            RecvEnd::Empty => Error::Timeout,
+            RecvEnd::Error(e) => e,
+        })
+    }
+
+    /// Installs (or with `None` removes) the port's [`Notifier`], without starting the port
+    /// (like `addEventListener("message")`, R-CH-6). It fires only while the port is started.
+    pub fn set_notifier(&self, notifier: Option<Notifier>) {
+        if let Some(m) = self.mailbox() {
+            m.queue.set_notifier(notifier);
+        }
+    }
+
+    /// Installs the notifier and, when it is `Some`, starts the port — the `onmessage` setter's
+    /// implicit `start()` (R-CH-5).
+    pub fn set_onmessage(&self, notifier: Option<Notifier>) {
+        let start = notifier.is_some();
+        self.set_notifier(notifier);
+        if start {
+            self.start();
+        }
+    }
+
+    /// Limits this port's receiving queue (beyond the standard). Bounded posts from the peer
+    /// ([`try_post`](Self::try_post), [`post_timeout`](Self::post_timeout)) respect it; the limit
+    /// travels with the port when it is transferred.
+    pub fn set_capacity(&self, capacity: Capacity) {
+        if let Some(m) = self.mailbox() {
+            m.queue.set_capacity(capacity);
+        }
+    }
+
+    /// This port's receiving-queue limits (the default is unbounded).
+    pub fn capacity(&self) -> Capacity {
+        self.mailbox().map(|m| m.queue.capacity()).unwrap_or_default()
+    }
+
+    /// Counters of this port (all zero once it was transferred away: they travel with it).
+    pub fn metrics(&self) -> PortMetrics {
+        let Some(m) = self.mailbox() else {
+            return PortMetrics::default();
+        };
+        let QueueMetrics { depth, queued_bytes, high_water_mark, enqueued, delivered } =
+            m.queue.metrics();
+        let (posted, dropped) = m.queue.with_ext(|link| (link.posted, link.dropped));
+        PortMetrics { depth, queued_bytes, high_water_mark, enqueued, delivered, posted, dropped }
+    }
+
+    /// Whether the port is detached: closed, or transferred away.
+    pub fn is_detached(&self) -> bool {
+        self.0.state.lock().detached
+    }
+
+    /// Whether the port is still entangled with a peer.
+    pub fn is_entangled(&self) -> bool {
+        self.mailbox()
+            .is_some_and(|m| m.queue.with_ext(|link| link.peer.as_ref().is_some_and(|p| p.strong_count() > 0)))
+    }
+}
+
+fn transferred() -> Error {
+    Error::invalid_state("the port was transferred; use the port received at the other end")
+}
+
+enum RecvEnd {
+    Empty,
+    Error(Error),
+}
+
+fn received(popped: Popped<Envelope>) -> Result<Message, RecvEnd> {
+    match popped {
+        Popped::Item(envelope) => {
+            let Envelope { payload, ports } = envelope;
+            Ok(Message {
+                data: payload.data,
+                array_buffers: payload.array_buffers,
+                ports: ports.into_iter().map(MessagePort::from_owned).collect(),
+            })
+        }
+        Popped::Empty => Err(RecvEnd::Empty),
+        Popped::End(notice) => Err(RecvEnd::Error(Error::Closed(notice))),
+        Popped::Moved => Err(RecvEnd::Error(transferred())),
+    }
+}
+
+/// The checks the standard makes before serializing (R-CH-13, R-TR-4).
+fn check_transfer_list(source: &MessagePort, transfer: &[MessagePort]) -> Result<()> {
+    if transfer.contains(source) {
+        return Err(Error::data_clone("the transfer list contains the source port"));
+    }
+    for (i, port) in transfer.iter().enumerate() {
+        if transfer[..i].contains(port) {
+            return Err(Error::data_clone(format!("the transfer list contains port {i} twice")));
+        }
+    }
+    Ok(())
+}
+
+/// Detaches every port in `transfer` and takes its mailbox, all or nothing: handles are locked
+/// in address order (no deadlock between concurrent posts), all are checked, then all taken.
+fn detach_for_transfer(transfer: &[MessagePort]) -> Result<Vec<OwnedMailbox>> {
+    if transfer.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut order: Vec<usize> = (0..transfer.len()).collect();
+    order.sort_by_key(|&i| Arc::as_ptr(&transfer[i].0) as usize);
+    let mut guards: Vec<_> = order.iter().map(|&i| (i, transfer[i].0.state.lock())).collect();
+    if let Some((i, _)) = guards.iter().find(|(_, st)| st.detached || st.owned.is_none()) {
+        return Err(Error::data_clone(format!(
+            "port {i} of the transfer list is detached (closed or already transferred)"
+        )));
+    }
+    guards.sort_by_key(|(i, _)| *i);
+    Ok(guards
+        .into_iter()
+        .filter_map(|(_, mut st)| {
+            st.detached = true;
+            let owned = st.owned.take();
+            if let Some(m) = &owned {
+                // Under the handle lock, so a receive call racing with this sees the move.
+                m.0.queue.ship(|_| ());
+            }
+            owned
+        })
+        .collect())
+}

@@ -132,8 +132,25 @@ pub struct PortMetrics {
 
 /// A message in a queue: the payload with the transferred ports' mailboxes riding along.
 pub(crate) struct Envelope {
-    payload: Payload,
-    ports: Vec<OwnedMailbox>,
+    pub(crate) payload: Payload,
+    pub(crate) ports: Vec<OwnedMailbox>,
+}
+
+impl Envelope {
+    /// The received form: the transferred mailboxes become new port handles.
+    pub(crate) fn into_message(self) -> Message {
+        let Envelope { payload, ports } = self;
+        Message {
+            data: payload.data,
+            array_buffers: payload.array_buffers,
+            ports: ports.into_iter().map(MessagePort::from_owned).collect(),
+        }
+    }
+
+    /// Payload bytes, for capacity accounting.
+    pub(crate) fn byte_len(&self) -> usize {
+        self.payload.byte_len()
+    }
 }
 
 /// A mailbox's state besides its queue.
@@ -315,7 +332,7 @@ impl MessagePort {
     }
 
     fn post_with(&self, payload: Payload, transfer: &[MessagePort], admission: Admission) -> Result<()> {
-        check_transfer_list(self, transfer)?;
+        check_transfer_list(Some(self), transfer)?;
         let source = self.mailbox();
         let target = source.as_ref().and_then(|s| {
             s.queue.with_ext(|link| {
@@ -481,23 +498,17 @@ enum RecvEnd {
 
 fn received(popped: Popped<Envelope>) -> Result<Message, RecvEnd> {
     match popped {
-        Popped::Item(envelope) => {
-            let Envelope { payload, ports } = envelope;
-            Ok(Message {
-                data: payload.data,
-                array_buffers: payload.array_buffers,
-                ports: ports.into_iter().map(MessagePort::from_owned).collect(),
-            })
-        }
+        Popped::Item(envelope) => Ok(envelope.into_message()),
         Popped::Empty => Err(RecvEnd::Empty),
         Popped::End(notice) => Err(RecvEnd::Error(Error::Closed(notice))),
         Popped::Moved => Err(RecvEnd::Error(transferred())),
     }
 }
 
-/// The checks the standard makes before serializing (R-CH-13, R-TR-4).
-fn check_transfer_list(source: &MessagePort, transfer: &[MessagePort]) -> Result<()> {
-    if transfer.contains(source) {
+/// The checks the standard makes before serializing (R-CH-13, R-TR-4). `source` is the posting
+/// port, if a port is posting.
+pub(crate) fn check_transfer_list(source: Option<&MessagePort>, transfer: &[MessagePort]) -> Result<()> {
+    if source.is_some_and(|s| transfer.contains(s)) {
         return Err(Error::data_clone("the transfer list contains the source port"));
     }
     for (i, port) in transfer.iter().enumerate() {
@@ -510,7 +521,7 @@ fn check_transfer_list(source: &MessagePort, transfer: &[MessagePort]) -> Result
 
 /// Detaches every port in `transfer` and takes its mailbox, all or nothing: handles are locked
 /// in address order (no deadlock between concurrent posts), all are checked, then all taken.
-fn detach_for_transfer(transfer: &[MessagePort]) -> Result<Vec<OwnedMailbox>> {
+pub(crate) fn detach_for_transfer(transfer: &[MessagePort]) -> Result<Vec<OwnedMailbox>> {
     if transfer.is_empty() {
         return Ok(Vec::new());
     }

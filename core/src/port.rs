@@ -156,6 +156,8 @@ impl Envelope {
 /// A mailbox's state besides its queue.
 pub(crate) struct Link {
     peer: Option<Weak<Mailbox>>,
+    /// While the port is in flight: the mailbox whose queue carries it.
+    carrier: Option<Weak<Mailbox>>,
     posted: u64,
     dropped: u64,
 }
@@ -176,7 +178,7 @@ impl Mailbox {
         LIVE_MAILBOXES.fetch_add(1, Ordering::SeqCst);
         Mailbox {
             id: NEXT_MAILBOX_ID.fetch_add(1, Ordering::Relaxed),
-            queue: Queue::new(Link { peer, posted: 0, dropped: 0 }, false),
+            queue: Queue::new(Link { peer, carrier: None, posted: 0, dropped: 0 }, false),
         }
     }
 
@@ -198,6 +200,30 @@ impl Mailbox {
             });
             // A bounded post waiting for room at our queue must give up now.
             self.queue.wake_writers();
+        }
+    }
+}
+
+/// Whether appending `ports` to `target`'s queue would make them own their own carrier: `target`
+/// is itself in flight, carried (perhaps through several hops) by one of `ports`. Such a loop is
+/// unreachable from any handle — garbage a browser would collect — so the post is delivered into
+/// garbage (dropped) instead of leaking an `Arc` cycle. Each post records its carriers before
+/// checking, so of two racing posts that close a loop at least one sees it.
+fn closes_carrier_loop(target: &Arc<Mailbox>, ports: &[OwnedMailbox]) -> bool {
+    if ports.is_empty() {
+        return false;
+    }
+    for port in ports {
+        port.0.queue.with_ext(|link| link.carrier = Some(Arc::downgrade(target)));
+    }
+    let mut current = target.clone();
+    loop {
+        if ports.iter().any(|p| Arc::ptr_eq(&p.0, &current)) {
+            return true;
+        }
+        match current.queue.with_ext(|link| link.carrier.as_ref().and_then(Weak::upgrade)) {
+            Some(next) => current = next,
+            None => return false,
         }
     }
 }
@@ -269,6 +295,7 @@ impl fmt::Debug for MessagePort {
 
 impl MessagePort {
     fn from_owned(owned: OwnedMailbox) -> Self {
+        owned.0.queue.with_ext(|link| link.carrier = None);
         MessagePort(Arc::new(PortHandle {
             state: Mutex::new(HandleState { owned: Some(owned), detached: false }),
         }))
@@ -361,8 +388,16 @@ impl MessagePort {
         };
         let envelope = Envelope { payload, ports };
         let rejected = match target {
-            Some(t) if !doomed => t.queue.push(envelope, bytes, reserved, is_from_source).err(),
-            _ => Some(envelope),
+            Some(t) if !doomed && !closes_carrier_loop(&t, &envelope.ports) => {
+                t.queue.push(envelope, bytes, reserved, is_from_source).err()
+            }
+            Some(t) => {
+                if reserved {
+                    t.queue.release(bytes);
+                }
+                Some(envelope)
+            }
+            None => Some(envelope),
         };
         if let Some(envelope) = rejected {
             if doomed {

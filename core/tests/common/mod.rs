@@ -1,0 +1,44 @@
+//! Helpers shared by the core's integration tests.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use webmessaging_core::{CloseNotice, Error, MessagePort, Notifier};
+
+/// Long enough never to fire on a healthy machine; only bounds a hang.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Receives one message's bytes, failing the test on anything else.
+pub fn recv_data(port: &MessagePort) -> Vec<u8> {
+    match port.recv(Some(PATIENCE)) {
+        Ok(m) => m.data,
+        Err(e) => panic!("expected a message, got {e:?}"),
+    }
+}
+
+/// Receives until the close record and returns its notice, failing on any message.
+pub fn recv_close(port: &MessagePort) -> CloseNotice {
+    match port.recv(Some(PATIENCE)) {
+        Err(Error::Closed(n)) => n,
+        Ok(m) => panic!("expected the close record, got a message {:?}", m.data),
+        Err(e) => panic!("expected the close record, got {e:?}"),
+    }
+}
+
+/// Everything currently queued, as strings, until empty (the close record ends it too).
+pub fn drain(port: &MessagePort) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Ok(Some(m)) = port.try_recv() {
+        out.push(String::from_utf8(m.data).expect("test payloads are UTF-8"));
+    }
+    out
+}
+
+/// A notifier that counts its calls.
+pub fn counting_notifier() -> (Notifier, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    (Arc::new(move || { c.fetch_add(1, Ordering::SeqCst); }), count)
+}

@@ -1,0 +1,87 @@
+//! Loom models of the post / close / transfer races on one channel. They check the real queue
+//! and port code: every lock the core takes comes from `core/src/sync.rs`, which switches to
+//! loom's primitives under `--cfg loom`. Run with `make test-loom`.
+#![cfg(loom)]
+
+use webmessaging_core::{CloseReason, Error, MessageChannel, MessagePort};
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(f);
+}
+
+/// Everything queued, then the close record if there is one.
+fn drain(port: &MessagePort) -> (Vec<Vec<u8>>, Option<webmessaging_core::CloseNotice>) {
+    let mut data = Vec::new();
+    loop {
+        match port.try_recv() {
+            Ok(Some(m)) => data.push(m.data),
+            Ok(None) => return (data, None),
+            Err(Error::Closed(n)) => return (data, Some(n)),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn post_racing_close_delivers_a_prefix_then_one_close_record() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let b2 = b.clone();
+        let poster = loom::thread::spawn(move || {
+            a.post_message("1", &[]).unwrap();
+            a.post_message("2", &[]).unwrap();
+            a
+        });
+        let closer = loom::thread::spawn(move || b2.close());
+        let a = poster.join().unwrap();
+        closer.join().unwrap();
+        let (got, end) = drain(&b);
+        assert!(got.len() <= 2 && got.iter().zip([b"1", b"2"]).all(|(g, e)| g == e));
+        assert_eq!(end.map(|n| (n.reason, n.by_peer)), Some((CloseReason::Closed, false)));
+        let (none, peer_end) = drain(&a);
+        assert!(none.is_empty());
+        assert_eq!(peer_end.map(|n| n.by_peer), Some(true));
+    });
+}
+
+#[test]
+fn post_racing_transfer_loses_nothing() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let (c, d) = MessageChannel::new().into_ports();
+        let poster = loom::thread::spawn(move || {
+            a.post_message("1", &[]).unwrap();
+            a.post_message("2", &[]).unwrap();
+            a
+        });
+        let mover = loom::thread::spawn(move || c.post_message("", &[b]).unwrap());
+        let _a = poster.join().unwrap();
+        mover.join().unwrap();
+        let moved = d.try_recv().unwrap().expect("the port arrived").ports.remove(0);
+        let (got, end) = drain(&moved);
+        assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
+        assert_eq!(end, None);
+    });
+}
+
+#[test]
+fn close_racing_transfer_gives_exactly_one_notice_at_the_new_owner() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let (c, d) = MessageChannel::new().into_ports();
+        let closer = loom::thread::spawn(move || {
+            a.post_message("last", &[]).unwrap();
+            a.close();
+        });
+        let mover = loom::thread::spawn(move || c.post_message("", &[b]).unwrap());
+        closer.join().unwrap();
+        mover.join().unwrap();
+        let moved = d.try_recv().unwrap().expect("the port arrived").ports.remove(0);
+        let (got, end) = drain(&moved);
+        assert_eq!(got, [b"last".to_vec()]);
+        assert_eq!(end.map(|n| (n.reason, n.by_peer)), Some((CloseReason::Closed, true)));
+        assert!(matches!(moved.try_recv(), Err(Error::Closed(_))));
+    });
+}

@@ -45,14 +45,23 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod broadcast;
 mod channel;
 pub mod clone;
 mod error;
+mod origin;
 mod port;
 mod queue;
 mod sync;
+mod window;
 
+pub use broadcast::{live_broadcast_channels, BroadcastChannel};
 pub use channel::MessageChannel;
 pub use error::{Error, Result};
+pub use origin::Origin;
 pub use port::{live_mailboxes, CloseNotice, CloseReason, Message, MessagePort, Payload, PortMetrics};
 pub use queue::{Capacity, Notifier, QueueMetrics};
+pub use window::{
+    MessageEvent, MessageEventType, TargetOrigin, Window, WindowMetrics, WindowPostMessageOptions,
+    WindowProxy,
+};

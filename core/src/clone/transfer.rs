@@ -1,0 +1,165 @@
+//! The transfer glue between the codec and [`MessagePort`]: StructuredSerializeWithTransfer and
+//! StructuredDeserializeWithTransfer (HTML §6.4–6.6, R-TR).
+
+use std::collections::HashSet;
+
+use super::decode::{decode_transfer, DecodeOptions};
+use super::encode::{encode_with, EncodeOptions};
+use super::value::{Graph, Object, ObjectId};
+use crate::port::{check_transfer_list, detach_for_transfer, Envelope};
+use crate::{Error, Message, MessagePort, Payload, Result};
+
+/// An item of a transfer list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transferable {
+    /// A MessagePort: it travels as host object `\` + its index among the list's ports.
+    Port(MessagePort),
+    /// An ArrayBuffer of the graph being serialized: it travels as `t` + its index among the
+    /// list's buffers, its bytes move out of the graph (the node is left detached).
+    ArrayBuffer(ObjectId),
+}
+
+/// The result of [`serialize_with_transfer`]: what [`MessagePort::post_message`] takes.
+#[derive(Debug)]
+pub struct Serialized {
+    /// The bytes plus the transferred buffers' contents, in transfer-list order.
+    pub payload: Payload,
+    /// The transferred ports, in transfer-list order (not yet detached: posting detaches them).
+    pub ports: Vec<MessagePort>,
+}
+
+/// The pre-checks of StructuredSerializeWithTransfer (R-TR-3, R-TR-4): every item transferable,
+/// none twice. Returns the ports and buffers in list order.
+fn split_transfer_list(
+    graph: &Graph,
+    transfer: &[Transferable],
+) -> Result<(Vec<MessagePort>, Vec<ObjectId>)> {
+    let mut ports = Vec::new();
+    let mut buffers = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, item) in transfer.iter().enumerate() {
+        match item {
+            Transferable::Port(p) => {
+                if ports.contains(p) {
+                    return Err(Error::data_clone(format!(
+                        "transfer list item {i}: the port is listed twice"
+                    )));
+                }
+                ports.push(p.clone());
+            }
+            Transferable::ArrayBuffer(id) => {
+                match graph.get(*id) {
+                    Some(Object::ArrayBuffer(_)) => {}
+                    Some(other) => {
+                        return Err(Error::data_clone(format!(
+                            "transfer list item {i}: a {} is not transferable",
+                            other.kind_name()
+                        )))
+                    }
+                    None => {
+                        return Err(Error::data_clone(format!(
+                            "transfer list item {i}: no object {}",
+                            id.0
+                        )))
+                    }
+                }
+                if !seen.insert(*id) {
+                    return Err(Error::data_clone(format!(
+                        "transfer list item {i}: the ArrayBuffer is listed twice"
+                    )));
+                }
+                buffers.push(*id);
+            }
+        }
+    }
+    Ok((ports, buffers))
+}
+
+/// StructuredSerializeWithTransfer: serializes `graph` with `transfer`, then moves every
+/// transferred ArrayBuffer's bytes out of the graph (leaving it detached).
+///
+/// Errors (`DataCloneError`), in the standard's order: an item that is not transferable or is
+/// listed twice (before serializing, R-TR-3/4); a port inside the value that is not in the list
+/// (R-CH-15); anything the value cannot hold; then a detached buffer or port of the list (only
+/// after the whole value serialized, R-TR-6). Nothing is detached when an error is returned.
+pub fn serialize_with_transfer(graph: &mut Graph, transfer: &[Transferable]) -> Result<Serialized> {
+    let (ports, buffers) = split_transfer_list(graph, transfer)?;
+    let data = encode_with(graph, &EncodeOptions::default(), transfer)?;
+    for (i, id) in buffers.iter().enumerate() {
+        if matches!(graph.get(*id), Some(Object::ArrayBuffer(b)) if b.detached) {
+            return Err(Error::data_clone(format!(
+                "transferred ArrayBuffer {i} is detached"
+            )));
+        }
+    }
+    if let Some(i) = ports.iter().position(MessagePort::is_detached) {
+        return Err(Error::data_clone(format!(
+            "transferred port {i} is detached (closed or already transferred)"
+        )));
+    }
+    let array_buffers = buffers
+        .iter()
+        .filter_map(|id| match graph.objects_mut().get_mut(id.index()) {
+            Some(Object::ArrayBuffer(b)) => {
+                b.detached = true;
+                Some(std::mem::take(&mut b.data))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(Serialized {
+        payload: Payload {
+            data,
+            array_buffers,
+        },
+        ports,
+    })
+}
+
+/// StructuredDeserializeWithTransfer for a received [`Message`]: the result's port nodes are the
+/// message's (working) ports and its transferred ArrayBuffers own the message's buffers, moved,
+/// not copied. Uses the default [`DecodeOptions`].
+pub fn deserialize_with_transfer(message: Message) -> Result<Graph> {
+    let Message {
+        data,
+        array_buffers,
+        ports,
+    } = message;
+    Ok(decode_transfer(
+        &data,
+        &DecodeOptions::default(),
+        ports,
+        array_buffers,
+    )?)
+}
+
+/// Serializes `graph` with `transfer` and posts it on `port` (the message port post message
+/// steps with a structured value). The port checks run first: the list must not hold `port`
+/// itself (R-CH-13) or a port twice.
+pub fn post_value(port: &MessagePort, graph: &mut Graph, transfer: &[Transferable]) -> Result<()> {
+    let listed: Vec<MessagePort> = transfer
+        .iter()
+        .filter_map(|t| match t {
+            Transferable::Port(p) => Some(p.clone()),
+            Transferable::ArrayBuffer(_) => None,
+        })
+        .collect();
+    check_transfer_list(Some(port), &listed)?;
+    let Serialized { payload, ports } = serialize_with_transfer(graph, transfer)?;
+    port.post_message(payload, &ports)
+}
+
+/// `structuredClone(value, { transfer })` (R-TR-15): serializes and deserializes at once.
+/// Transferred buffers move into the clone; transferred ports come back as new handles on the
+/// same, still entangled ports, and the originals are detached.
+pub fn structured_clone(graph: &mut Graph, transfer: &[Transferable]) -> Result<Graph> {
+    let Serialized { payload, ports } = serialize_with_transfer(graph, transfer)?;
+    check_transfer_list(None, &ports)?;
+    let owned = detach_for_transfer(&ports)?;
+    let message = Envelope {
+        payload,
+        ports: owned,
+    }
+    .into_message();
+    deserialize_with_transfer(message)
+}

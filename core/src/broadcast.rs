@@ -208,6 +208,9 @@ impl BroadcastChannel {
             self.0.unregister();
             // Free the discarded messages now rather than when the handle goes.
             while let Popped::Item(_) = self.0.queue.try_pop(0) {}
+            // The close record has fired the notifier; dropping it now breaks any cycle
+            // through a notifier that captured this channel.
+            self.0.queue.set_notifier(None);
         }
     }
 
@@ -250,7 +253,12 @@ impl BroadcastChannel {
     }
 
     /// Installs (or with `None` removes) the channel's [`Notifier`]. The queue is enabled from
-    /// the start, so it fires at once if messages are waiting (R-BC-18).
+    /// the start, so it fires at once if messages are waiting (R-BC-18). It fires once more
+    /// for [`close`](Self::close), which then removes it.
+    ///
+    /// A notifier that captures a clone of this channel keeps the channel open and receiving
+    /// after every other handle is dropped — the standard's keep-alive for a channel with a
+    /// listener — until `close()` is called.
     pub fn set_notifier(&self, notifier: Option<Notifier>) {
         self.0.queue.set_notifier(notifier);
     }

@@ -231,7 +231,9 @@ impl Window {
     }
 
     /// Installs (or with `None` removes) the window's [`Notifier`]. The queue is always
-    /// enabled, so it fires at once if events are waiting.
+    /// enabled, so it fires at once if events are waiting. A notifier that needs the window
+    /// should capture [`proxy`](Self::proxy), not a `Window`: the window owns its notifier, so
+    /// a captured `Window` would keep the window alive forever.
     pub fn set_notifier(&self, notifier: Option<Notifier>) {
         self.0.queue.set_notifier(notifier);
     }

@@ -39,7 +39,12 @@ const TABLE: &[(&str, &str, &str, Expect)] = &[
     ("/", OPAQUE, "", Dropped),
     // Plain tuple origins; path, query, fragment and userinfo are ignored.
     ("https://a.test", "https://a.test", "", Delivered),
-    ("https://a.test/", "https://a.test/index.html", "", Delivered),
+    (
+        "https://a.test/",
+        "https://a.test/index.html",
+        "",
+        Delivered,
+    ),
     ("https://a.test/p?q#f", "https://a.test", "", Delivered),
     ("https://a.test:443/p?q#f", "https://a.test", "", Delivered),
     ("https://user:pw@a.test/", "https://a.test", "", Delivered),
@@ -72,14 +77,34 @@ const TABLE: &[(&str, &str, &str, Expect)] = &[
     ("https://0x7f.0.0.1", "https://127.0.0.1", "", Delivered),
     ("https://2130706433", "https://127.0.0.1", "", Delivered),
     ("https://[::1]", "https://[::1]", "", Delivered),
-    ("https://[0:0:0:0:0:0:0:1]:443", "https://[::1]", "", Delivered),
+    (
+        "https://[0:0:0:0:0:0:0:1]:443",
+        "https://[::1]",
+        "",
+        Delivered,
+    ),
     ("https://[::1]:8443", "https://[::1]", "", Dropped),
-    ("https://[::ffff:127.0.0.1]", "https://[::ffff:7f00:1]", "", Delivered),
+    (
+        "https://[::ffff:127.0.0.1]",
+        "https://[::ffff:7f00:1]",
+        "",
+        Delivered,
+    ),
     ("https://[::1", "https://[::1]", "", SyntaxError),
     // IDN hosts: IDNA maps Unicode and case to punycode.
-    ("https://bücher.test", "https://xn--bcher-kva.test", "", Delivered),
+    (
+        "https://bücher.test",
+        "https://xn--bcher-kva.test",
+        "",
+        Delivered,
+    ),
     ("https://BÜCHER.test", "https://bücher.test", "", Delivered),
-    ("https://xn--bcher-kva.test/", "https://bücher.test", "", Delivered),
+    (
+        "https://xn--bcher-kva.test/",
+        "https://bücher.test",
+        "",
+        Delivered,
+    ),
     ("https://bucher.test", "https://bücher.test", "", Dropped),
     ("https://a%2Etest", "https://a.test", "", Delivered),
     // The URL parser's leniencies for special schemes.
@@ -99,7 +124,12 @@ const TABLE: &[(&str, &str, &str, Expect)] = &[
     ("https://a.test", OPAQUE, "", Dropped),
     ("https://a.test", "data:text/html,x", "", Dropped),
     // blob: URLs take the origin of the URL inside, for http(s) and file only.
-    ("blob:https://a.test/0e9c3b2a", "https://a.test", "", Delivered),
+    (
+        "blob:https://a.test/0e9c3b2a",
+        "https://a.test",
+        "",
+        Delivered,
+    ),
     ("blob:ftp://a.test/x", "ftp://a.test", "", Dropped),
     ("blob:null/0e9c3b2a", OPAQUE, "", Dropped),
     // Not URLs at all: SyntaxError, before anything is transferred.
@@ -116,9 +146,24 @@ const TABLE: &[(&str, &str, &str, Expect)] = &[
     ("https://a b.test", "https://a.test", "", SyntaxError),
     ("http://[::1]x", "http://[::1]", "", SyntaxError),
     // Navigation between post and delivery: the check uses the origin at delivery.
-    ("https://a.test", "https://a.test", "https://b.test", Dropped),
-    ("https://b.test", "https://a.test", "https://b.test", Delivered),
-    ("https://a.test", "https://a.test", "https://a.test:443/next", Delivered),
+    (
+        "https://a.test",
+        "https://a.test",
+        "https://b.test",
+        Dropped,
+    ),
+    (
+        "https://b.test",
+        "https://a.test",
+        "https://b.test",
+        Delivered,
+    ),
+    (
+        "https://a.test",
+        "https://a.test",
+        "https://a.test:443/next",
+        Delivered,
+    ),
     ("https://a.test", "https://a.test", OPAQUE, Dropped),
     ("*", "https://a.test", OPAQUE, Delivered),
     ("/", "https://sender.test", "https://evil.test", Dropped),
@@ -140,14 +185,20 @@ fn run(target_origin: &str, window: &str, navigate: &str) -> Expect {
     let sender = Window::new(origin_of(SENDER));
     let target = Window::new(origin_of(window));
     let (keep, travel) = MessageChannel::new().into_ports();
-    let posted = target.post_message("row", target_origin, &[travel.clone()], &sender);
+    let posted = target.post_message("row", target_origin, std::slice::from_ref(&travel), &sender);
     if let Err(e) = posted {
         assert!(matches!(e, Error::SyntaxError(_)), "unexpected error {e:?}");
-        assert!(!travel.is_detached(), "a SyntaxError must come before any transfer");
+        assert!(
+            !travel.is_detached(),
+            "a SyntaxError must come before any transfer"
+        );
         assert_eq!(target.metrics().queue.enqueued, 0);
         return SyntaxError;
     }
-    assert!(travel.is_detached(), "transfers happen at post time (R-WIN-11)");
+    assert!(
+        travel.is_detached(),
+        "transfers happen at post time (R-WIN-11)"
+    );
     if !navigate.is_empty() {
         target.navigate(origin_of(navigate));
     }
@@ -181,7 +232,12 @@ fn origin_table_window_post_message() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} rows failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} rows failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The ASCII serializations the table relies on (also checked with Node's `new URL(x).origin`).
@@ -203,13 +259,23 @@ fn origin_serialization_follows_whatwg_url() {
     ];
     for (url, serialized) in cases {
         let origin = Origin::parse(url).unwrap_or_else(|e| panic!("{url:?}: {e}"));
-        assert_eq!(origin.ascii_serialization(), serialized, "origin of {url:?}");
+        assert_eq!(
+            origin.ascii_serialization(),
+            serialized,
+            "origin of {url:?}"
+        );
         assert_eq!(origin.to_string(), serialized);
         assert_eq!(origin.is_opaque(), serialized == "null");
     }
     let o = Origin::parse("https://a.test:8443/x").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((o.scheme(), o.host().as_deref(), o.port()), (Some("https"), Some("a.test"), Some(8443)));
-    assert_eq!(Origin::parse("https://a.test").ok().and_then(|o| o.port()), Some(443));
+    assert_eq!(
+        (o.scheme(), o.host().as_deref(), o.port()),
+        (Some("https"), Some("a.test"), Some(8443))
+    );
+    assert_eq!(
+        Origin::parse("https://a.test").ok().and_then(|o| o.port()),
+        Some(443)
+    );
 }
 
 #[test]
@@ -225,8 +291,18 @@ fn origin_same_origin_rules() {
     assert_ne!(opaque, Origin::opaque());
     assert_eq!(opaque, opaque.clone());
     // Not URLs.
-    for bad in ["", "null", "*", "a.test", "//a.test", "https://a.test:99999"] {
-        assert!(matches!(Origin::parse(bad), Err(Error::SyntaxError(_))), "{bad:?}");
+    for bad in [
+        "",
+        "null",
+        "*",
+        "a.test",
+        "//a.test",
+        "https://a.test:99999",
+    ] {
+        assert!(
+            matches!(Origin::parse(bad), Err(Error::SyntaxError(_))),
+            "{bad:?}"
+        );
         assert!(bad.parse::<Origin>().is_err());
     }
 }

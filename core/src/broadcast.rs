@@ -13,6 +13,7 @@ use std::fmt;
 use std::sync::{LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::clone::{self, Graph};
 use crate::error::{Error, Result};
 use crate::origin::Origin;
 use crate::port::{CloseNotice, CloseReason};
@@ -190,6 +191,17 @@ impl BroadcastChannel {
                 .push(message.clone(), bytes, false, |st| !st.closed);
         }
         Ok(())
+    }
+
+    /// [`post_message`](Self::post_message) with a value graph, serialized by
+    /// [`crate::clone::encode`]. Errors, in the standard's order: `InvalidStateError` when
+    /// closed (R-BC-7), then `DataCloneError` from the serializer, e.g. for a MessagePort in the
+    /// value (R-BC-10); nothing is sent on error.
+    pub fn post_value(&self, graph: &Graph) -> Result<()> {
+        if self.0.is_closed() {
+            return Err(Error::invalid_state("the BroadcastChannel is closed"));
+        }
+        self.post_message(clone::encode(graph)?)
     }
 
     /// Closes the channel (R-BC-19): it leaves the registry, receives nothing more, and

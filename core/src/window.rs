@@ -17,6 +17,7 @@
 
 mod event;
 mod target;
+mod value;
 
 use std::fmt;
 use std::time::{Duration, Instant};

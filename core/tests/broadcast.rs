@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use webmessaging_core::{BroadcastChannel, CloseReason, Error, MessageEvent, Origin};
+use webmessaging_core::clone::{self, Graph, Object, Value};
+use webmessaging_core::{
+    BroadcastChannel, CloseReason, Error, MessageChannel, MessageEvent, Origin,
+};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -136,6 +139,30 @@ fn r_bc_7_post_after_close_is_invalid_state() {
         Err(Error::InvalidStateError(_))
     ));
     assert!(nothing(&b));
+}
+
+#[test]
+fn r_bc_10_serialization_errors_thrown_synchronously() {
+    let o = Origin::parse("https://bc-value.test").unwrap_or_else(|e| panic!("{e}"));
+    let a = BroadcastChannel::new("r_bc_10", Some(o.clone()));
+    let b = BroadcastChannel::new("r_bc_10", Some(o));
+    // A MessagePort cannot be serialized, and BroadcastChannel has no transfer list.
+    let (_keep, port) = MessageChannel::new().into_ports();
+    let mut g = Graph::new();
+    let p = g.add(Object::MessagePort(port.clone()));
+    g.root = p.into();
+    assert!(matches!(a.post_value(&g), Err(Error::DataCloneError(_))));
+    assert!(!port.is_detached());
+    assert!(matches!(b.try_recv(), Ok(None)));
+    // A serializable value goes through as the codec's bytes.
+    let mut ok = Graph::new();
+    ok.root = Value::from("hi");
+    a.post_value(&ok).unwrap_or_else(|e| panic!("{e}"));
+    let expected = clone::encode(&ok).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.recv(Some(PATIENCE)).map(|e| e.data).ok(), Some(expected));
+    // After close, InvalidStateError comes before serialization (steps 2 and 3).
+    a.close();
+    assert!(matches!(a.post_value(&g), Err(Error::InvalidStateError(_))));
 }
 
 #[test]

@@ -43,8 +43,8 @@ pub use encode::{encode, encode_with, EncodeOptions};
 pub use error::{DecodeError, DecodeErrorKind};
 pub use string::JsString;
 pub use transfer::{
-    deserialize_with_transfer, post_value, serialize_with_transfer, structured_clone, Serialized,
-    Transferable,
+    deserialize_message, deserialize_with_transfer, post_value, serialize_with_transfer,
+    structured_clone, Received, Serialized, Transferable,
 };
 pub use value::{
     Array, ArrayBuffer, ArrayBufferView, Elements, ErrorName, ErrorObject, Graph, Object, ObjectId,

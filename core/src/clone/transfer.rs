@@ -116,21 +116,35 @@ pub fn serialize_with_transfer(graph: &mut Graph, transfer: &[Transferable]) -> 
     })
 }
 
-/// StructuredDeserializeWithTransfer for a received [`Message`]: the result's port nodes are the
-/// message's (working) ports and its transferred ArrayBuffers own the message's buffers, moved,
-/// not copied. Uses the default [`DecodeOptions`].
+/// A deserialized message: the value plus every transferred port.
+#[derive(Debug)]
+pub struct Received {
+    /// The value. Its [`Object::MessagePort`] nodes hold handles on the ports below.
+    pub graph: Graph,
+    /// All transferred ports in transfer-list order (`event.ports`), including ports the value
+    /// itself does not mention (R-TR-10, R-TR-11).
+    pub ports: Vec<MessagePort>,
+}
+
+/// StructuredDeserializeWithTransfer for a received [`Message`]: the graph's port nodes are
+/// handles on the message's (working) ports and its transferred ArrayBuffers own the message's
+/// buffers, moved, not copied (they are the graph's first objects, in transfer order). Uses the
+/// default (strict) [`DecodeOptions`]. Ports the value does not mention are dropped with the
+/// message; use [`deserialize_message`] to keep them.
 pub fn deserialize_with_transfer(message: Message) -> Result<Graph> {
+    Ok(deserialize_message(message, &DecodeOptions::default())?.graph)
+}
+
+/// [`deserialize_with_transfer`] with explicit reader options, returning every transferred port
+/// too (`event.ports`).
+pub fn deserialize_message(message: Message, options: &DecodeOptions) -> Result<Received> {
     let Message {
         data,
         array_buffers,
         ports,
     } = message;
-    Ok(decode_transfer(
-        &data,
-        &DecodeOptions::default(),
-        ports,
-        array_buffers,
-    )?)
+    let graph = decode_transfer(&data, options, &ports, array_buffers)?;
+    Ok(Received { graph, ports })
 }
 
 /// Serializes `graph` with `transfer` and posts it on `port` (the message port post message

@@ -1,0 +1,46 @@
+"""webmessaging: the HTML Standard's web messaging model for Python.
+
+``MessageChannel`` / ``MessagePort`` (post, transfer, start, close), structured clone in the V8
+wire format (``serialize`` / ``deserialize``), on a Rust core. Ports work from any thread;
+blocking ``recv`` releases the GIL; ``await port.recv_async()`` and ``async for`` work on asyncio.
+
+Where ``onmessage`` runs: on the running asyncio loop when it is set inside one, otherwise on the
+library's dispatcher thread. A port's handler calls never overlap and keep message order; an
+exception raised by a handler goes to :func:`sys.unraisablehook` and the port keeps delivering.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    DataCloneError,
+    DecodeError,
+    DOMException,
+    DOMSyntaxError,
+    InvalidStateError,
+    PortClosedError,
+    QueueFullError,
+)
+from ._native import (
+    MessageChannel,
+    MessageEvent,
+    MessagePort,
+    deserialize,
+    serialize,
+    structured_clone,
+)
+
+__all__ = [
+    "MessageChannel",
+    "MessagePort",
+    "MessageEvent",
+    "serialize",
+    "deserialize",
+    "structured_clone",
+    "DOMException",
+    "DataCloneError",
+    "InvalidStateError",
+    "DOMSyntaxError",
+    "PortClosedError",
+    "QueueFullError",
+    "DecodeError",
+]

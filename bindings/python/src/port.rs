@@ -1,0 +1,743 @@
+//! `MessageChannel`, `MessagePort` and `MessageEvent`.
+//!
+//! Locking rules (ARCHITECTURE §2): no core lock is ever held while Python runs (the core
+//! guarantees it for its own locks), and this file's own `PortShared::state` mutex is only held
+//! for plain field updates — never while calling Python or dropping a Python object, and never
+//! while waiting for the interpreter.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use pyo3::exceptions::PyTimeoutError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple};
+use webmessaging_core as core;
+use webmessaging_core::{Error, Message};
+
+use crate::convert;
+use crate::errors::{self, IntoPyResult};
+use crate::hub::{Hub, HubCore};
+
+/// How many messages one port may dispatch per hub round before yielding to other ports.
+const DISPATCH_BUDGET: usize = 512;
+/// A blocking `recv` wakes this often to let Ctrl-C (signal handlers) through.
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+#[derive(Default)]
+struct PyState {
+    onmessage: Option<Py<PyAny>>,
+    onmessageerror: Option<Py<PyAny>>,
+    /// Where `onmessage` runs (set with it).
+    hub: Option<Arc<HubCore>>,
+    /// `recv_async` futures waiting for this port, with the hub of their loop.
+    waiters: Vec<(Arc<HubCore>, Py<PyAny>)>,
+    /// A port with an `onmessage` handler stays alive while entangled even when the program
+    /// drops every handle (R-CH-33); cleared on close, on transfer and when the handler is removed.
+    keepalive: Option<Arc<PortShared>>,
+}
+
+/// The state behind one Python `MessagePort` object.
+pub(crate) struct PortShared {
+    pub(crate) port: core::MessagePort,
+    state: Mutex<PyState>,
+    notifier_installed: AtomicBool,
+    dispatching: AtomicBool,
+    again: AtomicBool,
+    me: Weak<PortShared>,
+}
+
+impl PortShared {
+    fn new(port: core::MessagePort) -> Arc<Self> {
+        Arc::new_cyclic(|me| PortShared {
+            port,
+            state: Mutex::new(PyState::default()),
+            notifier_installed: AtomicBool::new(false),
+            dispatching: AtomicBool::new(false),
+            again: AtomicBool::new(false),
+            me: me.clone(),
+        })
+    }
+
+    /// Installs the core notifier once. It holds only a weak reference, so an unlistened port
+    /// can still be dropped (and closed) by the garbage collector.
+    fn ensure_notifier(&self) {
+        if !self.notifier_installed.swap(true, Ordering::AcqRel) {
+            let me = self.me.clone();
+            self.port.set_notifier(Some(Arc::new(move || {
+                if let Some(shared) = me.upgrade() {
+                    shared.notify();
+                }
+            })));
+        }
+    }
+
+    /// The notifier body: runs on any thread, never touches Python.
+    fn notify(self: Arc<Self>) {
+        let mut hubs: Vec<Arc<HubCore>> = Vec::new();
+        {
+            let st = self.state.lock();
+            if st.onmessage.is_some() {
+                hubs.extend(st.hub.iter().cloned());
+            }
+            for (hub, _) in &st.waiters {
+                if !hubs.iter().any(|h| Arc::ptr_eq(h, hub)) {
+                    hubs.push(hub.clone());
+                }
+            }
+        }
+        for hub in hubs {
+            hub.push(self.clone());
+        }
+    }
+
+    /// Called by a hub's consumer with the interpreter attached: wakes this hub's futures and
+    /// dispatches to `onmessage` if it runs on this hub.
+    pub(crate) fn serve(self: Arc<Self>, py: Python<'_>, hub: &Arc<HubCore>) {
+        let futures: Vec<Py<PyAny>> = {
+            let mut st = self.state.lock();
+            let mut mine = Vec::new();
+            st.waiters.retain(|(h, fut)| {
+                if Arc::ptr_eq(h, hub) {
+                    mine.push(fut.clone_ref(py));
+                    false
+                } else {
+                    true
+                }
+            });
+            mine
+        };
+        for fut in futures {
+            let fut = fut.bind(py);
+            let done = fut
+                .call_method0("done")
+                .and_then(|d| d.is_truthy())
+                .unwrap_or(true);
+            if !done {
+                if let Err(e) = fut.call_method1("set_result", (py.None(),)) {
+                    e.write_unraisable(py, Some(fut));
+                }
+            }
+        }
+        self.dispatch(py, hub);
+    }
+
+    fn dispatch(self: &Arc<Self>, py: Python<'_>, hub: &Arc<HubCore>) {
+        if self.dispatching.swap(true, Ordering::AcqRel) {
+            // Another consumer is dispatching this port (its handler moved hubs mid-batch):
+            // it will look again, so order and non-concurrency are kept.
+            self.again.store(true, Ordering::Release);
+            return;
+        }
+        loop {
+            self.again.store(false, Ordering::Release);
+            let exhausted = self.dispatch_batch(py, hub);
+            if exhausted {
+                hub.push(self.clone());
+            }
+            self.dispatching.store(false, Ordering::Release);
+            if !self.again.load(Ordering::Acquire) || self.dispatching.swap(true, Ordering::AcqRel)
+            {
+                break;
+            }
+        }
+    }
+
+    /// Delivers up to [`DISPATCH_BUDGET`] messages; returns whether the budget ran out.
+    fn dispatch_batch(&self, py: Python<'_>, hub: &Arc<HubCore>) -> bool {
+        for _ in 0..DISPATCH_BUDGET {
+            let callback = {
+                let st = self.state.lock();
+                match (&st.onmessage, &st.hub) {
+                    (Some(cb), Some(h)) if Arc::ptr_eq(h, hub) => cb.clone_ref(py),
+                    _ => return false,
+                }
+            };
+            match self.port.try_recv() {
+                Ok(Some(message)) => match message_event(py, message, "message") {
+                    Ok(event) => {
+                        if let Err(e) = callback.call1(py, (event,)) {
+                            e.write_unraisable(py, Some(callback.bind(py)));
+                        }
+                    }
+                    Err(err) => self.message_error(py, err),
+                },
+                Ok(None) => return false,
+                Err(Error::Closed(_)) => {
+                    self.on_closed();
+                    return false;
+                }
+                // Transferred away (its new owner dispatches now) or any other end.
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// A message that could not be deserialized: `onmessageerror` gets a `messageerror` event
+    /// with `data=None`; without a handler the error is reported as unraisable.
+    fn message_error(&self, py: Python<'_>, err: PyErr) {
+        let handler = self
+            .state
+            .lock()
+            .onmessageerror
+            .as_ref()
+            .map(|h| h.clone_ref(py));
+        match handler {
+            Some(handler) => {
+                let event = MessageEvent::empty(py, "messageerror");
+                if let Err(e) = Py::new(py, event).and_then(|ev| handler.call1(py, (ev,))) {
+                    e.write_unraisable(py, Some(handler.bind(py)));
+                }
+            }
+            None => err.write_unraisable(py, None),
+        }
+    }
+
+    /// The close record was reached: nothing more will come, so stop keeping the port alive.
+    fn on_closed(&self) {
+        let keepalive = self.state.lock().keepalive.take();
+        drop(keepalive);
+    }
+
+    /// After this port was transferred: its handlers and futures no longer apply here.
+    fn forget_listeners(&self) {
+        let taken = {
+            let mut st = self.state.lock();
+            (st.onmessage.take(), st.hub.take(), st.keepalive.take())
+        };
+        drop(taken);
+        // Waiters are woken so their recv_async sees InvalidStateError.
+        if let Some(me) = self.me.upgrade() {
+            me.notify();
+        }
+    }
+
+    fn set_onmessage(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
+        let handler = handler.filter(|h| !h.is_none(py));
+        let hub = match &handler {
+            Some(_) => Some(current_hub(py)?),
+            None => None,
+        };
+        let start = handler.is_some();
+        let old = {
+            let mut st = self.state.lock();
+            let keepalive = if start { self.me.upgrade() } else { None };
+            (
+                std::mem::replace(&mut st.onmessage, handler),
+                std::mem::replace(&mut st.hub, hub),
+                std::mem::replace(&mut st.keepalive, keepalive),
+            )
+        };
+        drop(old);
+        if start {
+            self.ensure_notifier();
+            // Starting fires the notifier if messages are already waiting.
+            self.port.start();
+            // A handler replaced on a started port: make sure a pending batch reaches the new hub.
+            if let Some(me) = self.me.upgrade() {
+                me.notify();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The hub for the caller: the running asyncio loop's, else the library dispatcher thread's.
+fn current_hub(py: Python<'_>) -> PyResult<Arc<HubCore>> {
+    static CURRENT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let f = CURRENT.get_or_try_init(py, || {
+        Ok::<_, PyErr>(
+            py.import("webmessaging._dispatch")?
+                .getattr("current_hub")?
+                .unbind(),
+        )
+    })?;
+    let hub = f.call0(py)?;
+    let hub = hub.bind(py).cast::<Hub>()?;
+    Ok(hub.get().core.clone())
+}
+
+fn aio_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    MODULE
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("webmessaging._aio")?.unbind())
+        })?
+        .bind(py)
+        .getattr(name)
+}
+
+/// Turns a received core message into a `MessageEvent` (ports first, so the value can refer to
+/// them).
+pub(crate) fn message_event(
+    py: Python<'_>,
+    message: Message,
+    kind: &str,
+) -> PyResult<Py<MessageEvent>> {
+    let Message {
+        data,
+        array_buffers,
+        ports,
+    } = message;
+    let ports = ports
+        .into_iter()
+        .map(|p| Py::new(py, MessagePort::wrap(p)))
+        .collect::<PyResult<Vec<_>>>()?;
+    let ports = PyTuple::new(py, ports)?;
+    let data = convert::decode(py, &data, array_buffers, &ports)?;
+    Py::new(
+        py,
+        MessageEvent {
+            kind: kind.to_owned(),
+            data,
+            ports: ports.unbind(),
+            origin: String::new(),
+            last_event_id: String::new(),
+            source: None,
+        },
+    )
+}
+
+/// Reads a `transfer` argument: an iterable of `MessagePort`s.
+pub(crate) fn transfer_list(
+    py: Python<'_>,
+    transfer: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<core::MessagePort>, Vec<Arc<PortShared>>)> {
+    let mut ports = Vec::new();
+    let mut shared = Vec::new();
+    if transfer.is_none() {
+        return Ok((ports, shared));
+    }
+    for item in transfer.try_iter()? {
+        let item = item?;
+        match item.cast::<MessagePort>() {
+            Ok(p) => {
+                ports.push(p.get().shared.port.clone());
+                shared.push(p.get().shared.clone());
+            }
+            Err(_) => {
+                let name = item.get_type().qualname()?;
+                return Err(errors::data_clone(
+                    py,
+                    format!(
+                        "an object of type {name} cannot be transferred (only MessagePort can)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((ports, shared))
+}
+
+/// After a successful post: the transferred ports' handlers stay behind.
+pub(crate) fn after_transfer(shared: &[Arc<PortShared>]) {
+    for s in shared {
+        s.forget_listeners();
+    }
+}
+
+/// Receives with the interpreter released, in slices so signals (Ctrl-C) are handled.
+pub(crate) fn blocking_recv(
+    py: Python<'_>,
+    recv: &(dyn Fn(Option<Duration>) -> Result<Option<Message>, Error> + Sync),
+    timeout: Option<f64>,
+) -> PyResult<Message> {
+    let deadline = match timeout {
+        Some(t) if t.is_nan() || t < 0.0 => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "timeout must be a non-negative number",
+            ))
+        }
+        Some(t) => {
+            Some(Instant::now() + Duration::try_from_secs_f64(t).unwrap_or(Duration::MAX / 4))
+        }
+        None => None,
+    };
+    loop {
+        let slice = match deadline {
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .min(SIGNAL_CHECK),
+            None => SIGNAL_CHECK,
+        };
+        match py.detach(|| recv(Some(slice))) {
+            Ok(Some(m)) => return Ok(m),
+            Ok(None) | Err(Error::Timeout) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(PyTimeoutError::new_err(
+                        "no message arrived before the timeout",
+                    ));
+                }
+                py.check_signals()?;
+            }
+            Err(e) => return Err(errors::to_py(py, e)),
+        }
+    }
+}
+
+/// One end of a `MessageChannel`; it can be posted to, received from and transferred.
+#[pyclass(module = "webmessaging", frozen, weakref)]
+pub(crate) struct MessagePort {
+    pub(crate) shared: Arc<PortShared>,
+}
+
+impl MessagePort {
+    pub(crate) fn wrap(port: core::MessagePort) -> Self {
+        MessagePort {
+            shared: PortShared::new(port),
+        }
+    }
+
+    fn recv_event(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<MessageEvent>> {
+        if let Some(m) = self.shared.port.try_recv().py_err(py)? {
+            return message_event(py, m, "message");
+        }
+        let port = &self.shared.port;
+        let m = blocking_recv(py, &|t| port.recv(t).map(Some), timeout)?;
+        message_event(py, m, "message")
+    }
+}
+
+#[pymethods]
+impl MessagePort {
+    /// Posts `data` (structured-cloned) to the entangled port, transferring the ports in
+    /// `transfer`.
+    #[pyo3(signature = (data, transfer = None))]
+    fn post_message(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        transfer: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let (ports, shared) = match transfer {
+            Some(t) => transfer_list(py, t)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        if ports.contains(&self.shared.port) {
+            return Err(errors::data_clone(
+                py,
+                "the transfer list contains the source port",
+            ));
+        }
+        let payload = convert::encode(py, data, &ports)?;
+        self.shared.port.post_message(payload, &ports).py_err(py)?;
+        after_transfer(&shared);
+        Ok(())
+    }
+
+    /// Enables delivery to `onmessage` and `recv_async` (pull calls work without it).
+    fn start(&self) {
+        self.shared.port.start();
+    }
+
+    /// Closes the port: the peer receives everything sent before, then a close notice.
+    fn close(&self) {
+        self.shared.port.close();
+    }
+
+    /// Waits for the next message (the GIL is released while waiting). Raises `TimeoutError`
+    /// after `timeout` seconds and `PortClosedError` once the queue reached its close record.
+    #[pyo3(signature = (timeout = None))]
+    fn recv(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<MessageEvent>> {
+        self.recv_event(py, timeout)
+    }
+
+    /// The next message, or `None` if none is waiting.
+    fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
+        match self.shared.port.try_recv().py_err(py)? {
+            Some(m) => Ok(Some(message_event(py, m, "message")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Awaits the next message on the running asyncio loop (starts the port).
+    #[pyo3(signature = (timeout = None))]
+    fn recv_async<'py>(
+        slf: &Bound<'py, Self>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        aio_helper(slf.py(), "recv_async")?.call1((slf, timeout))
+    }
+
+    #[getter]
+    fn get_onmessage(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.shared
+            .state
+            .lock()
+            .onmessage
+            .as_ref()
+            .map(|h| h.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_onmessage(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
+        self.shared.set_onmessage(py, handler)
+    }
+
+    #[getter]
+    fn get_onmessageerror(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.shared
+            .state
+            .lock()
+            .onmessageerror
+            .as_ref()
+            .map(|h| h.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_onmessageerror(&self, py: Python<'_>, handler: Option<Py<PyAny>>) {
+        let handler = handler.filter(|h| !h.is_none(py));
+        let old = std::mem::replace(&mut self.shared.state.lock().onmessageerror, handler);
+        drop(old);
+    }
+
+    /// Whether the port is detached: closed, or transferred away.
+    #[getter]
+    fn detached(&self) -> bool {
+        self.shared.port.is_detached()
+    }
+
+    /// Whether the port is still entangled with a peer.
+    #[getter]
+    fn entangled(&self) -> bool {
+        self.shared.port.is_entangled()
+    }
+
+    /// Whether `start()` (or setting `onmessage`) enabled delivery.
+    #[getter]
+    fn started(&self) -> bool {
+        self.shared.port.is_started()
+    }
+
+    /// Counters of this port's queue: depth, queued_bytes, high_water_mark, enqueued,
+    /// delivered, posted, dropped.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let m = self.shared.port.metrics();
+        let d = PyDict::new(py);
+        d.set_item("depth", m.depth)?;
+        d.set_item("queued_bytes", m.queued_bytes)?;
+        d.set_item("high_water_mark", m.high_water_mark)?;
+        d.set_item("enqueued", m.enqueued)?;
+        d.set_item("delivered", m.delivered)?;
+        d.set_item("posted", m.posted)?;
+        d.set_item("dropped", m.dropped)?;
+        Ok(d)
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
+        match self.recv_event(py, None) {
+            Ok(ev) => Ok(Some(ev)),
+            Err(e) if e.is_instance(py, errors::port_closed_error_type(py)?.as_any()) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        aio_helper(slf.py(), "anext")?.call1((slf,))
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, PyTuple>) -> bool {
+        self.shared.port.close();
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.shared.port.is_detached() {
+            "detached"
+        } else if self.shared.port.is_entangled() {
+            "entangled"
+        } else {
+            "unentangled"
+        };
+        format!("<webmessaging.MessagePort {state}>")
+    }
+
+    /// (private) Registers a `recv_async` future to be resolved on `hub` when the port has
+    /// something; installs the notifier and starts the port.
+    fn _add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
+        self.shared
+            .state
+            .lock()
+            .waiters
+            .push((hub.get().core.clone(), future));
+        self.shared.ensure_notifier();
+        self.shared.port.start();
+    }
+
+    /// (private) Forgets a future registered with `_add_waiter`.
+    fn _remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
+        let removed: Vec<_> = {
+            let mut st = self.shared.state.lock();
+            let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut st.waiters)
+                .into_iter()
+                .partition(|(_, f)| f.bind(py).is(future));
+            st.waiters = keep;
+            gone
+        };
+        drop(removed);
+    }
+}
+
+/// Two entangled ports (`port1`, `port2`).
+#[pyclass(module = "webmessaging", frozen)]
+pub(crate) struct MessageChannel {
+    port1: Py<MessagePort>,
+    port2: Py<MessagePort>,
+}
+
+#[pymethods]
+impl MessageChannel {
+    #[new]
+    fn new(py: Python<'_>) -> PyResult<Self> {
+        let (a, b) = core::MessageChannel::new().into_ports();
+        Ok(MessageChannel {
+            port1: Py::new(py, MessagePort::wrap(a))?,
+            port2: Py::new(py, MessagePort::wrap(b))?,
+        })
+    }
+
+    #[getter]
+    fn port1(&self, py: Python<'_>) -> Py<MessagePort> {
+        self.port1.clone_ref(py)
+    }
+
+    #[getter]
+    fn port2(&self, py: Python<'_>) -> Py<MessagePort> {
+        self.port2.clone_ref(py)
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "<webmessaging.MessageChannel>"
+    }
+}
+
+/// A delivered message: `data`, `ports`, `origin`, `source`, `last_event_id`.
+#[pyclass(module = "webmessaging", frozen)]
+pub(crate) struct MessageEvent {
+    kind: String,
+    data: Py<PyAny>,
+    ports: Py<PyTuple>,
+    origin: String,
+    last_event_id: String,
+    source: Option<Py<PyAny>>,
+}
+
+impl MessageEvent {
+    pub(crate) fn empty(py: Python<'_>, kind: &str) -> Self {
+        MessageEvent {
+            kind: kind.to_owned(),
+            data: py.None(),
+            ports: PyTuple::empty(py).unbind(),
+            origin: String::new(),
+            last_event_id: String::new(),
+            source: None,
+        }
+    }
+
+    #[allow(dead_code)] // used by windows and broadcast channels
+    pub(crate) fn with_origin(mut self, origin: String, source: Option<Py<PyAny>>) -> Self {
+        self.origin = origin;
+        self.source = source;
+        self
+    }
+
+    #[allow(dead_code)] // used by windows and broadcast channels
+    pub(crate) fn from_parts(py: Python<'_>, data: Py<PyAny>, ports: Bound<'_, PyTuple>) -> Self {
+        MessageEvent {
+            data,
+            ports: ports.unbind(),
+            ..MessageEvent::empty(py, "message")
+        }
+    }
+}
+
+#[pymethods]
+impl MessageEvent {
+    #[new]
+    #[pyo3(signature = (r#type = "message", *, data = None, origin = "", last_event_id = "", source = None, ports = None))]
+    fn new(
+        py: Python<'_>,
+        r#type: &str,
+        data: Option<Py<PyAny>>,
+        origin: &str,
+        last_event_id: &str,
+        source: Option<Py<PyAny>>,
+        ports: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let ports = match ports {
+            Some(p) => PyTuple::new(py, p.try_iter()?.collect::<PyResult<Vec<_>>>()?)?,
+            None => PyTuple::empty(py),
+        };
+        Ok(MessageEvent {
+            kind: r#type.to_owned(),
+            data: data.unwrap_or_else(|| py.None()),
+            ports: ports.unbind(),
+            origin: origin.to_owned(),
+            last_event_id: last_event_id.to_owned(),
+            source: source.filter(|s| !s.is_none(py)),
+        })
+    }
+
+    /// `"message"` or `"messageerror"`.
+    #[getter(r#type)]
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The structured clone of the posted value.
+    #[getter]
+    fn data(&self, py: Python<'_>) -> Py<PyAny> {
+        self.data.clone_ref(py)
+    }
+
+    /// The transferred ports, in transfer-list order.
+    #[getter]
+    fn ports(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.ports.clone_ref(py)
+    }
+
+    /// The sender's serialized origin for window and broadcast messages; `""` for ports.
+    #[getter]
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Always `""` (server-sent events only).
+    #[getter]
+    fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// The sending `Window` for window messages, else `None`.
+    #[getter]
+    fn source(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.source.as_ref().map(|s| s.clone_ref(py))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let data = self.data.bind(py).repr()?;
+        Ok(format!(
+            "MessageEvent(type={:?}, data={}, ports=<{} ports>, origin={:?})",
+            self.kind,
+            data,
+            self.ports.bind(py).len(),
+            self.origin
+        ))
+    }
+}

@@ -387,8 +387,8 @@ impl MessagePort {
             }
         };
         let envelope = Envelope { payload, ports };
-        let rejected = match target {
-            Some(t) if !doomed && !closes_carrier_loop(&t, &envelope.ports) => {
+        let rejected = match &target {
+            Some(t) if !doomed && !closes_carrier_loop(t, &envelope.ports) => {
                 t.queue.push(envelope, bytes, reserved, is_from_source).err()
             }
             Some(t) => {
@@ -400,9 +400,9 @@ impl MessagePort {
             None => Some(envelope),
         };
         if let Some(envelope) = rejected {
-            if doomed {
-                for port in &envelope.ports {
-                    port.0.close(CloseReason::Doomed);
+            if let (Some(t), true) = (&target, doomed) {
+                if let Some(peer) = envelope.ports.iter().find(|p| Arc::ptr_eq(&p.0, t)) {
+                    peer.0.close(CloseReason::Doomed);
                 }
             }
             if let Some(s) = &source {

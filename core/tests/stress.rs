@@ -27,6 +27,7 @@ struct Shared {
     directions: Vec<[Direction; 2]>,
     /// Set when either end of a channel was closed: later posts may go nowhere.
     closed: Vec<AtomicBool>,
+    closed_count: AtomicUsize,
     done_sending: AtomicUsize,
 }
 
@@ -97,35 +98,37 @@ fn worker(
             owned.push(Owned { port: m.ports.remove(0), channel, end, closed: false });
         }
     };
+    // Everyone keeps posting and passing ports on until every thread has posted its quota, so
+    // no thread can be starved of ports by one that has finished.
     while shared.done_sending.load(Ordering::SeqCst) < THREADS {
         take_arrivals(&mut owned, None);
-        if !done {
-            for o in owned.iter_mut().filter(|o| !o.closed) {
-                for _ in 0..rng.random_range(1..32) {
-                    let dir = &shared.directions[o.channel][o.end];
-                    let seq = dir.sent.fetch_add(1, Ordering::SeqCst);
-                    o.port.post_message(encode(o.channel, o.end, seq), &[]).unwrap();
-                    sent += 1;
-                }
+        for o in owned.iter_mut().filter(|o| !o.closed) {
+            for _ in 0..rng.random_range(1..32) {
+                let dir = &shared.directions[o.channel][o.end];
+                let seq = dir.sent.fetch_add(1, Ordering::SeqCst);
+                o.port.post_message(encode(o.channel, o.end, seq), &[]).unwrap();
+                sent += 1;
             }
-            // Hand a random port to a random thread, carrying its identity in the message.
-            let movable: Vec<usize> = (0..owned.len()).filter(|&i| !owned[i].port.is_detached()).collect();
-            if !movable.is_empty() && rng.random_bool(0.3) {
-                let o = owned.swap_remove(movable[rng.random_range(0..movable.len())]);
-                let to = rng.random_range(0..THREADS);
-                outboxes[to].post_message(encode(o.channel, o.end, 0), &[o.port]).unwrap();
+        }
+        // Hand a random port to a random thread, carrying its identity in the message.
+        let movable: Vec<usize> = (0..owned.len()).filter(|&i| !owned[i].port.is_detached()).collect();
+        if !movable.is_empty() && rng.random_bool(0.3) {
+            let o = owned.swap_remove(movable[rng.random_range(0..movable.len())]);
+            let to = rng.random_range(0..THREADS);
+            outboxes[to].post_message(encode(o.channel, o.end, 0), &[o.port]).unwrap();
+        }
+        // Now and then close one, leaving most channels open so every thread can finish.
+        if !owned.is_empty() && rng.random_bool(0.002) && shared.closed_count.load(Ordering::SeqCst) < CHANNELS / 4 {
+            let i = rng.random_range(0..owned.len());
+            if !shared.closed[owned[i].channel].swap(true, Ordering::SeqCst) {
+                shared.closed_count.fetch_add(1, Ordering::SeqCst);
             }
-            // Now and then close one.
-            if !owned.is_empty() && rng.random_bool(0.002) {
-                let i = rng.random_range(0..owned.len());
-                shared.closed[owned[i].channel].store(true, Ordering::SeqCst);
-                owned[i].port.close();
-                owned[i].closed = true;
-            }
-            if sent >= PER_THREAD {
-                done = true;
-                shared.done_sending.fetch_add(1, Ordering::SeqCst);
-            }
+            owned[i].port.close();
+            owned[i].closed = true;
+        }
+        if !done && sent >= PER_THREAD {
+            done = true;
+            shared.done_sending.fetch_add(1, Ordering::SeqCst);
         }
         for o in owned.iter_mut() {
             receive_all(o, &shared);
@@ -149,6 +152,7 @@ fn eight_threads_with_random_transfers_and_closes_lose_nothing() {
     let shared = Arc::new(Shared {
         directions: (0..CHANNELS).map(|_| Default::default()).collect(),
         closed: (0..CHANNELS).map(|_| AtomicBool::new(false)).collect(),
+        closed_count: AtomicUsize::new(0),
         done_sending: AtomicUsize::new(0),
     });
     let inboxes: Vec<(MessagePort, MessagePort)> =

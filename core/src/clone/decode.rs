@@ -249,12 +249,15 @@ enum Frame {
     },
     Map {
         id: ObjectId,
+        /// Entries on the wire (duplicates merged in lenient mode still count).
+        wire: usize,
         entries: Vec<(Value, Value)>,
         key: Option<Value>,
         seen: HashSet<Svz>,
     },
     Set {
         id: ObjectId,
+        wire: usize,
         values: Vec<Value>,
         seen: HashSet<Svz>,
     },
@@ -917,6 +920,7 @@ impl<'a> Reader<'a> {
                     stack,
                     Frame::Map {
                         id,
+                        wire: 0,
                         entries: Vec::new(),
                         key: None,
                         seen: HashSet::new(),
@@ -930,6 +934,7 @@ impl<'a> Reader<'a> {
                     stack,
                     Frame::Set {
                         id,
+                        wire: 0,
                         values: Vec::new(),
                         seen: HashSet::new(),
                     },
@@ -1164,18 +1169,18 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            Frame::Map { entries, key, .. } => {
+            Frame::Map { wire, key, .. } => {
                 if key.is_none() && self.peek_tag()? == END_JS_MAP {
                     self.pos += 1;
-                    self.check_count(entries.len() * 2, "Map")?;
+                    self.check_count(*wire * 2, "Map")?;
                     return Ok(Step::End);
                 }
                 Ok(Step::Value)
             }
-            Frame::Set { values, .. } => {
+            Frame::Set { wire, .. } => {
                 if self.peek_tag()? == END_JS_SET {
                     self.pos += 1;
-                    self.check_count(values.len(), "Set")?;
+                    self.check_count(*wire, "Set")?;
                     return Ok(Step::End);
                 }
                 Ok(Step::Value)
@@ -1260,10 +1265,15 @@ impl<'a> Reader<'a> {
                 None => return Err(self.err(Kind::Malformed, "value without a key")),
             },
             Frame::Map {
-                entries, key, seen, ..
+                wire,
+                entries,
+                key,
+                seen,
+                ..
             } => match key.take() {
                 None => *key = Some(v),
                 Some(k) => {
+                    *wire += 1;
                     if seen.insert(svz(&k)) {
                         entries.push((k, v));
                     } else if self.opts.strict {
@@ -1273,7 +1283,10 @@ impl<'a> Reader<'a> {
                     }
                 }
             },
-            Frame::Set { values, seen, .. } => {
+            Frame::Set {
+                wire, values, seen, ..
+            } => {
+                *wire += 1;
                 if seen.insert(svz(&v)) {
                     values.push(v);
                 } else if self.opts.strict {

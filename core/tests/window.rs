@@ -590,3 +590,26 @@ fn resolved_target_origin_can_be_reused() {
     assert_eq!(recv(&target).data, b"1");
     assert_eq!(recv(&target).data, b"2");
 }
+
+#[test]
+fn handles_and_events_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Window>();
+    send_sync::<webmessaging_core::WindowProxy>();
+    send_sync::<webmessaging_core::BroadcastChannel>();
+    send_sync::<Origin>();
+    send_sync::<TargetOrigin>();
+    fn send<T: Send>() {}
+    send::<MessageEvent>();
+    // And a reply really works from another thread.
+    let (a, b) = (window("https://a.test"), window("https://b.test"));
+    ok(b.post_message("ping", "*", &[], &a));
+    let e = recv(&b);
+    let replier = thread::spawn(move || {
+        if let Some(source) = &e.source {
+            ok(source.post_message("pong", &e.origin, &[], &b));
+        }
+    });
+    let _ = replier.join();
+    assert_eq!(recv(&a).data, b"pong");
+}

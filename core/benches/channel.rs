@@ -1,1 +1,128 @@
-fn main(){}
+//! Thread-to-thread benchmark of the core ports against crossbeam-channel doing the same work
+//! (moving a small `Vec<u8>` per message). Prints one table: workload, ours, crossbeam, ratio.
+//! Medians of several runs; the machine is shared and noisy, so the ratio is what matters.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use webmessaging_core::MessageChannel;
+
+const MESSAGES: usize = 500_000;
+const ROUND_TRIPS: usize = 20_000;
+const RUNS: usize = 5;
+const PAYLOAD: usize = 16;
+
+/// Pins the current thread to `core` when the machine has it (one core per side where possible).
+fn pin(core: usize) {
+    if let Some(id) = core_affinity::get_core_ids().and_then(|ids| ids.get(core).copied()) {
+        core_affinity::set_for_current(id);
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[xs.len() / 2]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ours_throughput() -> f64 {
+    let (tx, rx) = MessageChannel::new().into_ports();
+    let consumer = thread::spawn(move || {
+        pin(1);
+        for _ in 0..MESSAGES {
+            rx.recv(None).expect("message");
+        }
+    });
+    pin(0);
+    let start = Instant::now();
+    for _ in 0..MESSAGES {
+        tx.post_message(vec![7u8; PAYLOAD], &[]).expect("post");
+    }
+    consumer.join().expect("consumer");
+    MESSAGES as f64 / start.elapsed().as_secs_f64()
+}
+
+fn crossbeam_throughput() -> f64 {
+    let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+    let consumer = thread::spawn(move || {
+        pin(1);
+        for _ in 0..MESSAGES {
+            rx.recv().expect("message");
+        }
+    });
+    pin(0);
+    let start = Instant::now();
+    for _ in 0..MESSAGES {
+        tx.send(vec![7u8; PAYLOAD]).expect("send");
+    }
+    consumer.join().expect("consumer");
+    MESSAGES as f64 / start.elapsed().as_secs_f64()
+}
+
+fn ours_round_trips() -> Vec<Duration> {
+    let (a, b) = MessageChannel::new().into_ports();
+    let echo = thread::spawn(move || {
+        pin(1);
+        for _ in 0..ROUND_TRIPS {
+            let m = b.recv(None).expect("ping");
+            b.post_message(m.data, &[]).expect("pong");
+        }
+    });
+    pin(0);
+    let mut times = Vec::with_capacity(ROUND_TRIPS);
+    for _ in 0..ROUND_TRIPS {
+        let start = Instant::now();
+        a.post_message(vec![1u8; PAYLOAD], &[]).expect("ping");
+        a.recv(None).expect("pong");
+        times.push(start.elapsed());
+    }
+    echo.join().expect("echo");
+    times
+}
+
+fn crossbeam_round_trips() -> Vec<Duration> {
+    let (ping_tx, ping_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+    let (pong_tx, pong_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+    let echo = thread::spawn(move || {
+        pin(1);
+        for _ in 0..ROUND_TRIPS {
+            let m = ping_rx.recv().expect("ping");
+            pong_tx.send(m).expect("pong");
+        }
+    });
+    pin(0);
+    let mut times = Vec::with_capacity(ROUND_TRIPS);
+    for _ in 0..ROUND_TRIPS {
+        let start = Instant::now();
+        ping_tx.send(vec![1u8; PAYLOAD]).expect("ping");
+        pong_rx.recv().expect("pong");
+        times.push(start.elapsed());
+    }
+    echo.join().expect("echo");
+    times
+}
+
+/// p50 and p99 over the round trips of every run, in microseconds.
+fn latency(runs: impl Fn() -> Vec<Duration>) -> (f64, f64) {
+    let mut all: Vec<Duration> = (0..RUNS).flat_map(|_| runs()).collect();
+    all.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    (us(percentile(&all, 0.50)), us(percentile(&all, 0.99)))
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let ours = median((0..RUNS).map(|_| ours_throughput()).collect());
+    let theirs = median((0..RUNS).map(|_| crossbeam_throughput()).collect());
+    let (ours_p50, ours_p99) = latency(ours_round_trips);
+    let (cb_p50, cb_p99) = latency(crossbeam_round_trips);
+
+    println!("\ncore channel benchmark ({PAYLOAD}-byte messages, median of {RUNS} runs, 2 threads)");
+    println!("{:<38} {:>14} {:>14} {:>8}", "workload", "webmessaging", "crossbeam", "ratio");
+    println!("{:<38} {:>14.0} {:>14.0} {:>7.2}x", "one-way throughput (msgs/s, higher=better)", ours, theirs, ours / theirs);
+    println!("{:<38} {:>14.2} {:>14.2} {:>7.2}x", "round trip p50 (us, lower=better)", ours_p50, cb_p50, ours_p50 / cb_p50);
+    println!("{:<38} {:>14.2} {:>14.2} {:>7.2}x", "round trip p99 (us, lower=better)", ours_p99, cb_p99, ours_p99 / cb_p99);
+}

@@ -129,3 +129,61 @@ fn r_win_16_deserialize_failure_becomes_messageerror() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(next.data, b"after");
 }
+
+#[test]
+fn r_win_15_value_arrives_as_a_structured_clone() {
+    let (sender, target) = (window("https://s.test"), window("https://t.test"));
+    let mut g = Graph::new();
+    let list = g.add(Object::Set(vec![Value::from(1), Value::from("two")]));
+    let root = g.add(Object::object([
+        ("s", Value::from("hi")),
+        ("set", Value::from(list)),
+    ]));
+    g.root = root.into();
+    let original = g.clone();
+    target
+        .post_value(&mut g, "https://t.test", &[], &sender)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut e = target
+        .recv(Some(PATIENCE))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let value = e.deserialize().unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(value, original);
+    assert_eq!(
+        (e.event_type, e.origin.as_str()),
+        (MessageEventType::Message, "https://s.test")
+    );
+}
+
+#[test]
+fn r_win_14_value_ports_are_the_events_ports() {
+    let (sender, target) = (window("https://s.test"), window("https://t.test"));
+    let (keep, port) = MessageChannel::new().into_ports();
+    let mut g = Graph::new();
+    let p = g.add(Object::MessagePort(port.clone()));
+    let root = g.add(Object::object([("port", Value::from(p))]));
+    g.root = root.into();
+    let transfer = [Transferable::Port(port)];
+    target
+        .post_value(&mut g, "*", &transfer, &sender)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut e = target
+        .recv(Some(PATIENCE))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let value = e.deserialize().unwrap_or_else(|err| panic!("{err}"));
+    // `e.data.port === e.ports[0]`: the graph's port node is a handle on the event's port.
+    let in_value: Vec<_> = value
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Object::MessagePort(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(in_value, e.ports);
+    keep.post_message("through", &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        in_value[0].recv(Some(PATIENCE)).map(|m| m.data).ok(),
+        Some(b"through".to_vec())
+    );
+}

@@ -1,0 +1,233 @@
+//! `wm_message_*`: a received message and what can be taken out of it.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use webmessaging_core::{Message, MessagePort};
+
+use crate::handle::{Kind, Table};
+use crate::port::{new_port_handle, wm_port};
+use crate::status::*;
+use crate::value::wm_value;
+use crate::{json, value};
+
+/// A received message: its serialized value, its transferred ports and ArrayBuffers.
+///
+/// An opaque handle owned by whoever received it (`wm_port_try_recv`, `wm_port_recv`); release it
+/// with `wm_message_free`. Inside an `onmessage` callback the message is lent to the callback and
+/// freed by the loop afterwards.
+pub struct wm_message {
+    _private: [u8; 0],
+}
+
+pub(crate) struct MessageObj {
+    pub(crate) data: Vec<u8>,
+    pub(crate) array_buffers: Vec<Vec<u8>>,
+    /// The transferred ports, and whether each was taken. The message keeps its own reference
+    /// to every port (a decoded value refers to the same ports); the port is dropped when the
+    /// last reference (message, handle, value) goes.
+    ports: Mutex<Vec<(MessagePort, bool)>>,
+}
+
+impl MessageObj {
+    pub(crate) fn port_clones(&self) -> Vec<MessagePort> {
+        self.ports.lock().iter().map(|(p, _)| p.clone()).collect()
+    }
+}
+
+pub(crate) static MESSAGES: Table<MessageObj> = Table::new(Kind::Message);
+
+pub(crate) fn new_message_handle(m: Message) -> Res<*mut wm_message> {
+    let obj = MessageObj {
+        data: m.data,
+        array_buffers: m.array_buffers,
+        ports: Mutex::new(m.ports.into_iter().map(|p| (p, false)).collect()),
+    };
+    Ok(MESSAGES.insert(Arc::new(obj))? as *mut wm_message)
+}
+
+pub(crate) fn message_arg(m: *const wm_message, name: &str) -> Res<Arc<MessageObj>> {
+    if m.is_null() {
+        return Err(Failure::null(name));
+    }
+    MESSAGES.get(m as usize)
+}
+
+/// Writes the number of ports the message carries (its `event.ports.length`, R-CH-11/30),
+/// counting ports already taken, into `*out`.
+///
+/// Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_message_port_count(
+    msg: *const wm_message,
+    out: *mut usize,
+) -> wm_status {
+    guard("wm_message_port_count", || {
+        let m = message_arg(msg, "msg")?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let n = m.ports.lock().len();
+        // SAFETY: checked non-null; the caller promises it is writable.
+        unsafe { out.write(n) };
+        Ok(())
+    })
+}
+
+/// Takes transferred port number `i` (in transfer-list order) out of the message as a new
+/// handle. The port is entangled with its old peer (R-CH-25), not started (R-CH-28), and its
+/// backlog came with it (R-CH-26). A port that is never taken is dropped with the message (its
+/// peer gets a `WM_CLOSE_DROPPED` notice).
+///
+/// Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`); on
+/// failure `*out` is NULL. Each port can be taken once.
+/// Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_INVALID_ARG` (`i` out of range), `WM_ERR_INVALID_STATE` (already
+/// taken), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_message_take_port(
+    msg: *mut wm_message,
+    i: usize,
+    out: *mut *mut wm_port,
+) -> wm_status {
+    // SAFETY: the caller passes NULL or a writable pointer.
+    unsafe { write_out(out, std::ptr::null_mut()) };
+    guard("wm_message_take_port", || {
+        let m = message_arg(msg, "msg")?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let port = {
+            let mut ports = m.ports.lock();
+            let n = ports.len();
+            let slot = ports.get_mut(i).ok_or_else(|| {
+                Failure::invalid(format!(
+                    "port index {i} is out of range (the message has {n})"
+                ))
+            })?;
+            if slot.1 {
+                return Err(Failure::new(
+                    WM_ERR_INVALID_STATE,
+                    format!("port {i} was already taken"),
+                ));
+            }
+            slot.1 = true;
+            slot.0.clone()
+        };
+        let h = new_port_handle(port)?;
+        // SAFETY: checked non-null; the caller promises it is writable.
+        unsafe { *out = h };
+        Ok(())
+    })
+}
+
+/// Lends out the message's serialized value (wire format) as `*data`/`*len`, for forwarding it
+/// with `wm_port_post_serialized` or decoding it yourself.
+///
+/// Ownership: the bytes belong to the message and stay valid until `wm_message_free`; do not
+/// free or modify them. Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_message_serialized(
+    msg: *const wm_message,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> wm_status {
+    guard("wm_message_serialized", || {
+        let m = message_arg(msg, "msg")?;
+        if data.is_null() {
+            return Err(Failure::null("data"));
+        }
+        if len.is_null() {
+            return Err(Failure::null("len"));
+        }
+        // SAFETY: checked non-null; the caller promises they are writable. The bytes live in the
+        // message object, which the handle table keeps alive until `wm_message_free`.
+        unsafe {
+            *data = m.data.as_ptr();
+            *len = m.data.len();
+        }
+        Ok(())
+    })
+}
+
+/// Decodes the message's value and writes it as JSON text (UTF-8, NUL-terminated) to `*out`.
+///
+/// Mapping (strict, never lossy in silence): `null`, booleans, finite numbers, strings, dense
+/// arrays and plain objects map to JSON (`-0` is written `-0`; a string's lone surrogates are
+/// written as `\uXXXX` escapes). `undefined`, NaN and infinities, BigInt, Date, RegExp, Map, Set,
+/// ArrayBuffers and views, Errors, boxed primitives, sparse arrays, arrays with extra properties
+/// and cycles have no JSON form: `WM_ERR_DATA_CLONE` (use `wm_message_value` for those).
+/// A value reached twice (a shared reference without a cycle) is written twice.
+///
+/// Ownership: on `WM_OK`, `*out` is a new string owned by the caller; free it with
+/// `wm_string_free`. On failure `*out` is NULL. Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes: the standard's `messageerror`),
+/// `WM_ERR_DATA_CLONE` (no JSON form), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_message_to_json(
+    msg: *const wm_message,
+    out: *mut *mut c_char,
+) -> wm_status {
+    // SAFETY: the caller passes NULL or a writable pointer.
+    unsafe { write_out(out, std::ptr::null_mut()) };
+    guard("wm_message_to_json", || {
+        let m = message_arg(msg, "msg")?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let g = value::decode_message(&m)?;
+        let text = json::graph_to_json(&g, &g.root)?;
+        // SAFETY: checked non-null; the caller promises it is writable.
+        unsafe { *out = json::into_c_string(text) };
+        Ok(())
+    })
+}
+
+/// Decodes the message's value into a new value tree (every type of the value model, see the
+/// `wm_value_*` functions).
+///
+/// Ownership: on `WM_OK`, `*out` is a new value owned by the caller (`wm_value_free`); on
+/// failure `*out` is NULL. Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_DECODE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_message_value(
+    msg: *const wm_message,
+    out: *mut *mut wm_value,
+) -> wm_status {
+    // SAFETY: the caller passes NULL or a writable pointer.
+    unsafe { write_out(out, std::ptr::null_mut()) };
+    guard("wm_message_value", || {
+        let m = message_arg(msg, "msg")?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let v = value::value_from_message(&m)?;
+        // SAFETY: checked non-null; the caller promises it is writable.
+        unsafe { *out = v };
+        Ok(())
+    })
+}
+
+/// Releases a message and every port in it that was not taken (those ports are dropped: their
+/// peers get a `WM_CLOSE_DROPPED` notice).
+///
+/// Ownership: consumes the handle; bytes lent by `wm_message_serialized` become invalid.
+/// Accepts NULL (does nothing, returns `WM_OK`). Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
+#[no_mangle]
+pub extern "C" fn wm_message_free(msg: *mut wm_message) -> wm_status {
+    guard("wm_message_free", || {
+        if msg.is_null() {
+            return Ok(());
+        }
+        drop(MESSAGES.remove(msg as usize)?);
+        Ok(())
+    })
+}
+
+pub(crate) fn live() -> usize {
+    MESSAGES.live()
+}

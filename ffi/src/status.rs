@@ -1,0 +1,196 @@
+//! Status codes, the thread-local last-error message, and the one guard every export runs in.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use webmessaging_core::Error as CoreError;
+
+/// The result of every fallible `wm_*` call.
+///
+/// `WM_OK` is 0; every other value is an error with a fixed number that is never reused or
+/// renumbered (new codes only get new numbers). `wm_status_str` names a code and
+/// `wm_last_error` gives the details of the most recent failure on the calling thread.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum wm_status {
+    /// Success.
+    WM_OK = 0,
+    /// A required pointer argument was NULL.
+    WM_ERR_NULL_ARG = 1,
+    /// A handle was never issued, already freed, or of the wrong type.
+    WM_ERR_INVALID_HANDLE = 2,
+    /// An argument is out of range or malformed (bad index, invalid UTF-8, budget 0...).
+    WM_ERR_INVALID_ARG = 3,
+    /// The standard's `DataCloneError`: a value or transfer list cannot be cloned or transferred,
+    /// or a value has no JSON form.
+    WM_ERR_DATA_CLONE = 4,
+    /// The standard's `InvalidStateError`: the object is in the wrong state for the call (for
+    /// example receiving on a port that was transferred away).
+    WM_ERR_INVALID_STATE = 5,
+    /// The standard's `SyntaxError`: a string did not parse (malformed JSON, a bad origin).
+    WM_ERR_SYNTAX = 6,
+    /// A blocking call's timeout ran out.
+    WM_ERR_TIMEOUT = 7,
+    /// Nothing to receive right now (non-blocking receive on an empty port).
+    WM_ERR_EMPTY = 8,
+    /// The port's queue reached its close record: nothing more will ever arrive.
+    WM_ERR_CLOSED = 9,
+    /// The receiving queue is at its configured capacity.
+    WM_ERR_FULL = 10,
+    /// Serialized bytes are malformed or exceed the decoder's limits.
+    WM_ERR_DECODE = 11,
+    /// A Rust panic was caught at the ABI boundary (a bug in the library: please report it).
+    WM_ERR_PANIC = 12,
+    /// An operating-system call failed (for example creating the event loop's eventfd).
+    WM_ERR_IO = 13,
+    /// A value accessor was used on a value of another type (`wm_value_get_number` on a string).
+    WM_ERR_WRONG_TYPE = 14,
+}
+
+pub use wm_status::*;
+
+/// An error on its way to C: a status plus a message for `wm_last_error`.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) status: wm_status,
+    pub(crate) message: String,
+}
+
+pub(crate) type Res<T = ()> = Result<T, Failure>;
+
+impl Failure {
+    pub(crate) fn new(status: wm_status, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+    pub(crate) fn null(arg: &str) -> Self {
+        Failure::new(WM_ERR_NULL_ARG, format!("argument `{arg}` is NULL"))
+    }
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Failure::new(WM_ERR_INVALID_ARG, message)
+    }
+}
+
+impl From<CoreError> for Failure {
+    fn from(e: CoreError) -> Self {
+        let status = match &e {
+            CoreError::DataCloneError(_) => WM_ERR_DATA_CLONE,
+            CoreError::InvalidStateError(_) => WM_ERR_INVALID_STATE,
+            CoreError::SyntaxError(_) => WM_ERR_SYNTAX,
+            CoreError::Timeout => WM_ERR_TIMEOUT,
+            CoreError::Full => WM_ERR_FULL,
+            CoreError::Closed(_) => WM_ERR_CLOSED,
+            CoreError::DecodeError(_) => WM_ERR_DECODE,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: &str) {
+    let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    // `try_with`: during thread teardown the slot may be gone; the status still says enough.
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = text);
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}
+
+/// Runs an export's body: catches panics (`WM_ERR_PANIC`), turns failures into a status and a
+/// last-error message. Every status-returning export goes through here.
+pub(crate) fn guard(name: &str, body: impl FnOnce() -> Res) -> wm_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => WM_OK,
+        Ok(Err(f)) => {
+            set_last_error(&format!("{name}: {}", f.message));
+            f.status
+        }
+        Err(payload) => {
+            set_last_error(&format!(
+                "{name}: panic: {}",
+                panic_message(payload.as_ref())
+            ));
+            WM_ERR_PANIC
+        }
+    }
+}
+
+/// Like [`guard`] for the few exports that return a value instead of a status: a panic yields
+/// `fallback` (and sets the last error).
+pub(crate) fn guard_value<T>(name: &str, fallback: T, body: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(v) => v,
+        Err(payload) => {
+            set_last_error(&format!(
+                "{name}: panic: {}",
+                panic_message(payload.as_ref())
+            ));
+            fallback
+        }
+    }
+}
+
+/// Writes `value` through `out` when `out` is not NULL.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of `T`.
+pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-null, and the caller promises it is valid for writes.
+        unsafe { out.write(value) };
+    }
+}
+
+/// Returns a static, NUL-terminated name for a status code: `"WM_OK"`, `"WM_ERR_NULL_ARG"`...;
+/// `"WM_ERR_UNKNOWN"` for a number that is not a status.
+///
+/// Ownership: the string is static; never free it. Thread safety: any thread. Never fails.
+#[no_mangle]
+pub extern "C" fn wm_status_str(status: i32) -> *const c_char {
+    let s: &'static std::ffi::CStr = match status {
+        0 => c"WM_OK",
+        1 => c"WM_ERR_NULL_ARG",
+        2 => c"WM_ERR_INVALID_HANDLE",
+        3 => c"WM_ERR_INVALID_ARG",
+        4 => c"WM_ERR_DATA_CLONE",
+        5 => c"WM_ERR_INVALID_STATE",
+        6 => c"WM_ERR_SYNTAX",
+        7 => c"WM_ERR_TIMEOUT",
+        8 => c"WM_ERR_EMPTY",
+        9 => c"WM_ERR_CLOSED",
+        10 => c"WM_ERR_FULL",
+        11 => c"WM_ERR_DECODE",
+        12 => c"WM_ERR_PANIC",
+        13 => c"WM_ERR_IO",
+        14 => c"WM_ERR_WRONG_TYPE",
+        _ => c"WM_ERR_UNKNOWN",
+    };
+    s.as_ptr()
+}
+
+/// Returns the message of the most recent failing `wm_*` call on the calling thread (for example
+/// `"wm_port_post_json: SyntaxError: expected value at line 1 column 1"`), or `""` if none failed yet.
+/// Successful calls leave it unchanged, like `errno`.
+///
+/// Ownership: the string belongs to the library; it stays valid until the next failing `wm_*`
+/// call on the same thread. Copy it if you need it longer; never free it.
+/// Thread safety: the message is per thread. Never fails.
+#[no_mangle]
+pub extern "C" fn wm_last_error() -> *const c_char {
+    LAST_ERROR
+        .try_with(|slot| slot.borrow().as_ptr())
+        .unwrap_or(c"".as_ptr())
+}

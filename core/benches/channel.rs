@@ -120,9 +120,32 @@ fn main() {
     let (ours_p50, ours_p99) = latency(ours_round_trips);
     let (cb_p50, cb_p99) = latency(crossbeam_round_trips);
 
-    println!("\ncore channel benchmark ({PAYLOAD}-byte messages, median of {RUNS} runs, 2 threads)");
-    println!("{:<38} {:>14} {:>14} {:>8}", "workload", "webmessaging", "crossbeam", "ratio");
-    println!("{:<38} {:>14.0} {:>14.0} {:>7.2}x", "one-way throughput (msgs/s, higher=better)", ours, theirs, ours / theirs);
-    println!("{:<38} {:>14.2} {:>14.2} {:>7.2}x", "round trip p50 (us, lower=better)", ours_p50, cb_p50, ours_p50 / cb_p50);
-    println!("{:<38} {:>14.2} {:>14.2} {:>7.2}x", "round trip p99 (us, lower=better)", ours_p99, cb_p99, ours_p99 / cb_p99);
+    println!(
+        "\ncore channel benchmark ({PAYLOAD}-byte messages, median of {RUNS} runs, 2 threads)"
+    );
+    println!(
+        "{:<38} {:>14} {:>14} {:>8}",
+        "workload", "webmessaging", "crossbeam", "ratio"
+    );
+    println!(
+        "{:<38} {:>14.0} {:>14.0} {:>7.2}x",
+        "one-way throughput (msgs/s, higher=better)",
+        ours,
+        theirs,
+        ours / theirs
+    );
+    println!(
+        "{:<38} {:>14.2} {:>14.2} {:>7.2}x",
+        "round trip p50 (us, lower=better)",
+        ours_p50,
+        cb_p50,
+        ours_p50 / cb_p50
+    );
+    println!(
+        "{:<38} {:>14.2} {:>14.2} {:>7.2}x",
+        "round trip p99 (us, lower=better)",
+        ours_p99,
+        cb_p99,
+        ours_p99 / cb_p99
+    );
 }

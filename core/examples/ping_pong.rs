@@ -24,14 +24,21 @@ fn main() -> Result<(), Error> {
             bob.post_message(format!("pong {round}").as_str(), &[])?;
         }
         // Bob is done: he hands his end of the channel to Carol, backlog and all.
-        println!("[bob]   handing my port to carol ({} message(s) still queued)", bob.metrics().depth);
+        println!(
+            "[bob]   handing my port to carol ({} message(s) still queued)",
+            bob.metrics().depth
+        );
         to_carol.post_message("here is bob's port", &[bob])?;
         Ok(())
     });
 
     let carol_thread = thread::spawn(move || -> Result<(), Error> {
         let mut m = carol_inbox.recv(PATIENCE)?;
-        println!("[carol] got {:?} with {} port(s)", String::from_utf8_lossy(&m.data), m.ports.len());
+        println!(
+            "[carol] got {:?} with {} port(s)",
+            String::from_utf8_lossy(&m.data),
+            m.ports.len()
+        );
         let port = m.ports.remove(0);
         port.start();
         loop {
@@ -59,7 +66,10 @@ fn main() -> Result<(), Error> {
     println!("[alice] got {:?}", text(&alice)?);
     println!("[alice] got {:?}", text(&alice)?);
     let metrics = alice.metrics();
-    println!("[alice] posted {} and received {} messages; closing", metrics.posted, metrics.delivered);
+    println!(
+        "[alice] posted {} and received {} messages; closing",
+        metrics.posted, metrics.delivered
+    );
     alice.close();
 
     bob_thread.join().expect("bob's thread panicked")?;

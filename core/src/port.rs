@@ -54,7 +54,11 @@ pub struct CloseNotice {
 
 impl fmt::Display for CloseNotice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let who = if self.by_peer { "the peer port" } else { "this port" };
+        let who = if self.by_peer {
+            "the peer port"
+        } else {
+            "this port"
+        };
         match self.reason {
             CloseReason::Closed => write!(f, "{who} was closed"),
             CloseReason::Dropped => write!(f, "{who} was dropped without close()"),
@@ -83,7 +87,10 @@ impl Payload {
 
 impl From<Vec<u8>> for Payload {
     fn from(data: Vec<u8>) -> Self {
-        Payload { data, array_buffers: Vec::new() }
+        Payload {
+            data,
+            array_buffers: Vec::new(),
+        }
     }
 }
 
@@ -164,7 +171,9 @@ pub(crate) struct Link {
 
 impl Link {
     fn is_peer(&self, mailbox: &Mailbox) -> bool {
-        self.peer.as_ref().is_some_and(|p| std::ptr::eq(p.as_ptr(), mailbox))
+        self.peer
+            .as_ref()
+            .is_some_and(|p| std::ptr::eq(p.as_ptr(), mailbox))
     }
 }
 
@@ -178,7 +187,15 @@ impl Mailbox {
         LIVE_MAILBOXES.fetch_add(1, Ordering::SeqCst);
         Mailbox {
             id: NEXT_MAILBOX_ID.fetch_add(1, Ordering::Relaxed),
-            queue: Queue::new(Link { peer, carrier: None, posted: 0, dropped: 0 }, false),
+            queue: Queue::new(
+                Link {
+                    peer,
+                    carrier: None,
+                    posted: 0,
+                    dropped: 0,
+                },
+                false,
+            ),
         }
     }
 
@@ -186,18 +203,30 @@ impl Mailbox {
     /// `by_peer: true`. Each queue gets at most one close record in its life. Never fails.
     fn close(self: &Arc<Self>, reason: CloseReason) {
         let mut peer = None;
-        self.queue.end(CloseNotice { reason, by_peer: false }, |link| {
-            peer = link.peer.take();
-            true
-        });
+        self.queue.end(
+            CloseNotice {
+                reason,
+                by_peer: false,
+            },
+            |link| {
+                peer = link.peer.take();
+                true
+            },
+        );
         if let Some(peer) = peer.and_then(|p| p.upgrade()) {
-            peer.queue.end(CloseNotice { reason, by_peer: true }, |link| {
-                let mine = link.is_peer(self);
-                if mine {
-                    link.peer = None;
-                }
-                mine
-            });
+            peer.queue.end(
+                CloseNotice {
+                    reason,
+                    by_peer: true,
+                },
+                |link| {
+                    let mine = link.is_peer(self);
+                    if mine {
+                        link.peer = None;
+                    }
+                    mine
+                },
+            );
             // A bounded post waiting for room at our queue must give up now.
             self.queue.wake_writers();
         }
@@ -214,14 +243,19 @@ fn closes_carrier_loop(target: &Arc<Mailbox>, ports: &[OwnedMailbox]) -> bool {
         return false;
     }
     for port in ports {
-        port.0.queue.with_ext(|link| link.carrier = Some(Arc::downgrade(target)));
+        port.0
+            .queue
+            .with_ext(|link| link.carrier = Some(Arc::downgrade(target)));
     }
     let mut current = target.clone();
     loop {
         if ports.iter().any(|p| Arc::ptr_eq(&p.0, &current)) {
             return true;
         }
-        match current.queue.with_ext(|link| link.carrier.as_ref().and_then(Weak::upgrade)) {
+        match current
+            .queue
+            .with_ext(|link| link.carrier.as_ref().and_then(Weak::upgrade))
+        {
             Some(next) => current = next,
             None => return false,
         }
@@ -297,7 +331,10 @@ impl MessagePort {
     fn from_owned(owned: OwnedMailbox) -> Self {
         owned.0.queue.with_ext(|link| link.carrier = None);
         MessagePort(Arc::new(PortHandle {
-            state: Mutex::new(HandleState { owned: Some(owned), detached: false }),
+            state: Mutex::new(HandleState {
+                owned: Some(owned),
+                detached: false,
+            }),
         }))
     }
 
@@ -305,7 +342,8 @@ impl MessagePort {
     pub(crate) fn entangled_pair() -> (MessagePort, MessagePort) {
         let a = Arc::new(Mailbox::new(None));
         let b = Arc::new(Mailbox::new(Some(Arc::downgrade(&a))));
-        a.queue.with_ext(|link| link.peer = Some(Arc::downgrade(&b)));
+        a.queue
+            .with_ext(|link| link.peer = Some(Arc::downgrade(&b)));
         (
             MessagePort::from_owned(OwnedMailbox(a)),
             MessagePort::from_owned(OwnedMailbox(b)),
@@ -336,7 +374,11 @@ impl MessagePort {
     /// message dropped and the channel lost, without error (R-CH-14). Posting from a closed,
     /// transferred or unentangled port detaches the transferred ports and drops the message,
     /// without error (R-CH-17).
-    pub fn post_message(&self, payload: impl Into<Payload>, transfer: &[MessagePort]) -> Result<()> {
+    pub fn post_message(
+        &self,
+        payload: impl Into<Payload>,
+        transfer: &[MessagePort],
+    ) -> Result<()> {
         self.post_with(payload.into(), transfer, Admission::Unbounded)
     }
 
@@ -358,7 +400,12 @@ impl MessagePort {
         self.post_with(payload.into(), transfer, Admission::WaitUntil(deadline))
     }
 
-    fn post_with(&self, payload: Payload, transfer: &[MessagePort], admission: Admission) -> Result<()> {
+    fn post_with(
+        &self,
+        payload: Payload,
+        transfer: &[MessagePort],
+        admission: Admission,
+    ) -> Result<()> {
         check_transfer_list(Some(self), transfer)?;
         let source = self.mailbox();
         let target = source.as_ref().and_then(|s| {
@@ -367,9 +414,11 @@ impl MessagePort {
                 link.peer.as_ref().and_then(Weak::upgrade)
             })
         });
-        let doomed = target
-            .as_ref()
-            .is_some_and(|t| transfer.iter().any(|p| p.mailbox().is_some_and(|m| Arc::ptr_eq(&m, t))));
+        let doomed = target.as_ref().is_some_and(|t| {
+            transfer
+                .iter()
+                .any(|p| p.mailbox().is_some_and(|m| Arc::ptr_eq(&m, t)))
+        });
         let bytes = payload.byte_len();
         let is_from_source = |link: &Link| source.as_deref().is_some_and(|s| link.is_peer(s));
 
@@ -388,9 +437,10 @@ impl MessagePort {
         };
         let envelope = Envelope { payload, ports };
         let rejected = match &target {
-            Some(t) if !doomed && !closes_carrier_loop(t, &envelope.ports) => {
-                t.queue.push(envelope, bytes, reserved, is_from_source).err()
-            }
+            Some(t) if !doomed && !closes_carrier_loop(t, &envelope.ports) => t
+                .queue
+                .push(envelope, bytes, reserved, is_from_source)
+                .err(),
             Some(t) => {
                 if reserved {
                     t.queue.release(bytes);
@@ -449,10 +499,12 @@ impl MessagePort {
     /// [`Error::InvalidStateError`] if this port was transferred away.
     pub fn try_recv(&self) -> Result<Option<Message>> {
         let (m, epoch) = self.mailbox_for_recv()?;
-        received(m.queue.try_pop(epoch)).map(Some).or_else(|e| match e {
-            RecvEnd::Empty => Ok(None),
-            RecvEnd::Error(e) => Err(e),
-        })
+        received(m.queue.try_pop(epoch))
+            .map(Some)
+            .or_else(|e| match e {
+                RecvEnd::Empty => Ok(None),
+                RecvEnd::Error(e) => Err(e),
+            })
     }
 
     /// Takes the next message, blocking up to `timeout` (`None`: until one arrives or the
@@ -496,7 +548,9 @@ impl MessagePort {
 
     /// This port's receiving-queue limits (the default is unbounded).
     pub fn capacity(&self) -> Capacity {
-        self.mailbox().map(|m| m.queue.capacity()).unwrap_or_default()
+        self.mailbox()
+            .map(|m| m.queue.capacity())
+            .unwrap_or_default()
     }
 
     /// Counters of this port (all zero once it was transferred away: they travel with it).
@@ -504,10 +558,23 @@ impl MessagePort {
         let Some(m) = self.mailbox() else {
             return PortMetrics::default();
         };
-        let QueueMetrics { depth, queued_bytes, high_water_mark, enqueued, delivered } =
-            m.queue.metrics();
+        let QueueMetrics {
+            depth,
+            queued_bytes,
+            high_water_mark,
+            enqueued,
+            delivered,
+        } = m.queue.metrics();
         let (posted, dropped) = m.queue.with_ext(|link| (link.posted, link.dropped));
-        PortMetrics { depth, queued_bytes, high_water_mark, enqueued, delivered, posted, dropped }
+        PortMetrics {
+            depth,
+            queued_bytes,
+            high_water_mark,
+            enqueued,
+            delivered,
+            posted,
+            dropped,
+        }
     }
 
     /// Whether the port is detached: closed, or transferred away.
@@ -517,8 +584,10 @@ impl MessagePort {
 
     /// Whether the port is still entangled with a peer.
     pub fn is_entangled(&self) -> bool {
-        self.mailbox()
-            .is_some_and(|m| m.queue.with_ext(|link| link.peer.as_ref().is_some_and(|p| p.strong_count() > 0)))
+        self.mailbox().is_some_and(|m| {
+            m.queue
+                .with_ext(|link| link.peer.as_ref().is_some_and(|p| p.strong_count() > 0))
+        })
     }
 }
 
@@ -542,13 +611,20 @@ fn received(popped: Popped<Envelope>) -> Result<Message, RecvEnd> {
 
 /// The checks the standard makes before serializing (R-CH-13, R-TR-4). `source` is the posting
 /// port, if a port is posting.
-pub(crate) fn check_transfer_list(source: Option<&MessagePort>, transfer: &[MessagePort]) -> Result<()> {
+pub(crate) fn check_transfer_list(
+    source: Option<&MessagePort>,
+    transfer: &[MessagePort],
+) -> Result<()> {
     if source.is_some_and(|s| transfer.contains(s)) {
-        return Err(Error::data_clone("the transfer list contains the source port"));
+        return Err(Error::data_clone(
+            "the transfer list contains the source port",
+        ));
     }
     for (i, port) in transfer.iter().enumerate() {
         if transfer[..i].contains(port) {
-            return Err(Error::data_clone(format!("the transfer list contains port {i} twice")));
+            return Err(Error::data_clone(format!(
+                "the transfer list contains port {i} twice"
+            )));
         }
     }
     Ok(())
@@ -562,8 +638,14 @@ pub(crate) fn detach_for_transfer(transfer: &[MessagePort]) -> Result<Vec<OwnedM
     }
     let mut order: Vec<usize> = (0..transfer.len()).collect();
     order.sort_by_key(|&i| Arc::as_ptr(&transfer[i].0) as usize);
-    let mut guards: Vec<_> = order.iter().map(|&i| (i, transfer[i].0.state.lock())).collect();
-    if let Some((i, _)) = guards.iter().find(|(_, st)| st.detached || st.owned.is_none()) {
+    let mut guards: Vec<_> = order
+        .iter()
+        .map(|&i| (i, transfer[i].0.state.lock()))
+        .collect();
+    if let Some((i, _)) = guards
+        .iter()
+        .find(|(_, st)| st.detached || st.owned.is_none())
+    {
         return Err(Error::data_clone(format!(
             "port {i} of the transfer list is detached (closed or already transferred)"
         )));

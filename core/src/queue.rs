@@ -263,7 +263,7 @@ impl<T, X> Queue<T, X> {
                 Popped::Item(item)
             }
             None => match &st.end {
-                Some(end) => Popped::End(end.clone()),
+                Some(end) => Popped::End(*end),
                 None => {
                     st.notified = false;
                     Popped::Empty

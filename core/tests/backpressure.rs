@@ -11,7 +11,10 @@ use webmessaging_core::{Capacity, Error, MessageChannel, PortMetrics};
 #[test]
 fn try_post_is_full_at_the_message_capacity_and_loses_nothing() {
     let (a, b) = MessageChannel::new().into_ports();
-    b.set_capacity(Capacity { max_messages: Some(2), max_bytes: None });
+    b.set_capacity(Capacity {
+        max_messages: Some(2),
+        max_bytes: None,
+    });
     a.try_post("1", &[]).unwrap();
     a.try_post("2", &[]).unwrap();
     let (riding, _keep) = MessageChannel::new().into_ports();
@@ -25,7 +28,10 @@ fn try_post_is_full_at_the_message_capacity_and_loses_nothing() {
 #[test]
 fn try_post_is_full_at_the_byte_capacity() {
     let (a, b) = MessageChannel::new().into_ports();
-    b.set_capacity(Capacity { max_messages: None, max_bytes: Some(10) });
+    b.set_capacity(Capacity {
+        max_messages: None,
+        max_bytes: Some(10),
+    });
     a.try_post(vec![0u8; 6], &[]).unwrap();
     assert_eq!(a.try_post(vec![0u8; 6], &[]), Err(Error::Full));
     a.try_post(vec![0u8; 4], &[]).unwrap();
@@ -38,7 +44,10 @@ fn try_post_is_full_at_the_byte_capacity() {
 #[test]
 fn plain_post_message_ignores_capacity() {
     let (a, b) = MessageChannel::new().into_ports();
-    b.set_capacity(Capacity { max_messages: Some(1), max_bytes: None });
+    b.set_capacity(Capacity {
+        max_messages: Some(1),
+        max_bytes: None,
+    });
     for _ in 0..5 {
         a.post_message("x", &[]).unwrap();
     }
@@ -48,7 +57,10 @@ fn plain_post_message_ignores_capacity() {
 #[test]
 fn post_timeout_waits_for_room() {
     let (a, b) = MessageChannel::new().into_ports();
-    b.set_capacity(Capacity { max_messages: Some(1), max_bytes: None });
+    b.set_capacity(Capacity {
+        max_messages: Some(1),
+        max_bytes: None,
+    });
     a.try_post("first", &[]).unwrap();
     let consumer = thread::spawn(move || {
         thread::sleep(Duration::from_millis(30));
@@ -57,22 +69,34 @@ fn post_timeout_waits_for_room() {
     });
     a.post_timeout("second", &[], PATIENCE).unwrap();
     let (first, second, _b) = consumer.join().unwrap();
-    assert_eq!((first.as_slice(), second.as_slice()), (&b"first"[..], &b"second"[..]));
+    assert_eq!(
+        (first.as_slice(), second.as_slice()),
+        (&b"first"[..], &b"second"[..])
+    );
 }
 
 #[test]
 fn post_timeout_times_out_without_sending() {
     let (a, b) = MessageChannel::new().into_ports();
-    b.set_capacity(Capacity { max_messages: Some(1), max_bytes: None });
+    b.set_capacity(Capacity {
+        max_messages: Some(1),
+        max_bytes: None,
+    });
     a.try_post("first", &[]).unwrap();
-    assert_eq!(a.post_timeout("second", &[], Duration::from_millis(20)), Err(Error::Timeout));
+    assert_eq!(
+        a.post_timeout("second", &[], Duration::from_millis(20)),
+        Err(Error::Timeout)
+    );
     assert_eq!(drain(&b), ["first"]);
 }
 
 #[test]
 fn a_waiting_post_gives_up_when_the_receiver_closes() {
     let (a, b) = MessageChannel::new().into_ports();
-    b.set_capacity(Capacity { max_messages: Some(1), max_bytes: None });
+    b.set_capacity(Capacity {
+        max_messages: Some(1),
+        max_bytes: None,
+    });
     a.try_post("first", &[]).unwrap();
     let closer = thread::spawn(move || {
         thread::sleep(Duration::from_millis(20));
@@ -89,7 +113,10 @@ fn a_waiting_post_gives_up_when_the_receiver_closes() {
 #[test]
 fn capacity_travels_with_a_transferred_port() {
     let (a, b) = MessageChannel::new().into_ports();
-    let cap = Capacity { max_messages: Some(3), max_bytes: Some(100) };
+    let cap = Capacity {
+        max_messages: Some(3),
+        max_bytes: Some(100),
+    };
     b.set_capacity(cap);
     let (carrier, receiver) = MessageChannel::new().into_ports();
     carrier.post_message("", &[b]).unwrap();

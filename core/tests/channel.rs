@@ -45,10 +45,18 @@ fn r_ch_4_new_port_buffers_until_started() {
     for i in 0..3 {
         a.post_message(format!("m{i}").as_str(), &[]).unwrap();
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "a disabled queue must not notify");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "a disabled queue must not notify"
+    );
     assert_eq!(b.metrics().depth, 3, "messages are buffered, not dropped");
     b.start();
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "start() with a backlog notifies once");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "start() with a backlog notifies once"
+    );
     assert_eq!(drain(&b), ["m0", "m1", "m2"]);
 }
 
@@ -117,9 +125,14 @@ fn r_ch_9_delivery_is_fifo_per_direction() {
 fn r_ch_13_transfer_list_with_the_source_port_is_a_data_clone_error() {
     let (a, b) = MessageChannel::new().into_ports();
     let (other, _keep) = MessageChannel::new().into_ports();
-    let err = a.post_message("x", &[other.clone(), a.clone()]).unwrap_err();
+    let err = a
+        .post_message("x", &[other.clone(), a.clone()])
+        .unwrap_err();
     assert!(matches!(err, Error::DataCloneError(_)), "{err:?}");
-    assert!(!other.is_detached(), "nothing is detached when the check fails");
+    assert!(
+        !other.is_detached(),
+        "nothing is detached when the check fails"
+    );
     assert!(!a.is_detached());
     assert_eq!(b.try_recv().unwrap().map(|m| m.data), None);
 }
@@ -130,7 +143,13 @@ fn r_ch_14_transferring_the_peer_dooms_the_channel_without_error() {
     c.port1().post_message("x", &[c.port2().clone()]).unwrap();
     assert!(c.port2().is_detached());
     // The message is gone with the channel; the sender learns the channel was lost.
-    assert_eq!(recv_close(c.port1()), CloseNotice { reason: CloseReason::Doomed, by_peer: true });
+    assert_eq!(
+        recv_close(c.port1()),
+        CloseNotice {
+            reason: CloseReason::Doomed,
+            by_peer: true
+        }
+    );
     let (carrier, _keep) = MessageChannel::new().into_ports();
     let err = carrier.post_message("", &[c.port2().clone()]).unwrap_err();
     assert!(matches!(err, Error::DataCloneError(_)));
@@ -142,10 +161,19 @@ fn r_ch_17_posting_from_a_closed_port_still_detaches_transfers() {
     let (moved, moved_peer) = MessageChannel::new().into_ports();
     a.close();
     a.post_message("x", &[moved.clone()]).unwrap();
-    assert!(moved.is_detached(), "transfers detach even when the message goes nowhere");
+    assert!(
+        moved.is_detached(),
+        "transfers detach even when the message goes nowhere"
+    );
     assert_eq!(recv_close(&b).reason, CloseReason::Closed);
     // The transferred port went nowhere, so it is dropped: its peer hears about it.
-    assert_eq!(recv_close(&moved_peer), CloseNotice { reason: CloseReason::Dropped, by_peer: true });
+    assert_eq!(
+        recv_close(&moved_peer),
+        CloseNotice {
+            reason: CloseReason::Dropped,
+            by_peer: true
+        }
+    );
     assert_eq!(a.metrics().dropped, 1);
 }
 
@@ -163,8 +191,17 @@ fn r_ch_18_a_message_to_a_closed_port_never_arrives() {
     let (a, b) = MessageChannel::new().into_ports();
     b.close();
     a.post_message("late", &[]).unwrap();
-    assert_eq!(recv_close(&b), CloseNotice { reason: CloseReason::Closed, by_peer: false });
-    assert!(b.try_recv().is_err(), "the close record is sticky; nothing comes after it");
+    assert_eq!(
+        recv_close(&b),
+        CloseNotice {
+            reason: CloseReason::Closed,
+            by_peer: false
+        }
+    );
+    assert!(
+        b.try_recv().is_err(),
+        "the close record is sticky; nothing comes after it"
+    );
 }
 
 #[test]
@@ -172,7 +209,13 @@ fn r_ch_19_a_message_from_a_closed_port_never_arrives() {
     let (a, b) = MessageChannel::new().into_ports();
     a.close();
     a.post_message("late", &[]).unwrap();
-    assert_eq!(recv_close(&b), CloseNotice { reason: CloseReason::Closed, by_peer: true });
+    assert_eq!(
+        recv_close(&b),
+        CloseNotice {
+            reason: CloseReason::Closed,
+            by_peer: true
+        }
+    );
 }
 
 #[test]
@@ -181,7 +224,13 @@ fn r_ch_20_messages_sent_before_the_sender_closes_are_delivered() {
     b.post_message("T", &[]).unwrap();
     b.close();
     assert_eq!(recv_data(&a), b"T");
-    assert_eq!(recv_close(&a), CloseNotice { reason: CloseReason::Closed, by_peer: true });
+    assert_eq!(
+        recv_close(&a),
+        CloseNotice {
+            reason: CloseReason::Closed,
+            by_peer: true
+        }
+    );
 }
 
 #[test]
@@ -201,7 +250,10 @@ fn r_ch_22_close_detaches_only_that_port() {
     let (carrier, receiver) = MessageChannel::new().into_ports();
     a.close();
     assert!(a.is_detached());
-    assert!(matches!(carrier.post_message("", &[a.clone()]), Err(Error::DataCloneError(_))));
+    assert!(matches!(
+        carrier.post_message("", &[a.clone()]),
+        Err(Error::DataCloneError(_))
+    ));
     carrier.post_message("", &[b.clone()]).unwrap();
     assert_eq!(receiver.recv(Some(PATIENCE)).unwrap().ports.len(), 1);
 }
@@ -249,7 +301,11 @@ fn r_ch_26_backlog_moves_with_transferred_port() {
     let moved = receiver.recv(Some(PATIENCE)).unwrap().ports.remove(0);
     let (notifier, calls) = counting_notifier();
     moved.set_notifier(Some(notifier));
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "the received port is not started");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "the received port is not started"
+    );
     moved.start();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(drain(&moved), ["1", "2", "3", "4"]);
@@ -292,7 +348,13 @@ fn r_ch_29_a_port_closed_after_transfer_receives_nothing_more() {
     .unwrap();
     a.post_message("after close", &[]).unwrap();
     assert_eq!(recv_close(&moved).by_peer, false);
-    assert_eq!(recv_close(&a), CloseNotice { reason: CloseReason::Closed, by_peer: true });
+    assert_eq!(
+        recv_close(&a),
+        CloseNotice {
+            reason: CloseReason::Closed,
+            by_peer: true
+        }
+    );
 }
 
 #[test]
@@ -348,6 +410,12 @@ fn r_ch_35_dropping_the_only_handle_disentangles() {
     drop(b);
     assert!(!a.is_entangled());
     a.post_message("to nobody", &[]).unwrap();
-    assert_eq!(recv_close(&a), CloseNotice { reason: CloseReason::Dropped, by_peer: true });
+    assert_eq!(
+        recv_close(&a),
+        CloseNotice {
+            reason: CloseReason::Dropped,
+            by_peer: true
+        }
+    );
     assert_eq!(a.metrics().dropped, 1);
 }

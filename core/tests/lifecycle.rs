@@ -16,7 +16,11 @@ fn leaves_no_mailbox(scenario: impl FnOnce()) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = live_mailboxes();
     scenario();
-    assert_eq!(live_mailboxes(), before, "a mailbox outlived its last owner");
+    assert_eq!(
+        live_mailboxes(),
+        before,
+        "a mailbox outlived its last owner"
+    );
 }
 
 #[test]
@@ -29,9 +33,27 @@ fn close_gives_the_peer_exactly_one_notice_after_everything_sent() {
         a.close();
         b.close();
         assert_eq!(drain(&b), ["1", "2"]);
-        assert_eq!(recv_close(&b), CloseNotice { reason: CloseReason::Closed, by_peer: true });
-        assert_eq!(recv_close(&b), CloseNotice { reason: CloseReason::Closed, by_peer: true });
-        assert_eq!(recv_close(&a), CloseNotice { reason: CloseReason::Closed, by_peer: false });
+        assert_eq!(
+            recv_close(&b),
+            CloseNotice {
+                reason: CloseReason::Closed,
+                by_peer: true
+            }
+        );
+        assert_eq!(
+            recv_close(&b),
+            CloseNotice {
+                reason: CloseReason::Closed,
+                by_peer: true
+            }
+        );
+        assert_eq!(
+            recv_close(&a),
+            CloseNotice {
+                reason: CloseReason::Closed,
+                by_peer: false
+            }
+        );
     });
 }
 
@@ -43,7 +65,13 @@ fn dropping_the_last_handle_is_a_close_with_reason_dropped() {
         drop(b);
         assert!(a.is_entangled(), "a clone still holds the port");
         drop(b2);
-        assert_eq!(recv_close(&a), CloseNotice { reason: CloseReason::Dropped, by_peer: true });
+        assert_eq!(
+            recv_close(&a),
+            CloseNotice {
+                reason: CloseReason::Dropped,
+                by_peer: true
+            }
+        );
     });
 }
 
@@ -65,7 +93,13 @@ fn ports_in_flight_inside_a_dropped_queue_are_released() {
         let (x, y) = MessageChannel::new().into_ports();
         carrier.post_message("", &[x]).unwrap();
         drop(receiver); // drops the queue holding x
-        assert_eq!(recv_close(&y), CloseNotice { reason: CloseReason::Dropped, by_peer: true });
+        assert_eq!(
+            recv_close(&y),
+            CloseNotice {
+                reason: CloseReason::Dropped,
+                by_peer: true
+            }
+        );
         drop((carrier, y));
     });
 }

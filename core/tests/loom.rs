@@ -39,7 +39,10 @@ fn post_racing_close_delivers_a_prefix_then_one_close_record() {
         closer.join().unwrap();
         let (got, end) = drain(&b);
         assert!(got.len() <= 2 && got.iter().zip([b"1", b"2"]).all(|(g, e)| g == e));
-        assert_eq!(end.map(|n| (n.reason, n.by_peer)), Some((CloseReason::Closed, false)));
+        assert_eq!(
+            end.map(|n| (n.reason, n.by_peer)),
+            Some((CloseReason::Closed, false))
+        );
         let (none, peer_end) = drain(&a);
         assert!(none.is_empty());
         assert_eq!(peer_end.map(|n| n.by_peer), Some(true));
@@ -59,7 +62,12 @@ fn post_racing_transfer_loses_nothing() {
         let mover = loom::thread::spawn(move || c.post_message("", &[b]).unwrap());
         let _a = poster.join().unwrap();
         mover.join().unwrap();
-        let moved = d.try_recv().unwrap().expect("the port arrived").ports.remove(0);
+        let moved = d
+            .try_recv()
+            .unwrap()
+            .expect("the port arrived")
+            .ports
+            .remove(0);
         let (got, end) = drain(&moved);
         assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
         assert_eq!(end, None);
@@ -78,10 +86,18 @@ fn close_racing_transfer_gives_exactly_one_notice_at_the_new_owner() {
         let mover = loom::thread::spawn(move || c.post_message("", &[b]).unwrap());
         closer.join().unwrap();
         mover.join().unwrap();
-        let moved = d.try_recv().unwrap().expect("the port arrived").ports.remove(0);
+        let moved = d
+            .try_recv()
+            .unwrap()
+            .expect("the port arrived")
+            .ports
+            .remove(0);
         let (got, end) = drain(&moved);
         assert_eq!(got, [b"last".to_vec()]);
-        assert_eq!(end.map(|n| (n.reason, n.by_peer)), Some((CloseReason::Closed, true)));
+        assert_eq!(
+            end.map(|n| (n.reason, n.by_peer)),
+            Some((CloseReason::Closed, true))
+        );
         assert!(matches!(moved.try_recv(), Err(Error::Closed(_))));
     });
 }

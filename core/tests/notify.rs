@@ -19,10 +19,18 @@ fn notifications_are_coalesced_until_the_queue_is_drained() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     b.try_recv().unwrap();
     a.post_message("x", &[]).unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "not drained yet: no new edge");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "not drained yet: no new edge"
+    );
     assert_eq!(drain(&b).len(), 10);
     a.post_message("x", &[]).unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "drained, then non-empty again: a new edge");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "drained, then non-empty again: a new edge"
+    );
 }
 
 #[test]
@@ -78,7 +86,11 @@ fn a_moved_port_loses_its_notifier() {
     let (carrier, receiver) = MessageChannel::new().into_ports();
     carrier.post_message("", &[b]).unwrap();
     a.post_message("for the new owner", &[]).unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "the old owner's notifier must not fire");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "the old owner's notifier must not fire"
+    );
     let moved: MessagePort = receiver.recv(Some(PATIENCE)).unwrap().ports.remove(0);
     assert_eq!(recv_data(&moved), b"for the new owner");
 }

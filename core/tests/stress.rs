@@ -59,10 +59,17 @@ fn receive_all(owned: &mut Owned, shared: &Shared) {
         match owned.port.try_recv() {
             Ok(Some(m)) => {
                 let (channel, end, seq) = decode(&m.data);
-                assert_eq!((channel, end), (owned.channel, 1 - owned.end), "misrouted message");
+                assert_eq!(
+                    (channel, end),
+                    (owned.channel, 1 - owned.end),
+                    "misrouted message"
+                );
                 let dir = &shared.directions[channel][end];
                 let expected = dir.received.fetch_add(1, Ordering::SeqCst);
-                assert_eq!(seq, expected, "lost, duplicated or reordered on channel {channel}");
+                assert_eq!(
+                    seq, expected,
+                    "lost, duplicated or reordered on channel {channel}"
+                );
             }
             Ok(None) => return,
             Err(Error::Closed(_)) => {
@@ -95,7 +102,12 @@ fn worker(
             };
             let Ok(mut m) = m else { return };
             let (channel, end, _) = decode(&m.data);
-            owned.push(Owned { port: m.ports.remove(0), channel, end, closed: false });
+            owned.push(Owned {
+                port: m.ports.remove(0),
+                channel,
+                end,
+                closed: false,
+            });
         }
     };
     // Everyone keeps posting and passing ports on until every thread has posted its quota, so
@@ -106,19 +118,28 @@ fn worker(
             for _ in 0..rng.random_range(1..32) {
                 let dir = &shared.directions[o.channel][o.end];
                 let seq = dir.sent.fetch_add(1, Ordering::SeqCst);
-                o.port.post_message(encode(o.channel, o.end, seq), &[]).unwrap();
+                o.port
+                    .post_message(encode(o.channel, o.end, seq), &[])
+                    .unwrap();
                 sent += 1;
             }
         }
         // Hand a random port to a random thread, carrying its identity in the message.
-        let movable: Vec<usize> = (0..owned.len()).filter(|&i| !owned[i].port.is_detached()).collect();
+        let movable: Vec<usize> = (0..owned.len())
+            .filter(|&i| !owned[i].port.is_detached())
+            .collect();
         if !movable.is_empty() && rng.random_bool(0.3) {
             let o = owned.swap_remove(movable[rng.random_range(0..movable.len())]);
             let to = rng.random_range(0..THREADS);
-            outboxes[to].post_message(encode(o.channel, o.end, 0), &[o.port]).unwrap();
+            outboxes[to]
+                .post_message(encode(o.channel, o.end, 0), &[o.port])
+                .unwrap();
         }
         // Now and then close one, leaving most channels open so every thread can finish.
-        if !owned.is_empty() && rng.random_bool(0.002) && shared.closed_count.load(Ordering::SeqCst) < CHANNELS / 4 {
+        if !owned.is_empty()
+            && rng.random_bool(0.002)
+            && shared.closed_count.load(Ordering::SeqCst) < CHANNELS / 4
+        {
             let i = rng.random_range(0..owned.len());
             if !shared.closed[owned[i].channel].swap(true, Ordering::SeqCst) {
                 shared.closed_count.fetch_add(1, Ordering::SeqCst);
@@ -155,14 +176,20 @@ fn eight_threads_with_random_transfers_and_closes_lose_nothing() {
         closed_count: AtomicUsize::new(0),
         done_sending: AtomicUsize::new(0),
     });
-    let inboxes: Vec<(MessagePort, MessagePort)> =
-        (0..THREADS).map(|_| MessageChannel::new().into_ports()).collect();
+    let inboxes: Vec<(MessagePort, MessagePort)> = (0..THREADS)
+        .map(|_| MessageChannel::new().into_ports())
+        .collect();
     let mut initial: HashMap<usize, Vec<Owned>> = HashMap::new();
     for channel in 0..CHANNELS {
         let (p0, p1) = MessageChannel::new().into_ports();
         for (end, port) in [(0, p0), (1, p1)] {
             let owner = (channel * 2 + end) % THREADS;
-            initial.entry(owner).or_default().push(Owned { port, channel, end, closed: false });
+            initial.entry(owner).or_default().push(Owned {
+                port,
+                channel,
+                end,
+                closed: false,
+            });
         }
     }
     let barrier = Arc::new(Barrier::new(THREADS));
@@ -183,12 +210,18 @@ fn eight_threads_with_random_transfers_and_closes_lose_nothing() {
     let mut total = 0;
     for (channel, dirs) in shared.directions.iter().enumerate() {
         for dir in dirs {
-            let (sent, received) = (dir.sent.load(Ordering::SeqCst), dir.received.load(Ordering::SeqCst));
+            let (sent, received) = (
+                dir.sent.load(Ordering::SeqCst),
+                dir.received.load(Ordering::SeqCst),
+            );
             total += sent;
             if shared.closed[channel].load(Ordering::SeqCst) {
                 assert!(received <= sent);
             } else {
-                assert_eq!(received, sent, "channel {channel} lost messages without a close");
+                assert_eq!(
+                    received, sent,
+                    "channel {channel} lost messages without a close"
+                );
             }
         }
     }

@@ -49,7 +49,10 @@ fn re_transfer_of_a_port_still_in_flight_loses_nothing() {
     // Receive it and pass it on at once, without reading or starting it.
     let in_flight = hop1_out.recv(Some(PATIENCE)).unwrap().ports.remove(0);
     hop2_in.post_message("", &[in_flight.clone()]).unwrap();
-    assert!(matches!(in_flight.try_recv(), Err(Error::InvalidStateError(_))));
+    assert!(matches!(
+        in_flight.try_recv(),
+        Err(Error::InvalidStateError(_))
+    ));
     post_numbers(&a, 20..30);
     let last = hop2_out.recv(Some(PATIENCE)).unwrap().ports.remove(0);
     expect_numbers(&last, 0..30);
@@ -105,7 +108,10 @@ fn a_blocked_receive_stops_when_another_thread_transfers_the_port() {
     // Give the receiver time to block; the result is the same if it has not yet.
     thread::sleep(std::time::Duration::from_millis(20));
     carrier.post_message("", &[b]).unwrap();
-    assert!(matches!(blocked.join().unwrap(), Err(Error::InvalidStateError(_))));
+    assert!(matches!(
+        blocked.join().unwrap(),
+        Err(Error::InvalidStateError(_))
+    ));
     a.post_message("for the new owner", &[]).unwrap();
     let moved = receiver.recv(Some(PATIENCE)).unwrap().ports.remove(0);
     assert_eq!(recv_data(&moved), b"for the new owner");

@@ -40,5 +40,10 @@ pub fn drain(port: &MessagePort) -> Vec<String> {
 pub fn counting_notifier() -> (Notifier, Arc<AtomicUsize>) {
     let count = Arc::new(AtomicUsize::new(0));
     let c = count.clone();
-    (Arc::new(move || { c.fetch_add(1, Ordering::SeqCst); }), count)
+    (
+        Arc::new(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        }),
+        count,
+    )
 }

@@ -41,6 +41,9 @@ pub fn live_broadcast_channels() -> usize {
     REGISTRY.lock().values().map(Vec::len).sum()
 }
 
+/// The queue's owner epoch: unlike a port's, this queue never changes owner.
+const OWNER: u64 = 0;
+
 /// One posted message, shared by all its receivers; the last one to take it gets the bytes
 /// without a copy.
 struct Broadcast {
@@ -219,7 +222,7 @@ impl BroadcastChannel {
         {
             self.0.unregister();
             // Free the discarded messages now rather than when the handle goes.
-            while let Popped::Item(_) = self.0.queue.try_pop(0) {}
+            while let Popped::Item(_) = self.0.queue.try_pop(OWNER) {}
             // The close record has fired the notifier; dropping it now breaks any cycle
             // through a notifier that captured this channel.
             self.0.queue.set_notifier(None);
@@ -235,7 +238,7 @@ impl BroadcastChannel {
     /// [`Error::Closed`] once the channel is closed.
     pub fn try_recv(&self) -> Result<Option<MessageEvent>> {
         loop {
-            match self.0.queue.try_pop(0) {
+            match self.0.queue.try_pop(OWNER) {
                 Popped::Item(message) => {
                     if let Some(event) = self.deliver(message) {
                         return Ok(Some(event));
@@ -252,7 +255,7 @@ impl BroadcastChannel {
     pub fn recv(&self, timeout: Option<Duration>) -> Result<MessageEvent> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
-            match self.0.queue.pop_until(0, deadline) {
+            match self.0.queue.pop_until(OWNER, deadline) {
                 Popped::Item(message) => {
                     if let Some(event) = self.deliver(message) {
                         return Ok(event);

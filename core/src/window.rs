@@ -31,6 +31,9 @@ use crate::sync::{Arc, Weak};
 pub use event::{MessageEvent, MessageEventType};
 pub use target::TargetOrigin;
 
+/// The queue's owner epoch: unlike a port's, this queue never changes owner.
+const OWNER: u64 = 0;
+
 /// A window's state besides its queue, under the queue's lock.
 struct WindowState {
     /// The origin of the window's current document; changed by [`Window::navigate`].
@@ -203,7 +206,7 @@ impl Window {
     /// the way, silently (R-WIN-9).
     pub fn try_recv(&self) -> Option<MessageEvent> {
         loop {
-            match self.0.queue.try_pop(0) {
+            match self.0.queue.try_pop(OWNER) {
                 Popped::Item(posted) => {
                     if let Some(event) = self.deliver(posted) {
                         return Some(event);
@@ -219,7 +222,7 @@ impl Window {
     pub fn recv(&self, timeout: Option<Duration>) -> Result<MessageEvent> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
-            match self.0.queue.pop_until(0, deadline) {
+            match self.0.queue.pop_until(OWNER, deadline) {
                 Popped::Item(posted) => {
                     if let Some(event) = self.deliver(posted) {
                         return Ok(event);

@@ -272,6 +272,31 @@ fn r_bc_15_event_fields() {
 }
 
 #[test]
+fn r_bc_16_deserialize_failure_is_messageerror_for_that_receiver_only() {
+    let a = chan("r_bc_16");
+    let b = chan("r_bc_16");
+    let c = chan("r_bc_16");
+    post(&a, "\u{0}not a serialized value");
+    let mut good = Graph::new();
+    good.root = Value::from("fine");
+    a.post_value(&good).unwrap_or_else(|e| panic!("{e}"));
+    // b fails to deserialize the first message: a messageerror with the origin set.
+    let mut e = recv(&b);
+    assert!(e.deserialize().is_err());
+    assert_eq!(
+        (e.event_type.as_str(), e.origin.as_str()),
+        ("messageerror", "https://bc.test")
+    );
+    assert!(e.data.is_empty() && e.source.is_none());
+    // c still has both messages as sent, and both receivers go on.
+    assert_eq!(recv(&c).data, b"\0not a serialized value");
+    for r in [&b, &c] {
+        let mut e = recv(r);
+        assert_eq!(e.deserialize().ok(), Some(good.clone()));
+    }
+}
+
+#[test]
 fn r_bc_18_no_start_needed() {
     let a = chan("r_bc_18");
     let b = chan("r_bc_18");

@@ -1,43 +1,865 @@
-//! Python values to and from the wire format.
+//! Python values to and from the core's structured-clone value graph
+//! (`webmessaging_core::clone`), which owns the wire format. This file only maps objects; it
+//! never reads or writes bytes itself.
 //!
-//! TEMPORARY: until the core codec (`webmessaging_core::clone`) lands, payloads are carried as
-//! pickles so the port machinery can be built and tested. This is replaced by a walk over the
-//! core's value graph; nothing outside this file depends on the representation.
+//! The mapping table is in `docs/readme/python.md`; the marker types live in
+//! `webmessaging/_types.py`. Shared references and cycles survive both ways: every Python object
+//! that becomes a graph object is memoized by identity when encoding, and every graph object
+//! becomes exactly one Python object when decoding (containers are created empty, memoized,
+//! then filled).
 
+use std::collections::HashMap;
+
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyTuple};
-use webmessaging_core::{MessagePort, Payload};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PyMemoryView, PySet,
+    PyString, PyTuple,
+};
+use webmessaging_core::clone::{
+    self, Array, ArrayBuffer, ArrayBufferView, DecodeOptions, Elements, ErrorName, ErrorObject,
+    Graph, JsBigInt, JsString, Object, ObjectId, RegExp, RegExpFlags, Transferable, Value,
+    ViewKind,
+};
+use webmessaging_core::{Message, MessagePort as CorePort, Payload};
 
-fn pickle<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    MODULE
-        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("pickle")?.unbind()))?
-        .bind(py)
-        .getattr(name)
+use crate::errors::{self, IntoPyResult};
+use crate::port::MessagePort;
+
+/// Deepest nesting we walk (both ways). The walk is recursive, so this protects the stack of
+/// threads with small stacks; the core decoder enforces the same depth on bytes.
+const MAX_DEPTH: usize = 2_000;
+/// Largest JavaScript integer a Number holds exactly.
+const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// The Python classes the mapping needs, imported once.
+struct Types {
+    undefined: Py<PyAny>,
+    hole: Py<PyAny>,
+    invalid_date: Py<PyAny>,
+    js_bigint: Py<PyAny>,
+    js_map: Py<PyAny>,
+    js_array: Py<PyAny>,
+    js_boxed: Py<PyAny>,
+    js_regexp: Py<PyAny>,
+    js_typed_array: Py<PyAny>,
+    resizable: Py<PyAny>,
+    datetime: Py<PyAny>,
+    pattern: Py<PyAny>,
+    array: Py<PyAny>,
+    date_to_ms: Py<PyAny>,
+    ms_to_date: Py<PyAny>,
+    regexp_to_js: Py<PyAny>,
+    regexp_from_js: Py<PyAny>,
+    error_to_js: Py<PyAny>,
+    error_from_js: Py<PyAny>,
+    set_cause: Py<PyAny>,
 }
 
-/// Serializes `value` for a message that transfers `transfer`.
-pub(crate) fn encode(
-    py: Python<'_>,
-    value: &Bound<'_, PyAny>,
-    _transfer: &[MessagePort],
-) -> PyResult<Payload> {
-    let bytes = pickle(py, "dumps")?.call1((value, 5))?;
-    Ok(Payload {
-        data: bytes.cast_into::<PyBytes>()?.as_bytes().to_vec(),
-        array_buffers: Vec::new(),
+fn types(py: Python<'_>) -> PyResult<&Types> {
+    static TYPES: PyOnceLock<Types> = PyOnceLock::new();
+    TYPES.get_or_try_init(py, || {
+        let t = py.import("webmessaging._types")?;
+        let get = |name: &str| -> PyResult<Py<PyAny>> { Ok(t.getattr(name)?.unbind()) };
+        Ok::<_, PyErr>(Types {
+            undefined: get("UNDEFINED")?,
+            hole: get("HOLE")?,
+            invalid_date: get("INVALID_DATE")?,
+            js_bigint: get("JSBigInt")?,
+            js_map: get("JSMap")?,
+            js_array: get("JSArray")?,
+            js_boxed: get("JSBoxed")?,
+            js_regexp: get("JSRegExp")?,
+            js_typed_array: get("JSTypedArray")?,
+            resizable: get("ResizableArrayBuffer")?,
+            datetime: py.import("datetime")?.getattr("datetime")?.unbind(),
+            pattern: py.import("re")?.getattr("Pattern")?.unbind(),
+            array: py.import("array")?.getattr("array")?.unbind(),
+            date_to_ms: get("_date_to_ms")?,
+            ms_to_date: get("_ms_to_date")?,
+            regexp_to_js: get("_regexp_to_js")?,
+            regexp_from_js: get("_regexp_from_js")?,
+            error_to_js: get("_error_to_js")?,
+            error_from_js: get("_error_from_js")?,
+            set_cause: get("_set_cause")?,
+        })
     })
 }
 
-/// Rebuilds the value of a received message; `ports` are the transferred ports, in order.
-pub(crate) fn decode(
+fn isinstance(obj: &Bound<'_, PyAny>, ty: &Py<PyAny>) -> PyResult<bool> {
+    obj.is_instance(ty.bind(obj.py()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python -> graph
+
+struct Encoder<'a, 'py> {
+    py: Python<'py>,
+    t: &'a Types,
+    graph: Graph,
+    memo: HashMap<usize, ObjectId>,
+    /// Keeps temporaries whose identity is memoized alive for the whole walk.
+    keep: Vec<Bound<'py, PyAny>>,
+    depth: usize,
+}
+
+fn js_string(obj: &Bound<'_, PyAny>) -> PyResult<JsString> {
+    let s = obj.cast::<PyString>()?;
+    match s.to_str() {
+        Ok(text) => Ok(JsString::from(text)),
+        // Lone surrogates: not UTF-8, but fine as UTF-16 code units.
+        Err(_) => {
+            let bytes = s.call_method1("encode", ("utf-16-le", "surrogatepass"))?;
+            let bytes = bytes.cast::<PyBytes>()?.as_bytes();
+            let units: Vec<u16> = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            Ok(JsString::from_utf16(units))
+        }
+    }
+}
+
+fn kind_for_format(format: &str, itemsize: usize) -> Option<ViewKind> {
+    let code = format.trim_start_matches(['@', '=', '<']);
+    let signed = match code {
+        "b" | "h" | "i" | "l" | "q" | "n" => true,
+        "B" | "H" | "I" | "L" | "Q" | "N" => false,
+        "f" if itemsize == 4 => return Some(ViewKind::Float32),
+        "d" if itemsize == 8 => return Some(ViewKind::Float64),
+        "e" if itemsize == 2 => return Some(ViewKind::Float16),
+        _ => return None,
+    };
+    Some(match (signed, itemsize) {
+        (true, 1) => ViewKind::Int8,
+        (true, 2) => ViewKind::Int16,
+        (true, 4) => ViewKind::Int32,
+        (true, 8) => ViewKind::BigInt64,
+        (false, 1) => ViewKind::Uint8,
+        (false, 2) => ViewKind::Uint16,
+        (false, 4) => ViewKind::Uint32,
+        (false, 8) => ViewKind::BigUint64,
+        _ => return None,
+    })
+}
+
+impl<'py> Encoder<'_, 'py> {
+    fn clone_error(&self, obj: &Bound<'py, PyAny>, why: &str) -> PyErr {
+        let name = obj
+            .get_type()
+            .qualname()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        errors::data_clone(
+            self.py,
+            format!("cannot clone an object of type {name}{why}"),
+        )
+    }
+
+    fn int(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Value> {
+        if let Ok(n) = obj.extract::<i64>() {
+            if n.unsigned_abs() <= 1 << 53 {
+                return Ok(Value::Number(n as f64));
+            }
+            return Ok(Value::BigInt(JsBigInt::from(n)));
+        }
+        Ok(Value::BigInt(big_int(obj)?))
+    }
+
+    fn new_object(&mut self, obj: &Bound<'py, PyAny>, object: Object) -> ObjectId {
+        let id = self.graph.add(object);
+        self.memo.insert(obj.as_ptr() as usize, id);
+        id
+    }
+
+    fn set(&mut self, id: ObjectId, object: Object) {
+        if let Some(slot) = self.graph.get_mut(id) {
+            *slot = object;
+        }
+    }
+
+    fn value(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Value> {
+        // The common exact types first, cheapest checks first.
+        if obj.is_none() {
+            return Ok(Value::Null);
+        }
+        if obj.is_exact_instance_of::<PyBool>() {
+            return Ok(Value::Bool(obj.is_truthy()?));
+        }
+        if obj.is_exact_instance_of::<PyInt>() {
+            return self.int(obj);
+        }
+        if obj.is_exact_instance_of::<PyFloat>() {
+            return Ok(Value::Number(obj.cast::<PyFloat>()?.value()));
+        }
+        if obj.is_exact_instance_of::<PyString>() {
+            return Ok(Value::String(js_string(obj)?));
+        }
+        if let Some(id) = self.memo.get(&(obj.as_ptr() as usize)) {
+            return Ok(Value::Object(*id));
+        }
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(errors::data_clone(
+                self.py,
+                format!("the value is nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let result = self.object(obj);
+        self.depth -= 1;
+        result
+    }
+
+    fn object(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Value> {
+        let t = self.t;
+        if let Ok(dict) = obj.cast::<PyDict>() {
+            if isinstance(obj, &t.js_map)? {
+                return self.map(obj, dict);
+            }
+            if dict.keys().iter().all(|k| k.is_instance_of::<PyString>()) {
+                let id = self.new_object(obj, Object::Object(Vec::new()));
+                let mut props = Vec::with_capacity(dict.len());
+                for (k, v) in dict.iter() {
+                    props.push((js_string(&k)?, self.value(&v)?));
+                }
+                self.set(id, Object::Object(props));
+                return Ok(Value::Object(id));
+            }
+            return self.map(obj, dict);
+        }
+        if let Ok(list) = obj.cast::<PyList>() {
+            if isinstance(obj, &t.js_array)? {
+                return self.js_array(obj, list);
+            }
+            let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())));
+            let mut items = Vec::with_capacity(list.len());
+            for item in list.iter() {
+                items.push(self.value(&item)?);
+            }
+            self.set(id, Object::Array(Array::dense(items)));
+            return Ok(Value::Object(id));
+        }
+        if let Ok(tuple) = obj.cast::<PyTuple>() {
+            let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())));
+            let mut items = Vec::with_capacity(tuple.len());
+            for item in tuple.iter() {
+                items.push(self.value(&item)?);
+            }
+            self.set(id, Object::Array(Array::dense(items)));
+            return Ok(Value::Object(id));
+        }
+        if obj.is(t.undefined.bind(self.py)) {
+            return Ok(Value::Undefined);
+        }
+        if obj.is_instance_of::<PyBool>() {
+            return Ok(Value::Bool(obj.is_truthy()?));
+        }
+        if obj.is_instance_of::<PyInt>() {
+            if isinstance(obj, &t.js_bigint)? {
+                return Ok(Value::BigInt(big_int(obj)?));
+            }
+            return self.int(obj);
+        }
+        if let Ok(f) = obj.cast::<PyFloat>() {
+            return Ok(Value::Number(f.value()));
+        }
+        if obj.is_instance_of::<PyString>() {
+            return Ok(Value::String(js_string(obj)?));
+        }
+        if let Ok(bytes) = obj.cast::<PyBytes>() {
+            let mut buffer = ArrayBuffer::new(bytes.as_bytes().to_vec());
+            if isinstance(obj, &t.resizable)? {
+                let max: u32 = obj.getattr("max_byte_length")?.extract()?;
+                buffer.max_byte_length = Some(max);
+            }
+            let id = self.new_object(obj, Object::ArrayBuffer(buffer));
+            return Ok(Value::Object(id));
+        }
+        if let Ok(bytes) = obj.cast::<PyByteArray>() {
+            let id = self.new_object(obj, Object::ArrayBuffer(ArrayBuffer::new(bytes.to_vec())));
+            return Ok(Value::Object(id));
+        }
+        if obj.is_instance_of::<PyMemoryView>() {
+            let data: Vec<u8> = obj
+                .call_method0("tobytes")?
+                .cast::<PyBytes>()?
+                .as_bytes()
+                .to_vec();
+            let id = self.new_object(obj, Object::ArrayBuffer(ArrayBuffer::new(data)));
+            return Ok(Value::Object(id));
+        }
+        if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
+            let id = self.new_object(obj, Object::Set(Vec::new()));
+            let mut items = Vec::new();
+            for item in obj.try_iter()? {
+                items.push(self.value(&item?)?);
+            }
+            self.set(id, Object::Set(items));
+            return Ok(Value::Object(id));
+        }
+        if isinstance(obj, &t.datetime)? {
+            let ms: f64 = t.date_to_ms.call1(self.py, (obj,))?.extract(self.py)?;
+            return Ok(Value::Object(self.new_object(obj, Object::Date(ms))));
+        }
+        if obj.is(t.invalid_date.bind(self.py)) {
+            return Ok(Value::Object(self.graph.add(Object::Date(f64::NAN))));
+        }
+        if isinstance(obj, &t.pattern)? || isinstance(obj, &t.js_regexp)? {
+            let (source, flags): (Bound<'py, PyAny>, String) = t
+                .regexp_to_js
+                .call1(self.py, (obj,))
+                .map_err(|e| self.clone_error(obj, &format!(": {}", e.value(self.py))))?
+                .extract(self.py)?;
+            let flags = RegExpFlags::parse(&flags).ok_or_else(|| {
+                errors::data_clone(self.py, format!("invalid RegExp flags {flags:?}"))
+            })?;
+            let regexp = RegExp {
+                source: js_string(&source)?,
+                flags,
+            };
+            return Ok(Value::Object(self.new_object(obj, Object::RegExp(regexp))));
+        }
+        if obj.is_instance_of::<pyo3::exceptions::PyBaseException>() {
+            return self.error(obj);
+        }
+        if isinstance(obj, &t.js_boxed)? {
+            let inner = obj.getattr("value")?;
+            let object = match self.value(&inner)? {
+                Value::Bool(b) => Object::BooleanObject(b),
+                Value::Number(n) => Object::NumberObject(n),
+                Value::BigInt(n) => Object::BigIntObject(n),
+                Value::String(s) => Object::StringObject(s),
+                _ => {
+                    return Err(
+                        self.clone_error(&inner, " inside JSBoxed (bool, int, float or str only)")
+                    )
+                }
+            };
+            return Ok(Value::Object(self.new_object(obj, object)));
+        }
+        if isinstance(obj, &t.js_typed_array)? {
+            let name: String = obj.getattr("type")?.extract()?;
+            let kind = ViewKind::from_name(&name).ok_or_else(|| {
+                errors::data_clone(self.py, format!("unknown typed array type {name:?}"))
+            })?;
+            let data: Vec<u8> = obj.getattr("data")?.extract()?;
+            return self.view(obj, kind, data);
+        }
+        if isinstance(obj, &t.array)? {
+            let code: String = obj.getattr("typecode")?.extract()?;
+            let itemsize: usize = obj.getattr("itemsize")?.extract()?;
+            let kind = kind_for_format(&code, itemsize)
+                .ok_or_else(|| self.clone_error(obj, &format!(" with typecode {code:?}")))?;
+            let data: Vec<u8> = obj
+                .call_method0("tobytes")?
+                .cast::<PyBytes>()?
+                .as_bytes()
+                .to_vec();
+            return self.view(obj, kind, data);
+        }
+        if let Ok(port) = obj.cast::<MessagePort>() {
+            let id = self.new_object(obj, Object::MessagePort(port.get().shared.port.clone()));
+            return Ok(Value::Object(id));
+        }
+        // Any other buffer-protocol object (numpy arrays, ...): a typed array by its format.
+        if let Ok(view) = PyMemoryView::from(obj) {
+            let format: String = view.getattr("format")?.extract()?;
+            let itemsize: usize = view.getattr("itemsize")?.extract()?;
+            if let Some(kind) = kind_for_format(&format, itemsize) {
+                self.keep.push(obj.clone());
+                let data: Vec<u8> = view
+                    .call_method0("tobytes")?
+                    .cast::<PyBytes>()?
+                    .as_bytes()
+                    .to_vec();
+                return self.view(obj, kind, data);
+            }
+            return Err(self.clone_error(
+                obj,
+                &format!(" (buffer format {format:?} has no typed array)"),
+            ));
+        }
+        Err(self.clone_error(obj, ""))
+    }
+
+    fn view(&mut self, obj: &Bound<'py, PyAny>, kind: ViewKind, data: Vec<u8>) -> PyResult<Value> {
+        let len = u32::try_from(data.len())
+            .map_err(|_| errors::data_clone(self.py, "typed arrays are limited to 4 GiB"))?;
+        let buffer = self.graph.add(Object::ArrayBuffer(ArrayBuffer::new(data)));
+        let view = ArrayBufferView {
+            kind,
+            buffer,
+            byte_offset: 0,
+            byte_length: len,
+            length_tracking: false,
+        };
+        Ok(Value::Object(self.new_object(obj, Object::View(view))))
+    }
+
+    fn map(&mut self, obj: &Bound<'py, PyAny>, dict: &Bound<'py, PyDict>) -> PyResult<Value> {
+        let id = self.new_object(obj, Object::Map(Vec::new()));
+        let mut entries = Vec::with_capacity(dict.len());
+        for (k, v) in dict.iter() {
+            entries.push((self.value(&k)?, self.value(&v)?));
+        }
+        self.set(id, Object::Map(entries));
+        Ok(Value::Object(id))
+    }
+
+    fn js_array(&mut self, obj: &Bound<'py, PyAny>, list: &Bound<'py, PyList>) -> PyResult<Value> {
+        let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())));
+        let hole = self.t.hole.bind(self.py).clone();
+        let len =
+            u32::try_from(list.len()).map_err(|_| errors::data_clone(self.py, "array too long"))?;
+        let mut dense = Vec::with_capacity(list.len());
+        let mut entries = Vec::new();
+        let mut holes = false;
+        for (i, item) in list.iter().enumerate() {
+            if item.is(&hole) {
+                holes = true;
+                continue;
+            }
+            let v = self.value(&item)?;
+            entries.push((i as u32, v.clone()));
+            dense.push(v);
+        }
+        let props_obj = obj.getattr("properties")?;
+        let props_dict = props_obj.cast::<PyDict>()?;
+        let mut properties = Vec::new();
+        for (k, v) in props_dict.iter() {
+            properties.push((js_string(&k)?, self.value(&v)?));
+        }
+        let elements = if holes {
+            Elements::Sparse {
+                length: len,
+                entries,
+            }
+        } else {
+            Elements::Dense(dense)
+        };
+        self.set(
+            id,
+            Object::Array(Array {
+                elements,
+                properties,
+            }),
+        );
+        Ok(Value::Object(id))
+    }
+
+    fn error(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Value> {
+        let py = self.py;
+        let id = self.new_object(obj, Object::Error(ErrorObject::default()));
+        let parts = self.t.error_to_js.call1(py, (obj,))?;
+        let (name, message, stack, has_cause, cause): (
+            String,
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            bool,
+            Bound<'py, PyAny>,
+        ) = parts.extract(py)?;
+        let text = |v: &Bound<'py, PyAny>| -> PyResult<Option<JsString>> {
+            if v.is_none() {
+                Ok(None)
+            } else {
+                Ok(Some(js_string(v)?))
+            }
+        };
+        let mut error = ErrorObject {
+            name: ErrorName::from_name(&name),
+            message: text(&message)?,
+            stack: text(&stack)?,
+            cause: None,
+        };
+        if has_cause {
+            self.keep.push(cause.clone());
+            error.cause = Some(self.value(&cause)?);
+        }
+        self.set(id, Object::Error(error));
+        Ok(Value::Object(id))
+    }
+}
+
+fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<JsBigInt> {
+    if let Ok(n) = obj.extract::<i128>() {
+        return Ok(JsBigInt::from(n));
+    }
+    let text = obj.call_method0("__index__")?.str()?.to_string();
+    JsBigInt::parse_decimal(&text).ok_or_else(|| PyValueError::new_err("not an integer"))
+}
+
+/// Builds the value graph of `value`.
+pub(crate) fn to_graph(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Graph> {
+    let t = types(py)?;
+    let mut enc = Encoder {
+        py,
+        t,
+        graph: Graph::new(),
+        memo: HashMap::new(),
+        keep: Vec::new(),
+        depth: 0,
+    };
+    let root = enc.value(value)?;
+    let mut graph = enc.graph;
+    graph.root = root;
+    Ok(graph)
+}
+
+/// Serializes `value` for a message that transfers `transfer` (StructuredSerializeWithTransfer).
+/// Returns the payload and the ports to hand to `post_message`.
+pub(crate) fn encode(
     py: Python<'_>,
-    data: &[u8],
-    _array_buffers: Vec<Vec<u8>>,
-    _ports: &Bound<'_, PyTuple>,
-) -> PyResult<Py<PyAny>> {
-    Ok(pickle(py, "loads")?
-        .call1((PyBytes::new(py, data),))?
-        .unbind())
+    value: &Bound<'_, PyAny>,
+    transfer: &[CorePort],
+) -> PyResult<(Payload, Vec<CorePort>)> {
+    let mut graph = to_graph(py, value)?;
+    let list: Vec<Transferable> = transfer.iter().cloned().map(Transferable::Port).collect();
+    let serialized = clone::serialize_with_transfer(&mut graph, &list).py_err(py)?;
+    Ok((serialized.payload, serialized.ports))
+}
+
+// ---------------------------------------------------------------------------------------------
+// graph -> Python
+
+struct Decoder<'a, 'py> {
+    py: Python<'py>,
+    t: &'a Types,
+    graph: &'a Graph,
+    memo: Vec<Option<Bound<'py, PyAny>>>,
+    ports: &'a [(CorePort, Bound<'py, PyAny>)],
+    depth: usize,
+}
+
+fn py_string<'py>(py: Python<'py>, s: &JsString) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(b) = s.as_latin1() {
+        if b.is_ascii() {
+            let text = std::str::from_utf8(b).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            return Ok(PyString::new(py, text).into_any());
+        }
+    }
+    match s.to_rust_string() {
+        Some(text) => Ok(PyString::new(py, &text).into_any()),
+        None => {
+            let units = s.to_utf16();
+            let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+            PyBytes::new(py, &bytes).call_method1("decode", ("utf-16-le", "surrogatepass"))
+        }
+    }
+}
+
+fn py_bigint<'py>(py: Python<'py>, n: &JsBigInt) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(v) = n.to_i128() {
+        return Ok(v.into_pyobject(py)?.into_any());
+    }
+    py.get_type::<PyInt>().call1((n.to_decimal(),))
+}
+
+fn typecode(kind: ViewKind) -> Option<&'static str> {
+    Some(match kind {
+        ViewKind::Int8 => "b",
+        ViewKind::Uint8 => "B",
+        ViewKind::Int16 => "h",
+        ViewKind::Uint16 => "H",
+        ViewKind::Int32 => "i",
+        ViewKind::Uint32 => "I",
+        ViewKind::BigInt64 => "q",
+        ViewKind::BigUint64 => "Q",
+        ViewKind::Float32 => "f",
+        ViewKind::Float64 => "d",
+        ViewKind::Uint8Clamped | ViewKind::Float16 | ViewKind::DataView => return None,
+    })
+}
+
+impl<'py> Decoder<'_, 'py> {
+    fn error(&self, message: impl Into<String>) -> PyErr {
+        match errors::decode_error_type(self.py) {
+            Ok(ty) => match ty.call1((message.into(),)) {
+                Ok(v) => PyErr::from_value(v),
+                Err(e) => e,
+            },
+            Err(e) => e,
+        }
+    }
+
+    fn value(&mut self, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        Ok(match v {
+            Value::Undefined => self.t.undefined.bind(py).clone(),
+            Value::Null => py.None().into_bound(py),
+            Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+            Value::Number(n) => number(py, *n)?,
+            Value::BigInt(n) => {
+                let int = py_bigint(py, n)?;
+                if n.to_i64().is_some_and(|i| i.unsigned_abs() <= 1 << 53) {
+                    self.t.js_bigint.bind(py).call1((int,))?
+                } else {
+                    int
+                }
+            }
+            Value::String(s) => py_string(py, s)?,
+            Value::Object(id) => {
+                if let Some(Some(done)) = self.memo.get(id.index()) {
+                    return Ok(done.clone());
+                }
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(self.error(format!(
+                        "the value is nested deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+                let result = self.object(*id);
+                self.depth -= 1;
+                result?
+            }
+        })
+    }
+
+    fn remember(&mut self, id: ObjectId, obj: &Bound<'py, PyAny>) {
+        if let Some(slot) = self.memo.get_mut(id.index()) {
+            *slot = Some(obj.clone());
+        }
+    }
+
+    fn object(&mut self, id: ObjectId) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let t = self.t;
+        let graph = self.graph;
+        let object = graph
+            .get(id)
+            .ok_or_else(|| self.error(format!("no object {}", id.0)))?;
+        let out: Bound<'py, PyAny> = match object {
+            Object::Object(props) => {
+                let dict = PyDict::new(py);
+                self.remember(id, dict.as_any());
+                for (k, v) in props {
+                    let key = py_string(py, k)?;
+                    let value = self.value(v)?;
+                    dict.set_item(key, value)?;
+                }
+                return Ok(dict.into_any());
+            }
+            Object::Array(array) => return self.array(id, array),
+            Object::BooleanObject(b) => t.js_boxed.bind(py).call1((*b,))?,
+            Object::NumberObject(n) => t.js_boxed.bind(py).call1((PyFloat::new(py, *n),))?,
+            Object::BigIntObject(n) => {
+                let inner = self.value(&Value::BigInt(n.clone()))?;
+                t.js_boxed.bind(py).call1((inner,))?
+            }
+            Object::StringObject(s) => t.js_boxed.bind(py).call1((py_string(py, s)?,))?,
+            Object::Date(ms) => t
+                .ms_to_date
+                .bind(py)
+                .call1((*ms,))
+                .map_err(|e| self.error(e.to_string()))?,
+            Object::RegExp(r) => t
+                .regexp_from_js
+                .bind(py)
+                .call1((py_string(py, &r.source)?, r.flags.to_string()))?,
+            Object::ArrayBuffer(b) => {
+                let bytes = PyBytes::new(py, &b.data);
+                match b.max_byte_length {
+                    Some(max) => t.resizable.bind(py).call1((bytes, max))?,
+                    None => bytes.into_any(),
+                }
+            }
+            Object::View(view) => {
+                let data = match graph.get(view.buffer) {
+                    Some(Object::ArrayBuffer(b)) => &b.data,
+                    _ => return Err(self.error("a typed array's buffer is not an ArrayBuffer")),
+                };
+                let start = view.byte_offset as usize;
+                let end = if view.length_tracking {
+                    data.len()
+                } else {
+                    start + view.byte_length as usize
+                };
+                let bytes = data
+                    .get(start..end)
+                    .ok_or_else(|| self.error("a typed array is out of bounds"))?;
+                match typecode(view.kind) {
+                    Some(code) => t.array.bind(py).call1((code, PyBytes::new(py, bytes)))?,
+                    None => t
+                        .js_typed_array
+                        .bind(py)
+                        .call1((view.kind.name(), PyBytes::new(py, bytes)))?,
+                }
+            }
+            Object::Map(entries) => {
+                let all_str = entries.iter().all(|(k, _)| matches!(k, Value::String(_)));
+                let map = if all_str {
+                    t.js_map.bind(py).call0()?
+                } else {
+                    PyDict::new(py).into_any()
+                };
+                self.remember(id, &map);
+                let dict = map.cast::<PyDict>()?;
+                for (k, v) in entries {
+                    let key = self.value(k)?;
+                    if key.hash().is_err() {
+                        return Err(self.error(format!(
+                            "a Map key of type {} cannot be a dict key",
+                            key.get_type().qualname()?
+                        )));
+                    }
+                    let value = self.value(v)?;
+                    dict.set_item(key, value)?;
+                }
+                return Ok(map);
+            }
+            Object::Set(items) => {
+                let set = PySet::empty(py)?;
+                self.remember(id, set.as_any());
+                for item in items {
+                    let v = self.value(item)?;
+                    set.add(&v).map_err(|_| {
+                        self.error(format!(
+                            "a Set member of type {} cannot be in a Python set",
+                            v.get_type()
+                                .qualname()
+                                .map(|q| q.to_string())
+                                .unwrap_or_default()
+                        ))
+                    })?;
+                }
+                return Ok(set.into_any());
+            }
+            Object::Error(e) => {
+                let message = e.message.as_ref().map(|m| py_string(py, m)).transpose()?;
+                let stack = e.stack.as_ref().map(|s| py_string(py, s)).transpose()?;
+                let err = t
+                    .error_from_js
+                    .bind(py)
+                    .call1((e.name.as_str(), message, stack))?;
+                self.remember(id, &err);
+                if let Some(cause) = &e.cause {
+                    let cause = self.value(cause)?;
+                    t.set_cause.bind(py).call1((&err, cause))?;
+                }
+                return Ok(err);
+            }
+            Object::MessagePort(port) => match self.ports.iter().find(|(p, _)| p == port) {
+                Some((_, obj)) => obj.clone(),
+                None => {
+                    return Err(
+                        self.error("a MessagePort that was not transferred with the message")
+                    )
+                }
+            },
+        };
+        self.remember(id, &out);
+        Ok(out)
+    }
+
+    fn array(&mut self, id: ObjectId, array: &Array) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let plain = array.properties.is_empty() && matches!(array.elements, Elements::Dense(_));
+        if plain {
+            let list = PyList::empty(py);
+            self.remember(id, list.as_any());
+            if let Elements::Dense(items) = &array.elements {
+                for item in items {
+                    list.append(self.value(item)?)?;
+                }
+            }
+            return Ok(list.into_any());
+        }
+        let out = self.t.js_array.bind(py).call0()?;
+        self.remember(id, &out);
+        let list = out.cast::<PyList>()?;
+        match &array.elements {
+            Elements::Dense(items) => {
+                for item in items {
+                    list.append(self.value(item)?)?;
+                }
+            }
+            Elements::Sparse { length, entries } => {
+                if *length as usize > (1 << 24) + 16 * entries.len() {
+                    return Err(self.error(format!(
+                        "a sparse array of length {length} with {} elements is too sparse for a list",
+                        entries.len()
+                    )));
+                }
+                let hole = self.t.hole.bind(py);
+                let mut next = 0u32;
+                for (i, v) in entries {
+                    while next < *i {
+                        list.append(hole)?;
+                        next += 1;
+                    }
+                    list.append(self.value(v)?)?;
+                    next = i + 1;
+                }
+                while next < *length {
+                    list.append(hole)?;
+                    next += 1;
+                }
+            }
+        }
+        let props = out.getattr("properties")?;
+        let props = props.cast::<PyDict>()?;
+        for (k, v) in &array.properties {
+            props.set_item(py_string(py, k)?, self.value(v)?)?;
+        }
+        Ok(out)
+    }
+}
+
+/// A Number: integral values within ±2^53 come back as `int` (except -0), others as `float`.
+fn number(py: Python<'_>, n: f64) -> PyResult<Bound<'_, PyAny>> {
+    if n.fract() == 0.0 && n.abs() <= MAX_SAFE && !(n == 0.0 && n.is_sign_negative()) {
+        return Ok((n as i64).into_pyobject(py)?.into_any());
+    }
+    Ok(PyFloat::new(py, n).into_any())
+}
+
+/// Builds the Python value of `graph`; `ports` pairs each transferred core port with its Python
+/// object.
+pub(crate) fn from_graph<'py>(
+    py: Python<'py>,
+    graph: &Graph,
+    ports: &[(CorePort, Bound<'py, PyAny>)],
+) -> PyResult<Bound<'py, PyAny>> {
+    let t = types(py)?;
+    let mut dec = Decoder {
+        py,
+        t,
+        graph,
+        memo: vec![None; graph.len()],
+        ports,
+        depth: 0,
+    };
+    dec.value(&graph.root)
+}
+
+/// Reader options for messages and `deserialize`.
+pub(crate) fn decode_options(node: bool) -> DecodeOptions {
+    let mut options = if node {
+        DecodeOptions::node_serialize()
+    } else {
+        DecodeOptions::default()
+    };
+    options.limits.max_depth = MAX_DEPTH;
+    options
+}
+
+/// Deserializes a received message: the value (whose ports are the event's port objects) and
+/// the tuple of transferred ports.
+pub(crate) fn decode_message<'py>(
+    py: Python<'py>,
+    message: Message,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    let received = clone::deserialize_message(message, &decode_options(false));
+    let received = match received {
+        Ok(r) => r,
+        Err(e) => return Err(errors::to_py(py, e)),
+    };
+    let mut pairs = Vec::with_capacity(received.ports.len());
+    for port in received.ports {
+        let obj = Bound::new(py, MessagePort::wrap(port.clone()))?.into_any();
+        pairs.push((port, obj));
+    }
+    let value = from_graph(py, &received.graph, &pairs)?;
+    let ports = PyTuple::new(py, pairs.iter().map(|(_, o)| o))?;
+    Ok((value, ports))
 }

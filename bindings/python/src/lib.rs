@@ -10,45 +10,60 @@ mod hub;
 mod port;
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use webmessaging_core::clone;
 
-/// Serializes `value` to the wire format (V8 ValueSerializer v15 profile).
+/// Serializes `value` to the wire format (V8 ValueSerializer v15 profile): the bytes Node's
+/// `v8.Deserializer` reads.
+#[pyfunction]
+fn serialize<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let graph = convert::to_graph(py, value)?;
+    let bytes = clone::encode(&graph).map_err(|e| errors::to_py(py, e))?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// Reads a value from wire-format bytes (e.g. written by Node's `new v8.Serializer()`); with
+/// `node=True`, Node's `v8.serialize()` dialect (typed arrays as host objects).
+#[pyfunction]
+#[pyo3(signature = (data, *, node = false))]
+fn deserialize<'py>(py: Python<'py>, data: &[u8], node: bool) -> PyResult<Bound<'py, PyAny>> {
+    let graph = clone::decode_with(data, &convert::decode_options(node))
+        .map_err(|e| errors::to_py(py, webmessaging_core::Error::from(e)))?;
+    convert::from_graph(py, &graph, &[])
+}
+
+/// A structured clone of `value` (serialize then deserialize, keeping shared references and
+/// cycles); ports in `transfer` are transferred into the clone.
 #[pyfunction]
 #[pyo3(signature = (value, transfer = None))]
-fn serialize<'py>(
+fn structured_clone<'py>(
     py: Python<'py>,
     value: &Bound<'py, PyAny>,
     transfer: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-    let (ports, _) = match transfer {
+) -> PyResult<Bound<'py, PyAny>> {
+    let (ports, shared) = match transfer {
         Some(t) => port::transfer_list(py, t)?,
         None => (Vec::new(), Vec::new()),
     };
-    if !ports.is_empty() {
-        return Err(errors::data_clone(
-            py,
-            "serialize() cannot transfer ports; post them instead",
-        ));
+    let mut graph = convert::to_graph(py, value)?;
+    let list: Vec<clone::Transferable> = ports.into_iter().map(clone::Transferable::Port).collect();
+    let cloned = clone::structured_clone(&mut graph, &list).map_err(|e| errors::to_py(py, e))?;
+    port::after_transfer(&shared);
+    let mut pairs = Vec::new();
+    for (_, object) in cloned.iter() {
+        if let clone::Object::MessagePort(p) = object {
+            if !pairs
+                .iter()
+                .any(|(q, _): &(webmessaging_core::MessagePort, Bound<'py, PyAny>)| q == p)
+            {
+                pairs.push((
+                    p.clone(),
+                    Bound::new(py, port::MessagePort::wrap(p.clone()))?.into_any(),
+                ));
+            }
+        }
     }
-    let payload = convert::encode(py, value, &ports)?;
-    Ok(pyo3::types::PyBytes::new(py, &payload.data))
-}
-
-/// Reads a value from wire-format bytes (e.g. written by Node's `v8.Serializer`).
-#[pyfunction]
-fn deserialize(py: Python<'_>, data: &[u8]) -> PyResult<Py<PyAny>> {
-    convert::decode(py, data, Vec::new(), &pyo3::types::PyTuple::empty(py))
-}
-
-/// A structured clone of `value` (serialize then deserialize, keeping shared references).
-#[pyfunction]
-fn structured_clone(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    let payload = convert::encode(py, value, &[])?;
-    convert::decode(
-        py,
-        &payload.data,
-        payload.array_buffers,
-        &pyo3::types::PyTuple::empty(py),
-    )
+    convert::from_graph(py, &cloned, &pairs)
 }
 
 /// Number of live port mailboxes in the process (diagnostics; tests use it to check for leaks).

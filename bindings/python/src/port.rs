@@ -277,22 +277,12 @@ pub(crate) fn message_event(
     message: Message,
     kind: &str,
 ) -> PyResult<Py<MessageEvent>> {
-    let Message {
-        data,
-        array_buffers,
-        ports,
-    } = message;
-    let ports = ports
-        .into_iter()
-        .map(|p| Py::new(py, MessagePort::wrap(p)))
-        .collect::<PyResult<Vec<_>>>()?;
-    let ports = PyTuple::new(py, ports)?;
-    let data = convert::decode(py, &data, array_buffers, &ports)?;
+    let (data, ports) = convert::decode_message(py, message)?;
     Py::new(
         py,
         MessageEvent {
             kind: kind.to_owned(),
-            data,
+            data: data.unbind(),
             ports: ports.unbind(),
             origin: String::new(),
             last_event_id: String::new(),
@@ -422,7 +412,7 @@ impl MessagePort {
                 "the transfer list contains the source port",
             ));
         }
-        let payload = convert::encode(py, data, &ports)?;
+        let (payload, ports) = convert::encode(py, data, &ports)?;
         self.shared.port.post_message(payload, &ports).py_err(py)?;
         after_transfer(&shared);
         Ok(())

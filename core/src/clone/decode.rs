@@ -1307,7 +1307,7 @@ impl<'a> Reader<'a> {
 
     fn finish(&mut self, frame: Frame) -> R<Value> {
         let (id, obj) = match frame {
-            Frame::Object { id, props, .. } => (id, Object::Object(props)),
+            Frame::Object { id, props, .. } => (id, Object::Object(js_key_order(props))),
             Frame::Dense {
                 id,
                 len,
@@ -1366,6 +1366,34 @@ impl<'a> Reader<'a> {
         self.set(id, obj);
         Ok(Value::Object(id))
     }
+}
+
+/// JavaScript's own-key order: array indices ascending first, then the other keys in the order
+/// they were added. V8 writes keys in that order; other writers may not, and the graph must
+/// show what a JavaScript reader would see.
+fn js_key_order(props: Properties) -> Properties {
+    let mut prev: Option<u32> = None;
+    let mut seen_name = false;
+    let ordered = props.iter().all(|(k, _)| match k.array_index() {
+        Some(i) => {
+            let ok = !seen_name && prev.is_none_or(|p| p < i);
+            prev = Some(i);
+            ok
+        }
+        None => {
+            seen_name = true;
+            true
+        }
+    });
+    if ordered {
+        return props;
+    }
+    let (mut indexed, names): (Vec<_>, Vec<_>) = props
+        .into_iter()
+        .partition(|(k, _)| k.array_index().is_some());
+    indexed.sort_by_key(|(k, _)| k.array_index());
+    indexed.extend(names);
+    indexed
 }
 
 fn show(tag: u8) -> String {

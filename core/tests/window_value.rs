@@ -1,12 +1,10 @@
-//! Windows with structured values (the `clone` codec): the standard's
-//! order of errors when posting a value, and `messageerror` for data that does not deserialize.
+//! Windows with structured values (the `clone` codec): the standard's order of errors when
+//! posting a value, and `messageerror` for data that does not deserialize.
 
 use std::time::Duration;
 
-use webmessaging_core::clone::{self, ArrayBuffer, Graph, Object, Transferable, Value};
-use webmessaging_core::{
-    BroadcastChannel, Error, MessageChannel, MessageEventType, Origin, Window,
-};
+use webmessaging_core::clone::{ArrayBuffer, Graph, Object, Transferable, Value};
+use webmessaging_core::{Error, MessageChannel, MessageEventType, Origin, Window};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 

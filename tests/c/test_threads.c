@@ -1,0 +1,262 @@
+/* Threads: ports handed across threads, 4 threads posting while a fifth closes, a handle freed
+ * while other threads use it, blocking receives woken by close. */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "harness.h"
+
+/* ---- a port transferred to another thread through a channel ---- */
+
+typedef struct {
+  wm_port *inbox; /* receives a message carrying a port */
+  int replies;
+} worker_arg;
+
+static void *worker(void *p) {
+  worker_arg *w = p;
+  wm_message *m;
+  if (wm_port_recv(w->inbox, 10000, &m) != WM_OK) return NULL;
+  wm_port *port = NULL;
+  wm_message_take_port(m, 0, &port);
+  wm_message_free(m);
+  /* Serve the received port until its channel closes. */
+  for (;;) {
+    if (wm_port_recv(port, 10000, &m) != WM_OK) break;
+    char *json = NULL;
+    if (wm_message_to_json(m, &json) == WM_OK) {
+      char reply[64];
+      snprintf(reply, sizeof reply, "[\"re\",%s]", json);
+      wm_port_post_json(port, reply);
+      w->replies++;
+      wm_string_free(json);
+    }
+    wm_message_free(m);
+  }
+  wm_port_free(port);
+  return NULL;
+}
+
+static void port_transferred_across_threads(void) {
+  wm_port *ctl_a, *ctl_b, *mine, *theirs;
+  CHECK_OK(wm_channel_new(&ctl_a, &ctl_b));
+  CHECK_OK(wm_channel_new(&mine, &theirs));
+  /* Queue work before the port moves: the backlog travels with it. */
+  CHECK_OK(wm_port_post_json(mine, "1"));
+  worker_arg w = {.inbox = ctl_b};
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, worker, &w) == 0);
+  wm_port *transfer[1] = {theirs};
+  CHECK_OK(wm_port_post_json_transfer(ctl_a, "\"here is a port\"", transfer, 1));
+  CHECK_OK(wm_port_post_json(mine, "2"));
+  const char *want[] = {"[\"re\",1]", "[\"re\",2]"};
+  for (int i = 0; i < 2; i++) {
+    wm_message *m;
+    CHECK_OK(wm_port_recv(mine, 10000, &m));
+    char *json = NULL;
+    CHECK_OK(wm_message_to_json(m, &json));
+    CHECK_STR(json, want[i]);
+    wm_string_free(json);
+    wm_message_free(m);
+  }
+  CHECK_OK(wm_port_close(mine));
+  pthread_join(t, NULL);
+  CHECK(w.replies == 2);
+  wm_port_free(mine);
+  wm_port_free(theirs);
+  wm_port_free(ctl_a);
+  wm_port_free(ctl_b);
+}
+
+/* ---- 4 threads posting while a fifth closes ---- */
+
+enum { POSTERS = 4 };
+
+typedef struct {
+  wm_port *port;
+  int id;
+  int count;
+  atomic_int *go;
+  int failures;
+} poster_arg;
+
+static void *poster(void *p) {
+  poster_arg *a = p;
+  while (!atomic_load(a->go)) {
+  }
+  for (int i = 0; i < a->count; i++) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "[%d,%d]", a->id, i);
+    /* Posting on a port closed meanwhile is not an error: the message is dropped. */
+    if (wm_port_post_json(a->port, buf) != WM_OK) a->failures++;
+  }
+  return NULL;
+}
+
+typedef struct {
+  wm_port *port;
+  atomic_int *go;
+  int after_us;
+} closer_arg;
+
+static void *closer(void *p) {
+  closer_arg *c = p;
+  while (!atomic_load(c->go)) {
+  }
+  for (volatile int spin = 0; spin < c->after_us * 100; spin++) {
+  }
+  wm_port_close(c->port);
+  return NULL;
+}
+
+static void four_threads_post_while_a_fifth_closes(void) {
+  int rounds = scaled(20), per_thread = scaled(2000);
+  for (int round = 0; round < rounds; round++) {
+    wm_port *a, *b;
+    CHECK_OK(wm_channel_new(&a, &b));
+    atomic_int go = 0;
+    pthread_t th[POSTERS + 1];
+    poster_arg pa[POSTERS];
+    for (int i = 0; i < POSTERS; i++) {
+      pa[i] = (poster_arg){.port = a, .id = i, .count = per_thread, .go = &go};
+      REQUIRE(pthread_create(&th[i], NULL, poster, &pa[i]) == 0);
+    }
+    closer_arg ca = {.port = a, .go = &go, .after_us = round * 50};
+    REQUIRE(pthread_create(&th[POSTERS], NULL, closer, &ca) == 0);
+    atomic_store(&go, 1);
+    /* Receive concurrently: each thread's messages must arrive as a gap-free prefix, in order,
+     * then exactly one close notice. */
+    int next[POSTERS] = {0};
+    int bad = 0, total = 0;
+    wm_status st;
+    for (;;) {
+      wm_message *m;
+      st = wm_port_recv(b, 20000, &m);
+      if (st != WM_OK) break;
+      wm_value *v, *tid, *seq;
+      double t = -1, s = -1;
+      if (wm_message_value(m, &v) == WM_OK) {
+        if (wm_value_array_get(v, 0, &tid) == WM_OK) {
+          wm_value_get_number(tid, &t);
+          wm_value_free(tid);
+        }
+        if (wm_value_array_get(v, 1, &seq) == WM_OK) {
+          wm_value_get_number(seq, &s);
+          wm_value_free(seq);
+        }
+        wm_value_free(v);
+      }
+      int ti = (int)t;
+      if (ti < 0 || ti >= POSTERS || (int)s != next[ti]) bad++;
+      else next[ti]++;
+      total++;
+      wm_message_free(m);
+    }
+    CHECK_STATUS(st, WM_ERR_CLOSED);
+    for (int i = 0; i <= POSTERS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < POSTERS; i++) CHECK(pa[i].failures == 0);
+    CHECK(bad == 0);
+    wm_port_metrics met;
+    CHECK_OK(wm_port_get_metrics(a, &met));
+    /* Every post was either delivered or counted as dropped. */
+    CHECK(met.posted == (uint64_t)(POSTERS * per_thread));
+    CHECK(met.posted - met.dropped == (uint64_t)total);
+    wm_message *m;
+    CHECK_STATUS(wm_port_try_recv(b, &m), WM_ERR_CLOSED);
+    wm_port_free(a);
+    wm_port_free(b);
+    if (harness_failed_checks) break;
+  }
+}
+
+/* ---- a handle freed while other threads use it ---- */
+
+typedef struct {
+  wm_port *port;
+  atomic_int *started;
+  int ok, invalid, other, ok_after_invalid;
+} user_arg;
+
+static void *user(void *p) {
+  user_arg *u = p;
+  /* Post until the handle goes invalid (the main thread frees it once every user posted), then
+   * keep trying a little: a freed handle must stay invalid. */
+  for (long i = 0; i < 50000000 && u->invalid < 100; i++) {
+    wm_status s = wm_port_post_json(u->port, "0");
+    if (s == WM_OK) {
+      if (u->ok++ == 0) atomic_fetch_add(u->started, 1);
+      if (u->invalid) u->ok_after_invalid++;
+    } else if (s == WM_ERR_INVALID_HANDLE) {
+      u->invalid++;
+    } else {
+      u->other++;
+    }
+  }
+  return NULL;
+}
+
+static void handle_freed_while_other_threads_use_it(void) {
+  int rounds = scaled(10);
+  for (int round = 0; round < rounds; round++) {
+    wm_port *a, *b;
+    CHECK_OK(wm_channel_new(&a, &b));
+    atomic_int started = 0;
+    pthread_t th[POSTERS];
+    user_arg ua[POSTERS];
+    for (int i = 0; i < POSTERS; i++) {
+      ua[i] = (user_arg){.port = a, .started = &started};
+      REQUIRE(pthread_create(&th[i], NULL, user, &ua[i]) == 0);
+    }
+    while (atomic_load(&started) < POSTERS) {
+    }
+    CHECK_OK(wm_port_free(a));
+    for (int i = 0; i < POSTERS; i++) {
+      pthread_join(th[i], NULL);
+      CHECK(ua[i].other == 0);
+      CHECK(ua[i].ok_after_invalid == 0); /* once invalid, always invalid */
+      CHECK(ua[i].invalid == 100);
+    }
+    /* The peer gets what was posted before the free, then the drop notice. */
+    wm_message *m;
+    int got = 0;
+    while (wm_port_try_recv(b, &m) == WM_OK) {
+      got++;
+      wm_message_free(m);
+    }
+    int ok = 0;
+    for (int i = 0; i < POSTERS; i++) ok += ua[i].ok;
+    CHECK(got == ok);
+    CHECK_STATUS(wm_port_recv(b, 5000, &m), WM_ERR_CLOSED);
+    wm_port_free(b);
+  }
+}
+
+/* ---- a blocked receive is woken by close on another thread ---- */
+
+static void *blocked_recv(void *p) {
+  wm_port *port = p;
+  wm_message *m;
+  static wm_status result;
+  result = wm_port_recv(port, -1, &m);
+  return &result;
+}
+
+static void close_wakes_a_blocked_receiver(void) {
+  wm_port *a, *b;
+  CHECK_OK(wm_channel_new(&a, &b));
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, blocked_recv, b) == 0);
+  CHECK_OK(wm_port_close(a));
+  void *res;
+  pthread_join(t, &res);
+  CHECK(*(wm_status *)res == WM_ERR_CLOSED);
+  wm_port_free(a);
+  wm_port_free(b);
+}
+
+int main(void) {
+  RUN(port_transferred_across_threads);
+  RUN(four_threads_post_while_a_fifth_closes);
+  RUN(handle_freed_while_other_threads_use_it);
+  RUN(close_wakes_a_blocked_receiver);
+  return harness_finish("test_threads");
+}

@@ -477,6 +477,14 @@ fn r_win_19_post_to_own_window() {
     assert!(e.source.as_ref().is_some_and(|s| *s == w));
     assert_eq!(recv(&w).data, b"self, same origin");
     assert!(w.try_recv().is_none());
+    // An opaque window is the same origin as itself: "/" reaches it, and it reports "null".
+    let sandboxed = Window::new(Origin::opaque());
+    ok(sandboxed.post_message("opaque self", "/", &[], &sandboxed));
+    let e = recv(&sandboxed);
+    assert_eq!(
+        (e.data.as_slice(), e.origin.as_str()),
+        (&b"opaque self"[..], "null")
+    );
 }
 
 #[test]

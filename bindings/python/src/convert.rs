@@ -359,7 +359,7 @@ impl<'py> Encoder<'_, 'py> {
             return self.view(obj, kind, data);
         }
         if let Ok(port) = obj.cast::<MessagePort>() {
-            let id = self.new_object(obj, Object::MessagePort(port.get().shared.port.clone()));
+            let id = self.new_object(obj, Object::MessagePort(port.get().port.clone()));
             return Ok(Value::Object(id));
         }
         // Any other buffer-protocol object (numpy arrays, ...): a typed array by its format.

@@ -93,3 +93,8 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
         self.map_err(|e| to_py(py, e))
     }
 }
+
+/// A `DecodeError` with `message`.
+pub(crate) fn decode_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    make(decode_error_type(py), (message.into(),))
+}

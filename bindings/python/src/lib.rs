@@ -8,6 +8,7 @@ mod convert;
 mod errors;
 mod hub;
 mod port;
+mod window;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -77,6 +78,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<port::MessageChannel>()?;
     m.add_class::<port::MessagePort>()?;
     m.add_class::<port::MessageEvent>()?;
+    m.add_class::<window::Window>()?;
+    m.add_class::<window::BroadcastChannel>()?;
     m.add_class::<hub::Hub>()?;
     m.add_function(wrap_pyfunction!(serialize, m)?)?;
     m.add_function(wrap_pyfunction!(deserialize, m)?)?;

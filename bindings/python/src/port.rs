@@ -39,9 +39,28 @@ struct PyState {
     keepalive: Option<Arc<PortShared>>,
 }
 
-/// The state behind one Python `MessagePort` object.
+/// What a [`PortShared`] receives from.
+pub(crate) enum Inner {
+    Port(core::MessagePort),
+    Window(core::Window),
+    Broadcast(core::BroadcastChannel),
+}
+
+/// One step of taking from a receiver.
+pub(crate) enum Step {
+    Event(Py<MessageEvent>),
+    Empty,
+    /// The end of the queue (a port's close record, a closed broadcast channel), or a port
+    /// transferred away: the error to raise from pull calls.
+    End(Error),
+    /// A message that could not be deserialized: the error and the `messageerror` event.
+    Bad(PyErr, Py<MessageEvent>),
+}
+
+/// The state behind one Python `MessagePort`, `Window` or `BroadcastChannel` object: its
+/// onmessage handler, the hub it runs on, and recv_async waiters.
 pub(crate) struct PortShared {
-    pub(crate) port: core::MessagePort,
+    pub(crate) inner: Inner,
     state: Mutex<PyState>,
     notifier_installed: AtomicBool,
     dispatching: AtomicBool,
@@ -50,9 +69,9 @@ pub(crate) struct PortShared {
 }
 
 impl PortShared {
-    fn new(port: core::MessagePort) -> Arc<Self> {
+    pub(crate) fn new(inner: Inner) -> Arc<Self> {
         Arc::new_cyclic(|me| PortShared {
-            port,
+            inner,
             state: Mutex::new(PyState::default()),
             notifier_installed: AtomicBool::new(false),
             dispatching: AtomicBool::new(false),
@@ -63,15 +82,131 @@ impl PortShared {
 
     /// Installs the core notifier once. It holds only a weak reference, so an unlistened port
     /// can still be dropped (and closed) by the garbage collector.
-    fn ensure_notifier(&self) {
+    pub(crate) fn ensure_notifier(&self) {
         if !self.notifier_installed.swap(true, Ordering::AcqRel) {
             let me = self.me.clone();
-            self.port.set_notifier(Some(Arc::new(move || {
+            let notifier: core::Notifier = Arc::new(move || {
                 if let Some(shared) = me.upgrade() {
                     shared.notify();
                 }
-            })));
+            });
+            match &self.inner {
+                Inner::Port(p) => p.set_notifier(Some(notifier)),
+                Inner::Window(w) => w.set_notifier(Some(notifier)),
+                Inner::Broadcast(b) => b.set_notifier(Some(notifier)),
+            }
         }
+    }
+
+    /// Enables delivery (ports only: windows and broadcast channels are always enabled).
+    pub(crate) fn start(&self) {
+        if let Inner::Port(p) = &self.inner {
+            p.start();
+        }
+    }
+
+    /// Takes the next event, if any.
+    pub(crate) fn take(&self, py: Python<'_>) -> PyResult<Step> {
+        match &self.inner {
+            Inner::Port(p) => match p.try_recv() {
+                Ok(Some(m)) => Ok(event_step(py, convert::decode_message(py, m), "", None)),
+                Ok(None) => Ok(Step::Empty),
+                Err(e) => Ok(Step::End(e)),
+            },
+            Inner::Window(w) => match w.try_recv() {
+                Some(ev) => Ok(window_event_step(py, ev)),
+                None => Ok(Step::Empty),
+            },
+            Inner::Broadcast(b) => match b.try_recv() {
+                Ok(Some(ev)) => Ok(window_event_step(py, ev)),
+                Ok(None) => Ok(Step::Empty),
+                Err(e) => Ok(Step::End(e)),
+            },
+        }
+    }
+
+    /// Blocking receive with the interpreter released (see [`blocking_recv`]).
+    pub(crate) fn recv_blocking(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<MessageEvent>> {
+        loop {
+            match self.take(py)? {
+                Step::Event(ev) => return Ok(ev),
+                Step::Bad(err, _) => return Err(err),
+                Step::End(e) => return Err(errors::to_py(py, e)),
+                Step::Empty => {}
+            }
+            let got = match &self.inner {
+                Inner::Port(p) => blocking_wait(py, &|t| p.recv(t).map(Raw::Message), timeout)?,
+                Inner::Window(w) => blocking_wait(py, &|t| w.recv(t).map(Raw::Event), timeout)?,
+                Inner::Broadcast(b) => blocking_wait(py, &|t| b.recv(t).map(Raw::Event), timeout)?,
+            };
+            let step = match got {
+                Raw::Message(m) => event_step(py, convert::decode_message(py, m), "", None),
+                Raw::Event(ev) => window_event_step(py, ev),
+            };
+            match step {
+                Step::Event(ev) => return Ok(ev),
+                Step::Bad(err, _) => return Err(err),
+                Step::End(e) => return Err(errors::to_py(py, e)),
+                Step::Empty => {}
+            }
+        }
+    }
+
+    /// `try_recv()` for Python: an event, `None`, or the end error.
+    pub(crate) fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
+        match self.take(py)? {
+            Step::Event(ev) => Ok(Some(ev)),
+            Step::Empty => Ok(None),
+            Step::End(e) => Err(errors::to_py(py, e)),
+            Step::Bad(err, _) => Err(err),
+        }
+    }
+
+    pub(crate) fn get_onmessage(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.state
+            .lock()
+            .onmessage
+            .as_ref()
+            .map(|h| h.clone_ref(py))
+    }
+
+    pub(crate) fn get_onmessageerror(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.state
+            .lock()
+            .onmessageerror
+            .as_ref()
+            .map(|h| h.clone_ref(py))
+    }
+
+    pub(crate) fn set_onmessageerror(&self, py: Python<'_>, handler: Option<Py<PyAny>>) {
+        let handler = handler.filter(|h| !h.is_none(py));
+        let old = std::mem::replace(&mut self.state.lock().onmessageerror, handler);
+        drop(old);
+    }
+
+    pub(crate) fn add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
+        self.state
+            .lock()
+            .waiters
+            .push((hub.get().core.clone(), future));
+        self.ensure_notifier();
+        self.start();
+    }
+
+    pub(crate) fn remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
+        let removed: Vec<_> = {
+            let mut st = self.state.lock();
+            let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut st.waiters)
+                .into_iter()
+                .partition(|(_, f)| f.bind(py).is(future));
+            st.waiters = keep;
+            gone
+        };
+        drop(removed);
     }
 
     /// The notifier body: runs on any thread, never touches Python.
@@ -155,22 +290,21 @@ impl PortShared {
                     _ => return false,
                 }
             };
-            match self.port.try_recv() {
-                Ok(Some(message)) => match message_event(py, message, "message") {
-                    Ok(event) => {
-                        if let Err(e) = callback.call1(py, (event,)) {
-                            e.write_unraisable(py, Some(callback.bind(py)));
-                        }
+            match self.take(py) {
+                Ok(Step::Event(event)) => {
+                    if let Err(e) = callback.call1(py, (event,)) {
+                        e.write_unraisable(py, Some(callback.bind(py)));
                     }
-                    Err(err) => self.message_error(py, err),
-                },
-                Ok(None) => return false,
-                Err(Error::Closed(_)) => {
+                }
+                Ok(Step::Bad(err, event)) => self.message_error(py, err, event),
+                Ok(Step::Empty) => return false,
+                Ok(Step::End(Error::Closed(_))) => {
                     self.on_closed();
                     return false;
                 }
-                // Transferred away (its new owner dispatches now) or any other end.
-                Err(_) => return false,
+                // Transferred away (its new owner dispatches now).
+                Ok(Step::End(_)) => return false,
+                Err(e) => e.write_unraisable(py, Some(callback.bind(py))),
             }
         }
         true
@@ -178,17 +312,10 @@ impl PortShared {
 
     /// A message that could not be deserialized: `onmessageerror` gets a `messageerror` event
     /// with `data=None`; without a handler the error is reported as unraisable.
-    fn message_error(&self, py: Python<'_>, err: PyErr) {
-        let handler = self
-            .state
-            .lock()
-            .onmessageerror
-            .as_ref()
-            .map(|h| h.clone_ref(py));
-        match handler {
+    fn message_error(&self, py: Python<'_>, err: PyErr, event: Py<MessageEvent>) {
+        match self.get_onmessageerror(py) {
             Some(handler) => {
-                let event = MessageEvent::empty(py, "messageerror");
-                if let Err(e) = Py::new(py, event).and_then(|ev| handler.call1(py, (ev,))) {
+                if let Err(e) = handler.call1(py, (event,)) {
                     e.write_unraisable(py, Some(handler.bind(py)));
                 }
             }
@@ -197,7 +324,7 @@ impl PortShared {
     }
 
     /// The close record was reached: nothing more will come, so stop keeping the port alive.
-    fn on_closed(&self) {
+    pub(crate) fn on_closed(&self) {
         let keepalive = self.state.lock().keepalive.take();
         drop(keepalive);
     }
@@ -215,7 +342,7 @@ impl PortShared {
         }
     }
 
-    fn set_onmessage(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
+    pub(crate) fn set_onmessage(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
         let handler = handler.filter(|h| !h.is_none(py));
         let hub = match &handler {
             Some(_) => Some(current_hub(py)?),
@@ -224,7 +351,12 @@ impl PortShared {
         let start = handler.is_some();
         let old = {
             let mut st = self.state.lock();
-            let keepalive = if start { self.me.upgrade() } else { None };
+            // Windows live as long as their host keeps them; ports and broadcast channels with
+            // a handler stay alive until closed (R-CH-33, R-BC-20).
+            let keepalive = match (&self.inner, start) {
+                (Inner::Window(_), _) | (_, false) => None,
+                _ => self.me.upgrade(),
+            };
             (
                 std::mem::replace(&mut st.onmessage, handler),
                 std::mem::replace(&mut st.hub, hub),
@@ -235,7 +367,7 @@ impl PortShared {
         if start {
             self.ensure_notifier();
             // Starting fires the notifier if messages are already waiting.
-            self.port.start();
+            self.start();
             // A handler replaced on a started port: make sure a pending batch reaches the new hub.
             if let Some(me) = self.me.upgrade() {
                 me.notify();
@@ -270,25 +402,68 @@ fn aio_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
         .getattr(name)
 }
 
-/// Turns a received core message into a `MessageEvent` (ports first, so the value can refer to
-/// them).
-pub(crate) fn message_event(
+/// Builds the step for a decoded message: an event, or a `messageerror` event plus the error.
+fn event_step(
     py: Python<'_>,
-    message: Message,
-    kind: &str,
-) -> PyResult<Py<MessageEvent>> {
-    let (data, ports) = convert::decode_message(py, message)?;
-    Py::new(
+    decoded: PyResult<(Bound<'_, PyAny>, Bound<'_, PyTuple>)>,
+    origin: &str,
+    source: Option<Py<PyAny>>,
+) -> Step {
+    let (kind, data, ports, err) = match decoded {
+        Ok((data, ports)) => ("message", data.unbind(), ports.unbind(), None),
+        Err(e) => (
+            "messageerror",
+            py.None(),
+            PyTuple::empty(py).unbind(),
+            Some(e),
+        ),
+    };
+    let event = MessageEvent {
+        kind: kind.to_owned(),
+        data,
+        ports,
+        origin: origin.to_owned(),
+        last_event_id: String::new(),
+        source,
+    };
+    match (Py::new(py, event), err) {
+        (Ok(ev), None) => Step::Event(ev),
+        (Ok(ev), Some(e)) => Step::Bad(e, ev),
+        (Err(e), _) => Step::Bad(
+            e,
+            match Py::new(py, MessageEvent::empty(py, "messageerror")) {
+                Ok(ev) => ev,
+                Err(_) => return Step::Empty,
+            },
+        ),
+    }
+}
+
+/// A window or broadcast event: decode its payload, find the Python object of its source.
+fn window_event_step(py: Python<'_>, ev: core::MessageEvent) -> Step {
+    let core::MessageEvent {
+        event_type,
+        data,
+        array_buffers,
+        origin,
+        source,
+        ports,
+        ..
+    } = ev;
+    let source = source.and_then(|s| crate::window::python_window(py, &s));
+    if event_type == core::MessageEventType::MessageError {
+        let err = errors::decode_error(py, "the message could not be deserialized");
+        return event_step(py, Err(err), &origin, source);
+    }
+    let decoded = convert::decode_message(
         py,
-        MessageEvent {
-            kind: kind.to_owned(),
-            data: data.unbind(),
-            ports: ports.unbind(),
-            origin: String::new(),
-            last_event_id: String::new(),
-            source: None,
+        Message {
+            data,
+            array_buffers,
+            ports,
         },
-    )
+    );
+    event_step(py, decoded, &origin, source)
 }
 
 /// Reads a `transfer` argument: an iterable of `MessagePort`s.
@@ -305,7 +480,7 @@ pub(crate) fn transfer_list(
         let item = item?;
         match item.cast::<MessagePort>() {
             Ok(p) => {
-                ports.push(p.get().shared.port.clone());
+                ports.push(p.get().port.clone());
                 shared.push(p.get().shared.clone());
             }
             Err(_) => {
@@ -329,21 +504,28 @@ pub(crate) fn after_transfer(shared: &[Arc<PortShared>]) {
     }
 }
 
-/// Receives with the interpreter released, in slices so signals (Ctrl-C) are handled.
-pub(crate) fn blocking_recv(
+/// What a blocking wait returned.
+pub(crate) enum Raw {
+    Message(Message),
+    Event(core::MessageEvent),
+}
+
+/// Waits with the interpreter released, in slices so signals (Ctrl-C) are handled. Raises the
+/// built-in `TimeoutError` when `timeout` seconds pass.
+fn blocking_wait(
     py: Python<'_>,
-    recv: &(dyn Fn(Option<Duration>) -> Result<Option<Message>, Error> + Sync),
+    recv: &(dyn Fn(Option<Duration>) -> Result<Raw, Error> + Sync),
     timeout: Option<f64>,
-) -> PyResult<Message> {
+) -> PyResult<Raw> {
     let deadline = match timeout {
         Some(t) if t.is_nan() || t < 0.0 => {
             return Err(pyo3::exceptions::PyValueError::new_err(
                 "timeout must be a non-negative number",
             ))
         }
-        Some(t) => {
-            Some(Instant::now() + Duration::try_from_secs_f64(t).unwrap_or(Duration::MAX / 4))
-        }
+        Some(t) => Duration::try_from_secs_f64(t)
+            .ok()
+            .and_then(|d| Instant::now().checked_add(d)),
         None => None,
     };
     loop {
@@ -354,8 +536,8 @@ pub(crate) fn blocking_recv(
             None => SIGNAL_CHECK,
         };
         match py.detach(|| recv(Some(slice))) {
-            Ok(Some(m)) => return Ok(m),
-            Ok(None) | Err(Error::Timeout) => {
+            Ok(raw) => return Ok(raw),
+            Err(Error::Timeout) => {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(PyTimeoutError::new_err(
                         "no message arrived before the timeout",
@@ -372,22 +554,15 @@ pub(crate) fn blocking_recv(
 #[pyclass(module = "webmessaging", frozen, weakref)]
 pub(crate) struct MessagePort {
     pub(crate) shared: Arc<PortShared>,
+    pub(crate) port: core::MessagePort,
 }
 
 impl MessagePort {
     pub(crate) fn wrap(port: core::MessagePort) -> Self {
         MessagePort {
-            shared: PortShared::new(port),
+            shared: PortShared::new(Inner::Port(port.clone())),
+            port,
         }
-    }
-
-    fn recv_event(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<MessageEvent>> {
-        if let Some(m) = self.shared.port.try_recv().py_err(py)? {
-            return message_event(py, m, "message");
-        }
-        let port = &self.shared.port;
-        let m = blocking_recv(py, &|t| port.recv(t).map(Some), timeout)?;
-        message_event(py, m, "message")
     }
 }
 
@@ -406,41 +581,38 @@ impl MessagePort {
             Some(t) => transfer_list(py, t)?,
             None => (Vec::new(), Vec::new()),
         };
-        if ports.contains(&self.shared.port) {
+        if ports.contains(&self.port) {
             return Err(errors::data_clone(
                 py,
                 "the transfer list contains the source port",
             ));
         }
         let (payload, ports) = convert::encode(py, data, &ports)?;
-        self.shared.port.post_message(payload, &ports).py_err(py)?;
+        self.port.post_message(payload, &ports).py_err(py)?;
         after_transfer(&shared);
         Ok(())
     }
 
     /// Enables delivery to `onmessage` and `recv_async` (pull calls work without it).
     fn start(&self) {
-        self.shared.port.start();
+        self.port.start();
     }
 
     /// Closes the port: the peer receives everything sent before, then a close notice.
     fn close(&self) {
-        self.shared.port.close();
+        self.port.close();
     }
 
     /// Waits for the next message (the GIL is released while waiting). Raises `TimeoutError`
     /// after `timeout` seconds and `PortClosedError` once the queue reached its close record.
     #[pyo3(signature = (timeout = None))]
     fn recv(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<MessageEvent>> {
-        self.recv_event(py, timeout)
+        self.shared.recv_blocking(py, timeout)
     }
 
     /// The next message, or `None` if none is waiting.
     fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
-        match self.shared.port.try_recv().py_err(py)? {
-            Some(m) => Ok(Some(message_event(py, m, "message")?)),
-            None => Ok(None),
-        }
+        self.shared.try_recv(py)
     }
 
     /// Awaits the next message on the running asyncio loop (starts the port).
@@ -463,7 +635,7 @@ impl MessagePort {
     }
 
     #[setter]
-    fn set_onmessage(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
+    pub(crate) fn set_onmessage(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
         self.shared.set_onmessage(py, handler)
     }
 
@@ -487,25 +659,25 @@ impl MessagePort {
     /// Whether the port is detached: closed, or transferred away.
     #[getter]
     fn detached(&self) -> bool {
-        self.shared.port.is_detached()
+        self.port.is_detached()
     }
 
     /// Whether the port is still entangled with a peer.
     #[getter]
     fn entangled(&self) -> bool {
-        self.shared.port.is_entangled()
+        self.port.is_entangled()
     }
 
     /// Whether `start()` (or setting `onmessage`) enabled delivery.
     #[getter]
     fn started(&self) -> bool {
-        self.shared.port.is_started()
+        self.port.is_started()
     }
 
     /// Counters of this port's queue: depth, queued_bytes, high_water_mark, enqueued,
     /// delivered, posted, dropped.
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let m = self.shared.port.metrics();
+        let m = self.port.metrics();
         let d = PyDict::new(py);
         d.set_item("depth", m.depth)?;
         d.set_item("queued_bytes", m.queued_bytes)?;
@@ -522,7 +694,7 @@ impl MessagePort {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
-        match self.recv_event(py, None) {
+        match self.shared.recv_blocking(py, None) {
             Ok(ev) => Ok(Some(ev)),
             Err(e) if e.is_instance(py, errors::port_closed_error_type(py)?.as_any()) => Ok(None),
             Err(e) => Err(e),
@@ -543,14 +715,14 @@ impl MessagePort {
 
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, PyTuple>) -> bool {
-        self.shared.port.close();
+        self.port.close();
         false
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.shared.port.is_detached() {
+        let state = if self.port.is_detached() {
             "detached"
-        } else if self.shared.port.is_entangled() {
+        } else if self.port.is_entangled() {
             "entangled"
         } else {
             "unentangled"
@@ -561,26 +733,12 @@ impl MessagePort {
     /// (private) Registers a `recv_async` future to be resolved on `hub` when the port has
     /// something; installs the notifier and starts the port.
     fn _add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.shared
-            .state
-            .lock()
-            .waiters
-            .push((hub.get().core.clone(), future));
-        self.shared.ensure_notifier();
-        self.shared.port.start();
+        self.shared.add_waiter(hub, future);
     }
 
     /// (private) Forgets a future registered with `_add_waiter`.
     fn _remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
-        let removed: Vec<_> = {
-            let mut st = self.shared.state.lock();
-            let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut st.waiters)
-                .into_iter()
-                .partition(|(_, f)| f.bind(py).is(future));
-            st.waiters = keep;
-            gone
-        };
-        drop(removed);
+        self.shared.remove_waiter(py, future);
     }
 }
 

@@ -12,6 +12,7 @@
 //! Lock order: a handle's lock may be held while taking a queue lock, never the reverse, and no
 //! code holds two queue locks at once. User code (notifiers) runs with no lock held.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize};
 use std::time::{Duration, Instant};
@@ -262,9 +263,35 @@ fn closes_carrier_loop(target: &Arc<Mailbox>, ports: &[OwnedMailbox]) -> bool {
     }
 }
 
+thread_local! {
+    /// Messages of mailboxes being torn down on this thread, while a teardown is under way.
+    static TEARDOWN: RefCell<Option<Vec<Envelope>>> = const { RefCell::new(None) };
+}
+
 impl Drop for Mailbox {
+    /// A queue can hold in-flight ports whose queues hold more ports, to any depth. Dropping them
+    /// recursively would overflow the stack on a long chain, so the outermost teardown on a thread
+    /// collects the messages of every mailbox that dies under it and drops them one at a time.
     fn drop(&mut self) {
         LIVE_MAILBOXES.fetch_sub(1, Ordering::SeqCst);
+        let items = self.queue.take_items();
+        if items.is_empty() {
+            return;
+        }
+        let nested = TEARDOWN.with(|t| match t.borrow_mut().as_mut() {
+            Some(pending) => {
+                pending.extend(items);
+                None
+            }
+            None => Some(items),
+        });
+        let Some(items) = nested else { return };
+        TEARDOWN.with(|t| *t.borrow_mut() = Some(items));
+        // Dropped outside the borrow: dropping one may add more to the list.
+        while let Some(envelope) = TEARDOWN.with(|t| t.borrow_mut().as_mut().and_then(Vec::pop)) {
+            drop(envelope);
+        }
+        TEARDOWN.with(|t| *t.borrow_mut() = None);
     }
 }
 

@@ -350,10 +350,12 @@ impl<T, X> Queue<T, X> {
     /// something undelivered that nobody was told about.
     pub(crate) fn set_notifier(&self, notifier: Option<Notifier>) {
         let mut st = self.state.lock();
-        st.notifier = notifier;
+        let old = std::mem::replace(&mut st.notifier, notifier);
         st.notified = false;
         let notify = st.edge();
         drop(st);
+        // The old notifier is user code's closure: it may own ports whose drop locks this queue.
+        drop(old);
         if let Some(n) = notify {
             n();
         }
@@ -364,11 +366,20 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn ship(&self, f: impl FnOnce(&mut X)) {
         let mut st = self.state.lock();
         st.enabled = false;
-        st.notifier = None;
+        let old = st.notifier.take();
         st.notified = false;
         st.epoch += 1;
         f(&mut st.ext);
         self.readable.notify_all();
+        drop(st);
+        drop(old); // outside the lock, as in `set_notifier`
+    }
+
+    /// Removes every queued item (for a queue that is being torn down).
+    pub(crate) fn take_items(&self) -> Vec<T> {
+        let mut st = self.state.lock();
+        st.bytes = 0;
+        st.items.drain(..).map(|(item, _)| item).collect()
     }
 
     pub(crate) fn set_capacity(&self, capacity: Capacity) {

@@ -158,3 +158,21 @@ fn many_channels_transferred_and_closed_across_threads_are_all_freed() {
         drop(local);
     });
 }
+
+#[test]
+fn a_long_chain_of_in_flight_ports_is_freed_without_recursion() {
+    leaves_no_mailbox(|| {
+        // Each port travels in the queue of the next one: 100,000 levels deep. Freeing the chain
+        // recursively would overflow the stack.
+        let (first, mut carried) = MessageChannel::new().into_ports();
+        let mut senders = vec![first];
+        for _ in 0..100_000 {
+            let (a, b) = MessageChannel::new().into_ports();
+            a.post_message("", &[carried]).unwrap();
+            senders.push(a);
+            carried = b;
+        }
+        drop(carried);
+        drop(senders);
+    });
+}

@@ -94,3 +94,21 @@ fn a_moved_port_loses_its_notifier() {
     let moved: MessagePort = receiver.recv(Some(PATIENCE)).unwrap().ports.remove(0);
     assert_eq!(recv_data(&moved), b"for the new owner");
 }
+
+#[test]
+fn replacing_a_notifier_that_owns_the_peer_does_not_deadlock() {
+    // Dropping the old notifier drops the last handle of `b`, which closes `b` and so ends `a`'s
+    // queue: that must not happen under `a`'s lock.
+    let (a, b) = MessageChannel::new().into_ports();
+    a.set_notifier(Some(Arc::new(move || {
+        let _ = b.metrics();
+    })));
+    a.set_notifier(None);
+    assert!(!a.is_entangled());
+    let (c, d) = MessageChannel::new().into_ports();
+    c.set_notifier(Some(Arc::new(move || {
+        let _ = d.metrics();
+    })));
+    let (carrier, _receiver) = MessageChannel::new().into_ports();
+    carrier.post_message("", &[c]).unwrap(); // shipping drops the notifier too
+}

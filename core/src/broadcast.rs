@@ -221,8 +221,9 @@ impl BroadcastChannel {
             .end(notice, |st| !std::mem::replace(&mut st.closed, true))
         {
             self.0.unregister();
-            // Free the discarded messages now rather than when the handle goes.
-            while let Popped::Item(_) = self.0.queue.try_pop(OWNER) {}
+            // Free the discarded messages now rather than when the handle goes (outside the
+            // lock: nothing in them is user code, but they are dropped like any payload).
+            drop(self.0.queue.take_items());
             // The close record has fired the notifier; dropping it now breaks any cycle
             // through a notifier that captured this channel.
             self.0.queue.set_notifier(None);

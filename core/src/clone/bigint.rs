@@ -13,7 +13,7 @@ use num_bigint::{BigUint, Sign};
 pub struct JsBigInt {
     negative: bool,
     /// Little-endian magnitude bytes, no trailing zeros.
-    magnitude: Vec<u8>,
+    magnitude: Box<[u8]>,
 }
 
 impl JsBigInt {
@@ -31,7 +31,7 @@ impl JsBigInt {
         let negative = negative && !magnitude.is_empty();
         JsBigInt {
             negative,
-            magnitude,
+            magnitude: magnitude.into_boxed_slice(),
         }
     }
 

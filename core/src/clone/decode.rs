@@ -124,12 +124,14 @@ pub fn decode_transfer(
         pos: 0,
         version: 0,
         opts: options,
-        objects: Vec::new(),
-        id_map: Vec::new(),
+        // Every object takes at least two bytes; most take far more.
+        objects: Vec::with_capacity((bytes.len() / 16).min(options.limits.max_objects)),
+        id_map: Vec::with_capacity((bytes.len() / 16).min(options.limits.max_objects)),
         bytes_used: 0,
         units_used: 0,
         ports: ports.iter().map(|p| Some(p.clone())).collect(),
         buffer_used: vec![false; array_buffers.len()],
+        key_cache: std::array::from_fn(|_| None),
     };
     for data in array_buffers {
         r.charge_bytes(data.len())?;
@@ -169,7 +171,7 @@ impl Key {
 }
 
 /// Duplicate detection: a linear scan while small, a hash set beyond.
-struct Seen<T: Hash + Eq>(Option<HashSet<T>>);
+struct Seen<T: Hash + Eq>(Option<Box<HashSet<T>>>);
 
 impl<T: Hash + Eq + Clone> Seen<T> {
     fn new() -> Self {
@@ -189,7 +191,7 @@ impl<T: Hash + Eq + Clone> Seen<T> {
         }
         let mut set: HashSet<T> = existing.cloned().collect();
         let fresh = set.insert(key.clone());
-        self.0 = Some(set);
+        self.0 = Some(Box::new(set));
         fresh
     }
 }
@@ -222,6 +224,27 @@ fn svz(v: &Value) -> Svz {
     }
 }
 
+/// SameValueZero duplicate detection for Map keys and Set values: a scan while small, a hash
+/// set (built once) beyond.
+fn is_new<'v>(
+    seen: &mut Option<Box<HashSet<Svz>>>,
+    existing: impl ExactSizeIterator<Item = &'v Value>,
+    v: &Value,
+) -> bool {
+    if let Some(set) = seen {
+        return set.insert(svz(v));
+    }
+    if existing.len() < 16 {
+        let key = svz(v);
+        let mut existing = existing;
+        return !existing.any(|x| svz(x) == key);
+    }
+    let mut set: HashSet<Svz> = existing.map(svz).collect();
+    let fresh = set.insert(svz(v));
+    *seen = Some(Box::new(set));
+    fresh
+}
+
 /// An open container.
 enum Frame {
     Object {
@@ -233,7 +256,9 @@ enum Frame {
     Dense {
         id: ObjectId,
         len: u32,
-        elements: Vec<Option<Value>>,
+        elements: Vec<Value>,
+        /// Indices of `-` holes (rare).
+        holes: Vec<u32>,
         props: Properties,
         key: Option<JsString>,
         seen: Seen<JsString>,
@@ -245,7 +270,7 @@ enum Frame {
         props: Properties,
         key: Option<Key>,
         seen: Seen<JsString>,
-        seen_index: HashSet<u32>,
+        seen_index: Seen<u32>,
     },
     Map {
         id: ObjectId,
@@ -253,13 +278,13 @@ enum Frame {
         wire: usize,
         entries: Vec<(Value, Value)>,
         key: Option<Value>,
-        seen: HashSet<Svz>,
+        seen: Option<Box<HashSet<Svz>>>,
     },
     Set {
         id: ObjectId,
         wire: usize,
         values: Vec<Value>,
-        seen: HashSet<Svz>,
+        seen: Option<Box<HashSet<Svz>>>,
     },
     Error {
         id: ObjectId,
@@ -293,9 +318,15 @@ struct Reader<'a> {
     ports: Vec<Option<MessagePort>>,
     /// Whether each transferred buffer (arena ids `0..n`) was mentioned yet.
     buffer_used: Vec<bool>,
+    /// Recently seen short one-byte keys: records repeat their keys, and one shared copy each
+    /// saves an allocation per property.
+    key_cache: [Option<JsString>; KEY_CACHE],
 }
 
 type R<T> = Result<T, DecodeError>;
+
+const KEY_CACHE: usize = 64;
+const KEY_CACHE_MAX_LEN: usize = 32;
 
 impl<'a> Reader<'a> {
     fn err(&self, kind: Kind, msg: impl Into<String>) -> DecodeError {
@@ -479,6 +510,26 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A one-byte key, shared with the previous occurrence of the same short key.
+    fn interned(&mut self, bytes: &[u8]) -> JsString {
+        if bytes.len() > KEY_CACHE_MAX_LEN {
+            return JsString::from_latin1_slice(bytes);
+        }
+        // FNV-1a: cheap for short keys; collisions just replace the slot.
+        let h = bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        let slot = &mut self.key_cache[(h as usize) % KEY_CACHE];
+        match slot {
+            Some(s) if s.as_latin1() == Some(bytes) => s.clone(),
+            _ => {
+                let s = JsString::from_latin1_slice(bytes);
+                *slot = Some(s.clone());
+                s
+            }
+        }
+    }
+
     // ---- leaves ----
 
     fn string_body(&mut self, tag: u8) -> R<JsString> {
@@ -487,7 +538,7 @@ impl<'a> Reader<'a> {
             ONE_BYTE_STRING => {
                 let b = self.take(len, "string")?;
                 self.charge_units(len)?;
-                Ok(JsString::from_latin1(b))
+                Ok(JsString::from_latin1_slice(b))
             }
             TWO_BYTE_STRING => {
                 if len % 2 != 0 {
@@ -554,7 +605,16 @@ impl<'a> Reader<'a> {
             INT32 => f64::from(self.zigzag()?),
             UINT32 => f64::from(self.varint()?),
             DOUBLE => self.double()?,
-            ONE_BYTE_STRING | TWO_BYTE_STRING | UTF8_STRING => {
+            ONE_BYTE_STRING => {
+                let len = self.varint()? as usize;
+                let bytes = self.take(len, "string")?;
+                self.charge_units(len)?;
+                if let Some(i) = parse_array_index(bytes) {
+                    return Ok(Key::Index(i));
+                }
+                return Ok(Key::Name(self.interned(bytes)));
+            }
+            TWO_BYTE_STRING | UTF8_STRING => {
                 let s = self.string_body(tag)?;
                 return Ok(match s.array_index() {
                     Some(i) => Key::Index(i),
@@ -892,6 +952,7 @@ impl<'a> Reader<'a> {
                     id,
                     len,
                     elements: Vec::with_capacity(len as usize),
+                    holes: Vec::new(),
                     props: Vec::new(),
                     key: None,
                     seen: Seen::new(),
@@ -909,7 +970,7 @@ impl<'a> Reader<'a> {
                     props: Vec::new(),
                     key: None,
                     seen: Seen::new(),
-                    seen_index: HashSet::new(),
+                    seen_index: Seen::new(),
                 };
                 self.push(stack, frame)?;
                 return Ok(None);
@@ -923,7 +984,7 @@ impl<'a> Reader<'a> {
                         wire: 0,
                         entries: Vec::new(),
                         key: None,
-                        seen: HashSet::new(),
+                        seen: None,
                     },
                 )?;
                 return Ok(None);
@@ -936,7 +997,7 @@ impl<'a> Reader<'a> {
                         id,
                         wire: 0,
                         values: Vec::new(),
-                        seen: HashSet::new(),
+                        seen: None,
                     },
                 )?;
                 return Ok(None);
@@ -1092,6 +1153,7 @@ impl<'a> Reader<'a> {
             Frame::Dense {
                 len,
                 elements,
+                holes,
                 props,
                 key,
                 seen,
@@ -1100,7 +1162,8 @@ impl<'a> Reader<'a> {
                 if elements.len() < *len as usize {
                     if self.peek_tag()? == THE_HOLE {
                         self.pos += 1;
-                        elements.push(None);
+                        holes.push(elements.len() as u32);
+                        elements.push(Value::Undefined);
                         return Ok(Step::Again);
                     }
                     return Ok(Step::Value);
@@ -1152,7 +1215,7 @@ impl<'a> Reader<'a> {
                                 format!("index {i} beyond the sparse array's length {length}"),
                             ));
                         }
-                        if !seen_index.insert(i) {
+                        if !seen_index.insert(&i, entries.iter().map(|(j, _)| j)) {
                             return Err(self.err_at(
                                 at,
                                 Kind::Malformed,
@@ -1252,7 +1315,7 @@ impl<'a> Reader<'a> {
                     props.push((k, v));
                 }
             }
-            Frame::Dense { elements, .. } => elements.push(Some(v)),
+            Frame::Dense { elements, .. } => elements.push(v),
             Frame::Object { .. } => return Err(self.err(Kind::Malformed, "value without a key")),
             Frame::Sparse {
                 entries,
@@ -1274,7 +1337,7 @@ impl<'a> Reader<'a> {
                 None => *key = Some(v),
                 Some(k) => {
                     *wire += 1;
-                    if seen.insert(svz(&k)) {
+                    if is_new(seen, entries.iter().map(|(x, _)| x), &k) {
                         entries.push((k, v));
                     } else if self.opts.strict {
                         return Err(self.err_at(at, Kind::Malformed, "duplicate Map key"));
@@ -1287,7 +1350,7 @@ impl<'a> Reader<'a> {
                 wire, values, seen, ..
             } => {
                 *wire += 1;
-                if seen.insert(svz(&v)) {
+                if is_new(seen, values.iter(), &v) {
                     values.push(v);
                 } else if self.opts.strict {
                     return Err(self.err_at(at, Kind::Malformed, "duplicate Set value"));
@@ -1312,16 +1375,25 @@ impl<'a> Reader<'a> {
                 id,
                 len,
                 elements,
+                holes,
                 props,
                 ..
             } => {
-                let elements = if elements.iter().all(Option::is_some) {
-                    Elements::Dense(elements.into_iter().flatten().collect())
+                let elements = if holes.is_empty() {
+                    Elements::Dense(elements)
                 } else {
+                    let mut holes = holes.into_iter().peekable();
                     let entries = elements
                         .into_iter()
                         .enumerate()
-                        .filter_map(|(i, v)| v.map(|v| (i as u32, v)))
+                        .filter_map(|(i, v)| {
+                            if holes.peek() == Some(&(i as u32)) {
+                                holes.next();
+                                None
+                            } else {
+                                Some((i as u32, v))
+                            }
+                        })
                         .collect();
                     Elements::Sparse {
                         length: len,

@@ -133,12 +133,9 @@ impl<'g> Writer<'g> {
 
     fn number(&mut self, x: f64) {
         // Smi on Node x64: integral, in i32 range, not -0.
-        if x.fract() == 0.0
-            && x >= -2147483648.0
-            && x <= 2147483647.0
-            && !(x == 0.0 && x.is_sign_negative())
-        {
-            let n = x as i32;
+        // `as` saturates and maps NaN to 0, so the round trip is exact only for i32 values.
+        let n = x as i32;
+        if f64::from(n) == x && !(n == 0 && x.is_sign_negative()) {
             self.buf.push(INT32);
             self.varint(((n << 1) ^ (n >> 31)) as u32);
         } else {

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// A JavaScript string: a sequence of UTF-16 code units (WTF-16), so lone surrogates and U+0000
 /// survive (R-SC-3). Not a Rust `String`: convert with [`to_string_lossy`](Self::to_string_lossy)
@@ -9,20 +10,21 @@ use std::fmt;
 ///
 /// Internally a string whose code units are all ≤ 0xFF is kept one byte per unit (Latin-1), like
 /// V8 does; that is also what decides its wire form (`"` versus `c`). Equality and hashing are by
-/// code units, whatever the representation.
+/// code units, whatever the representation. The units are shared: cloning is cheap (the decoder
+/// gives every repeated property key one shared copy).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JsString(Repr);
 
 /// Invariant: `TwoByte` holds at least one code unit above 0xFF.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Repr {
-    OneByte(Vec<u8>),
-    TwoByte(Vec<u16>),
+    OneByte(Arc<[u8]>),
+    TwoByte(Arc<[u16]>),
 }
 
 impl Default for JsString {
     fn default() -> Self {
-        JsString(Repr::OneByte(Vec::new()))
+        JsString(Repr::OneByte(Arc::from(&[][..])))
     }
 }
 
@@ -38,13 +40,18 @@ impl JsString {
         if units.iter().all(|&u| u <= 0xFF) {
             JsString(Repr::OneByte(units.into_iter().map(|u| u as u8).collect()))
         } else {
-            JsString(Repr::TwoByte(units))
+            JsString(Repr::TwoByte(Arc::from(units)))
         }
     }
 
     /// A string whose code units are the given Latin-1 bytes (each byte one code unit).
     pub fn from_latin1(bytes: impl Into<Vec<u8>>) -> Self {
-        JsString(Repr::OneByte(bytes.into()))
+        JsString(Repr::OneByte(Arc::from(bytes.into())))
+    }
+
+    /// A string whose code units are the given Latin-1 bytes, copied once.
+    pub fn from_latin1_slice(bytes: &[u8]) -> Self {
+        JsString(Repr::OneByte(Arc::from(bytes)))
     }
 
     /// The number of UTF-16 code units (JavaScript's `length`).
@@ -72,7 +79,7 @@ impl JsString {
     pub fn to_utf16(&self) -> Cow<'_, [u16]> {
         match &self.0 {
             Repr::OneByte(b) => Cow::Owned(b.iter().map(|&c| u16::from(c)).collect()),
-            Repr::TwoByte(u) => Cow::Borrowed(u),
+            Repr::TwoByte(u) => Cow::Borrowed(&u[..]),
         }
     }
 
@@ -103,7 +110,7 @@ impl JsString {
     /// True when this string equals the given Rust text.
     pub fn eq_str(&self, s: &str) -> bool {
         match &self.0 {
-            Repr::OneByte(b) if s.is_ascii() => b == s.as_bytes(),
+            Repr::OneByte(b) if s.is_ascii() => **b == *s.as_bytes(),
             _ => self.to_utf16().iter().copied().eq(s.encode_utf16()),
         }
     }
@@ -120,7 +127,7 @@ impl JsString {
 impl From<&str> for JsString {
     fn from(s: &str) -> Self {
         if s.is_ascii() {
-            return JsString(Repr::OneByte(s.as_bytes().to_vec()));
+            return JsString(Repr::OneByte(Arc::from(s.as_bytes())));
         }
         if s.chars().all(|c| (c as u32) <= 0xFF) {
             JsString(Repr::OneByte(s.chars().map(|c| c as u32 as u8).collect()))
@@ -133,7 +140,7 @@ impl From<&str> for JsString {
 impl From<String> for JsString {
     fn from(s: String) -> Self {
         if s.is_ascii() {
-            return JsString(Repr::OneByte(s.into_bytes()));
+            return JsString(Repr::OneByte(Arc::from(s.into_bytes())));
         }
         JsString::from(s.as_str())
     }

@@ -31,8 +31,9 @@ fuzz-codec:
 	elif ! $(CARGO) +nightly fuzz --version >/dev/null 2>&1 && ! $(CARGO) install cargo-fuzz --locked; then \
 		echo "!!! fuzz-codec SKIPPED: cargo-fuzz is not installed and could not be built !!!"; \
 	else \
-		mkdir -p fuzz/corpus/decode && node tests/vectors/seed-corpus.mjs fuzz/corpus/decode 2>/dev/null || true; \
-		cd fuzz && $(CARGO) +nightly fuzz run decode corpus/decode -- -max_total_time=$(CODEC_FUZZ_SECONDS) -rss_limit_mb=1024; \
+		node tests/vectors/seed-corpus.mjs fuzz/corpus/decode || echo "fuzz-codec: no node, starting from an empty corpus"; \
+		mkdir -p fuzz/corpus/decode; \
+		$(CARGO) +nightly fuzz run decode fuzz/corpus/decode -- -max_total_time=$(CODEC_FUZZ_SECONDS) -rss_limit_mb=2048; \
 	fi
 
 bench-codec:

@@ -171,6 +171,8 @@ impl Key {
 }
 
 /// Duplicate detection: a linear scan while small, a hash set beyond.
+// Boxed so open frames stay small (they are moved on every push and pop); rare anyway.
+#[allow(clippy::box_collection)]
 struct Seen<T: Hash + Eq>(Option<Box<HashSet<T>>>);
 
 impl<T: Hash + Eq + Clone> Seen<T> {
@@ -226,6 +228,7 @@ fn svz(v: &Value) -> Svz {
 
 /// SameValueZero duplicate detection for Map keys and Set values: a scan while small, a hash
 /// set (built once) beyond.
+#[allow(clippy::box_collection)]
 fn is_new<'v>(
     seen: &mut Option<Box<HashSet<Svz>>>,
     existing: impl ExactSizeIterator<Item = &'v Value>,
@@ -246,6 +249,7 @@ fn is_new<'v>(
 }
 
 /// An open container.
+#[allow(clippy::box_collection)]
 enum Frame {
     Object {
         id: ObjectId,

@@ -2,7 +2,7 @@
 //! `new v8.Serializer()` for the same value. Iterative, so a deep graph cannot overflow the stack.
 
 use super::bigint::JsBigInt;
-use super::number::{canonical, time_clip, MAX_ARRAY_INDEX};
+use super::number::{canonical, time_clip};
 use super::string::JsString;
 use super::transfer::Transferable;
 use super::value::{
@@ -327,10 +327,8 @@ impl<'g> Writer<'g> {
         }
         match &a.elements {
             Elements::Dense(elements) => {
+                // Any u32 is a valid length (up to 2^32 - 1).
                 let len = Self::len_u32(elements.len(), "array")?;
-                if len > MAX_ARRAY_INDEX + 1 {
-                    return Err(dce("array is too long"));
-                }
                 self.buf.push(BEGIN_DENSE_JS_ARRAY);
                 self.varint(len);
                 self.enter(stack)?;

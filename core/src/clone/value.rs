@@ -176,6 +176,7 @@ pub enum Object {
 
 impl Object {
     /// An ordinary object from `(key, value)` pairs.
+    #[allow(clippy::self_named_constructors)] // `Object::object` mirrors `Object::array`
     pub fn object<K: Into<JsString>, V: Into<Value>>(
         props: impl IntoIterator<Item = (K, V)>,
     ) -> Self {

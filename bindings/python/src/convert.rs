@@ -29,7 +29,7 @@ use crate::port::MessagePort;
 
 /// Deepest nesting we walk (both ways). The walk is recursive, so this protects the stack of
 /// threads with small stacks; the core decoder enforces the same depth on bytes.
-const MAX_DEPTH: usize = 2_000;
+const MAX_DEPTH: usize = 1_000;
 /// Largest JavaScript integer a Number holds exactly.
 const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
 
@@ -249,6 +249,14 @@ impl<'py> Encoder<'_, 'py> {
             self.set(id, Object::Array(Array::dense(items)));
             return Ok(Value::Object(id));
         }
+        self.rare(obj)
+    }
+
+    /// Everything but dict, list and tuple: kept out of the recursive path so that deep
+    /// nesting of the common containers uses little stack per level.
+    #[inline(never)]
+    fn rare(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Value> {
+        let t = self.t;
         if obj.is(t.undefined.bind(self.py)) {
             return Ok(Value::Undefined);
         }
@@ -615,6 +623,52 @@ impl<'py> Decoder<'_, 'py> {
         })
     }
 
+    /// A Map key or Set member: Python needs it hashable, so plain arrays become tuples and
+    /// Sets become frozensets (they convert back to Array and Set).
+    fn key(&mut self, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let Value::Object(id) = v else {
+            return self.value(v);
+        };
+        if let Some(Some(done)) = self.memo.get(id.index()) {
+            return Ok(done.clone());
+        }
+        match self.graph.get(*id) {
+            Some(Object::Array(Array {
+                elements: Elements::Dense(items),
+                properties,
+            })) if properties.is_empty() => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(self.error(format!(
+                        "the value is nested deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+                let items = items
+                    .iter()
+                    .map(|i| self.key(i))
+                    .collect::<PyResult<Vec<_>>>();
+                self.depth -= 1;
+                Ok(PyTuple::new(py, items?)?.into_any())
+            }
+            Some(Object::Set(items)) => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(self.error(format!(
+                        "the value is nested deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+                let items = items
+                    .iter()
+                    .map(|i| self.key(i))
+                    .collect::<PyResult<Vec<_>>>();
+                self.depth -= 1;
+                Ok(PyFrozenSet::new(py, items?.iter())?.into_any())
+            }
+            _ => self.value(v),
+        }
+    }
+
     fn remember(&mut self, id: ObjectId, obj: &Bound<'py, PyAny>) {
         if let Some(slot) = self.memo.get_mut(id.index()) {
             *slot = Some(obj.clone());
@@ -622,6 +676,26 @@ impl<'py> Decoder<'_, 'py> {
     }
 
     fn object(&mut self, id: ObjectId) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let graph = self.graph;
+        match graph.get(id) {
+            Some(Object::Object(props)) => {
+                let dict = PyDict::new(py);
+                self.remember(id, dict.as_any());
+                for (k, v) in props {
+                    let key = py_string(py, k)?;
+                    let value = self.value(v)?;
+                    dict.set_item(key, value)?;
+                }
+                Ok(dict.into_any())
+            }
+            Some(Object::Array(array)) => self.array(id, array),
+            _ => self.rare(id),
+        }
+    }
+
+    #[inline(never)]
+    fn rare(&mut self, id: ObjectId) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
         let t = self.t;
         let graph = self.graph;
@@ -695,7 +769,7 @@ impl<'py> Decoder<'_, 'py> {
                 self.remember(id, &map);
                 let dict = map.cast::<PyDict>()?;
                 for (k, v) in entries {
-                    let key = self.value(k)?;
+                    let key = self.key(k)?;
                     if key.hash().is_err() {
                         return Err(self.error(format!(
                             "a Map key of type {} cannot be a dict key",
@@ -711,7 +785,7 @@ impl<'py> Decoder<'_, 'py> {
                 let set = PySet::empty(py)?;
                 self.remember(id, set.as_any());
                 for item in items {
-                    let v = self.value(item)?;
+                    let v = self.key(item)?;
                     set.add(&v).map_err(|_| {
                         self.error(format!(
                             "a Set member of type {} cannot be in a Python set",

@@ -56,7 +56,7 @@ pub fn encode_with(
     }
     let mut w = Writer {
         graph,
-        buf: Vec::with_capacity(64),
+        buf: Vec::with_capacity(64 + graph.len().min(1 << 16) * 16),
         ids: vec![UNSEEN; graph.len()],
         next_id: 0,
         ports: &ports,

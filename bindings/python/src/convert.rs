@@ -634,10 +634,8 @@ impl<'py> Decoder<'_, 'py> {
             return Ok(done.clone());
         }
         match self.graph.get(*id) {
-            Some(Object::Array(Array {
-                elements: Elements::Dense(items),
-                properties,
-            })) if properties.is_empty() => {
+            Some(Object::Array(array)) if plain_elements(array).is_some() => {
+                let items = plain_elements(array).unwrap_or_default();
                 self.depth += 1;
                 if self.depth > MAX_DEPTH {
                     return Err(self.error(format!(
@@ -827,14 +825,11 @@ impl<'py> Decoder<'_, 'py> {
 
     fn array(&mut self, id: ObjectId, array: &Array) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
-        let plain = array.properties.is_empty() && matches!(array.elements, Elements::Dense(_));
-        if plain {
+        if let Some(items) = plain_elements(array) {
             let list = PyList::empty(py);
             self.remember(id, list.as_any());
-            if let Elements::Dense(items) = &array.elements {
-                for item in items {
-                    list.append(self.value(item)?)?;
-                }
+            for item in items {
+                list.append(self.value(item)?)?;
             }
             return Ok(list.into_any());
         }
@@ -876,6 +871,25 @@ impl<'py> Decoder<'_, 'py> {
             props.set_item(py_string(py, k)?, self.value(v)?)?;
         }
         Ok(out)
+    }
+}
+
+/// The elements of an array with no holes and no extra properties (V8 writes arrays it
+/// deserialized in the sparse form even when they have no holes): such an array is a `list`.
+fn plain_elements(array: &Array) -> Option<Vec<&Value>> {
+    if !array.properties.is_empty() {
+        return None;
+    }
+    match &array.elements {
+        Elements::Dense(items) => Some(items.iter().collect()),
+        Elements::Sparse { length, entries } => {
+            let complete = entries.len() as u64 == u64::from(*length)
+                && entries
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (index, _))| *index as usize == i);
+            complete.then(|| entries.iter().map(|(_, v)| v).collect())
+        }
     }
 }
 

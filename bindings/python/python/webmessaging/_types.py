@@ -149,9 +149,10 @@ class JSRegExp:
 
 class JSError(Exception):
     """A JavaScript Error without a matching Python exception class (``Error``, ``EvalError``,
-    ``RangeError``, ``URIError``). ``name``, ``message`` and ``stack`` are kept."""
+    ``RangeError``, ``URIError``). ``name``, ``message`` (``None`` when the Error had none) and
+    ``stack`` are kept."""
 
-    def __init__(self, message: str = "", name: str = "Error", stack=None):
+    def __init__(self, message="", name: str = "Error", stack=None):
         super().__init__(message)
         self.message = message
         self.name = name
@@ -290,7 +291,7 @@ def _error_to_js(exc: BaseException) -> tuple:
                 break
         else:
             name = "Error"
-        message = str(exc)
+        message = str(exc) if exc.args else None
         stack = getattr(exc, "stack", None)
         if not isinstance(stack, str):
             stack = None
@@ -305,6 +306,7 @@ def _error_from_js(name: str, message, stack):
     py_type = _JS_ERROR_TYPES.get(name)
     if py_type is None:
         err = JSError("" if message is None else message, name, stack)
+        err.message = message
     else:
         err = py_type() if message is None else py_type(message)
         if stack is not None:

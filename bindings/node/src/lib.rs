@@ -1,1 +1,451 @@
-//! Placeholder: the binding is built by its own issue.
+//! # webmessaging-node
+//!
+//! The native half of the `webmessaging` npm package: napi-rs classes over the core's ports. The
+//! user-facing API (`MessageChannel`, `MessagePort` as an `EventTarget`, `receiveMessageOnPort`)
+//! lives in `index.js`; this crate only moves bytes, ports and wake-ups:
+//!
+//! - [`NativePort`] wraps one core [`webmessaging_core::MessagePort`]. `post` takes the serialized
+//!   value (V8 wire format, written on the JS side by `v8.Serializer`), the transferred ports and
+//!   the transferred ArrayBuffers; `drain` returns a batch of received messages in one crossing.
+//! - Wake-ups: each JS environment (the main thread, each `Worker`) has one threadsafe function.
+//!   A started port's core notifier pushes the port id to the env's ready list and, on the
+//!   empty → non-empty edge only, calls the threadsafe function, so a burst of messages costs one
+//!   `uv_async` wake and one JS crossing per port batch. No lock is held while JS runs: the
+//!   notifier only queues an id; JS then pulls.
+//! - Process lifetime: the env's threadsafe function is ref'd while at least one port is ref'd
+//!   (JS counts them with Node's rules: first `'message'` listener refs, last one unrefs,
+//!   `close()`/`unref()` release).
+//! - An env cleanup hook marks the env dead (notifiers become no-ops, so a dead worker gets no
+//!   deliveries) and closes every port still owned by that env, so peers see `'close'`.
+//! - Worker hand-off: `exportPort` moves a port's handle into a process-wide table under a
+//!   token; `importPort` in any env (any thread) claims it exactly once.
+
+#![warn(missing_docs)]
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use parking_lot::Mutex;
+use webmessaging_core as wm;
+
+static NEXT_PORT_ID: AtomicU32 = AtomicU32::new(1);
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// Ports handed from one env to another by [`export_port`] / [`import_port`].
+static EXPORTED: Mutex<Option<HashMap<u64, wm::MessagePort>>> = Mutex::new(None);
+
+/// A raw threadsafe-function pointer. Node-API documents `napi_call_threadsafe_function` as
+/// callable from any thread, which is all other threads do with it.
+#[derive(Clone, Copy)]
+struct Tsfn(sys::napi_threadsafe_function);
+
+// SAFETY: see `Tsfn`: the pointer is only used with thread-safe Node-API calls from other
+// threads; ref/unref/release happen on the owning env's thread.
+unsafe impl Send for Tsfn {}
+
+/// What one JS environment shares with posting threads.
+struct EnvShared {
+    /// The wake function and the ids of started ports that have something; `None` once the env
+    /// is torn down (then nothing is queued and nothing is called).
+    wake: Mutex<Wake>,
+    /// Ports owned by this env, closed by the cleanup hook.
+    ports: Mutex<HashMap<u32, Weak<PortCell>>>,
+}
+
+struct Wake {
+    tsfn: Option<Tsfn>,
+    ready: Vec<u32>,
+}
+
+impl EnvShared {
+    fn notify(&self, id: u32) {
+        let mut w = self.wake.lock();
+        let Some(tsfn) = w.tsfn else { return };
+        let was_empty = w.ready.is_empty();
+        w.ready.push(id);
+        if was_empty {
+            // SAFETY: the tsfn is live while `wake.tsfn` is Some (the cleanup hook clears it
+            // under this lock before releasing it); non-blocking call, no JS runs here.
+            unsafe {
+                sys::napi_call_threadsafe_function(
+                    tsfn.0,
+                    ptr::null_mut(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                );
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// The env of the JS thread this is (Node runs each env on its own thread).
+    static ENV: std::cell::RefCell<Option<Arc<EnvShared>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn current_env() -> Result<Arc<EnvShared>> {
+    ENV.with(|e| e.borrow().clone())
+        .ok_or_else(|| Error::new(Status::GenericFailure, "webmessaging: native module not initialised"))
+}
+
+/// The port handle, shared with the env's cleanup list (which holds it weakly).
+struct PortCell {
+    port: Mutex<Option<wm::MessagePort>>,
+}
+
+/// The native side of one `MessagePort`.
+#[napi]
+pub struct NativePort {
+    id: u32,
+    cell: Arc<PortCell>,
+    env: Arc<EnvShared>,
+}
+
+impl NativePort {
+    fn adopt(port: wm::MessagePort, env: &Arc<EnvShared>) -> NativePort {
+        let id = NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed);
+        let cell = Arc::new(PortCell { port: Mutex::new(Some(port.clone())) });
+        env.ports.lock().insert(id, Arc::downgrade(&cell));
+        // Enabled at once: whether to deliver is decided on the JS side (Node's start/stop
+        // rules); the notifier only says "this port has something".
+        let weak = Arc::downgrade(env);
+        port.set_notifier(Some(Arc::new(move || {
+            if let Some(env) = weak.upgrade() {
+                env.notify(id);
+            }
+        })));
+        port.start();
+        NativePort { id, cell, env: env.clone() }
+    }
+
+    fn port(&self) -> Option<wm::MessagePort> {
+        self.cell.port.lock().clone()
+    }
+}
+
+impl Drop for NativePort {
+    fn drop(&mut self) {
+        self.env.ports.lock().remove(&self.id);
+    }
+}
+
+fn js_error(e: wm::Error) -> Error {
+    // "Name: message": index.js turns this into a DOMException with that name.
+    Error::new(Status::GenericFailure, format!("{}: {}", e.name(), e))
+}
+
+unsafe extern "C" fn call_wake(
+    env: sys::napi_env,
+    js_callback: sys::napi_value,
+    _context: *mut c_void,
+    _data: *mut c_void,
+) {
+    if env.is_null() || js_callback.is_null() {
+        return;
+    }
+    let mut undefined = ptr::null_mut();
+    let mut result = ptr::null_mut();
+    // SAFETY: called by Node on the env's thread with a live env and callback value.
+    unsafe {
+        sys::napi_get_undefined(env, &mut undefined);
+        sys::napi_call_function(env, undefined, js_callback, 0, ptr::null(), &mut result);
+    }
+}
+
+/// Sets up this env: `wake` is called (with no arguments) whenever started ports have
+/// something; it should call [`take_ready`] and drain those ports. Idempotent per env.
+#[napi]
+pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
+    if ENV.with(|e| e.borrow().is_some()) {
+        return Ok(());
+    }
+    let mut name = ptr::null_mut();
+    let mut tsfn = ptr::null_mut();
+    let raw_env = env.raw();
+    // SAFETY: plain Node-API calls on the env's own thread with valid arguments.
+    unsafe {
+        let label = "webmessaging";
+        check(sys::napi_create_string_utf8(raw_env, label.as_ptr().cast(), label.len() as isize, &mut name))?;
+        check(sys::napi_create_threadsafe_function(
+            raw_env,
+            wake.raw(),
+            ptr::null_mut(),
+            name,
+            0,
+            1,
+            ptr::null_mut(),
+            None,
+            ptr::null_mut(),
+            Some(call_wake),
+            &mut tsfn,
+        ))?;
+        // Unref'd until a port with a 'message' listener refs it.
+        check(sys::napi_unref_threadsafe_function(raw_env, tsfn))?;
+    }
+    let shared = Arc::new(EnvShared {
+        wake: Mutex::new(Wake { tsfn: Some(Tsfn(tsfn)), ready: Vec::new() }),
+        ports: Mutex::new(HashMap::new()),
+    });
+    ENV.with(|e| *e.borrow_mut() = Some(shared.clone()));
+    env.add_env_cleanup_hook(shared, |shared| {
+        // The env is going away (process exit or a Worker terminating): stop every delivery
+        // into it, then close its ports so their peers see 'close'.
+        let tsfn = shared.wake.lock().tsfn.take();
+        if let Some(t) = tsfn {
+            // SAFETY: the env is still valid during its cleanup hooks; after this no thread
+            // calls the tsfn (it was taken out of `wake` under the lock).
+            unsafe {
+                sys::napi_release_threadsafe_function(t.0, sys::ThreadsafeFunctionReleaseMode::abort);
+            }
+        }
+        let cells: Vec<_> = shared.ports.lock().drain().filter_map(|(_, w)| w.upgrade()).collect();
+        for cell in cells {
+            let port = cell.port.lock().take();
+            if let Some(p) = port {
+                p.close();
+            }
+        }
+        ENV.with(|e| {
+            if let Ok(mut e) = e.try_borrow_mut() {
+                *e = None;
+            }
+        });
+    })?;
+    Ok(())
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::new(Status::from(status), "Node-API call failed"))
+    }
+}
+
+/// Refs (`true`) or unrefs the env's wake-up handle: while ref'd it keeps the event loop alive.
+#[napi]
+pub fn set_env_ref(env: Env, referenced: bool) -> Result<()> {
+    let shared = current_env()?;
+    let w = shared.wake.lock();
+    if let Some(t) = w.tsfn {
+        // SAFETY: on the env's thread, tsfn live (see `Wake`).
+        unsafe {
+            if referenced {
+                check(sys::napi_ref_threadsafe_function(env.raw(), t.0))?;
+            } else {
+                check(sys::napi_unref_threadsafe_function(env.raw(), t.0))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ids of started ports that have something to deliver since the last call.
+#[napi]
+pub fn take_ready() -> Result<Vec<u32>> {
+    let shared = current_env()?;
+    let mut w = shared.wake.lock();
+    Ok(std::mem::take(&mut w.ready))
+}
+
+/// A new entangled pair, as `[port1, port2]`.
+#[napi]
+pub fn channel() -> Result<Vec<NativePort>> {
+    let env = current_env()?;
+    let (a, b) = wm::MessageChannel::new().into_ports();
+    Ok(vec![NativePort::adopt(a, &env), NativePort::adopt(b, &env)])
+}
+
+/// Moves `port` out of this env under a token that [`import_port`] claims once, from any env.
+#[napi]
+pub fn export_port(port: &NativePort) -> Result<BigInt> {
+    let p = port.cell.port.lock().take();
+    let Some(p) = p else {
+        return Err(js_error(wm::Error::DataCloneError(
+            "the port is detached (closed or already transferred)".into(),
+        )));
+    };
+    if p.is_detached() {
+        return Err(js_error(wm::Error::DataCloneError("the port is closed".into())));
+    }
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+    EXPORTED.lock().get_or_insert_with(HashMap::new).insert(token, p);
+    Ok(BigInt::from(token))
+}
+
+/// Claims a port exported by [`export_port`]; errors if the token is unknown or already used.
+#[napi]
+pub fn import_port(token: BigInt) -> Result<NativePort> {
+    let env = current_env()?;
+    let (_, t, _) = token.get_u64();
+    let p = EXPORTED.lock().as_mut().and_then(|m| m.remove(&t));
+    match p {
+        Some(p) => Ok(NativePort::adopt(p, &env)),
+        None => Err(js_error(wm::Error::DataCloneError(
+            "unknown port token (never exported, or already imported)".into(),
+        ))),
+    }
+}
+
+#[napi]
+impl NativePort {
+    /// This port's id in the env's ready list.
+    #[napi(getter)]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Posts serialized bytes with the ports and ArrayBuffers they transfer (in the order of
+    /// their `\`/`t` indices). Transferred ArrayBuffers are copied out and detached.
+    #[napi]
+    pub fn post(
+        &self,
+        data: BufferSlice,
+        ports: Option<Vec<&NativePort>>,
+        buffers: Option<Vec<ArrayBuffer>>,
+    ) -> Result<bool> {
+        let transfer: Vec<wm::MessagePort> = match &ports {
+            None => Vec::new(),
+            Some(list) => {
+                let mut v = Vec::with_capacity(list.len());
+                for (i, np) in list.iter().enumerate() {
+                    match np.port() {
+                        Some(p) => v.push(p),
+                        None => {
+                            return Err(js_error(wm::Error::DataCloneError(format!(
+                                "port {i} of the transfer list is detached"
+                            ))))
+                        }
+                    }
+                }
+                v
+            }
+        };
+        let mut array_buffers = Vec::new();
+        if let Some(bufs) = &buffers {
+            for b in bufs {
+                array_buffers.push(b.to_vec());
+            }
+        }
+        let Some(me) = self.port() else {
+            // A transferred or exported handle: the post goes nowhere (like a closed port).
+            return Ok(false);
+        };
+        let was_entangled = !transfer.is_empty() && me.is_entangled();
+        me.post_message(wm::Payload { data: data.to_vec(), array_buffers }, &transfer)
+            .map_err(js_error)?;
+        // Posting the peer through its own channel ("doomed") disentangles us at once.
+        let doomed = was_entangled && !me.is_entangled();
+        if let Some(bufs) = buffers {
+            for b in bufs {
+                b.detach()?;
+            }
+        }
+        if let Some(list) = ports {
+            for np in list {
+                np.cell.port.lock().take();
+                np.env.ports.lock().remove(&np.id);
+            }
+        }
+        Ok(doomed)
+    }
+
+    /// Schedules a drain of this port through the env's wake-up (a later loop turn).
+    #[napi]
+    pub fn poke(&self) {
+        self.env.notify(self.id);
+    }
+
+    /// Messages waiting in the queue (not counting a close record).
+    #[napi(getter)]
+    pub fn depth(&self) -> u32 {
+        self.port().map_or(0, |p| p.metrics().depth as u32)
+    }
+
+    /// Closes the port (both ends get a close record after everything already sent).
+    #[napi]
+    pub fn close(&self) {
+        if let Some(p) = self.port() {
+            p.close();
+        }
+    }
+
+    /// Whether the handle is gone (transferred, exported) or the port closed.
+    #[napi(getter)]
+    pub fn detached(&self) -> bool {
+        self.port().is_none_or(|p| p.is_detached())
+    }
+
+    /// Takes up to `max` messages. Each element is a Buffer (plain message) or
+    /// `[Buffer, ports[] | null, ArrayBuffer[] | null]`; a final element `1` (closed here) or
+    /// `2` (closed by the peer) means the queue ended; `3` means the handle was transferred.
+    #[napi]
+    pub fn drain<'e>(&self, env: &'e Env, max: u32) -> Result<Array<'e>> {
+        let mut out = env.create_array(0)?;
+        let Some(p) = self.port() else {
+            out.insert(3)?;
+            return Ok(out);
+        };
+        for _ in 0..max {
+            match p.try_recv() {
+                Ok(Some(m)) => self.push_message(env, &mut out, m)?,
+                Ok(None) => break,
+                Err(wm::Error::Closed(n)) => {
+                    out.insert(if n.by_peer { 2 } else { 1 })?;
+                    break;
+                }
+                Err(wm::Error::InvalidStateError(_)) => {
+                    out.insert(3)?;
+                    break;
+                }
+                Err(e) => return Err(js_error(e)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn push_message(&self, env: &Env, out: &mut Array, m: wm::Message) -> Result<()> {
+        let data = BufferSlice::copy_from(env, &m.data)?;
+        if m.ports.is_empty() && m.array_buffers.is_empty() {
+            return out.insert(data);
+        }
+        let mut entry = env.create_array(3)?;
+        entry.set(0, data)?;
+        if m.ports.is_empty() {
+            entry.set(1, Null)?;
+        } else {
+            let ports: Vec<NativePort> = m.ports.into_iter().map(|p| NativePort::adopt(p, &self.env)).collect();
+            entry.set(1, ports)?;
+        }
+        if m.array_buffers.is_empty() {
+            entry.set(2, Null)?;
+        } else {
+            let mut abs = env.create_array(0)?;
+            for b in m.array_buffers {
+                abs.insert(ArrayBuffer::from_data(env, b)?)?;
+            }
+            entry.set(2, abs)?;
+        }
+        out.insert(entry)
+    }
+
+    /// Queue counters (beyond the standard).
+    #[napi]
+    pub fn metrics(&self) -> Vec<f64> {
+        let m = self.port().map(|p| p.metrics()).unwrap_or_default();
+        vec![
+            m.depth as f64,
+            m.queued_bytes as f64,
+            m.high_water_mark as f64,
+            m.enqueued as f64,
+            m.delivered as f64,
+            m.posted as f64,
+            m.dropped as f64,
+        ]
+    }
+}

@@ -1,0 +1,576 @@
+'use strict';
+// webmessaging for Node: a drop-in MessageChannel / MessagePort whose ports are backed by the
+// Rust core, so they also cross worker threads (see exportPort/importPort) and languages.
+//
+// Layout: the native addon (`webmessaging.node`, built from src/lib.rs) moves bytes, ports and
+// wake-ups; this file gives them Node's API and semantics (lib/internal/worker/io.js):
+// - a MessagePort is a NodeEventTarget (Node's own class, taken from worker_threads'
+//   prototype chain), so addEventListener/on/once/off, onmessage and event order are Node's own;
+// - ref on the first 'message' listener (and start), unref + stop on the last;
+// - values are written by V8 itself (`v8.Serializer`, the shared V8-v15 wire format) and our
+//   ports are host objects `\` + index into the transfer table (see newPort for how).
+
+const v8 = require('v8');
+const path = require('path');
+const fs = require('fs');
+const wt = require('worker_threads');
+
+function loadNative() {
+  const candidates = [
+    process.env.WEBMESSAGING_NODE_ADDON,
+    path.join(__dirname, 'webmessaging.node'),
+    path.join(__dirname, `webmessaging.${process.platform}-${process.arch}.node`),
+  ].filter(Boolean);
+  for (const file of candidates) {
+    if (fs.existsSync(file)) return require(file);
+  }
+  throw new Error(
+    `webmessaging: native addon not found (looked for ${candidates.join(', ')}); ` +
+      'build it with `make -f Makefile build-node` from the repository root');
+}
+
+const native = loadNative();
+
+// --- Node internals we reuse (by their public reachability, not by --expose-internals) -------
+function symbolOf(obj, description) {
+  const s = Object.getOwnPropertySymbols(obj).find((x) => x.description === description);
+  if (s === undefined) {
+    throw new Error(`webmessaging: this Node version lacks EventTarget's ${description} hook`);
+  }
+  return s;
+}
+const ETP = EventTarget.prototype;
+const kNewListener = symbolOf(ETP, 'kNewListener');
+const kRemoveListener = symbolOf(ETP, 'kRemoveListener');
+const kHybridDispatch = symbolOf(ETP, 'nodejs.internal.kHybridDispatch');
+const kCreateEvent = symbolOf(ETP, 'kCreateEvent');
+const NodeEventTarget = Object.getPrototypeOf(wt.MessagePort.prototype).constructor;
+const NodeMessageEvent = globalThis.MessageEvent;
+
+// --- per-port state ----------------------------------------------------------------------------
+const kNative = Symbol('webmessaging.native');
+const kReceiving = Symbol('webmessaging.receiving');
+const kClosed = Symbol('webmessaging.closed');
+const kRefed = Symbol('webmessaging.refed');
+const kStash = Symbol('webmessaging.stash');
+const kReceivingPorts = Symbol('webmessaging.currentlyReceivingPorts');
+const kChain = Symbol('webmessaging.chain');
+const kInDelivery = Symbol('webmessaging.inDelivery');
+const kDiscard = Symbol('webmessaging.discard');
+const kClosing = Symbol('webmessaging.closing');
+const kDone = Symbol('webmessaging.done');
+
+const BATCH = 1000;
+
+function domException(message, name) {
+  return new DOMException(message, name);
+}
+
+function nativeError(err) {
+  // The addon throws "Name: message"; give it back as a DOMException with that name.
+  const m = /^(DataCloneError|InvalidStateError|SyntaxError): (?:\w+: )?([\s\S]*)$/.exec(err.message);
+  if (m) return domException(m[2], m[1]);
+  const l = /^(Timeout|Full|Closed|DecodeError): ([\s\S]*)$/.exec(err.message);
+  if (l) {
+    const e = new Error(l[2]);
+    e.name = l[1];
+    return e;
+  }
+  return err;
+}
+
+// --- the env's wake-up: one threadsafe function per thread, one crossing per batch ------------
+const live = new Map(); // id -> WeakRef<MessagePort>
+let refCount = 0;
+
+function onWake() {
+  const ids = native.takeReady();
+  for (let i = 0; i < ids.length; i++) {
+    const ref = live.get(ids[i]);
+    const port = ref && ref.deref();
+    if (port === undefined) {
+      live.delete(ids[i]);
+      continue;
+    }
+    drainPort(port);
+  }
+}
+native.init(onWake);
+
+function envRef(delta) {
+  const before = refCount;
+  refCount += delta;
+  if (before === 0 && refCount > 0) native.setEnvRef(true);
+  else if (before > 0 && refCount === 0) native.setEnvRef(false);
+}
+
+// ref()/unref() of one port. A port that is closing keeps its ref state until its 'close'
+// event (Node's handle stays ref'd until its close callback), and a closing port keeps the
+// loop alive until then in any case (kClosing holds a ref of its own).
+function setRef(port, on) {
+  if (on) {
+    if (port[kRefed] || port[kDone]) return;
+    port[kRefed] = true;
+    envRef(1);
+  } else {
+    if (!port[kRefed]) return;
+    port[kRefed] = false;
+    envRef(-1);
+  }
+}
+
+// --- values: V8's own serializer, our ports as host objects ------------------------------------
+class PortSerializer extends v8.Serializer {
+  constructor(ports) {
+    super();
+    this.ports = ports;
+  }
+  _writeHostObject(object) {
+    const i = this.ports === undefined ? -1 : this.ports.indexOf(object);
+    if (i < 0) {
+      if (object instanceof MessagePort || object instanceof wt.MessagePort) {
+        throw new TypeError(
+          'Object that needs transfer was found in message but not listed in transferList');
+      }
+      throw domException('Cannot transfer object of unsupported type.', 'DataCloneError');
+    }
+    this.writeUint32(i);
+  }
+  _getDataCloneError(message) {
+    return domException(message, 'DataCloneError');
+  }
+}
+
+class PortDeserializer extends v8.Deserializer {
+  constructor(buffer, ports) {
+    super(buffer);
+    this.ports = ports;
+  }
+  _readHostObject() {
+    const i = this.readUint32();
+    if (this.ports === null || i >= this.ports.length) {
+      throw new Error(`DecodeError: host object index ${i} has no transferred port`);
+    }
+    return this.ports[i];
+  }
+}
+
+function serialize(value, ports, buffers) {
+  const s = new PortSerializer(ports);
+  s.writeHeader();
+  if (buffers !== undefined) {
+    for (let i = 0; i < buffers.length; i++) s.transferArrayBuffer(i, buffers[i]);
+  }
+  s.writeValue(value);
+  return s.releaseBuffer();
+}
+
+function deserialize(bytes, ports, buffers) {
+  const d = new PortDeserializer(bytes, ports);
+  d.readHeader();
+  if (buffers !== null) {
+    for (let i = 0; i < buffers.length; i++) d.transferArrayBuffer(i, buffers[i]);
+  }
+  return d.readValue();
+}
+
+// --- MessagePort --------------------------------------------------------------------------------
+class MessagePort extends NodeEventTarget {
+  constructor() {
+    // Like Node's: ports come from a MessageChannel or from a message.
+    throw new TypeError('Constructor cannot be called');
+  }
+
+  postMessage(value, transfer) {
+    if (arguments.length === 0) {
+      const e = new TypeError('Not enough arguments to MessagePort.postMessage');
+      e.code = 'ERR_MISSING_ARGS';
+      throw e;
+    }
+    let list = transfer;
+    if (list !== undefined && list !== null && !Array.isArray(list) && typeof list === 'object' &&
+        typeof list[Symbol.iterator] !== 'function') {
+      list = list.transfer;
+    }
+    let ports;
+    let buffers;
+    if (list !== undefined && list !== null) {
+      if (typeof list !== 'object' || typeof list[Symbol.iterator] !== 'function') {
+        throw new TypeError('Optional transferList argument must be an iterable');
+      }
+      for (const t of list) {
+        if (t instanceof MessagePort) {
+          if (t === this) throw domException('Transfer list contains source port', 'DataCloneError');
+          if (ports === undefined) ports = [];
+          if (ports.includes(t)) {
+            throw domException('Transfer list contains duplicate MessagePort', 'DataCloneError');
+          }
+          if (t[kClosed] || t[kNative].detached) {
+            throw domException('MessagePort in transfer list is already detached', 'DataCloneError');
+          }
+          ports.push(t);
+        } else if (t instanceof ArrayBuffer) {
+          if (buffers === undefined) buffers = [];
+          if (buffers.includes(t)) {
+            throw domException('Transfer list contains duplicate ArrayBuffer', 'DataCloneError');
+          }
+          buffers.push(t);
+        } else if (t instanceof wt.MessagePort) {
+          throw domException(
+            "Node's built-in MessagePort cannot be transferred through a webmessaging port",
+            'DataCloneError');
+        } else {
+          throw domException('Found invalid value in transferList.', 'DataCloneError');
+        }
+      }
+    }
+    const bytes = serialize(value, ports, buffers);
+    let doomed;
+    try {
+      doomed = this[kNative].post(bytes, ports === undefined ? undefined : ports.map((p) => p[kNative]),
+                                  buffers);
+    } catch (err) {
+      throw nativeError(err);
+    }
+    if (ports !== undefined) {
+      for (const p of ports) detachLocally(p);
+      if (doomed) {
+        // The peer was posted through its own channel: the channel is lost (both ends close),
+        // with Node's warning.
+        process.emitWarning('The target port was posted to itself, and the communication ' +
+                            'channel was lost');
+      }
+    }
+  }
+
+  start() {
+    if (this[kClosed]) return;
+    this[kReceiving] = true;
+    scheduleDrain(this);
+  }
+
+  close(cb) {
+    if (typeof cb === 'function') this.once('close', cb);
+    if (this[kClosed]) return;
+    this[kClosed] = true;
+    beginClosing(this);
+    // Like Node: closing from inside a delivery lets the messages already queued here be
+    // delivered first; closing at any other time drops them. Either way 'close' follows on a
+    // later turn, when our own close record comes through the wake-up.
+    if (!(this[kInDelivery] || this[kChain] > 0)) {
+      this[kDiscard] = true;
+      this[kStash] = undefined;
+    }
+    this[kNative].close();
+    scheduleDrain(this);
+  }
+
+  ref() {
+    setRef(this, true);
+  }
+
+  unref() {
+    setRef(this, false);
+  }
+
+  hasRef() {
+    return !!this[kRefed];
+  }
+
+  [kNewListener](size, type, ...args) {
+    if (type === 'message' && size - 1 === 0) {
+      this.ref();
+      this.start();
+    }
+    return Reflect.apply(ETP[kNewListener], this, [size, type, ...args]);
+  }
+
+  [kRemoveListener](size, type, ...args) {
+    if (type === 'message' && size === 0) {
+      this[kReceiving] = false;
+      this.unref();
+    }
+    return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
+  }
+
+  [kCreateEvent](data, type) {
+    if (type !== 'message' && type !== 'messageerror') {
+      return Reflect.apply(ETP[kCreateEvent], this, [data, type]);
+    }
+    const ports = this[kReceivingPorts];
+    this[kReceivingPorts] = undefined;
+    return createMessageEvent(type, data, ports);
+  }
+}
+
+// onmessage / onmessageerror: Node's own event-handler attributes (they use only EventTarget
+// state), so setting one adds a listener, which refs and starts the port exactly like Node.
+for (const name of ['onmessage', 'onmessageerror']) {
+  Object.defineProperty(MessagePort.prototype, name,
+                        Object.getOwnPropertyDescriptor(wt.MessagePort.prototype, name));
+}
+
+function createMessageEvent(type, data, ports) {
+  // Node's MessageEvent only accepts Node's ports in `ports`, so ours are set on the instance.
+  const event = new NodeMessageEvent(type, { data });
+  if (ports !== undefined && ports.length > 0) {
+    Object.defineProperty(event, 'ports', { value: Object.freeze(ports), enumerable: true });
+  }
+  return event;
+}
+
+// A port object must be a V8 *host object* (an API object with embedder fields) so that
+// v8.Serializer hands it to _writeHostObject instead of cloning it as a plain object. Objects
+// made by napi classes have no embedder fields (measured: they serialize as `{}`), but a
+// v8.Serializer instance does; so each port is constructed by the Serializer constructor with
+// MessagePort.prototype as new.target, then given a fresh NodeEventTarget's state.
+function newPort(np) {
+  const port = Reflect.construct(v8.Serializer, [], MessagePort);
+  const init = new NodeEventTarget();
+  for (const s of Object.getOwnPropertySymbols(init)) port[s] = init[s];
+  port[kNative] = np;
+  port[kReceiving] = false;
+  port[kClosed] = false;
+  port[kRefed] = false;
+  port[kStash] = undefined;
+  port[kReceivingPorts] = undefined;
+  port[kChain] = 0;
+  port[kInDelivery] = false;
+  port[kDiscard] = false;
+  port[kClosing] = false;
+  port[kDone] = false;
+  live.set(np.id, new WeakRef(port));
+  return port;
+}
+
+function detachLocally(port) {
+  // Transferred away: the object goes quiet, and (like Node's) emits 'close' on a later turn.
+  port[kClosed] = true;
+  port[kReceiving] = false;
+  port[kStash] = undefined;
+  live.delete(port[kNative].id);
+  beginClosing(port);
+  setImmediate(finishClose, port);
+}
+
+function scheduleDrain(port) {
+  // Deliver on a later turn, as Node's uv_async does: through our own wake-up path.
+  port[kNative].poke();
+}
+
+function deliver(port, item) {
+  let data;
+  let ports;
+  let buffers = null;
+  let bytes = item;
+  let type = 'message';
+  if (!(item instanceof Uint8Array)) {
+    bytes = item[0];
+    ports = item[1] === null ? undefined : item[1].map(newPort);
+    buffers = item[2];
+  }
+  try {
+    data = deserialize(bytes, ports === undefined ? null : ports, buffers);
+  } catch (err) {
+    data = err;
+    type = 'messageerror';
+  }
+  port[kReceivingPorts] = ports;
+  port[kInDelivery] = true;
+  try {
+    port[kHybridDispatch](data, type, undefined);
+  } finally {
+    port[kReceivingPorts] = undefined;
+    port[kInDelivery] = false;
+  }
+}
+
+function beginClosing(port) {
+  if (port[kClosing] || port[kDone]) return;
+  port[kClosing] = true;
+  envRef(1);
+}
+
+function finishClose(port) {
+  if (port[kDone]) return;
+  live.delete(port[kNative].id);
+  port[kClosed] = true;
+  port[kDone] = true;
+  port[kReceiving] = false;
+  port[kStash] = undefined;
+  setRef(port, false);
+  if (port[kClosing]) {
+    port[kClosing] = false;
+    envRef(-1);
+  }
+  port.dispatchEvent(new Event('close'));
+}
+
+// Node dispatches each message in its own callback scope: process.nextTick callbacks and
+// promise jobs queued by one listener run before the next message, while the whole batch still
+// runs in one event-loop turn (before timers and immediates). We get the same order by
+// delivering one message, then queueing a microtask that queues a tick for the next one: the
+// tick runs only after the listener's own ticks and promise jobs are done. The core queue is
+// still drained in batches (one napi crossing per BATCH messages, kept in kStash), and a chain
+// stops after BATCH messages to give the event loop a turn (Node caps a turn similarly).
+function drainPort(port) {
+  if (port[kChain] > 0) return; // a chain is running; it will see the new messages
+  drainOne(port);
+}
+
+function continueChain(port) {
+  process.nextTick(drainOne, port);
+}
+
+function drainOne(port) {
+  const np = port[kNative];
+  const chain = port[kChain];
+  port[kChain] = 0;
+  if (port[kDone]) return;
+  if (port[kClosed] && port[kDiscard]) {
+    // Closed here outside a delivery: queued messages are dropped (as Node does); find the
+    // close record.
+    for (;;) {
+      const batch = np.drain(BATCH);
+      const last = batch[batch.length - 1];
+      if (typeof last === 'number') {
+        if (last !== 3) finishClose(port);
+        return;
+      }
+      if (batch.length < BATCH) return;
+    }
+  }
+  if (!port[kReceiving] && !port[kClosed]) {
+    // Not started: like Node, only a close record at the front of the queue is processed.
+    if (port[kStash] === undefined && np.depth === 0) {
+      const batch = np.drain(1);
+      if (batch.length === 1) {
+        if (typeof batch[0] === 'number') {
+          if (batch[0] !== 3) finishClose(port);
+        } else {
+          setStash(port, batch, false); // raced in after the depth check; kept for start()
+        }
+      }
+    }
+    return;
+  }
+  let stash = port[kStash];
+  if (stash === undefined) {
+    const batch = np.drain(BATCH);
+    if (batch.length === 0) return;
+    stash = setStash(port, batch, batch.length === BATCH);
+  }
+  const item = takeStash(port, stash);
+  if (typeof item === 'number') {
+    if (item !== 3) finishClose(port);
+    return;
+  }
+  deliver(port, item);
+  if (port[kClosed] && (port[kDiscard] || !port[kReceiving])) {
+    port[kDiscard] = true;
+    np.poke();
+  } else if ((port[kReceiving] || port[kClosed]) && (port[kStash] !== undefined || stash.more || port[kClosed])) {
+    if (chain + 1 < BATCH) {
+      port[kChain] = chain + 1;
+      queueMicrotask(() => continueChain(port));
+    } else {
+      np.poke();
+    }
+  }
+}
+
+function setStash(port, items, more) {
+  const stash = { items, pos: 0, more };
+  port[kStash] = stash;
+  return stash;
+}
+
+function takeStash(port, stash) {
+  const item = stash.items[stash.pos++];
+  if (stash.pos === stash.items.length) port[kStash] = undefined;
+  return item;
+}
+
+// --- MessageChannel -------------------------------------------------------------------------------
+class MessageChannel {
+  constructor() {
+    const [a, b] = native.channel();
+    const port1 = newPort(a);
+    const port2 = newPort(b);
+    Object.defineProperty(this, 'port1', { value: port1, enumerable: true });
+    Object.defineProperty(this, 'port2', { value: port2, enumerable: true });
+  }
+}
+
+// --- receiveMessageOnPort -------------------------------------------------------------------------
+function receiveMessageOnPort(port) {
+  if (!(port instanceof MessagePort)) {
+    const e = new TypeError('The "port" argument must be a MessagePort instance');
+    e.code = 'ERR_INVALID_ARG_TYPE';
+    throw e;
+  }
+  const stash = port[kStash];
+  let item;
+  if (stash !== undefined) {
+    item = takeStash(port, stash);
+  } else {
+    if (port[kClosed]) return undefined;
+    const batch = port[kNative].drain(1);
+    if (batch.length === 0) return undefined;
+    item = batch[0];
+  }
+  if (typeof item === 'number') {
+    if (item !== 3) {
+      // The close record: keep Node's behaviour of emitting 'close' asynchronously.
+      setStash(port, [item], false);
+      port[kReceiving] = true;
+      scheduleDrain(port);
+    }
+    return undefined;
+  }
+  let bytes = item;
+  let ports = null;
+  let buffers = null;
+  if (!(item instanceof Uint8Array)) {
+    bytes = item[0];
+    ports = item[1] === null ? null : item[1].map(newPort);
+    buffers = item[2];
+  }
+  return { message: deserialize(bytes, ports, buffers) };
+}
+
+// --- worker hand-off --------------------------------------------------------------------------------
+// Node's transfer list cannot carry our ports, so a port moves to a Worker as a token: export it
+// here (the port object is detached, like a transferred port), pass the token in workerData or
+// through Node's own postMessage, and import it once in the worker.
+function exportPort(port) {
+  if (!(port instanceof MessagePort)) throw new TypeError('exportPort expects a webmessaging MessagePort');
+  if (port[kClosed]) throw domException('MessagePort is detached', 'DataCloneError');
+  let token;
+  try {
+    token = native.exportPort(port[kNative]);
+  } catch (err) {
+    throw nativeError(err);
+  }
+  detachLocally(port);
+  return { webmessagingPort: token };
+}
+
+function importPort(token) {
+  const t = token !== null && typeof token === 'object' ? token.webmessagingPort : token;
+  if (typeof t !== 'bigint') throw new TypeError('importPort expects the value exportPort returned');
+  try {
+    return newPort(native.importPort(t));
+  } catch (err) {
+    throw nativeError(err);
+  }
+}
+
+module.exports = {
+  MessageChannel,
+  MessagePort,
+  MessageEvent: NodeMessageEvent,
+  receiveMessageOnPort,
+  exportPort,
+  importPort,
+};

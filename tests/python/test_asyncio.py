@@ -1,0 +1,168 @@
+"""asyncio: recv_async (with cancellation and timeouts), async iteration, onmessage on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from webmessaging import BroadcastChannel, MessageChannel, PortClosedError, Window
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 10))
+
+
+def test_recv_async_gets_a_message_posted_later():
+    async def main():
+        ch = MessageChannel()
+        asyncio.get_running_loop().call_later(0.05, ch.port1.post_message, "later")
+        ev = await ch.port2.recv_async()
+        return ev.data
+
+    assert run(main()) == "later"
+
+
+def test_recv_async_gets_a_message_posted_from_another_thread():
+    async def main():
+        ch = MessageChannel()
+        threading.Timer(0.05, ch.port1.post_message, args=("from thread",)).start()
+        return (await ch.port2.recv_async()).data
+
+    assert run(main()) == "from thread"
+
+
+def test_cancelled_recv_async_loses_no_message():
+    async def main():
+        ch = MessageChannel()
+        task = asyncio.ensure_future(ch.port2.recv_async())
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        ch.port1.post_message("kept")
+        return (await ch.port2.recv_async()).data
+
+    assert run(main()) == "kept"
+
+
+def test_cancel_races_with_delivery_and_nothing_is_lost():
+    async def main():
+        ch = MessageChannel()
+        got = []
+        for i in range(200):
+            task = asyncio.ensure_future(ch.port2.recv_async())
+            await asyncio.sleep(0)
+            ch.port1.post_message(i)
+            if i % 2:
+                task.cancel()
+            try:
+                got.append((await task).data)
+            except asyncio.CancelledError:
+                pass
+        while (ev := ch.port2.try_recv()) is not None:
+            got.append(ev.data)
+        return got
+
+    assert sorted(run(main())) == list(range(200))
+
+
+def test_recv_async_timeout_raises_builtin_timeout_error():
+    async def main():
+        ch = MessageChannel()
+        with pytest.raises(TimeoutError):
+            await ch.port2.recv_async(timeout=0.05)
+        ch.port1.post_message("after timeout")
+        return (await ch.port2.recv_async(timeout=5)).data
+
+    assert run(main()) == "after timeout"
+
+
+def test_async_for_ends_at_the_close_record():
+    async def main():
+        ch = MessageChannel()
+        for i in range(3):
+            ch.port1.post_message(i)
+        ch.port1.close()
+        return [ev.data async for ev in ch.port2]
+
+    assert run(main()) == [0, 1, 2]
+
+
+def test_recv_async_raises_port_closed_error():
+    async def main():
+        ch = MessageChannel()
+        ch.port1.close()
+        with pytest.raises(PortClosedError) as info:
+            await ch.port2.recv_async()
+        return info.value.reason
+
+    assert run(main()) == "closed"
+
+
+def test_recv_async_starts_the_port():
+    async def main():
+        ch = MessageChannel()
+        assert not ch.port2.started
+        task = asyncio.ensure_future(ch.port2.recv_async())
+        await asyncio.sleep(0.01)
+        assert ch.port2.started
+        ch.port1.post_message(1)
+        return (await task).data
+
+    assert run(main()) == 1
+
+
+def test_onmessage_set_inside_a_loop_runs_on_that_loop():
+    async def main():
+        loop = asyncio.get_running_loop()
+        ch = MessageChannel()
+        seen = []
+        done = loop.create_future()
+
+        def handler(ev):
+            seen.append((ev.data, asyncio.get_running_loop() is loop, threading.current_thread()))
+            if len(seen) == 3:
+                done.set_result(None)
+
+        ch.port2.onmessage = handler
+        threading.Thread(target=lambda: [ch.port1.post_message(i) for i in range(3)]).start()
+        await done
+        return seen
+
+    seen = run(main())
+    assert [d for d, _, _ in seen] == [0, 1, 2]
+    assert all(on_loop for _, on_loop, _ in seen)
+    assert {t for _, _, t in seen} == {threading.main_thread()}
+
+
+def test_many_ports_one_loop_batches():
+    async def main():
+        channels = [MessageChannel() for _ in range(20)]
+
+        async def consume(port):
+            return [(await port.recv_async()).data for _ in range(50)]
+
+        tasks = [asyncio.ensure_future(consume(c.port2)) for c in channels]
+        for i in range(50):
+            for c in channels:
+                c.port1.post_message(i)
+        return await asyncio.gather(*tasks)
+
+    assert run(main()) == [list(range(50))] * 20
+
+
+def test_window_and_broadcast_recv_async():
+    async def main():
+        a, b = Window("https://a.test"), Window("https://b.test")
+        b.post_message("w", "*", source=a)
+        w = await b.recv_async()
+        x, y = BroadcastChannel("async-bc"), BroadcastChannel("async-bc")
+        asyncio.get_running_loop().call_later(0.02, x.post_message, "bc")
+        bc = await y.recv_async()
+        x.close()
+        y.close()
+        return w.data, w.origin, bc.data
+
+    assert run(main()) == ("w", "https://a.test", "bc")

@@ -26,7 +26,7 @@ function loadNative() {
   }
   throw new Error(
     `webmessaging: native addon not found (looked for ${candidates.join(', ')}); ` +
-      'build it with `make -f Makefile build-node` from the repository root');
+      'build it with `make build-node` from the repository root');
 }
 
 const native = loadNative();

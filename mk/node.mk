@@ -1,0 +1,34 @@
+# Node binding (bindings/node, the `webmessaging` npm package): the napi-rs addon built locally
+# with cargo (nothing is downloaded at build or load time) and copied to the `.node` file the
+# loader in bindings/node/index.js looks for. Tests use Node's own runner (`node --test`); no npm
+# package is needed.
+
+NODE ?= node
+NODE_TARGET_DIR := $(ROOT)/target/node
+NODE_ADDON := $(ROOT)/bindings/node/webmessaging.node
+NODE_SOURCES := $(shell find $(ROOT)/bindings/node/src $(ROOT)/core/src -type f) \
+	$(ROOT)/bindings/node/Cargo.toml $(ROOT)/core/Cargo.toml
+
+.PHONY: build-node test-node demo-node bench-node node-check
+TEST_TARGETS += test-node
+DEMO_TARGETS += demo-node
+BENCH_TARGETS += bench-node
+
+node-check:
+	@command -v $(NODE) >/dev/null || { echo "node is required (>= 20): apt-get install nodejs"; exit 1; }
+
+# Rebuilt only when a Rust source of the addon (or the core) changed.
+$(NODE_ADDON): $(NODE_SOURCES)
+	CARGO_TARGET_DIR=$(NODE_TARGET_DIR) $(CARGO) build -q --release -p webmessaging-node
+	cp $(NODE_TARGET_DIR)/release/libwebmessaging_node.so $@
+
+build-node: node-check $(NODE_ADDON)
+
+test-node: build-node
+	cd $(ROOT)/tests/node && $(NODE) --test
+
+demo-node: build-node
+	$(NODE) $(ROOT)/examples/node/worker-pool.js
+
+bench-node: build-node
+	$(NODE) $(ROOT)/examples/node/bench.js

@@ -26,7 +26,7 @@ pub(crate) const DEFAULT_MAX_DEPTH: usize = 10_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Deepest nesting of containers (objects, arrays, maps, sets, error causes).
-    /// Default 10,000 (Node itself gives up somewhat beyond that).
+    /// Default 10,000 (Node 20 gives up with a RangeError somewhere below 200,000).
     pub max_depth: usize,
     /// Most objects one decode may create. Default 4,194,304 (2^22).
     pub max_objects: usize,

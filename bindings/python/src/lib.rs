@@ -27,8 +27,23 @@ fn serialize<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<
 /// `node=True`, Node's `v8.serialize()` dialect (typed arrays as host objects).
 #[pyfunction]
 #[pyo3(signature = (data, *, node = false))]
-fn deserialize<'py>(py: Python<'py>, data: &[u8], node: bool) -> PyResult<Bound<'py, PyAny>> {
-    let graph = clone::decode_with(data, &convert::decode_options(node))
+fn deserialize<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    node: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let owned;
+    let data = match data.cast::<PyBytes>() {
+        Ok(b) => b,
+        Err(_) => {
+            owned = py
+                .get_type::<PyBytes>()
+                .call1((data,))?
+                .cast_into::<PyBytes>()?;
+            &owned
+        }
+    };
+    let graph = clone::decode_with(data.as_bytes(), &convert::decode_options(node))
         .map_err(|e| errors::to_py(py, webmessaging_core::Error::from(e)))?;
     convert::from_graph(py, &graph, &[])
 }

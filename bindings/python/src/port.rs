@@ -797,22 +797,6 @@ impl MessageEvent {
             source: None,
         }
     }
-
-    #[allow(dead_code)] // used by windows and broadcast channels
-    pub(crate) fn with_origin(mut self, origin: String, source: Option<Py<PyAny>>) -> Self {
-        self.origin = origin;
-        self.source = source;
-        self
-    }
-
-    #[allow(dead_code)] // used by windows and broadcast channels
-    pub(crate) fn from_parts(py: Python<'_>, data: Py<PyAny>, ports: Bound<'_, PyTuple>) -> Self {
-        MessageEvent {
-            data,
-            ports: ports.unbind(),
-            ..MessageEvent::empty(py, "message")
-        }
-    }
 }
 
 #[pymethods]

@@ -1,0 +1,168 @@
+"""Type stubs for the compiled module ``webmessaging._native`` (re-exported by ``webmessaging``)."""
+
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, Literal, final
+
+from typing_extensions import Self
+
+Handler = Callable[[MessageEvent], object] | None
+
+@final
+class MessageEvent:
+    """A delivered message (also the argument of ``onmessage`` / ``onmessageerror``)."""
+
+    def __init__(
+        self,
+        type: str = "message",
+        *,
+        data: Any = None,
+        origin: str = "",
+        last_event_id: str = "",
+        source: Window | None = None,
+        ports: Iterable[MessagePort] | None = None,
+    ) -> None: ...
+    @property
+    def type(self) -> str:
+        """``"message"``, or ``"messageerror"`` for a message that could not be deserialized."""
+    @property
+    def data(self) -> Any:
+        """The structured clone of the posted value (``None`` for ``messageerror``)."""
+    @property
+    def ports(self) -> tuple[MessagePort, ...]:
+        """The transferred ports, in transfer-list order."""
+    @property
+    def origin(self) -> str:
+        """The sender's serialized origin (windows, broadcast channels); ``""`` for ports."""
+    @property
+    def source(self) -> Window | None:
+        """The sending ``Window`` for window messages, else ``None``."""
+    @property
+    def last_event_id(self) -> str:
+        """Always ``""``."""
+
+@final
+class MessagePort:
+    """One end of a :class:`MessageChannel`. Usable from any thread; transferable."""
+
+    def post_message(self, data: Any, transfer: Iterable[MessagePort] | None = ()) -> None:
+        """Posts a structured clone of ``data`` to the entangled port, transferring ``transfer``.
+
+        Raises :class:`DataCloneError` for uncloneable values, a transfer list holding this port,
+        a port twice, or a closed or already transferred port."""
+    def start(self) -> None:
+        """Enables delivery to ``onmessage`` / ``recv_async`` (pull calls work without it)."""
+    def close(self) -> None:
+        """Closes the port: the peer receives everything sent before, then the close notice."""
+    def recv(self, timeout: float | None = None) -> MessageEvent:
+        """Blocks (GIL released) for the next message. Raises the built-in ``TimeoutError``,
+        or :class:`PortClosedError` once the close record is reached."""
+    def try_recv(self) -> MessageEvent | None:
+        """The next message, or ``None`` if none is waiting."""
+    async def recv_async(self, timeout: float | None = None) -> MessageEvent:
+        """Awaits the next message on the running loop (starts the port; cancellable)."""
+    onmessage: Handler
+    """Handler called with each :class:`MessageEvent`. Setting it starts the port. It runs on
+    the running asyncio loop if set inside one, else on the library's dispatcher thread."""
+    onmessageerror: Handler
+    """Handler for messages that could not be deserialized (does not start the port)."""
+    @property
+    def detached(self) -> bool: ...
+    @property
+    def entangled(self) -> bool: ...
+    @property
+    def started(self) -> bool: ...
+    def metrics(self) -> dict[str, int]: ...
+    def __iter__(self) -> Iterator[MessageEvent]: ...
+    def __next__(self) -> MessageEvent: ...
+    def __aiter__(self) -> AsyncIterator[MessageEvent]: ...
+    async def __anext__(self) -> MessageEvent: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]: ...
+
+@final
+class MessageChannel:
+    """Two entangled ports."""
+
+    def __init__(self) -> None: ...
+    @property
+    def port1(self) -> MessagePort: ...
+    @property
+    def port2(self) -> MessagePort: ...
+
+@final
+class Window:
+    """A browsing-context stand-in with an origin (``None``: opaque) and an event queue."""
+
+    def __init__(self, origin: str | None = None) -> None: ...
+    @property
+    def origin(self) -> str: ...
+    def navigate(self, origin: str | None = None) -> None: ...
+    def post_message(
+        self,
+        data: Any,
+        target_origin: str = "/",
+        transfer: Iterable[MessagePort] | None = (),
+        *,
+        source: Window,
+    ) -> None:
+        """``window.postMessage`` from ``source``: ``"/"`` (the source's origin), ``"*"`` or a
+        URL. Raises :class:`DOMSyntaxError` for an unparseable target origin."""
+    def recv(self, timeout: float | None = None) -> MessageEvent: ...
+    def try_recv(self) -> MessageEvent | None: ...
+    async def recv_async(self, timeout: float | None = None) -> MessageEvent: ...
+    onmessage: Handler
+    onmessageerror: Handler
+    def __aiter__(self) -> AsyncIterator[MessageEvent]: ...
+    async def __anext__(self) -> MessageEvent: ...
+
+@final
+class BroadcastChannel:
+    """Every other open channel with the same name and origin receives each message."""
+
+    def __init__(self, name: object, origin: str | Window | None = None) -> None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    def post_message(self, data: Any) -> None:
+        """Raises :class:`InvalidStateError` after :meth:`close`."""
+    def close(self) -> None: ...
+    def recv(self, timeout: float | None = None) -> MessageEvent: ...
+    def try_recv(self) -> MessageEvent | None: ...
+    async def recv_async(self, timeout: float | None = None) -> MessageEvent: ...
+    onmessage: Handler
+    onmessageerror: Handler
+    def __iter__(self) -> Iterator[MessageEvent]: ...
+    def __next__(self) -> MessageEvent: ...
+    def __aiter__(self) -> AsyncIterator[MessageEvent]: ...
+    async def __anext__(self) -> MessageEvent: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]: ...
+
+def serialize(value: Any) -> bytes:
+    """The wire bytes of ``value`` (V8 ValueSerializer v15, readable by Node's ``v8.Deserializer``)."""
+
+def deserialize(data: bytes | bytearray | memoryview, *, node: bool = False) -> Any:
+    """Reads wire bytes (``node=True``: Node's ``v8.serialize()`` dialect). Raises :class:`DecodeError`."""
+
+def structured_clone(value: Any, transfer: Iterable[MessagePort] | None = ()) -> Any:
+    """A structured clone of ``value``; shared references and cycles are kept."""
+
+@final
+class Hub:
+    """Private: where handlers run (see ``webmessaging._dispatch``)."""
+
+    def __init__(self, socket: bool = False) -> None: ...
+    def fileno(self) -> int: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+    def run(self) -> int: ...
+    def close(self) -> None: ...
+
+def _live_mailboxes() -> int: ...

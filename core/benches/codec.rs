@@ -96,9 +96,15 @@ fn main() {
             continue;
         }
         let bytes = encode(&graph).expect("encode");
-        let encode_ops = rate(|| {
-            black_box(encode(black_box(&graph)).expect("encode"));
-        });
+        // CODEC_BENCH_OPS=decode measures decoding only (for profiling).
+        let skip_encode = std::env::var("CODEC_BENCH_OPS").is_ok_and(|o| o == "decode");
+        let encode_ops = if skip_encode {
+            0.0
+        } else {
+            rate(|| {
+                black_box(encode(black_box(&graph)).expect("encode"));
+            })
+        };
         let decode_ops = rate(|| {
             black_box(decode(black_box(&bytes)).expect("decode"));
         });

@@ -449,3 +449,13 @@ impl NativePort {
         ]
     }
 }
+
+/// Decodes wire bytes with the Rust core's codec and encodes the resulting value graph again
+/// (the cross-language tests use it: Node's bytes must read in Rust as the same graph, which the
+/// core's canonical writer then reproduces byte for byte).
+#[napi(js_name = "_coreReencode")]
+pub fn core_reencode(data: BufferSlice) -> Result<Buffer> {
+    let graph = wm::clone::decode(&data).map_err(|e| js_error(wm::Error::DecodeError(e)))?;
+    let bytes = wm::clone::encode(&graph).map_err(js_error)?;
+    Ok(bytes.into())
+}

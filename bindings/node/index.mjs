@@ -1,0 +1,15 @@
+// ESM entry: the same objects as the CommonJS entry, as named exports.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const wm = require('./index.js');
+
+export const {
+  MessageChannel,
+  MessagePort,
+  MessageEvent,
+  receiveMessageOnPort,
+  exportPort,
+  importPort,
+} = wm;
+export default wm;

@@ -119,6 +119,15 @@ pub fn decode_transfer(
     ports: &[MessagePort],
     array_buffers: Vec<Vec<u8>>,
 ) -> Result<Graph, DecodeError> {
+    read(bytes, options, ports, array_buffers).map_err(|e| *e)
+}
+
+fn read(
+    bytes: &[u8],
+    options: &DecodeOptions,
+    ports: &[MessagePort],
+    array_buffers: Vec<Vec<u8>>,
+) -> R<Graph> {
     let mut r = Reader {
         input: bytes,
         pos: 0,
@@ -327,18 +336,21 @@ struct Reader<'a> {
     key_cache: [Option<JsString>; KEY_CACHE],
 }
 
-type R<T> = Result<T, DecodeError>;
+/// Boxed inside the reader: keeps every `Result` on the hot path as small as the value it holds.
+type R<T> = Result<T, Box<DecodeError>>;
 
 const KEY_CACHE: usize = 64;
 const KEY_CACHE_MAX_LEN: usize = 32;
 
 impl<'a> Reader<'a> {
-    fn err(&self, kind: Kind, msg: impl Into<String>) -> DecodeError {
-        DecodeError::new(kind, self.pos, msg)
+    #[cold]
+    fn err(&self, kind: Kind, msg: impl Into<String>) -> Box<DecodeError> {
+        Box::new(DecodeError::new(kind, self.pos, msg))
     }
 
-    fn err_at(&self, at: usize, kind: Kind, msg: impl Into<String>) -> DecodeError {
-        DecodeError::new(kind, at, msg)
+    #[cold]
+    fn err_at(&self, at: usize, kind: Kind, msg: impl Into<String>) -> Box<DecodeError> {
+        Box::new(DecodeError::new(kind, at, msg))
     }
 
     fn remaining(&self) -> usize {

@@ -497,6 +497,26 @@ fn map_and_set_duplicates_are_rejected_strictly_and_merged_leniently() {
     fails(map, K::Malformed, "duplicate");
     let g = decode_with(map, &lenient).unwrap();
     assert!(matches!(root_obj(&g), Object::Map(e) if e.len() == 1 && e[0].1 == Value::Number(2.0)));
+    // Beyond the linear-scan size: 40 keys, then each key again with a new value.
+    let mut big = b"\xff\x0f\x3b".to_vec();
+    for round in 0..2u8 {
+        for k in 0..40u8 {
+            big.extend_from_slice(&[b'I', k * 2, b'I', round * 2]);
+        }
+    }
+    big.extend_from_slice(b"\x3a\xa0\x01"); // 160 = 2 x 80 wire entries
+    fails(&big, K::Malformed, "duplicate");
+    let g = decode_with(&big, &lenient).unwrap();
+    match root_obj(&g) {
+        Object::Map(e) => {
+            assert_eq!(e.len(), 40);
+            assert!(e
+                .iter()
+                .enumerate()
+                .all(|(i, (k, v))| *k == Value::from(i as i32) && *v == Value::from(1)));
+        }
+        o => panic!("{o:?}"),
+    }
 }
 
 // ---- 16. trailing bytes ----

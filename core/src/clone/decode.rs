@@ -5,7 +5,8 @@
 //! allocation; counts that the input cannot bound (sparse length, `maxByteLength`, end counts)
 //! are never used to preallocate.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use super::bigint::JsBigInt;
@@ -236,25 +237,36 @@ fn svz(v: &Value) -> Svz {
 }
 
 /// SameValueZero duplicate detection for Map keys and Set values: a scan while small, a hash
-/// set (built once) beyond.
+/// map (built once) beyond. Returns the position of the earlier equal entry, if any; otherwise
+/// records `v` as the entry at position `existing.len()`.
 #[allow(clippy::box_collection)]
-fn is_new<'v>(
-    seen: &mut Option<Box<HashSet<Svz>>>,
+fn earlier<'v>(
+    seen: &mut Option<Box<HashMap<Svz, usize>>>,
     existing: impl ExactSizeIterator<Item = &'v Value>,
     v: &Value,
-) -> bool {
-    if let Some(set) = seen {
-        return set.insert(svz(v));
+) -> Option<usize> {
+    let n = existing.len();
+    if let Some(map) = seen {
+        return match map.entry(svz(v)) {
+            Entry::Occupied(e) => Some(*e.get()),
+            Entry::Vacant(e) => {
+                e.insert(n);
+                None
+            }
+        };
     }
-    if existing.len() < 16 {
-        let key = svz(v);
+    let key = svz(v);
+    if n < 16 {
         let mut existing = existing;
-        return !existing.any(|x| svz(x) == key);
+        return existing.position(|x| svz(x) == key);
     }
-    let mut set: HashSet<Svz> = existing.map(svz).collect();
-    let fresh = set.insert(svz(v));
-    *seen = Some(Box::new(set));
-    fresh
+    let mut map: HashMap<Svz, usize> = existing.enumerate().map(|(i, x)| (svz(x), i)).collect();
+    let found = map.get(&key).copied();
+    if found.is_none() {
+        map.insert(key, n);
+    }
+    *seen = Some(Box::new(map));
+    found
 }
 
 /// An open container.
@@ -291,13 +303,13 @@ enum Frame {
         wire: usize,
         entries: Vec<(Value, Value)>,
         key: Option<Value>,
-        seen: Option<Box<HashSet<Svz>>>,
+        seen: Option<Box<HashMap<Svz, usize>>>,
     },
     Set {
         id: ObjectId,
         wire: usize,
         values: Vec<Value>,
-        seen: Option<Box<HashSet<Svz>>>,
+        seen: Option<Box<HashMap<Svz, usize>>>,
     },
     Error {
         id: ObjectId,
@@ -1353,12 +1365,17 @@ impl<'a> Reader<'a> {
                 None => *key = Some(v),
                 Some(k) => {
                     *wire += 1;
-                    if is_new(seen, entries.iter().map(|(x, _)| x), &k) {
-                        entries.push((k, v));
-                    } else if self.opts.strict {
-                        return Err(self.err_at(at, Kind::Malformed, "duplicate Map key"));
-                    } else if let Some(e) = entries.iter_mut().find(|(x, _)| svz(x) == svz(&k)) {
-                        e.1 = v;
+                    match earlier(seen, entries.iter().map(|(x, _)| x), &k) {
+                        None => entries.push((k, v)),
+                        Some(_) if self.opts.strict => {
+                            return Err(self.err_at(at, Kind::Malformed, "duplicate Map key"))
+                        }
+                        // Map.prototype.set on an existing key replaces its value in place.
+                        Some(i) => {
+                            if let Some(e) = entries.get_mut(i) {
+                                e.1 = v;
+                            }
+                        }
                     }
                 }
             },
@@ -1366,7 +1383,7 @@ impl<'a> Reader<'a> {
                 wire, values, seen, ..
             } => {
                 *wire += 1;
-                if is_new(seen, values.iter(), &v) {
+                if earlier(seen, values.iter(), &v).is_none() {
                     values.push(v);
                 } else if self.opts.strict {
                     return Err(self.err_at(at, Kind::Malformed, "duplicate Set value"));

@@ -93,7 +93,10 @@ mod imp {
             guard: MutexGuard<'a, T>,
             _deadline: Instant,
         ) -> MutexGuard<'a, T> {
-            self.0.wait_timeout(guard, std::time::Duration::ZERO).unwrap().0
+            self.0
+                .wait_timeout(guard, std::time::Duration::ZERO)
+                .unwrap()
+                .0
         }
         pub(crate) fn notify_one(&self) {
             self.0.notify_one();

@@ -1,6 +1,8 @@
 //! The writer: the canonical subset of V8 v15 (wire-format doc §7.2), byte-identical to Node's
 //! `new v8.Serializer()` for the same value. Iterative, so a deep graph cannot overflow the stack.
 
+use std::collections::HashMap;
+
 use super::bigint::JsBigInt;
 use super::number::{canonical, time_clip};
 use super::string::JsString;
@@ -41,17 +43,29 @@ pub fn encode(graph: &Graph) -> Result<Vec<u8>> {
 /// `\` + their index among the list's ports, listed ArrayBuffers as `t` + their index among the
 /// list's buffers (their bytes travel out of band). Nothing is detached here; see
 /// [`serialize_with_transfer`](super::serialize_with_transfer) for the full transfer steps.
+/// A port or buffer listed twice is a `DataCloneError` (R-TR-4).
 pub fn encode_with(
     graph: &Graph,
     options: &EncodeOptions,
     transfer: &[Transferable],
 ) -> Result<Vec<u8>> {
-    let mut ports = Vec::new();
-    let mut buffers = Vec::new();
+    // Index among the list's ports / buffers.
+    let mut ports: HashMap<&MessagePort, u32> = HashMap::new();
+    let mut buffers: HashMap<ObjectId, u32> = HashMap::new();
     for t in transfer {
         match t {
-            Transferable::Port(p) => ports.push(p.clone()),
-            Transferable::ArrayBuffer(id) => buffers.push(*id),
+            Transferable::Port(p) => {
+                let n = ports.len() as u32;
+                if ports.insert(p, n).is_some() {
+                    return Err(dce("the transfer list holds a port twice"));
+                }
+            }
+            Transferable::ArrayBuffer(id) => {
+                let n = buffers.len() as u32;
+                if buffers.insert(*id, n).is_some() {
+                    return Err(dce("the transfer list holds an ArrayBuffer twice"));
+                }
+            }
         }
     }
     let mut w = Writer {
@@ -90,8 +104,8 @@ struct Writer<'g> {
     /// Wire id of each arena object already written, `UNSEEN` otherwise.
     ids: Vec<u32>,
     next_id: u32,
-    ports: &'g [MessagePort],
-    buffers: &'g [ObjectId],
+    ports: &'g HashMap<&'g MessagePort, u32>,
+    buffers: &'g HashMap<ObjectId, u32>,
     max_depth: usize,
     depth: usize,
 }
@@ -306,10 +320,10 @@ impl<'g> Writer<'g> {
                 stack.extend(values.iter().rev().map(Task::Value));
             }
             Object::Error(e) => self.error(e, stack)?,
-            Object::MessagePort(p) => match self.ports.iter().position(|q| q == p) {
-                Some(i) => {
+            Object::MessagePort(p) => match self.ports.get(p) {
+                Some(&i) => {
                     self.buf.push(HOST_OBJECT);
-                    self.varint(i as u32);
+                    self.varint(i);
                 }
                 None => {
                     return Err(dce("a MessagePort in the value is not in the transfer list (ports are transferable, not serializable)"))
@@ -366,9 +380,9 @@ impl<'g> Writer<'g> {
     }
 
     fn array_buffer(&mut self, id: ObjectId, b: &ArrayBuffer) -> Result<()> {
-        if let Some(i) = self.buffers.iter().position(|x| *x == id) {
+        if let Some(&i) = self.buffers.get(&id) {
             self.buf.push(ARRAY_BUFFER_TRANSFER);
-            self.varint(i as u32);
+            self.varint(i);
             return Ok(());
         }
         if b.detached {
@@ -418,7 +432,7 @@ impl<'g> Writer<'g> {
         let Object::ArrayBuffer(b) = self.get(v.buffer)? else {
             return Err(dce("a view's buffer is not an ArrayBuffer"));
         };
-        let transferred = self.buffers.contains(&v.buffer);
+        let transferred = self.buffers.contains_key(&v.buffer);
         // A transferred buffer still has its bytes at this point.
         let buffer_len = b.data.len() as u64;
         let size = v.kind.element_size() as u64;

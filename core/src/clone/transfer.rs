@@ -37,10 +37,11 @@ fn split_transfer_list(
     let mut ports = Vec::new();
     let mut buffers = Vec::new();
     let mut seen = HashSet::new();
+    let mut seen_ports = HashSet::new();
     for (i, item) in transfer.iter().enumerate() {
         match item {
             Transferable::Port(p) => {
-                if ports.contains(p) {
+                if !seen_ports.insert(p) {
                     return Err(Error::data_clone(format!(
                         "transfer list item {i}: the port is listed twice"
                     )));

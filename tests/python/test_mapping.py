@@ -260,3 +260,13 @@ def test_structured_clone_transfers_ports():
     assert ch.port2.detached
     ch.port1.post_message("via clone")
     assert clone["p"].recv(5).data == "via clone"
+
+
+def test_large_buffers_in_messages_keep_value_and_sharing():
+    big = bytes(range(256)) * 1024  # 256 KiB: moved beside the wire bytes, not through them
+    ch = wm.MessageChannel()
+    ch.port1.post_message({"a": big, "b": big, "small": b"x", "ba": bytearray(big)})
+    back = ch.port2.recv(5).data
+    assert back["a"] == big and back["a"] is back["b"]
+    assert back["small"] == b"x" and back["ba"] == big and type(back["ba"]) is bytes
+    assert wm.deserialize(wm.serialize(big)) == big

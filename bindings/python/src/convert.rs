@@ -9,6 +9,7 @@
 //! then filled).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -30,6 +31,8 @@ use crate::port::MessagePort;
 /// Deepest nesting we walk (both ways). The walk is recursive, so this protects the stack of
 /// threads with small stacks; the core decoder enforces the same depth on bytes.
 const MAX_DEPTH: usize = 1_000;
+/// ArrayBuffers at least this large ride in a message's buffer table instead of its bytes.
+const MOVE_THRESHOLD: usize = 64 * 1024;
 /// Largest JavaScript integer a Number holds exactly.
 const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
 
@@ -94,11 +97,32 @@ fn isinstance(obj: &Bound<'_, PyAny>, ty: &Py<PyAny>) -> PyResult<bool> {
 // ---------------------------------------------------------------------------------------------
 // Python -> graph
 
+/// Hashes object addresses (the memo's keys) with one multiplication: they are unique and
+/// not attacker-chosen, so SipHash's strength is not needed on this hot path.
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_right(29);
+    }
+}
+
 struct Encoder<'a, 'py> {
     py: Python<'py>,
     t: &'a Types,
     graph: Graph,
-    memo: HashMap<usize, ObjectId>,
+    memo: HashMap<usize, ObjectId, BuildHasherDefault<PtrHasher>>,
     /// Keeps temporaries whose identity is memoized alive for the whole walk.
     keep: Vec<Bound<'py, PyAny>>,
     depth: usize,
@@ -214,10 +238,10 @@ impl<'py> Encoder<'_, 'py> {
     fn object(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Value> {
         let t = self.t;
         if let Ok(dict) = obj.cast::<PyDict>() {
-            if isinstance(obj, &t.js_map)? {
+            if !obj.is_exact_instance_of::<PyDict>() && isinstance(obj, &t.js_map)? {
                 return self.map(obj, dict);
             }
-            if dict.keys().iter().all(|k| k.is_instance_of::<PyString>()) {
+            if dict.iter().all(|(k, _)| k.is_instance_of::<PyString>()) {
                 let id = self.new_object(obj, Object::Object(Vec::new()));
                 let mut props = Vec::with_capacity(dict.len());
                 for (k, v) in dict.iter() {
@@ -229,7 +253,7 @@ impl<'py> Encoder<'_, 'py> {
             return self.map(obj, dict);
         }
         if let Ok(list) = obj.cast::<PyList>() {
-            if isinstance(obj, &t.js_array)? {
+            if !obj.is_exact_instance_of::<PyList>() && isinstance(obj, &t.js_array)? {
                 return self.js_array(obj, list);
             }
             let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())));
@@ -504,7 +528,7 @@ pub(crate) fn to_graph(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Gra
         py,
         t,
         graph: Graph::new(),
-        memo: HashMap::new(),
+        memo: HashMap::default(),
         keep: Vec::new(),
         depth: 0,
     };
@@ -522,7 +546,16 @@ pub(crate) fn encode(
     transfer: &[CorePort],
 ) -> PyResult<(Payload, Vec<CorePort>)> {
     let mut graph = to_graph(py, value)?;
-    let list: Vec<Transferable> = transfer.iter().cloned().map(Transferable::Port).collect();
+    let mut list: Vec<Transferable> = transfer.iter().cloned().map(Transferable::Port).collect();
+    // Large buffers travel beside the wire bytes, moved rather than copied into and out of
+    // them. The graph already holds private copies of the Python bytes, so this is still a
+    // clone for the sender (its bytes objects are immutable and untouched).
+    list.extend(graph.iter().filter_map(|(id, object)| match object {
+        Object::ArrayBuffer(b) if b.max_byte_length.is_none() && b.data.len() >= MOVE_THRESHOLD => {
+            Some(Transferable::ArrayBuffer(id))
+        }
+        _ => None,
+    }));
     let serialized = clone::serialize_with_transfer(&mut graph, &list).py_err(py)?;
     Ok((serialized.payload, serialized.ports))
 }

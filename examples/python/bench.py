@@ -1,0 +1,132 @@
+"""Python thread -> Python thread throughput: a webmessaging port vs queue.SimpleQueue carrying
+pickle.dumps output vs multiprocessing.Pipe, measured in the same run.
+
+Workloads: a small dict {"id": i, "name": "x", "tags": [1, 2, 3]} and 1 MiB of bytes. Each
+figure is the median of several runs (the machines are shared and noisy: read the ratios).
+
+    python examples/python/bench.py [--quick]
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import queue
+import statistics
+import sys
+import threading
+import time
+
+import webmessaging
+
+
+def run_pair(produce, consume, n):
+    """Runs producer and consumer threads; returns elapsed seconds until the consumer is done."""
+    ready = threading.Barrier(3)
+
+    def producer():
+        ready.wait()
+        produce(n)
+
+    def consumer():
+        ready.wait()
+        consume(n)
+
+    threads = [threading.Thread(target=producer), threading.Thread(target=consumer)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    start = time.perf_counter()
+    threads[1].join()
+    elapsed = time.perf_counter() - start
+    threads[0].join()
+    return elapsed
+
+
+def ours(make):
+    ch = webmessaging.MessageChannel()
+    tx, rx = ch.port1, ch.port2
+
+    def produce(n):
+        post = tx.post_message
+        for i in range(n):
+            post(make(i))
+
+    def consume(n):
+        recv = rx.recv
+        for _ in range(n):
+            recv().data
+
+    return produce, consume
+
+
+def simple_queue_pickle(make):
+    q = queue.SimpleQueue()
+
+    def produce(n):
+        put, dumps = q.put, pickle.dumps
+        for i in range(n):
+            put(dumps(make(i), pickle.HIGHEST_PROTOCOL))
+
+    def consume(n):
+        get, loads = q.get, pickle.loads
+        for _ in range(n):
+            loads(get())
+
+    return produce, consume
+
+
+def mp_pipe(make):
+    recv_end, send_end = multiprocessing.Pipe(duplex=False)
+
+    def produce(n):
+        send = send_end.send
+        for i in range(n):
+            send(make(i))
+
+    def consume(n):
+        recv = recv_end.recv
+        for _ in range(n):
+            recv()
+
+    return produce, consume
+
+
+def small(i):
+    return {"id": i, "name": "x", "tags": [1, 2, 3]}
+
+
+MIB = b"\x5a" * (1 << 20)
+
+
+def big(i):
+    return MIB
+
+
+def measure(kind, make, n, runs):
+    times = []
+    for _ in range(runs):
+        produce, consume = kind(make)
+        times.append(run_pair(produce, consume, n))
+    return n / statistics.median(times)
+
+
+def main():
+    quick = "--quick" in sys.argv
+    runs = 3 if quick else 5
+    workloads = [
+        ("small dict", small, 20_000 if quick else 100_000),
+        ("1 MiB bytes", big, 200 if quick else 1_000),
+    ]
+    peers = [("queue.SimpleQueue+pickle", simple_queue_pickle), ("multiprocessing.Pipe", mp_pipe)]
+    print(f"webmessaging {sys.version.split()[0]}: Python thread -> Python thread, median of {runs} runs")
+    print(f"{'workload':<13} {'ours msg/s':>12}  {'peer':<26} {'peer msg/s':>12} {'ours/peer':>10}")
+    for name, make, n in workloads:
+        ours_rate = measure(ours, make, n, runs)
+        for peer_name, peer in peers:
+            peer_rate = measure(peer, make, n, runs)
+            print(f"{name:<13} {ours_rate:>12,.0f}  {peer_name:<26} {peer_rate:>12,.0f} {ours_rate / peer_rate:>9.2f}x")
+
+
+if __name__ == "__main__":
+    main()

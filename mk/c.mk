@@ -61,14 +61,14 @@ test-c-plain: c-lib
 	@mkdir -p $(C_BUILD)/plain
 	@set -e; for t in $(C_TEST_NAMES); do \
 		$(CC) $(C_STD_FLAGS) -I include -o $(C_BUILD)/plain/$$t tests/c/$$t.c \
-			-L $(C_LIBDIR) -lwebmessaging -Wl,-rpath,$(C_LIBDIR); done
+			-L $(C_LIBDIR) -lwebmessaging -lm -Wl,-rpath,$(C_LIBDIR); done
 	@set -e; for t in $(C_TEST_NAMES); do echo "== plain: $$t"; $(C_BUILD)/plain/$$t; done
 
 test-c-asan: c-lib
 	@mkdir -p $(C_BUILD)/asan
 	@set -e; for t in $(C_TEST_NAMES); do \
 		$(CC) $(C_STD_FLAGS) $(C_SAN_FLAGS) -I include -o $(C_BUILD)/asan/$$t tests/c/$$t.c \
-			-L $(C_LIBDIR) -lwebmessaging -Wl,-rpath,$(C_LIBDIR); done
+			-L $(C_LIBDIR) -lwebmessaging -lm -Wl,-rpath,$(C_LIBDIR); done
 	@set -e; for t in $(C_TEST_NAMES); do echo "== asan+ubsan: $$t"; $(C_ASAN_ENV) $(C_BUILD)/asan/$$t; done
 
 test-c-valgrind: c-lib c-tools test-c-plain
@@ -108,12 +108,12 @@ demo-c: c-lib
 	@mkdir -p $(C_BUILD)/examples
 	@set -e; for e in $(C_EXAMPLES); do \
 		$(CC) $(C_STD_FLAGS) -I include -o $(C_BUILD)/examples/$$e examples/c/$$e.c \
-			-L $(C_LIBDIR) -lwebmessaging -Wl,-rpath,$(C_LIBDIR); done
+			-L $(C_LIBDIR) -lwebmessaging -lm -Wl,-rpath,$(C_LIBDIR); done
 	@set -e; for e in $(C_EXAMPLES); do echo "== examples/c/$$e.c"; $(C_BUILD)/examples/$$e; done
 
 bench-c: c-lib
 	@mkdir -p $(C_BUILD)/bench
 	$(CC) -std=c11 -O2 -pthread -I include -o $(C_BUILD)/bench/bench_c tests/c/bench/bench_c.c \
-		-L $(C_LIBDIR) -lwebmessaging -Wl,-rpath,$(C_LIBDIR)
+		-L $(C_LIBDIR) -lwebmessaging -lm -Wl,-rpath,$(C_LIBDIR)
 	$(CARGO) build --release -q -p webmessaging-ffi --example bench_core
 	sh tests/c/bench/run.sh $(C_BUILD)/bench/bench_c $(C_PROFILE_DIR)/examples/bench_core

@@ -15,13 +15,15 @@
 //! library never dereferences a handle, so no misuse of one can touch freed memory. (A generation
 //! wraps after 2^32 reuses of one slot; a handle that old could alias a new one of the same kind.)
 //!
-//! Lookups clone the object's `Arc` under a read lock and release the lock before doing any work,
+//! Lookups clone the object's `Arc` under the slot's own lock and release it before doing any work,
 //! so a call never holds the table lock while it blocks or while C code runs, and an object stays
 //! alive until the last call using it returns even if another thread frees its handle meanwhile.
 
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::Mutex;
 
 use crate::status::{Failure, Res, WM_ERR_INVALID_HANDLE};
 
@@ -31,6 +33,11 @@ compile_error!("libwebmessaging's handle encoding needs 64-bit pointers");
 const SLOT_BITS: u32 = 28;
 const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 const KIND_MASK: u64 = 0xF;
+/// Slots per chunk. Chunks are allocated on demand and never move or go away, so a lookup
+/// needs no table-wide lock: it locks only its own slot.
+const CHUNK: usize = 1024;
+/// At most 2^24 live handles of one kind (16384 chunks).
+const MAX_CHUNKS: usize = 1 << 14;
 
 /// Which table a handle belongs to; part of the handle's bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,29 +48,37 @@ pub(crate) enum Kind {
     Loop = 4,
 }
 
-struct Slot<T> {
+struct SlotState<T> {
     generation: u32,
     object: Option<Arc<T>>,
 }
 
-struct Slots<T> {
-    slots: Vec<Slot<T>>,
+/// One slot, alone on its cache line: two threads using two handles never share a line.
+#[repr(align(64))]
+struct Slot<T>(Mutex<SlotState<T>>);
+
+struct Alloc {
+    next: u32,
     free: Vec<u32>,
+    live: usize,
 }
 
 /// One table per handle kind.
 pub(crate) struct Table<T> {
     kind: Kind,
-    inner: RwLock<Slots<T>>,
+    chunks: [AtomicPtr<Slot<T>>; MAX_CHUNKS],
+    alloc: Mutex<Alloc>,
 }
 
 impl<T> Table<T> {
     pub(crate) const fn new(kind: Kind) -> Self {
         Table {
             kind,
-            inner: RwLock::new(Slots {
-                slots: Vec::new(),
+            chunks: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CHUNKS],
+            alloc: Mutex::new(Alloc {
+                next: 0,
                 free: Vec::new(),
+                live: 0,
             }),
         }
     }
@@ -94,40 +109,63 @@ impl<T> Table<T> {
         )
     }
 
+    /// The slot at `index`, if its chunk exists.
+    fn slot(&self, index: usize) -> Option<&Slot<T>> {
+        let chunk = self.chunks.get(index / CHUNK)?.load(Ordering::Acquire);
+        if chunk.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null chunk pointer was published (Release) after its CHUNK slots were
+        // initialised, and chunks are never freed or moved, so the slot lives for 'static.
+        Some(unsafe { &*chunk.add(index % CHUNK) })
+    }
+
     /// Stores `object` and returns its new handle.
     pub(crate) fn insert(&self, object: Arc<T>) -> Res<usize> {
-        let mut inner = self.inner.write();
-        let index = match inner.free.pop() {
-            Some(i) => i,
-            None => {
-                let i = inner.slots.len() as u64;
-                if i >= SLOT_MASK {
-                    return Err(Failure::new(
-                        crate::status::WM_ERR_INVALID_STATE,
-                        "too many live handles",
-                    ));
+        let index = {
+            let mut a = self.alloc.lock();
+            let index = match a.free.pop() {
+                Some(i) => i,
+                None => {
+                    let i = a.next as usize;
+                    if i >= CHUNK * MAX_CHUNKS {
+                        return Err(Failure::new(
+                            crate::status::WM_ERR_INVALID_STATE,
+                            "too many live handles",
+                        ));
+                    }
+                    if i % CHUNK == 0 {
+                        let chunk: Box<[Slot<T>]> = (0..CHUNK)
+                            .map(|_| {
+                                Slot(Mutex::new(SlotState {
+                                    generation: 1,
+                                    object: None,
+                                }))
+                            })
+                            .collect();
+                        let raw = Box::into_raw(chunk) as *mut Slot<T>;
+                        self.chunks[i / CHUNK].store(raw, Ordering::Release);
+                    }
+                    a.next += 1;
+                    i as u32
                 }
-                inner.slots.push(Slot {
-                    generation: 1,
-                    object: None,
-                });
-                i as u32
-            }
+            };
+            a.live += 1;
+            index
         };
-        let slot = &mut inner.slots[index as usize];
-        slot.object = Some(object);
-        Ok(self.encode(index, slot.generation))
+        let slot = self.slot(index as usize).ok_or_else(|| self.stale())?;
+        let mut st = slot.0.lock();
+        st.object = Some(object);
+        Ok(self.encode(index, st.generation))
     }
 
     /// The live object behind `handle`.
     pub(crate) fn get(&self, handle: usize) -> Res<Arc<T>> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
-        let inner = self.inner.read();
-        match inner.slots.get(index) {
-            Some(Slot {
-                generation: g,
-                object: Some(o),
-            }) if *g == generation => Ok(o.clone()),
+        let slot = self.slot(index).ok_or_else(|| self.stale())?;
+        let st = slot.0.lock();
+        match &st.object {
+            Some(o) if st.generation == generation => Ok(o.clone()),
             _ => Err(self.stale()),
         }
     }
@@ -136,27 +174,24 @@ impl<T> Table<T> {
     /// dropping may run C finalizers).
     pub(crate) fn remove(&self, handle: usize) -> Res<Arc<T>> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
-        let mut inner = self.inner.write();
-        let object = match inner.slots.get_mut(index) {
-            Some(slot) if slot.generation == generation && slot.object.is_some() => {
-                // Skip generation 0 so a handle is never below 2^32.
-                slot.generation = slot.generation.wrapping_add(1).max(1);
-                slot.object.take()
+        let slot = self.slot(index).ok_or_else(|| self.stale())?;
+        let object = {
+            let mut st = slot.0.lock();
+            if st.generation != generation || st.object.is_none() {
+                return Err(self.stale());
             }
-            _ => None,
+            // Skip generation 0 so a handle is never below 2^32.
+            st.generation = st.generation.wrapping_add(1).max(1);
+            st.object.take()
         };
-        match object {
-            Some(o) => {
-                inner.free.push(index as u32);
-                Ok(o)
-            }
-            None => Err(self.stale()),
-        }
+        let mut a = self.alloc.lock();
+        a.free.push(index as u32);
+        a.live -= 1;
+        object.ok_or_else(|| self.stale())
     }
 
     /// How many handles of this kind are live (for leak checks in tests).
     pub(crate) fn live(&self) -> usize {
-        let inner = self.inner.read();
-        inner.slots.len() - inner.free.len()
+        self.alloc.lock().live
     }
 }

@@ -861,13 +861,26 @@ pub extern "C" fn wm_value_map_set(
             value_arg(key, "key")?,
             value_arg(item, "item")?,
         );
-        // Merge key then item into the map's graph, then re-resolve all three together.
+        // Merge key and item into the map's graph, then resolve all three in that one graph.
         with_two(&m, &k, |_, _, _| ());
         with_two(&m, &i, |_, _, _| ());
-        with_graph(&m, |g, mv| {
-            let (_, kv) = resolve(&k.doc, &k.value);
-            let (_, iv) = resolve(&i.doc, &i.value);
-            match mv.as_object().and_then(|id| g.get_mut(id)) {
+        loop {
+            let (dm, mv) = resolve(&m.doc, &m.value);
+            let (dk, kv) = resolve(&k.doc, &k.value);
+            let (di, iv) = resolve(&i.doc, &i.value);
+            let key_ok = Arc::ptr_eq(&dm, &dk) || !matches!(kv, Value::Object(_));
+            let item_ok = Arc::ptr_eq(&dm, &di) || !matches!(iv, Value::Object(_));
+            if !key_ok || !item_ok {
+                // Another thread merged the map's graph elsewhere meanwhile: merge again.
+                with_two(&m, &k, |_, _, _| ());
+                with_two(&m, &i, |_, _, _| ());
+                continue;
+            }
+            let mut st = dm.0.lock();
+            let DocState::Live(g) = &mut *st else {
+                continue;
+            };
+            return match mv.as_object().and_then(|id| g.get_mut(id)) {
                 Some(Object::Map(entries)) => {
                     match entries.iter_mut().find(|(ek, _)| same_value_zero(ek, &kv)) {
                         Some(e) => e.1 = iv,
@@ -876,8 +889,8 @@ pub extern "C" fn wm_value_map_set(
                     Ok(())
                 }
                 _ => Err(wrong_type("a Map")),
-            }
-        })
+            };
+        }
     })
 }
 

@@ -191,7 +191,7 @@ static void ports_take_turns_and_each_keeps_its_order(void) {
   CHECK_OK(wm_loop_attach(loop, b1, on_message, NULL, &r1, NULL));
   CHECK_OK(wm_loop_attach(loop, b2, on_message, NULL, &r2, NULL));
   for (int i = 0; i < 5; i++) {
-    char buf[8];
+    char buf[16];
     snprintf(buf, sizeof buf, "%d", i);
     CHECK_OK(wm_port_post_json(a1, buf));
     CHECK_OK(wm_port_post_json(a2, buf));

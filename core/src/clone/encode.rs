@@ -44,6 +44,8 @@ pub fn encode(graph: &Graph) -> Result<Vec<u8>> {
 /// list's buffers (their bytes travel out of band). Nothing is detached here; see
 /// [`serialize_with_transfer`](super::serialize_with_transfer) for the full transfer steps.
 /// A port or buffer listed twice is a `DataCloneError` (R-TR-4).
+// A port hashes by identity (its handle's address), not by its mutable state.
+#[allow(clippy::mutable_key_type)]
 pub fn encode_with(
     graph: &Graph,
     options: &EncodeOptions,
@@ -98,6 +100,8 @@ enum Task<'g> {
     Leave,
 }
 
+// A port hashes by identity (its handle's address), not by its mutable state.
+#[allow(clippy::mutable_key_type)]
 struct Writer<'g> {
     graph: &'g Graph,
     buf: Vec<u8>,

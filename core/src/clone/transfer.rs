@@ -30,6 +30,8 @@ pub struct Serialized {
 
 /// The pre-checks of StructuredSerializeWithTransfer (R-TR-3, R-TR-4): every item transferable,
 /// none twice. Returns the ports and buffers in list order.
+// A port hashes by identity (its handle's address), not by its mutable state.
+#[allow(clippy::mutable_key_type)]
 fn split_transfer_list(
     graph: &Graph,
     transfer: &[Transferable],

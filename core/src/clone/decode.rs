@@ -898,6 +898,34 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Reads the next value if it is a primitive (the common case inside containers); leaves
+    /// anything else for [`start_value`](Self::start_value).
+    #[inline]
+    fn primitive(&mut self) -> R<Option<Value>> {
+        let tag = self.peek_tag()?;
+        let v = match tag {
+            UNDEFINED => Value::Undefined,
+            NULL => Value::Null,
+            TRUE => Value::Bool(true),
+            FALSE => Value::Bool(false),
+            INT32 => {
+                self.pos += 1;
+                return Ok(Some(Value::Number(f64::from(self.zigzag()?))));
+            }
+            DOUBLE => {
+                self.pos += 1;
+                return Ok(Some(Value::Number(self.double()?)));
+            }
+            ONE_BYTE_STRING | TWO_BYTE_STRING => {
+                self.pos += 1;
+                return Ok(Some(Value::String(self.string_body(tag)?)));
+            }
+            _ => return Ok(None),
+        };
+        self.pos += 1;
+        Ok(Some(v))
+    }
+
     /// Reads a value (a view right after a buffer included). `None` if it opened a container.
     fn start_value(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
         let v = self.start_value_inner(stack)?;
@@ -1173,6 +1201,11 @@ impl<'a> Reader<'a> {
                     Some(k) => {
                         let name = k.into_name();
                         self.add_prop(props, seen, &name, at)?;
+                        // Fast path: a primitive value needs no trip through the driver.
+                        if let Some(v) = self.primitive()? {
+                            props.push((name, v));
+                            return Ok(Step::Again);
+                        }
                         *key = Some(name);
                         Ok(Step::Value)
                     }
@@ -1187,14 +1220,17 @@ impl<'a> Reader<'a> {
                 seen,
                 ..
             } => {
-                if elements.len() < *len as usize {
+                while elements.len() < *len as usize {
                     if self.peek_tag()? == THE_HOLE {
                         self.pos += 1;
                         holes.push(elements.len() as u32);
                         elements.push(Value::Undefined);
-                        return Ok(Step::Again);
+                        continue;
                     }
-                    return Ok(Step::Value);
+                    match self.primitive()? {
+                        Some(v) => elements.push(v),
+                        None => return Ok(Step::Value),
+                    }
                 }
                 if key.is_some() {
                     return Ok(Step::Value);

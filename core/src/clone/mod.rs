@@ -25,6 +25,23 @@
 //! assert_eq!(clone::decode(&bytes)?, g);
 //! # Ok::<(), webmessaging_core::Error>(())
 //! ```
+//!
+//! Posting a value with a transferred buffer:
+//!
+//! ```
+//! use webmessaging_core::{MessageChannel, clone::{self, ArrayBuffer, Graph, Object, Transferable, Value}};
+//!
+//! let (a, b) = MessageChannel::new().into_ports();
+//! let mut g = Graph::new();
+//! let bytes = g.add(Object::ArrayBuffer(ArrayBuffer::new(vec![1, 2, 3])));
+//! let tags = g.add(Object::array([1, 2, 3]));
+//! g.root = g.add(Object::object([("id", Value::from(7)), ("tags", tags.into()), ("bytes", bytes.into())])).into();
+//! let sent = g.clone();
+//! clone::post_value(&a, &mut g, &[Transferable::ArrayBuffer(bytes)])?; // moves the buffer
+//! let got = clone::deserialize_with_transfer(b.recv(None)?)?;
+//! assert!(got.equivalent(&sent, false));
+//! # Ok::<(), webmessaging_core::Error>(())
+//! ```
 
 mod bigint;
 mod decode;

@@ -139,6 +139,7 @@ fn read(
         id_map: Vec::with_capacity((bytes.len() / 16).min(options.limits.max_objects)),
         bytes_used: 0,
         units_used: 0,
+        reservable: bytes.len(),
         ports: ports.iter().map(|p| Some(p.clone())).collect(),
         buffer_used: vec![false; array_buffers.len()],
         key_cache: std::array::from_fn(|_| None),
@@ -340,6 +341,8 @@ struct Reader<'a> {
     id_map: Vec<Option<ObjectId>>,
     bytes_used: usize,
     units_used: usize,
+    /// Element slots dense arrays may still reserve up front (see `reserve_elements`).
+    reservable: usize,
     ports: Vec<Option<MessagePort>>,
     /// Whether each transferred buffer (arena ids `0..n`) was mentioned yet.
     buffer_used: Vec<bool>,
@@ -513,6 +516,15 @@ impl<'a> Reader<'a> {
             return Err(self.err(Kind::LimitExceeded, "ArrayBuffer bytes exceed the limit"));
         }
         Ok(())
+    }
+
+    /// How many element slots a dense array may reserve up front. Each element takes at least
+    /// one input byte, so all open arrays together never reserve more slots than the input has
+    /// bytes (nested arrays each claiming the rest of the input cannot multiply it).
+    fn reserve_elements(&mut self, len: usize) -> usize {
+        let n = len.min(self.reservable);
+        self.reservable -= n;
+        n
     }
 
     /// Adds an arena object (not referable from the wire).
@@ -1007,7 +1019,7 @@ impl<'a> Reader<'a> {
                 let frame = Frame::Dense {
                     id,
                     len,
-                    elements: Vec::with_capacity(len as usize),
+                    elements: Vec::with_capacity(self.reserve_elements(len as usize)),
                     holes: Vec::new(),
                     props: Vec::new(),
                     key: None,

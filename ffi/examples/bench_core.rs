@@ -32,6 +32,17 @@ fn main() {
     );
 
     let (a, b) = MessageChannel::new().into_ports();
+    let start = Instant::now();
+    for _ in 0..n {
+        a.post_message(&MSG[..], &[]).expect("post");
+        drop(b.try_recv().expect("recv").expect("a message"));
+    }
+    println!(
+        "same_thread_ns_per_msg {:.1}",
+        start.elapsed().as_nanos() as f64 / n as f64
+    );
+
+    let (a, b) = MessageChannel::new().into_ports();
     let echo = thread::spawn(move || {
         for _ in 0..rounds {
             drop(b.recv(None).expect("recv"));

@@ -20,7 +20,7 @@
 //! alive until the last call using it returns even if another thread frees its handle meanwhile.
 
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -55,19 +55,22 @@ struct SlotState<T> {
 
 /// One slot, alone on its cache line: two threads using two handles never share a line.
 #[repr(align(64))]
-struct Slot<T>(Mutex<SlotState<T>>);
-
-struct Alloc {
-    next: u32,
-    free: Vec<u32>,
-    live: usize,
+struct Slot<T> {
+    state: Mutex<SlotState<T>>,
+    /// The next free slot + 1 (0: none) while this slot is on the free stack.
+    next_free: AtomicU32,
 }
 
 /// One table per handle kind.
 pub(crate) struct Table<T> {
     kind: Kind,
     chunks: [AtomicPtr<Slot<T>>; MAX_CHUNKS],
-    alloc: Mutex<Alloc>,
+    /// Lock-free stack of free slots: low 32 bits the top slot + 1 (0: empty), high 32 bits a
+    /// counter bumped on every change so a stale compare-and-swap cannot succeed (ABA).
+    free: AtomicU64,
+    /// Slots ever created; guarded by `grow` for creation.
+    created: AtomicU32,
+    grow: Mutex<()>,
 }
 
 impl<T> Table<T> {
@@ -75,11 +78,9 @@ impl<T> Table<T> {
         Table {
             kind,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CHUNKS],
-            alloc: Mutex::new(Alloc {
-                next: 0,
-                free: Vec::new(),
-                live: 0,
-            }),
+            free: AtomicU64::new(0),
+            created: AtomicU32::new(0),
+            grow: Mutex::new(()),
         }
     }
 
@@ -120,41 +121,78 @@ impl<T> Table<T> {
         Some(unsafe { &*chunk.add(index % CHUNK) })
     }
 
+    /// Pops a free slot index, if any.
+    fn pop_free(&self) -> Option<u32> {
+        let mut head = self.free.load(Ordering::Acquire);
+        loop {
+            let top = (head & 0xFFFF_FFFF) as u32;
+            if top == 0 {
+                return None;
+            }
+            let index = top - 1;
+            let next = self.slot(index as usize)?.next_free.load(Ordering::Acquire);
+            let new = ((head >> 32).wrapping_add(1) << 32) | u64::from(next);
+            match self
+                .free
+                .compare_exchange_weak(head, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Some(index),
+                Err(h) => head = h,
+            }
+        }
+    }
+
+    fn push_free(&self, index: u32, slot: &Slot<T>) {
+        let mut head = self.free.load(Ordering::Acquire);
+        loop {
+            slot.next_free
+                .store((head & 0xFFFF_FFFF) as u32, Ordering::Release);
+            let new = ((head >> 32).wrapping_add(1) << 32) | u64::from(index + 1);
+            match self
+                .free
+                .compare_exchange_weak(head, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(h) => head = h,
+            }
+        }
+    }
+
+    /// A never-used slot index, creating its chunk when needed.
+    fn fresh(&self) -> Res<u32> {
+        let _g = self.grow.lock();
+        let i = self.created.load(Ordering::Relaxed) as usize;
+        if i >= CHUNK * MAX_CHUNKS {
+            return Err(Failure::new(
+                crate::status::WM_ERR_INVALID_STATE,
+                "too many live handles",
+            ));
+        }
+        if i % CHUNK == 0 {
+            let chunk: Box<[Slot<T>]> = (0..CHUNK)
+                .map(|_| Slot {
+                    state: Mutex::new(SlotState {
+                        generation: 1,
+                        object: None,
+                    }),
+                    next_free: AtomicU32::new(0),
+                })
+                .collect();
+            let raw = Box::into_raw(chunk) as *mut Slot<T>;
+            self.chunks[i / CHUNK].store(raw, Ordering::Release);
+        }
+        self.created.store(i as u32 + 1, Ordering::Release);
+        Ok(i as u32)
+    }
+
     /// Stores `object` and returns its new handle.
     pub(crate) fn insert(&self, object: Arc<T>) -> Res<usize> {
-        let index = {
-            let mut a = self.alloc.lock();
-            let index = match a.free.pop() {
-                Some(i) => i,
-                None => {
-                    let i = a.next as usize;
-                    if i >= CHUNK * MAX_CHUNKS {
-                        return Err(Failure::new(
-                            crate::status::WM_ERR_INVALID_STATE,
-                            "too many live handles",
-                        ));
-                    }
-                    if i % CHUNK == 0 {
-                        let chunk: Box<[Slot<T>]> = (0..CHUNK)
-                            .map(|_| {
-                                Slot(Mutex::new(SlotState {
-                                    generation: 1,
-                                    object: None,
-                                }))
-                            })
-                            .collect();
-                        let raw = Box::into_raw(chunk) as *mut Slot<T>;
-                        self.chunks[i / CHUNK].store(raw, Ordering::Release);
-                    }
-                    a.next += 1;
-                    i as u32
-                }
-            };
-            a.live += 1;
-            index
+        let index = match self.pop_free() {
+            Some(i) => i,
+            None => self.fresh()?,
         };
         let slot = self.slot(index as usize).ok_or_else(|| self.stale())?;
-        let mut st = slot.0.lock();
+        let mut st = slot.state.lock();
         st.object = Some(object);
         Ok(self.encode(index, st.generation))
     }
@@ -163,7 +201,7 @@ impl<T> Table<T> {
     pub(crate) fn get(&self, handle: usize) -> Res<Arc<T>> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
-        let st = slot.0.lock();
+        let st = slot.state.lock();
         match &st.object {
             Some(o) if st.generation == generation => Ok(o.clone()),
             _ => Err(self.stale()),
@@ -176,7 +214,7 @@ impl<T> Table<T> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let object = {
-            let mut st = slot.0.lock();
+            let mut st = slot.state.lock();
             if st.generation != generation || st.object.is_none() {
                 return Err(self.stale());
             }
@@ -184,14 +222,17 @@ impl<T> Table<T> {
             st.generation = st.generation.wrapping_add(1).max(1);
             st.object.take()
         };
-        let mut a = self.alloc.lock();
-        a.free.push(index as u32);
-        a.live -= 1;
+        self.push_free(index as u32, slot);
         object.ok_or_else(|| self.stale())
     }
 
-    /// How many handles of this kind are live (for leak checks in tests).
+    /// How many handles of this kind are live (for leak checks in tests). A scan, so that the
+    /// hot paths keep no shared counter.
     pub(crate) fn live(&self) -> usize {
-        self.alloc.lock().live
+        let created = self.created.load(Ordering::Acquire) as usize;
+        (0..created)
+            .filter_map(|i| self.slot(i))
+            .filter(|s| s.state.lock().object.is_some())
+            .count()
     }
 }

@@ -72,6 +72,20 @@ int main(int argc, char **argv) {
   wm_port_free(a);
   wm_port_free(b);
 
+  /* Same thread: post + receive + free, the API's own cost without any thread hand-off. */
+  check(wm_channel_new(&a, &b), "channel");
+  start = now_ns();
+  for (long i = 0; i < n; i++) {
+    check(wm_port_post_serialized(a, MSG, sizeof MSG, NULL, 0), "post");
+    wm_message *m;
+    check(wm_port_try_recv(b, &m), "recv");
+    wm_message_free(m);
+  }
+  took = now_ns() - start;
+  printf("same_thread_ns_per_msg %.1f\n", (double)took / n);
+  wm_port_free(a);
+  wm_port_free(b);
+
   check(wm_channel_new(&a, &b), "channel");
   long long *rtt = malloc(sizeof(long long) * (size_t)rounds);
   job e = {b, rounds};

@@ -19,6 +19,8 @@ done
 median() { grep "^$1 " "$2" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ct=$(median throughput_msgs_per_s "$tmp/c")
 rt=$(median throughput_msgs_per_s "$tmp/rust")
+cs=$(median same_thread_ns_per_msg "$tmp/c")
+rs=$(median same_thread_ns_per_msg "$tmp/rust")
 cp=$(median pingpong_p50_ns "$tmp/c")
 rp=$(median pingpong_p50_ns "$tmp/rust")
 echo
@@ -26,6 +28,8 @@ echo "C ABI vs Rust core (median of $RUNS runs each, $N messages, $R round trips
 printf '%-40s %14s %14s %8s\n' workload "C API" "Rust core" ratio
 printf '%-40s %14s %14s %8s\n' "thread-to-thread throughput (msg/s)" "$ct" "$rt" \
   "$(awk -v c="$ct" -v r="$rt" 'BEGIN {printf "%.2f", r / c}')"
+printf '%-40s %14s %14s %8s\n' "same-thread post+recv (ns/msg)" "$cs" "$rs" \
+  "$(awk -v c="$cs" -v r="$rs" 'BEGIN {printf "%.2f", c / r}')"
 printf '%-40s %14s %14s %8s\n' "ping-pong round trip p50 (ns)" "$cp" "$rp" \
   "$(awk -v c="$cp" -v r="$rp" 'BEGIN {printf "%.2f", c / r}')"
 echo "goal: ratio <= 1.20 (C API overhead at most 20 %)"

@@ -223,7 +223,8 @@ pub struct Array {
     pub properties: Properties,
 }
 
-/// How an Array's elements are held; this also picks the wire form (`A` dense, `a` sparse).
+/// How an Array's elements are held; this also picks the wire form (`A` dense, `a` sparse), as V8
+/// picks it from the array's elements kind. A dense wire array with `-` holes reads as `Sparse`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Elements {
     /// Every index `0..len` is present; `length` is `len`.

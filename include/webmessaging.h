@@ -281,6 +281,14 @@ typedef enum {
 } wm_view_kind;
 
 /**
+ * A `BroadcastChannel`: every other open channel with the same name and origin receives what
+ * one posts, in creation order; the sender does not.
+ *
+ * An opaque handle: create it with `wm_broadcast_new`, release it with `wm_broadcast_free`.
+ */
+typedef struct wm_broadcast wm_broadcast;
+
+/**
  * An event loop that delivers the messages of attached ports through callbacks.
  *
  * An opaque handle: create it with `wm_loop_new`, release it with `wm_loop_free`.
@@ -314,6 +322,33 @@ typedef struct wm_port wm_port;
 typedef struct wm_value wm_value;
 
 /**
+ * A window stand-in (a browsing context): an origin and an always-enabled event queue.
+ *
+ * An opaque handle: create it with `wm_window_new` (or get the sender of a message with
+ * `wm_message_source`), release it with `wm_window_free`. The window exists while any handle to
+ * it does; messages posted to a window that no longer exists are dropped silently.
+ */
+typedef struct wm_window wm_window;
+
+/**
+ * `onmessage` for broadcast channels (see `wm_broadcast_attach`); `message` is lent as for
+ * ports.
+ */
+typedef void (*wm_broadcast_message_cb)(void *userdata, wm_broadcast *channel, wm_message *message);
+
+/**
+ * `onclose` for broadcast channels: called once after `wm_broadcast_close`, after any message
+ * delivered before it; the registration is over (its finalizer runs right after).
+ */
+typedef void (*wm_broadcast_close_cb)(void *userdata, wm_broadcast *channel);
+
+/**
+ * Releases `userdata`; called exactly once when a registration ends (detach, replace, close
+ * delivered, port freed, port transferred, loop freed), never while one of its callbacks runs.
+ */
+typedef void (*wm_finalizer)(void *userdata);
+
+/**
  * `onmessage`: called by `wm_loop_dispatch` for each message of an attached port.
  *
  * `port` is the handle that was attached. `message` is lent to the callback: the loop frees it
@@ -329,12 +364,6 @@ typedef void (*wm_message_cb)(void *userdata, wm_port *port, wm_message *message
  * finalizer runs right after it); the handle itself stays valid until you free it.
  */
 typedef void (*wm_close_cb)(void *userdata, wm_port *port, wm_close_reason reason, bool by_peer);
-
-/**
- * Releases `userdata`; called exactly once when a registration ends (detach, replace, close
- * delivered, port freed, port transferred, loop freed), never while one of its callbacks runs.
- */
-typedef void (*wm_finalizer)(void *userdata);
 
 /**
  * Counters of one port (beyond the standard), filled in by `wm_port_get_metrics`.
@@ -388,6 +417,13 @@ typedef struct {
   bool started;
 } wm_port_state;
 
+/**
+ * `onmessage` for windows: called by `wm_loop_dispatch` for each message delivered to an
+ * attached window (after its origin check). `message` is lent as for ports; read its origin
+ * with `wm_message_origin` and its sender with `wm_message_source`.
+ */
+typedef void (*wm_window_message_cb)(void *userdata, wm_window *window, wm_message *message);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -407,6 +443,84 @@ const char *wm_version(void);
  * Thread safety: any thread (the count can change as soon as it is read). Never fails.
  */
 size_t wm_live_handles(void);
+
+/**
+ * Creates a broadcast channel named `name` (NUL-terminated UTF-8) in the origin of the URL
+ * `origin`, or in the process's default origin when `origin` is NULL.
+ *
+ * Ownership: on `WM_OK`, `*out` is a new handle owned by the caller (`wm_broadcast_free`).
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_SYNTAX` (origin not a URL), `WM_ERR_INVALID_ARG` (not UTF-8),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_new(const char *name, const char *origin, wm_broadcast **out);
+
+/**
+ * Posts a value (NULL: `undefined`) to every other open channel of the same name and origin.
+ * Broadcast messages carry no transfer list: a MessagePort inside the value is
+ * `WM_ERR_DATA_CLONE`. Ownership: `value` is borrowed (copied). Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_INVALID_STATE` (the channel is closed), `WM_ERR_DATA_CLONE`,
+ * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_post(wm_broadcast *channel, const wm_value *value);
+
+/**
+ * Like `wm_broadcast_post` with the value given as JSON text (mapping as
+ * `wm_port_post_json_transfer`).
+ * Returns `WM_OK`, `WM_ERR_INVALID_STATE`, `WM_ERR_SYNTAX`, `WM_ERR_INVALID_ARG` (not UTF-8),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_post_json(wm_broadcast *channel, const char *json_text);
+
+/**
+ * Takes the next message without waiting. Ownership: on `WM_OK`, `*out` is a new message
+ * (`wm_message_free`; `wm_message_origin` gives the sender's origin); else NULL.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_EMPTY`, `WM_ERR_CLOSED` (after `wm_broadcast_close`),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_try_recv(wm_broadcast *channel, wm_message **out);
+
+/**
+ * Takes the next message, waiting up to `timeout_ms` (< 0: forever).
+ * Ownership: as `wm_broadcast_try_recv`. Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_TIMEOUT`, `WM_ERR_CLOSED`, `WM_ERR_NULL_ARG`,
+ * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_recv(wm_broadcast *channel, int64_t timeout_ms, wm_message **out);
+
+/**
+ * Closes the channel: it leaves its group at once (no more messages arrive, queued ones are
+ * dropped) and later posts on it return `WM_ERR_INVALID_STATE`. Idempotent.
+ * Thread safety: any thread. Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_close(wm_broadcast *channel);
+
+/**
+ * Attaches the channel to the loop: `onmessage` runs in `wm_loop_dispatch` for each message,
+ * `onclose` once after `wm_broadcast_close`. Rules as `wm_loop_attach`.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_attach(wm_loop *l,
+                              wm_broadcast *channel,
+                              wm_broadcast_message_cb onmessage,
+                              wm_broadcast_close_cb onclose,
+                              void *userdata,
+                              wm_finalizer finalizer);
+
+/**
+ * Detaches the channel from the loop (rules as `wm_loop_detach`).
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_detach(wm_loop *l, wm_broadcast *channel);
+
+/**
+ * Releases the handle (and its loop registration); the last handle of a channel that was not
+ * closed closes it. Accepts NULL. Thread safety: any thread, including inside its callbacks.
+ * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_broadcast_free(wm_broadcast *channel);
 
 /**
  * Creates an event loop with its pollable descriptor.
@@ -569,6 +683,29 @@ wm_status wm_message_to_json(const wm_message *msg, char **out);
  * Returns `WM_OK`, `WM_ERR_DECODE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_message_value(const wm_message *msg, wm_value **out);
+
+/**
+ * Lends out the message's origin: the sender's serialized origin for window and broadcast
+ * messages (`"https://a.test"`, or `"null"` for an opaque origin; it comes from the sending
+ * window or channel, never from the sender's data — check it before trusting the data), and
+ * `""` for port messages (R-CH-11).
+ *
+ * Ownership: the string belongs to the message (valid until `wm_message_free`).
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_message_origin(const wm_message *msg, const char **out);
+
+/**
+ * Writes a new handle to the window that sent this window message (its `event.source`), to
+ * reply with `wm_window_post`.
+ *
+ * Ownership: on `WM_OK`, `*out` is a new window handle owned by the caller (`wm_window_free`);
+ * otherwise NULL. Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_EMPTY` (not a window message, or the sending window is gone),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_message_source(const wm_message *msg, wm_window **out);
 
 /**
  * Releases a message and every port in it that was not taken (those ports are dropped: their
@@ -1142,6 +1279,110 @@ wm_status wm_value_to_json(const wm_value *value, char **out);
  * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
  */
 wm_status wm_value_free(wm_value *value);
+
+/**
+ * Creates a window whose document has the origin of the URL `origin` (NUL-terminated UTF-8,
+ * parsed by the WHATWG URL rules: `"https://app.test/page"` gives `https://app.test`), or a new
+ * opaque origin when `origin` is NULL.
+ *
+ * Ownership: on `WM_OK`, `*out` is a new handle owned by the caller (`wm_window_free`).
+ * Thread safety: any thread; windows may be used from any thread.
+ * Returns `WM_OK`, `WM_ERR_SYNTAX` (not a URL), `WM_ERR_INVALID_ARG` (not UTF-8),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_new(const char *origin, wm_window **out);
+
+/**
+ * Writes the window's current origin, serialized (`"https://app.test"`, `"null"` if opaque), to
+ * a new string `*out` (for `wm_string_free`).
+ * Thread safety: any thread. Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_window_get_origin(const wm_window *window, char **out);
+
+/**
+ * Navigates the window to a document of the URL `origin`'s origin (NULL: a new opaque
+ * origin). Messages already queued are checked against the new origin when they are delivered
+ * (R-WIN-8). Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_SYNTAX`, `WM_ERR_INVALID_ARG`, `WM_ERR_NULL_ARG`,
+ * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_navigate(wm_window *window, const char *origin);
+
+/**
+ * `target.postMessage(value, targetOrigin, transfer)` sent by the window `source` (the caller's
+ * own window: the event carries its origin and a reference to it).
+ *
+ * In the standard's order: `target_origin` (NUL-terminated UTF-8) is resolved — `"*"` means no
+ * check, `"/"` the source's origin, anything else must parse as a URL (`WM_ERR_SYNTAX`, nothing
+ * else happens); then the value is serialized with the transfer list (`WM_ERR_DATA_CLONE`) and
+ * the ports are detached; the message is queued. The origin check runs at delivery against
+ * the target's origin at that time: a mismatch drops the message silently (R-WIN-8, R-WIN-9).
+ * A NULL `value` posts `undefined`.
+ *
+ * Ownership: everything is borrowed; transferred port handles stay valid but detached.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_SYNTAX`, `WM_ERR_DATA_CLONE`, `WM_ERR_INVALID_ARG` (not UTF-8),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_post(wm_window *target,
+                         const wm_value *value,
+                         const char *target_origin,
+                         wm_port *const *transfer,
+                         size_t n,
+                         const wm_window *source);
+
+/**
+ * Like `wm_window_post` with the value given as JSON text (see `wm_port_post_json_transfer`
+ * for the mapping) and no transfer list.
+ * Returns `WM_OK`, `WM_ERR_SYNTAX` (bad target origin or malformed JSON),
+ * `WM_ERR_INVALID_ARG` (not UTF-8), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_post_json(wm_window *target,
+                              const char *json_text,
+                              const char *target_origin,
+                              const wm_window *source);
+
+/**
+ * Takes the next message delivered to the window without waiting (messages failing the origin
+ * check are dropped on the way).
+ * Ownership: on `WM_OK`, `*out` is a new message (`wm_message_free`); else NULL.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_EMPTY`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_try_recv(wm_window *window, wm_message **out);
+
+/**
+ * Takes the next message delivered to the window, waiting up to `timeout_ms` (< 0: forever).
+ * Ownership: as `wm_window_try_recv`. Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_TIMEOUT`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_recv(wm_window *window, int64_t timeout_ms, wm_message **out);
+
+/**
+ * Attaches a window to the loop: `onmessage` runs in `wm_loop_dispatch` for each message
+ * delivered to it. Rules as `wm_loop_attach` (userdata, finalizer, replacement, threads).
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_attach(wm_loop *l,
+                           wm_window *window,
+                           wm_window_message_cb onmessage,
+                           void *userdata,
+                           wm_finalizer finalizer);
+
+/**
+ * Detaches a window from the loop (rules as `wm_loop_detach`).
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_detach(wm_loop *l, wm_window *window);
+
+/**
+ * Releases a window handle (and its loop registration). The window goes away when its last
+ * handle does; messages still queued for it are dropped, closing the ports they carry.
+ * Accepts NULL. Thread safety: any thread, including inside its own callback.
+ * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_window_free(wm_window *window);
 
 #ifdef __cplusplus
 }  // extern "C"

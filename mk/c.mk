@@ -18,7 +18,8 @@ C_MAJOR        := $(shell sed -n 's/^pub const WM_VERSION_MAJOR: u32 = \([0-9]*\
 C_VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head -1)
 # The library leaks nothing at exit; ASan's leak checker stays on. (No suppressions needed.)
 C_ASAN_ENV     := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-C_VALGRIND     := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible
+C_VALGRIND     := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
+                  --suppressions=$(ROOT)/tests/c/valgrind.supp
 
 .PHONY: c-lib c-tools header test-c test-c-header test-c-plain test-c-asan test-c-valgrind \
 	test-c-install demo-c bench-c install

@@ -9,16 +9,18 @@
 
 use std::collections::VecDeque;
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
-use webmessaging_core::{CloseReason, Error as CoreError};
+use webmessaging_core::{CloseNotice, CloseReason, Notifier};
 
+use crate::broadcast::wm_broadcast;
 use crate::handle::{Kind, Table};
-use crate::message::{self, wm_message};
-use crate::port::{port_arg, wm_port, PortObj};
+use crate::message::{self, wm_message, MessageObj};
+use crate::port::{port_arg, wm_port};
 use crate::status::*;
+use crate::window::wm_window;
 
 /// An event loop that delivers the messages of attached ports through callbacks.
 ///
@@ -74,12 +76,23 @@ pub type wm_close_cb = Option<
 /// delivered, port freed, port transferred, loop freed), never while one of its callbacks runs.
 pub type wm_finalizer = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 
-/// A port's attachment to a loop: the callbacks and the user's data.
+/// The callbacks of one registration, by kind of object.
+#[derive(Clone, Copy)]
+pub(crate) enum Callbacks {
+    Port(wm_message_cb, wm_close_cb),
+    Window(crate::window::wm_window_message_cb),
+    Broadcast(
+        crate::broadcast::wm_broadcast_message_cb,
+        crate::broadcast::wm_broadcast_close_cb,
+    ),
+}
+
+/// An object's attachment to a loop: the callbacks and the user's data.
 pub(crate) struct Registration {
     owner: Weak<LoopInner>,
-    port_handle: usize,
-    onmessage: wm_message_cb,
-    onclose: wm_close_cb,
+    /// The handle the object was attached with, passed back to the callbacks.
+    handle: usize,
+    callbacks: Callbacks,
     userdata: *mut c_void,
     finalizer: wm_finalizer,
 }
@@ -91,18 +104,133 @@ unsafe impl Send for Registration {}
 unsafe impl Sync for Registration {}
 
 impl Registration {
-    /// Removes the port from its loop's attached list.
-    pub(crate) fn forget_port(&self, port: &Arc<PortObj>) {
+    /// Removes the object at `ptr` from its loop's attached list.
+    fn forget(&self, ptr: *const ()) {
         if let Some(l) = self.owner.upgrade() {
             let mut st = l.state.lock();
-            st.attached
-                .retain(|p| !std::ptr::eq(p.as_ptr(), Arc::as_ptr(port)));
+            st.attached.retain(|w| w.as_ptr() as *const () != ptr);
         }
     }
 
     fn belongs_to(&self, l: &Arc<LoopInner>) -> bool {
         std::ptr::eq(self.owner.as_ptr(), Arc::as_ptr(l))
     }
+}
+
+/// The loop bookkeeping every attachable object (port, window, broadcast channel) carries.
+#[derive(Default)]
+pub(crate) struct Watch {
+    /// The registration (`wm_*_attach`), if any.
+    reg: Mutex<Option<Arc<Registration>>>,
+    /// On its loop's ready list (changed under that loop's state lock).
+    queued: AtomicBool,
+}
+
+/// What a receive on an attachable object found.
+pub(crate) enum Next {
+    Item(MessageObj),
+    Empty,
+    /// The queue ended (its close notice), or `None`: the object can never receive again
+    /// (a port transferred away).
+    End(Option<CloseNotice>),
+}
+
+/// An object a loop can watch.
+pub(crate) trait Source: Send + Sync + 'static {
+    fn watch(&self) -> &Watch;
+    fn set_notifier(&self, notifier: Option<Notifier>);
+    /// Enables delivery (a port's `start()`); others are always enabled.
+    fn enable(&self) {}
+    fn next(&self) -> Next;
+}
+
+fn ptr_of(src: &dyn Source) -> *const () {
+    src as *const dyn Source as *const ()
+}
+
+/// Takes away `src`'s registration, if any, and stops its notifications. The caller drops the
+/// result with no lock held (its finalizer is C code).
+pub(crate) fn take_registration(src: &dyn Source) -> Option<Arc<Registration>> {
+    let reg = src.watch().reg.lock().take();
+    if let Some(r) = &reg {
+        src.set_notifier(None);
+        r.forget(ptr_of(src));
+    }
+    reg
+}
+
+/// Attaches `src` (whose handle is `handle`) to the loop `l`.
+fn attach(
+    l: *mut wm_loop,
+    src: Arc<dyn Source>,
+    handle: usize,
+    callbacks: Callbacks,
+    userdata: *mut c_void,
+    finalizer: wm_finalizer,
+) -> Res {
+    let inner = loop_arg(l)?;
+    let old = take_registration(&*src);
+    {
+        let mut st = inner.state.lock();
+        if st.freed {
+            drop(st);
+            drop(old);
+            return Err(Failure::new(
+                WM_ERR_INVALID_HANDLE,
+                "the loop is being freed",
+            ));
+        }
+        st.attached.push(Arc::downgrade(&src));
+    }
+    let reg = Arc::new(Registration {
+        owner: Arc::downgrade(&inner),
+        handle,
+        callbacks,
+        userdata,
+        finalizer,
+    });
+    *src.watch().reg.lock() = Some(reg);
+    let (wl, ws) = (Arc::downgrade(&inner), Arc::downgrade(&src));
+    src.set_notifier(Some(Arc::new(move || {
+        if let (Some(l), Some(s)) = (wl.upgrade(), ws.upgrade()) {
+            l.mark_ready(&s);
+        }
+    })));
+    src.enable();
+    drop(old);
+    Ok(())
+}
+
+/// Detaches `src` from `l` if it is attached there.
+fn detach(l: *mut wm_loop, src: &dyn Source) -> Res {
+    let inner = loop_arg(l)?;
+    let mine = src
+        .watch()
+        .reg
+        .lock()
+        .as_ref()
+        .is_some_and(|r| r.belongs_to(&inner));
+    if mine {
+        drop(take_registration(src));
+    }
+    Ok(())
+}
+
+/// `wm_window_attach` and `wm_broadcast_attach` go through here.
+pub(crate) fn attach_source(
+    l: *mut wm_loop,
+    src: Arc<dyn Source>,
+    handle: usize,
+    callbacks: Callbacks,
+    userdata: *mut c_void,
+    finalizer: wm_finalizer,
+) -> Res {
+    attach(l, src, handle, callbacks, userdata, finalizer)
+}
+
+/// `wm_window_detach` and `wm_broadcast_detach` go through here.
+pub(crate) fn detach_source(l: *mut wm_loop, src: &dyn Source) -> Res {
+    detach(l, src)
 }
 
 impl Drop for Registration {
@@ -117,11 +245,11 @@ impl Drop for Registration {
 
 struct LoopState {
     /// Ports that may have something, in notification order.
-    ready: VecDeque<Weak<PortObj>>,
+    ready: VecDeque<Weak<dyn Source>>,
     /// Whether the descriptor is readable (we wrote and have not drained it).
     signaled: bool,
     /// Attached ports, to detach them all when the loop is freed.
-    attached: Vec<Weak<PortObj>>,
+    attached: Vec<Weak<dyn Source>>,
     freed: bool,
 }
 
@@ -142,24 +270,24 @@ const DEFAULT_BUDGET: usize = 1024;
 impl LoopInner {
     /// Puts `port` on the ready list and makes the descriptor readable. Called from notifiers
     /// (any thread) and by dispatch for a port that still has messages after its quantum.
-    fn mark_ready(&self, port: &Arc<PortObj>) {
+    fn mark_ready(&self, src: &Arc<dyn Source>) {
         let mut st = self.state.lock();
-        if st.freed || port.queued.swap(true, Ordering::AcqRel) {
+        if st.freed || src.watch().queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        st.ready.push_back(Arc::downgrade(port));
+        st.ready.push_back(Arc::downgrade(src));
         if !st.signaled {
             st.signaled = true;
             self.wake.signal();
         }
     }
 
-    fn pop_ready(&self) -> Option<Weak<PortObj>> {
+    fn pop_ready(&self) -> Option<Weak<dyn Source>> {
         let mut st = self.state.lock();
         let next = st.ready.pop_front();
         if let Some(w) = &next {
             if let Some(p) = w.upgrade() {
-                p.queued.store(false, Ordering::Release);
+                p.watch().queued.store(false, Ordering::Release);
             }
         }
         if st.ready.is_empty() && st.signaled {
@@ -330,38 +458,15 @@ pub extern "C" fn wm_loop_attach(
     finalizer: wm_finalizer,
 ) -> wm_status {
     guard("wm_loop_attach", || {
-        let inner = loop_arg(l)?;
         let p = port_arg(port, "port")?;
-        let old = p.take_registration();
-        {
-            let mut st = inner.state.lock();
-            if st.freed {
-                drop(st);
-                drop(old);
-                return Err(Failure::new(
-                    WM_ERR_INVALID_HANDLE,
-                    "the loop is being freed",
-                ));
-            }
-            st.attached.push(Arc::downgrade(&p));
-        }
-        let reg = Arc::new(Registration {
-            owner: Arc::downgrade(&inner),
-            port_handle: port as usize,
-            onmessage,
-            onclose,
+        attach(
+            l,
+            p,
+            port as usize,
+            Callbacks::Port(onmessage, onclose),
             userdata,
             finalizer,
-        });
-        *p.reg.lock() = Some(reg);
-        let (wl, wp) = (Arc::downgrade(&inner), Arc::downgrade(&p));
-        p.port.set_onmessage(Some(Arc::new(move || {
-            if let (Some(l), Some(p)) = (wl.upgrade(), wp.upgrade()) {
-                l.mark_ready(&p);
-            }
-        })));
-        drop(old);
-        Ok(())
+        )
     })
 }
 
@@ -376,13 +481,8 @@ pub extern "C" fn wm_loop_attach(
 #[no_mangle]
 pub extern "C" fn wm_loop_detach(l: *mut wm_loop, port: *mut wm_port) -> wm_status {
     guard("wm_loop_detach", || {
-        let inner = loop_arg(l)?;
         let p = port_arg(port, "port")?;
-        let mine = p.reg.lock().as_ref().is_some_and(|r| r.belongs_to(&inner));
-        if mine {
-            drop(p.take_registration());
-        }
-        Ok(())
+        detach(l, &*p)
     })
 }
 
@@ -421,7 +521,7 @@ pub unsafe extern "C" fn wm_loop_dispatch(
         while done < budget && !inner.state.lock().freed {
             let Some(weak) = inner.pop_ready() else { break };
             let Some(p) = weak.upgrade() else { continue };
-            done += drain_port(&inner, &p, budget - done);
+            done += drain(&inner, &p, budget - done);
         }
         // SAFETY: the caller passes NULL or a writable pointer.
         unsafe { write_out(dispatched, done) };
@@ -429,60 +529,75 @@ pub unsafe extern "C" fn wm_loop_dispatch(
     })
 }
 
-/// The registration of `p` if it is still attached to `l`.
-fn current_registration(l: &Arc<LoopInner>, p: &PortObj) -> Option<Arc<Registration>> {
-    p.reg.lock().as_ref().filter(|r| r.belongs_to(l)).cloned()
+/// The registration of `src` if it is still attached to `l`.
+fn current_registration(l: &Arc<LoopInner>, src: &dyn Source) -> Option<Arc<Registration>> {
+    src.watch()
+        .reg
+        .lock()
+        .as_ref()
+        .filter(|r| r.belongs_to(l))
+        .cloned()
 }
 
-/// Delivers up to `min(budget, PORT_QUANTUM)` callbacks for one port; requeues it if it may
+/// Delivers up to `min(budget, PORT_QUANTUM)` callbacks for one object; requeues it if it may
 /// have more. Returns how many callbacks ran.
-fn drain_port(l: &Arc<LoopInner>, p: &Arc<PortObj>, budget: usize) -> usize {
+fn drain(l: &Arc<LoopInner>, src: &Arc<dyn Source>, budget: usize) -> usize {
     let quantum = budget.min(PORT_QUANTUM);
     let mut done = 0;
     loop {
-        let Some(reg) = current_registration(l, p) else {
+        let Some(reg) = current_registration(l, &**src) else {
             return done;
         };
         if done == quantum {
-            l.mark_ready(p);
+            l.mark_ready(src);
             return done;
         }
-        match p.port.try_recv() {
-            Ok(Some(m)) => {
+        match src.next() {
+            Next::Item(m) => {
                 done += 1;
-                let Ok(h) = message::new_message_handle(m) else {
+                let Ok(h) = message::insert_message(m) else {
                     continue;
                 };
-                if let Some(cb) = reg.onmessage {
-                    // SAFETY: the callback contract of `wm_loop_attach`; no library lock is
-                    // held here, so the callback may call back in.
-                    unsafe { cb(reg.userdata, reg.port_handle as *mut wm_port, h) };
+                // SAFETY (all three calls): the callback contract of the attach call; no
+                // library lock is held here, so the callback may call back in.
+                match reg.callbacks {
+                    Callbacks::Port(Some(cb), _) => unsafe {
+                        cb(reg.userdata, reg.handle as *mut wm_port, h)
+                    },
+                    Callbacks::Window(Some(cb)) => unsafe {
+                        cb(reg.userdata, reg.handle as *mut wm_window, h)
+                    },
+                    Callbacks::Broadcast(Some(cb), _) => unsafe {
+                        cb(reg.userdata, reg.handle as *mut wm_broadcast, h)
+                    },
+                    _ => {}
                 }
                 let _ = message::MESSAGES.remove(h as usize);
-                // `reg` drops here: if the callback detached or freed the port, the finalizer
+                // `reg` drops here: if the callback detached or freed its object, the finalizer
                 // runs now, after the callback returned.
             }
-            Ok(None) => return done,
-            Err(CoreError::Closed(notice)) => {
-                done += 1;
-                let taken = p.take_registration();
-                if let Some(cb) = reg.onclose {
+            Next::Empty => return done,
+            Next::End(notice) => {
+                let taken = take_registration(&**src);
+                if let Some(notice) = notice {
+                    done += 1;
                     // SAFETY: as above.
-                    unsafe {
-                        cb(
-                            reg.userdata,
-                            reg.port_handle as *mut wm_port,
-                            close_reason(notice.reason),
-                            notice.by_peer,
-                        )
-                    };
+                    match reg.callbacks {
+                        Callbacks::Port(_, Some(cb)) => unsafe {
+                            cb(
+                                reg.userdata,
+                                reg.handle as *mut wm_port,
+                                close_reason(notice.reason),
+                                notice.by_peer,
+                            )
+                        },
+                        Callbacks::Broadcast(_, Some(cb)) => unsafe {
+                            cb(reg.userdata, reg.handle as *mut wm_broadcast)
+                        },
+                        _ => {}
+                    }
                 }
                 drop(taken);
-                return done;
-            }
-            // Transferred away: nothing more can arrive here.
-            Err(_) => {
-                drop(p.take_registration());
                 return done;
             }
         }
@@ -548,11 +663,11 @@ pub extern "C" fn wm_loop_free(l: *mut wm_loop) -> wm_status {
         };
         let mut regs = Vec::new();
         for p in attached.iter().filter_map(Weak::upgrade) {
-            let mut slot = p.reg.lock();
+            let mut slot = p.watch().reg.lock();
             if slot.as_ref().is_some_and(|r| r.belongs_to(&inner)) {
                 regs.push(slot.take());
                 drop(slot);
-                p.port.set_notifier(None);
+                p.set_notifier(None);
             }
         }
         drop(regs);

@@ -46,6 +46,8 @@ pub(crate) enum Kind {
     Message = 2,
     Value = 3,
     Loop = 4,
+    Window = 5,
+    Broadcast = 6,
 }
 
 struct SlotState<T> {

@@ -19,6 +19,7 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // the C docs on each export state the contract
 
+pub mod broadcast;
 pub mod event_loop;
 mod handle;
 pub mod json;
@@ -26,6 +27,7 @@ pub mod message;
 pub mod port;
 pub mod status;
 pub mod value;
+pub mod window;
 
 use std::ffi::c_char;
 
@@ -54,7 +56,12 @@ pub extern "C" fn wm_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn wm_live_handles() -> usize {
     status::guard_value("wm_live_handles", 0, || {
-        port::live() + message::live() + value::live() + event_loop::live()
+        port::live()
+            + message::live()
+            + value::live()
+            + event_loop::live()
+            + window::live()
+            + broadcast::live()
     })
 }
 

@@ -1,10 +1,10 @@
 //! `wm_message_*`: a received message and what can be taken out of it.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use webmessaging_core::{Message, MessagePort};
+use webmessaging_core::{Message, MessageEvent, MessagePort, WindowProxy};
 
 use crate::handle::{Kind, Table};
 use crate::port::{new_port_handle, wm_port};
@@ -28,9 +28,33 @@ pub(crate) struct MessageObj {
     /// to every port (a decoded value refers to the same ports); the port is dropped when the
     /// last reference (message, handle, value) goes.
     ports: Mutex<Vec<(MessagePort, bool)>>,
+    /// The sender's serialized origin (window and broadcast messages; empty for ports).
+    origin: CString,
+    /// The sending window, for window messages (weak: it may be gone).
+    source: Option<WindowProxy>,
 }
 
 impl MessageObj {
+    pub(crate) fn from_message(m: Message) -> Self {
+        MessageObj {
+            data: m.data,
+            array_buffers: m.array_buffers,
+            ports: Mutex::new(m.ports.into_iter().map(|p| (p, false)).collect()),
+            origin: CString::default(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn from_event(e: MessageEvent) -> Self {
+        MessageObj {
+            data: e.data,
+            array_buffers: e.array_buffers,
+            ports: Mutex::new(e.ports.into_iter().map(|p| (p, false)).collect()),
+            origin: CString::new(e.origin).unwrap_or_default(),
+            source: e.source,
+        }
+    }
+
     pub(crate) fn port_clones(&self) -> Vec<MessagePort> {
         self.ports.lock().iter().map(|(p, _)| p.clone()).collect()
     }
@@ -39,12 +63,11 @@ impl MessageObj {
 pub(crate) static MESSAGES: Table<MessageObj> = Table::new(Kind::Message);
 
 pub(crate) fn new_message_handle(m: Message) -> Res<*mut wm_message> {
-    let obj = MessageObj {
-        data: m.data,
-        array_buffers: m.array_buffers,
-        ports: Mutex::new(m.ports.into_iter().map(|p| (p, false)).collect()),
-    };
-    Ok(MESSAGES.insert(Arc::new(obj))? as *mut wm_message)
+    insert_message(MessageObj::from_message(m))
+}
+
+pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
+    Ok(MESSAGES.insert(Arc::new(m))? as *mut wm_message)
 }
 
 pub(crate) fn message_arg(m: *const wm_message, name: &str) -> Res<Arc<MessageObj>> {
@@ -207,6 +230,64 @@ pub unsafe extern "C" fn wm_message_value(
         let v = value::value_from_message(&m)?;
         // SAFETY: checked non-null; the caller promises it is writable.
         unsafe { *out = v };
+        Ok(())
+    })
+}
+
+/// Lends out the message's origin: the sender's serialized origin for window and broadcast
+/// messages (`"https://a.test"`, or `"null"` for an opaque origin; it comes from the sending
+/// window or channel, never from the sender's data — check it before trusting the data), and
+/// `""` for port messages (R-CH-11).
+///
+/// Ownership: the string belongs to the message (valid until `wm_message_free`).
+/// Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_message_origin(
+    msg: *const wm_message,
+    out: *mut *const c_char,
+) -> wm_status {
+    guard("wm_message_origin", || {
+        let m = message_arg(msg, "msg")?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        // SAFETY: checked non-null; the string lives in the message object, which the handle
+        // table keeps alive until `wm_message_free`.
+        unsafe { *out = m.origin.as_ptr() };
+        Ok(())
+    })
+}
+
+/// Writes a new handle to the window that sent this window message (its `event.source`), to
+/// reply with `wm_window_post`.
+///
+/// Ownership: on `WM_OK`, `*out` is a new window handle owned by the caller (`wm_window_free`);
+/// otherwise NULL. Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_EMPTY` (not a window message, or the sending window is gone),
+/// `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_message_source(
+    msg: *const wm_message,
+    out: *mut *mut crate::window::wm_window,
+) -> wm_status {
+    // SAFETY: the caller passes NULL or a writable pointer.
+    unsafe { write_out(out, std::ptr::null_mut()) };
+    guard("wm_message_source", || {
+        let m = message_arg(msg, "msg")?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let w = m
+            .source
+            .as_ref()
+            .and_then(WindowProxy::window)
+            .ok_or_else(|| {
+                Failure::new(WM_ERR_EMPTY, "the message has no source window (any more)")
+            })?;
+        let h = crate::window::new_window_handle(w)?;
+        // SAFETY: checked non-null; the caller promises it is writable.
+        unsafe { *out = h };
         Ok(())
     })
 }

@@ -1,15 +1,14 @@
 //! `wm_channel_new` and the `wm_port_*` functions.
 
 use std::ffi::c_char;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-use webmessaging_core::{Capacity, MessageChannel, MessagePort, Payload};
+use webmessaging_core::{Capacity, MessageChannel, MessagePort, Notifier, Payload};
 
-use crate::event_loop::Registration;
+use crate::event_loop::{take_registration, Next, Source, Watch};
 use crate::handle::{Kind, Table};
+use crate::message::MessageObj;
 use crate::message::{self, wm_message};
 use crate::status::*;
 use crate::value::wm_value;
@@ -27,30 +26,36 @@ pub struct wm_port {
 /// What the library keeps behind a port handle.
 pub(crate) struct PortObj {
     pub(crate) port: MessagePort,
-    /// The event-loop registration (`wm_loop_attach`), if any.
-    pub(crate) reg: Mutex<Option<Arc<Registration>>>,
-    /// On its loop's ready list (guarded by that loop's state lock).
-    pub(crate) queued: AtomicBool,
+    /// Event-loop bookkeeping (`wm_loop_attach`).
+    watch: Watch,
 }
 
 impl PortObj {
     pub(crate) fn new(port: MessagePort) -> Arc<Self> {
         Arc::new(PortObj {
             port,
-            reg: Mutex::new(None),
-            queued: AtomicBool::new(false),
+            watch: Watch::default(),
         })
     }
+}
 
-    /// Takes away the loop registration, if any, and stops notifications. The caller drops the
-    /// result with no lock held (its finalizer is C code).
-    pub(crate) fn take_registration(self: &Arc<Self>) -> Option<Arc<Registration>> {
-        let reg = self.reg.lock().take();
-        if let Some(r) = &reg {
-            self.port.set_notifier(None);
-            r.forget_port(self);
+impl Source for PortObj {
+    fn watch(&self) -> &Watch {
+        &self.watch
+    }
+    fn set_notifier(&self, notifier: Option<Notifier>) {
+        self.port.set_notifier(notifier);
+    }
+    fn enable(&self) {
+        self.port.start();
+    }
+    fn next(&self) -> Next {
+        match self.port.try_recv() {
+            Ok(Some(m)) => Next::Item(MessageObj::from_message(m)),
+            Ok(None) => Next::Empty,
+            Err(webmessaging_core::Error::Closed(notice)) => Next::End(Some(notice)),
+            Err(_) => Next::End(None),
         }
-        reg
     }
 }
 
@@ -140,7 +145,7 @@ pub(crate) fn post(port: &PortObj, payload: Payload, transfer: &[Arc<PortObj>], 
     drop(ports);
     let regs: Vec<_> = transfer
         .iter()
-        .filter_map(|p| p.take_registration())
+        .filter_map(|p| take_registration(&**p))
         .collect();
     drop(regs);
     Ok(())
@@ -370,7 +375,7 @@ pub extern "C" fn wm_port_free(port: *mut wm_port) -> wm_status {
             return Ok(());
         }
         let p = PORTS.remove(port as usize)?;
-        let reg = p.take_registration();
+        let reg = take_registration(&*p);
         drop(reg);
         drop(p);
         Ok(())

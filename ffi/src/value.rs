@@ -317,6 +317,26 @@ fn wrong_type(what: &str) -> Failure {
 // ---------------------------------------------------------------------------------------------
 // Posting and receiving.
 
+/// Serializes the value at `value` (NULL: undefined) with `ports` as the transfer list.
+pub(crate) fn serialize(value: *const wm_value, ports: &[Arc<PortObj>]) -> Res<Payload> {
+    let transfer: Vec<Transferable> = ports
+        .iter()
+        .map(|p| Transferable::Port(p.port.clone()))
+        .collect();
+    let data = if value.is_null() {
+        clone::encode_with(&Graph::new(), &Default::default(), &transfer)?
+    } else {
+        let v = value_arg(value, "value")?;
+        with_graph(&v, |g, root| {
+            let saved = std::mem::replace(&mut g.root, root.clone());
+            let r = clone::encode_with(g, &Default::default(), &transfer);
+            g.root = saved;
+            r
+        })?
+    };
+    Ok(Payload::from(data))
+}
+
 /// Serializes the value at `value` (NULL: undefined) with `ports` as the transfer list and posts.
 pub(crate) fn post_value(
     port: &PortObj,
@@ -324,24 +344,9 @@ pub(crate) fn post_value(
     ports: &[Arc<PortObj>],
     mode: crate::port::Mode,
 ) -> Res {
-    let transfer: Vec<Transferable> = ports
-        .iter()
-        .map(|p| Transferable::Port(p.port.clone()))
-        .collect();
-    let mut graph = if value.is_null() {
-        Graph::new()
-    } else {
-        let v = value_arg(value, "value")?;
-        with_graph(&v, |g, root| {
-            let mut g = g.clone();
-            g.root = root.clone();
-            g
-        })
-    };
     crate::port::check_source_not_listed(port, ports)?;
-    let payload = clone::encode_with(&graph, &Default::default(), &transfer)?;
-    graph.root = Value::Undefined;
-    crate::port::post(port, Payload::from(payload), ports, mode)
+    let payload = serialize(value, ports)?;
+    crate::port::post(port, payload, ports, mode)
 }
 
 /// Serializes a graph built from JSON (no ports inside it) with `ports` transferred alongside.

@@ -59,7 +59,9 @@ pub use broadcast::{live_broadcast_channels, BroadcastChannel};
 pub use channel::MessageChannel;
 pub use error::{Error, Result};
 pub use origin::Origin;
-pub use port::{live_mailboxes, CloseNotice, CloseReason, Message, MessagePort, Payload, PortMetrics};
+pub use port::{
+    live_mailboxes, CloseNotice, CloseReason, Message, MessagePort, Payload, PortMetrics,
+};
 pub use queue::{Capacity, Notifier, QueueMetrics};
 pub use window::{
     MessageEvent, MessageEventType, TargetOrigin, Window, WindowMetrics, WindowPostMessageOptions,

@@ -7,8 +7,9 @@
  *
  * Conventions: every function returning wm_status returns WM_OK (0) on success; on failure
  * wm_last_error() describes what went wrong on the calling thread. Handles (wm_port, wm_message,
- * wm_value, wm_loop) are opaque and checked: a NULL handle gives WM_ERR_NULL_ARG, a freed or
- * never-issued one WM_ERR_INVALID_HANDLE. Every *_free function accepts NULL.
+ * wm_value, wm_loop, wm_window, wm_broadcast) are opaque and checked: a NULL handle gives
+ * WM_ERR_NULL_ARG, a freed or never-issued one WM_ERR_INVALID_HANDLE. Every *_free function
+ * accepts NULL. Status numbers are never reused; see docs/readme/c.md for the ABI policy.
  */
 
 #ifndef WEBMESSAGING_H

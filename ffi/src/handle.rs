@@ -238,3 +238,60 @@ impl<T> Table<T> {
             .count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_reused_and_foreign_handles_are_refused() {
+        let ports: Table<u32> = Table::new(Kind::Port);
+        let values: Table<u32> = Table::new(Kind::Value);
+        let a = ports.insert(Arc::new(1)).unwrap();
+        assert_eq!(*ports.get(a).unwrap(), 1);
+        assert!(a as u64 >= 1 << 32, "handles are never small numbers");
+        // Another kind's table refuses it, and unissued numbers are refused.
+        assert!(values.get(a).is_err());
+        for bogus in [0usize, 1, 0x1234, usize::MAX, a + 1] {
+            assert!(ports.get(bogus).is_err(), "{bogus:#x}");
+        }
+        // Freed: refused, also after its slot is reused by a new object.
+        assert_eq!(*ports.remove(a).unwrap(), 1);
+        assert!(ports.remove(a).is_err());
+        let b = ports.insert(Arc::new(2)).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a & 0xFFFF_FFFF, b & 0xFFFF_FFFF, "the slot was reused");
+        assert!(ports.get(a).is_err());
+        assert_eq!(*ports.get(b).unwrap(), 2);
+        assert_eq!(ports.live(), 1);
+    }
+
+    #[test]
+    fn many_handles_span_chunks_and_threads() {
+        static T: Table<usize> = Table::new(Kind::Message);
+        let handles: Vec<Vec<usize>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|t| {
+                    s.spawn(move || {
+                        (0..3000)
+                            .map(|i| T.insert(Arc::new(t * 10_000 + i)).unwrap())
+                            .collect()
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        assert_eq!(T.live(), 12_000);
+        for (t, hs) in handles.iter().enumerate() {
+            for (i, h) in hs.iter().enumerate() {
+                assert_eq!(*T.get(*h).unwrap(), t * 10_000 + i);
+            }
+        }
+        std::thread::scope(|s| {
+            for hs in &handles {
+                s.spawn(move || hs.iter().for_each(|h| drop(T.remove(*h).unwrap())));
+            }
+        });
+        assert_eq!(T.live(), 0);
+    }
+}

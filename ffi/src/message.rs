@@ -28,8 +28,9 @@ pub(crate) struct MessageObj {
     /// to every port (a decoded value refers to the same ports); the port is dropped when the
     /// last reference (message, handle, value) goes.
     ports: Mutex<Vec<(MessagePort, bool)>>,
-    /// The sender's serialized origin (window and broadcast messages; empty for ports).
-    origin: CString,
+    /// The sender's serialized origin (window and broadcast messages; `None`, read as `""`,
+    /// for ports: no allocation on the port hot path).
+    origin: Option<CString>,
     /// The sending window, for window messages (weak: it may be gone).
     source: Option<WindowProxy>,
 }
@@ -39,8 +40,12 @@ impl MessageObj {
         MessageObj {
             data: m.data,
             array_buffers: m.array_buffers,
-            ports: Mutex::new(m.ports.into_iter().map(|p| (p, false)).collect()),
-            origin: CString::default(),
+            ports: Mutex::new(if m.ports.is_empty() {
+                Vec::new()
+            } else {
+                m.ports.into_iter().map(|p| (p, false)).collect()
+            }),
+            origin: None,
             source: None,
         }
     }
@@ -50,7 +55,7 @@ impl MessageObj {
             data: e.data,
             array_buffers: e.array_buffers,
             ports: Mutex::new(e.ports.into_iter().map(|p| (p, false)).collect()),
-            origin: CString::new(e.origin).unwrap_or_default(),
+            origin: Some(CString::new(e.origin).unwrap_or_default()),
             source: e.source,
         }
     }
@@ -254,7 +259,12 @@ pub unsafe extern "C" fn wm_message_origin(
         }
         // SAFETY: checked non-null; the string lives in the message object, which the handle
         // table keeps alive until `wm_message_free`.
-        unsafe { *out = m.origin.as_ptr() };
+        unsafe {
+            *out = m
+                .origin
+                .as_deref()
+                .map_or(c"".as_ptr(), std::ffi::CStr::as_ptr)
+        };
         Ok(())
     })
 }

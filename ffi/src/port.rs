@@ -136,6 +136,15 @@ pub(crate) enum Mode {
 /// Posts `payload` with the transfer list, then drops the loop registrations of the ports that
 /// the post moved away (their notifier went with them).
 pub(crate) fn post(port: &PortObj, payload: Payload, transfer: &[Arc<PortObj>], mode: Mode) -> Res {
+    if transfer.is_empty() {
+        // The common case, without building the port list.
+        match mode {
+            Mode::Web => port.port.post_message(payload, &[])?,
+            Mode::Try => port.port.try_post(payload, &[])?,
+            Mode::Wait(t) => port.port.post_timeout(payload, &[], t)?,
+        }
+        return Ok(());
+    }
     let ports: Vec<MessagePort> = transfer.iter().map(|p| p.port.clone()).collect();
     match mode {
         Mode::Web => port.port.post_message(payload, &ports)?,

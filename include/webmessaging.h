@@ -1146,6 +1146,19 @@ wm_status wm_value_get_date(const wm_value *value, double *out);
 wm_status wm_value_get_bigint(const wm_value *value, char **out);
 
 /**
+ * Copies out a BigInt (or boxed BigInt) as sign and little-endian magnitude (the wire form):
+ * `*negative` (may be NULL) gets the sign, `*len` the magnitude's length in bytes (0 for zero),
+ * and when `buf` is not NULL and `cap >= *len`, `buf` the bytes.
+ * Ownership: `buf` is caller memory. Returns `WM_OK`, `WM_ERR_INVALID_ARG` (`cap` too small),
+ * `WM_ERR_WRONG_TYPE`, `WM_ERR_NULL_ARG` (`len`), `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_value_get_bigint_bytes(const wm_value *value,
+                                    bool *negative,
+                                    uint8_t *buf,
+                                    size_t cap,
+                                    size_t *len);
+
+/**
  * Reads a string (or `new String`) as UTF-8 into a new NUL-terminated string `*out`, its byte
  * length (without the NUL; the text may contain NUL bytes) into `*len` (may be NULL). Lone
  * surrogates have no UTF-8 form and become U+FFFD here; read the exact code units with

@@ -194,3 +194,44 @@ pub extern "C" fn wm_last_error() -> *const c_char {
         .try_with(|slot| slot.borrow().as_ptr())
         .unwrap_or(c"".as_ptr())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn a_panic_becomes_wm_err_panic_with_a_message() {
+        let status = guard("wm_test", || panic!("boom"));
+        assert_eq!(status, WM_ERR_PANIC);
+        // SAFETY: wm_last_error returns a valid NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(wm_last_error()) }.to_str().unwrap();
+        assert_eq!(text, "wm_test: panic: boom");
+        assert_eq!(guard_value("wm_test", 7, || -> i32 { panic!("again") }), 7);
+    }
+
+    #[test]
+    fn failures_set_the_last_error_and_successes_keep_it() {
+        assert_eq!(guard("wm_a", || Err(Failure::null("x"))), WM_ERR_NULL_ARG);
+        assert_eq!(guard("wm_b", || Ok(())), WM_OK);
+        // SAFETY: as above.
+        let text = unsafe { CStr::from_ptr(wm_last_error()) }.to_str().unwrap();
+        assert_eq!(text, "wm_a: argument `x` is NULL");
+        let nul = guard("wm_c", || Err(Failure::invalid("a\0b")));
+        assert_eq!(nul, WM_ERR_INVALID_ARG);
+    }
+
+    #[test]
+    fn every_status_has_a_name() {
+        for code in 0..=14 {
+            // SAFETY: wm_status_str returns a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(wm_status_str(code)) }
+                .to_str()
+                .unwrap();
+            assert!(
+                name.starts_with("WM_") && name != "WM_ERR_UNKNOWN",
+                "{code}"
+            );
+        }
+    }
+}

@@ -115,7 +115,7 @@ const VIEW_KINDS: [ViewKind; 13] = ViewKind::ALL;
 
 fn view_kind_to_c(k: ViewKind) -> wm_view_kind {
     let i = VIEW_KINDS.iter().position(|x| *x == k).unwrap_or(12);
-    // SAFETY-free mapping: the C enum's numbers are the indices of `ViewKind::ALL`.
+    // The C enum's numbers are the indices of `ViewKind::ALL`.
     [
         wm_view_kind::WM_VIEW_INT8,
         wm_view_kind::WM_VIEW_UINT8,
@@ -1084,6 +1084,40 @@ pub unsafe extern "C" fn wm_value_get_bigint(
             };
             Some(json::into_c_string(b.to_decimal()))
         })
+    })
+}
+
+/// Copies out a BigInt (or boxed BigInt) as sign and little-endian magnitude (the wire form):
+/// `*negative` (may be NULL) gets the sign, `*len` the magnitude's length in bytes (0 for zero),
+/// and when `buf` is not NULL and `cap >= *len`, `buf` the bytes.
+/// Ownership: `buf` is caller memory. Returns `WM_OK`, `WM_ERR_INVALID_ARG` (`cap` too small),
+/// `WM_ERR_WRONG_TYPE`, `WM_ERR_NULL_ARG` (`len`), `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_value_get_bigint_bytes(
+    value: *const wm_value,
+    negative: *mut bool,
+    buf: *mut u8,
+    cap: usize,
+    len: *mut usize,
+) -> wm_status {
+    guard("wm_value_get_bigint_bytes", || {
+        let v = value_arg(value, "value")?;
+        if len.is_null() {
+            return Err(Failure::null("len"));
+        }
+        let b = with_graph(&v, |g, v| match v {
+            Value::BigInt(b) => Some(b.clone()),
+            Value::Object(id) => match g.get(*id) {
+                Some(Object::BigIntObject(b)) => Some(b.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .ok_or_else(|| wrong_type("a BigInt"))?;
+        // SAFETY: the caller passes NULL or a writable pointer.
+        unsafe { write_out(negative, b.is_negative()) };
+        // SAFETY: the caller promises `buf` holds `cap` bytes.
+        unsafe { copy_out(b.magnitude_le(), buf, cap, len) }
     })
 }
 

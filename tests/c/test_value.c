@@ -95,6 +95,27 @@ static void bigint_as_decimal_and_bytes(void) {
   char *json = NULL;
   CHECK_STATUS(wm_value_to_json(v, &json), WM_ERR_DATA_CLONE); /* no JSON form */
   wm_value_free(v);
+  /* Bytes out: sign and little-endian magnitude of -2^64 after a post. */
+  const uint8_t two64[] = {0, 0, 0, 0, 0, 0, 0, 0, 1};
+  CHECK_OK(wm_value_new_bigint_bytes(true, two64, sizeof two64, &v));
+  r = round_trip(v);
+  bool neg = false;
+  size_t len = 0;
+  uint8_t out[16];
+  CHECK_OK(wm_value_get_bigint_bytes(r, &neg, NULL, 0, &len));
+  CHECK(len == 9);
+  CHECK_STATUS(wm_value_get_bigint_bytes(r, &neg, out, 4, &len), WM_ERR_INVALID_ARG);
+  CHECK_OK(wm_value_get_bigint_bytes(r, &neg, out, sizeof out, &len));
+  CHECK(neg && len == 9 && memcmp(out, two64, 9) == 0);
+  CHECK_OK(wm_value_get_bigint(r, &dec));
+  CHECK_STR(dec, "-18446744073709551616");
+  wm_string_free(dec);
+  CHECK_STATUS(wm_value_get_bigint_bytes(r, NULL, NULL, 0, NULL), WM_ERR_NULL_ARG);
+  wm_value_free(v);
+  wm_value_free(r);
+  CHECK_OK(wm_value_new_null(&v));
+  CHECK_STATUS(wm_value_get_bigint_bytes(v, NULL, NULL, 0, &len), WM_ERR_WRONG_TYPE);
+  wm_value_free(v);
 }
 
 static void strings_utf8_utf16_and_lone_surrogates(void) {

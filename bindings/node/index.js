@@ -14,6 +14,7 @@ const v8 = require('v8');
 const path = require('path');
 const fs = require('fs');
 const wt = require('worker_threads');
+const { encodeFast, decodeFast, scratch, NOT_FAST } = require('./codec.js');
 
 function loadNative() {
   const candidates = [
@@ -224,10 +225,18 @@ class MessagePort extends NodeEventTarget {
         }
       }
     }
-    const bytes = serialize(value, ports, buffers);
     let doomed;
+    if (ports === undefined && buffers === undefined) {
+      const n = encodeFast(value);
+      if (n >= 0) {
+        this[kNative].post(scratch, n);
+        return;
+      }
+    }
+    const bytes = serialize(value, ports, buffers);
     try {
-      doomed = this[kNative].post(bytes, ports === undefined ? undefined : ports.map((p) => p[kNative]),
+      doomed = this[kNative].post(bytes, bytes.length,
+                                  ports === undefined ? undefined : ports.map((p) => p[kNative]),
                                   buffers);
     } catch (err) {
       throw nativeError(err);
@@ -358,24 +367,63 @@ function scheduleDrain(port) {
   port[kNative].poke();
 }
 
-function deliver(port, item) {
-  let data;
-  let ports;
-  let buffers = null;
-  let bytes = item;
-  let type = 'message';
-  if (!(item instanceof Uint8Array)) {
-    bytes = item[0];
-    ports = item[1] === null ? undefined : item[1].map(newPort);
-    buffers = item[2];
+// A batch from NativePort.drain: every message's bytes in one buffer (see src/lib.rs).
+class Batch {
+  constructor(raw) {
+    this.buf = raw[0];
+    this.ends = raw[1];
+    this.extras = raw[2];
+    this.end = raw[3];
+    this.count = this.ends.length;
+    this.pos = 0;
+    this.xpos = 0;
+    this.more = this.count === BATCH;
   }
+
+  get empty() {
+    return this.pos >= this.count && this.end === 0;
+  }
+
+  // The next message index, or -(end code) once the messages are used up (-1 closed here,
+  // -2 closed by the peer, -3 transferred away), or undefined when nothing is left.
+  next() {
+    if (this.pos < this.count) return this.pos++;
+    if (this.end !== 0) return -this.end;
+    return undefined;
+  }
+
+  // Decodes message i: throws if the bytes are malformed (the caller makes a messageerror).
+  decode(i) {
+    const start = i === 0 ? 0 : this.ends[i - 1];
+    const stop = this.ends[i];
+    let ports;
+    let buffers = null;
+    const x = this.extras;
+    if (x !== null && this.xpos < x.length && x[this.xpos][0] === i) {
+      const e = x[this.xpos++];
+      if (e[1] !== null) ports = e[1].map(newPort);
+      buffers = e[2];
+    }
+    this.ports = ports;
+    if (ports === undefined && buffers === null) {
+      const v = decodeFast(this.buf, start, stop);
+      if (v !== NOT_FAST) return v;
+    }
+    return deserialize(this.buf.subarray(start, stop), ports === undefined ? null : ports, buffers);
+  }
+}
+
+function deliver(port, batch, i) {
+  let data;
+  let type = 'message';
   try {
-    data = deserialize(bytes, ports === undefined ? null : ports, buffers);
+    data = batch.decode(i);
   } catch (err) {
     data = err;
     type = 'messageerror';
   }
-  port[kReceivingPorts] = ports;
+  port[kReceivingPorts] = batch.ports;
+  batch.ports = undefined;
   port[kInDelivery] = true;
   try {
     port[kHybridDispatch](data, type, undefined);
@@ -430,46 +478,44 @@ function drainOne(port) {
   if (port[kClosed] && port[kDiscard]) {
     // Closed here outside a delivery: queued messages are dropped (as Node does); find the
     // close record.
+    port[kStash] = undefined;
     for (;;) {
-      const batch = np.drain(BATCH);
-      const last = batch[batch.length - 1];
-      if (typeof last === 'number') {
-        if (last !== 3) finishClose(port);
+      const b = new Batch(np.drain(BATCH));
+      if (b.end !== 0) {
+        if (b.end !== 3) finishClose(port);
         return;
       }
-      if (batch.length < BATCH) return;
+      if (!b.more) return;
     }
   }
   if (!port[kReceiving] && !port[kClosed]) {
     // Not started: like Node, only a close record at the front of the queue is processed.
     if (port[kStash] === undefined && np.depth === 0) {
-      const batch = np.drain(1);
-      if (batch.length === 1) {
-        if (typeof batch[0] === 'number') {
-          if (batch[0] !== 3) finishClose(port);
-        } else {
-          setStash(port, batch, false); // raced in after the depth check; kept for start()
-        }
-      }
+      const b = new Batch(np.drain(1));
+      if (b.count > 0) port[kStash] = b; // raced in after the depth check; kept for start()
+      else if (b.end === 1 || b.end === 2) finishClose(port);
     }
     return;
   }
-  let stash = port[kStash];
-  if (stash === undefined) {
-    const batch = np.drain(BATCH);
-    if (batch.length === 0) return;
-    stash = setStash(port, batch, batch.length === BATCH);
+  let batch = port[kStash];
+  if (batch === undefined) {
+    batch = new Batch(np.drain(BATCH));
+    if (batch.empty) return;
+    port[kStash] = batch;
   }
-  const item = takeStash(port, stash);
-  if (typeof item === 'number') {
-    if (item !== 3) finishClose(port);
+  const i = batch.next();
+  if (batch.empty) port[kStash] = undefined;
+  if (i === undefined) return;
+  if (i < 0) {
+    if (i !== -3) finishClose(port);
     return;
   }
-  deliver(port, item);
+  deliver(port, batch, i);
   if (port[kClosed] && (port[kDiscard] || !port[kReceiving])) {
     port[kDiscard] = true;
     np.poke();
-  } else if ((port[kReceiving] || port[kClosed]) && (port[kStash] !== undefined || stash.more || port[kClosed])) {
+  } else if ((port[kReceiving] || port[kClosed]) &&
+             (port[kStash] !== undefined || batch.more || port[kClosed])) {
     if (chain + 1 < BATCH) {
       port[kChain] = chain + 1;
       queueMicrotask(() => continueChain(port));
@@ -477,18 +523,6 @@ function drainOne(port) {
       np.poke();
     }
   }
-}
-
-function setStash(port, items, more) {
-  const stash = { items, pos: 0, more };
-  port[kStash] = stash;
-  return stash;
-}
-
-function takeStash(port, stash) {
-  const item = stash.items[stash.pos++];
-  if (stash.pos === stash.items.length) port[kStash] = undefined;
-  return item;
 }
 
 // --- MessageChannel -------------------------------------------------------------------------------
@@ -509,34 +543,25 @@ function receiveMessageOnPort(port) {
     e.code = 'ERR_INVALID_ARG_TYPE';
     throw e;
   }
-  const stash = port[kStash];
-  let item;
-  if (stash !== undefined) {
-    item = takeStash(port, stash);
-  } else {
-    if (port[kClosed]) return undefined;
-    const batch = port[kNative].drain(1);
-    if (batch.length === 0) return undefined;
-    item = batch[0];
+  let batch = port[kStash];
+  if (batch === undefined) {
+    if (port[kDone]) return undefined;
+    batch = new Batch(port[kNative].drain(1));
   }
-  if (typeof item === 'number') {
-    if (item !== 3) {
-      // The close record: keep Node's behaviour of emitting 'close' asynchronously.
-      setStash(port, [item], false);
+  const i = batch.next();
+  port[kStash] = batch.empty ? undefined : batch;
+  if (i === undefined) return undefined;
+  if (i < 0) {
+    if (i !== -3) {
+      // The close record: 'close' is emitted asynchronously, as Node does.
+      batch.pos = batch.count;
+      port[kStash] = batch;
       port[kReceiving] = true;
       scheduleDrain(port);
     }
     return undefined;
   }
-  let bytes = item;
-  let ports = null;
-  let buffers = null;
-  if (!(item instanceof Uint8Array)) {
-    bytes = item[0];
-    ports = item[1] === null ? null : item[1].map(newPort);
-    buffers = item[2];
-  }
-  return { message: deserialize(bytes, ports, buffers) };
+  return { message: batch.decode(i) };
 }
 
 // --- worker hand-off --------------------------------------------------------------------------------

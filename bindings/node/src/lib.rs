@@ -300,12 +300,14 @@ impl NativePort {
         self.id
     }
 
-    /// Posts serialized bytes with the ports and ArrayBuffers they transfer (in the order of
-    /// their `\`/`t` indices). Transferred ArrayBuffers are copied out and detached.
+    /// Posts the first `len` bytes of `data` (serialized) with the ports and ArrayBuffers they
+    /// transfer (in the order of their `\`/`t` indices); transferred ArrayBuffers are copied out
+    /// and detached. Returns whether the post doomed the channel (the peer was in `ports`).
     #[napi]
     pub fn post(
         &self,
         data: BufferSlice,
+        len: u32,
         ports: Option<Vec<&NativePort>>,
         buffers: Option<Vec<ArrayBuffer>>,
     ) -> Result<bool> {
@@ -337,7 +339,8 @@ impl NativePort {
             return Ok(false);
         };
         let was_entangled = !transfer.is_empty() && me.is_entangled();
-        me.post_message(wm::Payload { data: data.to_vec(), array_buffers }, &transfer)
+        let len = (len as usize).min(data.len());
+        me.post_message(wm::Payload { data: data[..len].to_vec(), array_buffers }, &transfer)
             .map_err(js_error)?;
         // Posting the peer through its own channel ("doomed") disentangles us at once.
         let doomed = was_entangled && !me.is_entangled();
@@ -381,41 +384,63 @@ impl NativePort {
         self.port().is_none_or(|p| p.is_detached())
     }
 
-    /// Takes up to `max` messages. Each element is a Buffer (plain message) or
-    /// `[Buffer, ports[] | null, ArrayBuffer[] | null]`; a final element `1` (closed here) or
-    /// `2` (closed by the peer) means the queue ended; `3` means the handle was transferred.
+    /// Takes up to `max` messages in one crossing, as `[bytes, ends, extras, end]`:
+    /// `bytes` is one Buffer holding every message's serialized value back to back, message
+    /// `i` spanning `ends[i-1]..ends[i]` (`ends` a Uint32Array); `extras` is null or an array of
+    /// `[i, ports[] | null, ArrayBuffer[] | null]` for the messages that transferred something;
+    /// `end` is 0, or 1 (closed here) / 2 (closed by the peer) when the close record followed,
+    /// or 3 when the handle was transferred away.
     #[napi]
     pub fn drain<'e>(&self, env: &'e Env, max: u32) -> Result<Array<'e>> {
-        let mut out = env.create_array(0)?;
-        let Some(p) = self.port() else {
-            out.insert(3)?;
-            return Ok(out);
-        };
-        for _ in 0..max {
-            match p.try_recv() {
-                Ok(Some(m)) => self.push_message(env, &mut out, m)?,
-                Ok(None) => break,
-                Err(wm::Error::Closed(n)) => {
-                    out.insert(if n.by_peer { 2 } else { 1 })?;
-                    break;
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut ends: Vec<u32> = Vec::new();
+        let mut extras: Option<Array<'e>> = None;
+        let mut end = 0u32;
+        match self.port() {
+            None => end = 3,
+            Some(p) => {
+                for _ in 0..max {
+                    match p.try_recv() {
+                        Ok(Some(m)) => {
+                            let i = ends.len() as u32;
+                            bytes.extend_from_slice(&m.data);
+                            ends.push(bytes.len() as u32);
+                            if !m.ports.is_empty() || !m.array_buffers.is_empty() {
+                                let list = match &mut extras {
+                                    Some(l) => l,
+                                    None => extras.insert(env.create_array(0)?),
+                                };
+                                list.insert(self.extra(env, i, m)?)?;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(wm::Error::Closed(n)) => {
+                            end = if n.by_peer { 2 } else { 1 };
+                            break;
+                        }
+                        Err(wm::Error::InvalidStateError(_)) => {
+                            end = 3;
+                            break;
+                        }
+                        Err(e) => return Err(js_error(e)),
+                    }
                 }
-                Err(wm::Error::InvalidStateError(_)) => {
-                    out.insert(3)?;
-                    break;
-                }
-                Err(e) => return Err(js_error(e)),
             }
         }
+        let mut out = env.create_array(4)?;
+        out.set(0, BufferSlice::copy_from(env, &bytes)?)?;
+        out.set(1, Uint32Array::new(ends))?;
+        match extras {
+            Some(l) => out.set(2, l)?,
+            None => out.set(2, Null)?,
+        }
+        out.set(3, end)?;
         Ok(out)
     }
 
-    fn push_message(&self, env: &Env, out: &mut Array, m: wm::Message) -> Result<()> {
-        let data = BufferSlice::copy_from(env, &m.data)?;
-        if m.ports.is_empty() && m.array_buffers.is_empty() {
-            return out.insert(data);
-        }
+    fn extra<'e>(&self, env: &'e Env, i: u32, m: wm::Message) -> Result<Array<'e>> {
         let mut entry = env.create_array(3)?;
-        entry.set(0, data)?;
+        entry.set(0, i)?;
         if m.ports.is_empty() {
             entry.set(1, Null)?;
         } else {
@@ -431,7 +456,7 @@ impl NativePort {
             }
             entry.set(2, abs)?;
         }
-        out.insert(entry)
+        Ok(entry)
     }
 
     /// Queue counters (beyond the standard).

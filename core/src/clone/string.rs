@@ -9,22 +9,81 @@ use std::sync::Arc;
 /// or [`to_rust_string`](Self::to_rust_string).
 ///
 /// Internally a string whose code units are all ≤ 0xFF is kept one byte per unit (Latin-1), like
-/// V8 does; that is also what decides its wire form (`"` versus `c`). Equality and hashing are by
-/// code units, whatever the representation. The units are shared: cloning is cheap (the decoder
-/// gives every repeated property key one shared copy).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// V8 does; that is also what decides its wire form (`"` versus `c`). Short one-byte strings
+/// (up to 22 units, most keys and many values) live inline, without a heap block; longer ones
+/// are shared, so cloning is cheap. Equality, ordering and hashing are by code units.
+#[derive(Clone)]
 pub struct JsString(Repr);
 
-/// Invariant: `TwoByte` holds at least one code unit above 0xFF.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+const INLINE: usize = 22;
+
+/// Invariants (so that equal strings have one representation): one-byte strings of at most
+/// `INLINE` units are `Inline` with zeroed spare bytes, longer ones `OneByte`; `TwoByte` holds at
+/// least one code unit above 0xFF.
+#[derive(Clone)]
 enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
     OneByte(Arc<[u8]>),
     TwoByte(Arc<[u16]>),
 }
 
+fn one_byte(bytes: &[u8]) -> Repr {
+    if bytes.len() <= INLINE {
+        let mut inline = [0u8; INLINE];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        Repr::Inline {
+            len: bytes.len() as u8,
+            bytes: inline,
+        }
+    } else {
+        Repr::OneByte(Arc::from(bytes))
+    }
+}
+
 impl Default for JsString {
     fn default() -> Self {
-        JsString(Repr::OneByte(Arc::from(&[][..])))
+        JsString(Repr::Inline {
+            len: 0,
+            bytes: [0; INLINE],
+        })
+    }
+}
+
+impl PartialEq for JsString {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::TwoByte(a), Repr::TwoByte(b)) => a == b,
+            (Repr::TwoByte(_), _) | (_, Repr::TwoByte(_)) => false,
+            _ => self.as_latin1() == other.as_latin1(),
+        }
+    }
+}
+
+impl Eq for JsString {}
+
+impl std::hash::Hash for JsString {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match (&self.0, self.as_latin1()) {
+            (Repr::TwoByte(u), _) => u.hash(state),
+            (_, Some(b)) => b.hash(state),
+            (_, None) => {}
+        }
+    }
+}
+
+impl PartialOrd for JsString {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By code units, as JavaScript's `<` on strings.
+impl Ord for JsString {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self.as_latin1(), other.as_latin1()) {
+            (Some(a), Some(b)) => a.cmp(b),
+            _ => self.to_utf16().cmp(&other.to_utf16()),
+        }
     }
 }
 
@@ -38,7 +97,8 @@ impl JsString {
     pub fn from_utf16(units: impl Into<Vec<u16>>) -> Self {
         let units = units.into();
         if units.iter().all(|&u| u <= 0xFF) {
-            JsString(Repr::OneByte(units.into_iter().map(|u| u as u8).collect()))
+            let bytes: Vec<u8> = units.into_iter().map(|u| u as u8).collect();
+            JsString(one_byte(&bytes))
         } else {
             JsString(Repr::TwoByte(Arc::from(units)))
         }
@@ -46,17 +106,23 @@ impl JsString {
 
     /// A string whose code units are the given Latin-1 bytes (each byte one code unit).
     pub fn from_latin1(bytes: impl Into<Vec<u8>>) -> Self {
-        JsString(Repr::OneByte(Arc::from(bytes.into())))
+        let bytes = bytes.into();
+        if bytes.len() <= INLINE {
+            JsString(one_byte(&bytes))
+        } else {
+            JsString(Repr::OneByte(Arc::from(bytes)))
+        }
     }
 
     /// A string whose code units are the given Latin-1 bytes, copied once.
     pub fn from_latin1_slice(bytes: &[u8]) -> Self {
-        JsString(Repr::OneByte(Arc::from(bytes)))
+        JsString(one_byte(bytes))
     }
 
     /// The number of UTF-16 code units (JavaScript's `length`).
     pub fn len(&self) -> usize {
         match &self.0 {
+            Repr::Inline { len, .. } => usize::from(*len),
             Repr::OneByte(b) => b.len(),
             Repr::TwoByte(u) => u.len(),
         }
@@ -70,6 +136,7 @@ impl JsString {
     /// The code units as bytes when every unit is ≤ 0xFF (the string V8 calls one-byte).
     pub fn as_latin1(&self) -> Option<&[u8]> {
         match &self.0 {
+            Repr::Inline { len, bytes } => Some(&bytes[..usize::from(*len)]),
             Repr::OneByte(b) => Some(b),
             Repr::TwoByte(_) => None,
         }
@@ -77,60 +144,73 @@ impl JsString {
 
     /// The code units, borrowed when the string is two-byte, widened otherwise.
     pub fn to_utf16(&self) -> Cow<'_, [u16]> {
-        match &self.0 {
-            Repr::OneByte(b) => Cow::Owned(b.iter().map(|&c| u16::from(c)).collect()),
-            Repr::TwoByte(u) => Cow::Borrowed(&u[..]),
+        match (&self.0, self.as_latin1()) {
+            (Repr::TwoByte(u), _) => Cow::Borrowed(&u[..]),
+            (_, b) => Cow::Owned(
+                b.unwrap_or_default()
+                    .iter()
+                    .map(|&c| u16::from(c))
+                    .collect(),
+            ),
         }
     }
 
     /// The code unit at `index`.
     pub fn code_unit(&self, index: usize) -> Option<u16> {
-        match &self.0 {
-            Repr::OneByte(b) => b.get(index).map(|&c| u16::from(c)),
-            Repr::TwoByte(u) => u.get(index).copied(),
+        match (&self.0, self.as_latin1()) {
+            (Repr::TwoByte(u), _) => u.get(index).copied(),
+            (_, b) => b.unwrap_or_default().get(index).map(|&c| u16::from(c)),
         }
     }
 
     /// The string as Rust text, or `None` if it holds a lone surrogate.
     pub fn to_rust_string(&self) -> Option<String> {
-        match &self.0 {
-            Repr::OneByte(b) => Some(b.iter().map(|&c| char::from(c)).collect()),
-            Repr::TwoByte(u) => String::from_utf16(u).ok(),
+        match (&self.0, self.as_latin1()) {
+            (Repr::TwoByte(u), _) => String::from_utf16(u).ok(),
+            (_, b) => Some(
+                b.unwrap_or_default()
+                    .iter()
+                    .map(|&c| char::from(c))
+                    .collect(),
+            ),
         }
     }
 
     /// The string as Rust text, lone surrogates replaced by U+FFFD.
     pub fn to_string_lossy(&self) -> String {
-        match &self.0 {
-            Repr::OneByte(b) => b.iter().map(|&c| char::from(c)).collect(),
-            Repr::TwoByte(u) => String::from_utf16_lossy(u),
+        match (&self.0, self.as_latin1()) {
+            (Repr::TwoByte(u), _) => String::from_utf16_lossy(u),
+            (_, b) => b
+                .unwrap_or_default()
+                .iter()
+                .map(|&c| char::from(c))
+                .collect(),
         }
     }
 
     /// True when this string equals the given Rust text.
     pub fn eq_str(&self, s: &str) -> bool {
-        match &self.0 {
-            Repr::OneByte(b) if s.is_ascii() => **b == *s.as_bytes(),
+        match self.as_latin1() {
+            Some(b) if s.is_ascii() => b == s.as_bytes(),
             _ => self.to_utf16().iter().copied().eq(s.encode_utf16()),
         }
     }
 
     /// If this is a canonical array index ("0", "1", … "4294967294"), that index.
     pub fn array_index(&self) -> Option<u32> {
-        match &self.0 {
-            Repr::OneByte(b) => crate::clone::number::parse_array_index(b),
-            Repr::TwoByte(_) => None,
-        }
+        self.as_latin1()
+            .and_then(crate::clone::number::parse_array_index)
     }
 }
 
 impl From<&str> for JsString {
     fn from(s: &str) -> Self {
         if s.is_ascii() {
-            return JsString(Repr::OneByte(Arc::from(s.as_bytes())));
+            return JsString(one_byte(s.as_bytes()));
         }
         if s.chars().all(|c| (c as u32) <= 0xFF) {
-            JsString(Repr::OneByte(s.chars().map(|c| c as u32 as u8).collect()))
+            let bytes: Vec<u8> = s.chars().map(|c| c as u32 as u8).collect();
+            JsString(one_byte(&bytes))
         } else {
             JsString(Repr::TwoByte(s.encode_utf16().collect()))
         }
@@ -140,7 +220,7 @@ impl From<&str> for JsString {
 impl From<String> for JsString {
     fn from(s: String) -> Self {
         if s.is_ascii() {
-            return JsString(Repr::OneByte(Arc::from(s.into_bytes())));
+            return JsString::from_latin1(s.into_bytes());
         }
         JsString::from(s.as_str())
     }
@@ -173,7 +253,7 @@ impl fmt::Display for JsString {
 impl fmt::Debug for JsString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Repr::OneByte(_) => write!(f, "{:?}", self.to_string_lossy()),
+            Repr::Inline { .. } | Repr::OneByte(_) => write!(f, "{:?}", self.to_string_lossy()),
             Repr::TwoByte(u) => {
                 f.write_str("\"")?;
                 for r in char::decode_utf16(u.iter().copied()) {

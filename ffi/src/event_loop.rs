@@ -189,7 +189,12 @@ fn attach(
         userdata,
         finalizer,
     });
-    *src.watch().reg.lock() = Some(reg);
+    // A registration that a concurrent attach slipped in since `take_registration` above is
+    // replaced too; it is dropped after the lock is released (its finalizer is C code).
+    let raced = std::mem::replace(&mut *src.watch().reg.lock(), Some(reg));
+    if let Some(r) = raced.as_ref().filter(|r| !r.belongs_to(&inner)) {
+        r.forget(ptr_of(&*src));
+    }
     let (wl, ws) = (Arc::downgrade(&inner), Arc::downgrade(&src));
     src.set_notifier(Some(Arc::new(move || {
         if let (Some(l), Some(s)) = (wl.upgrade(), ws.upgrade()) {
@@ -198,6 +203,7 @@ fn attach(
     })));
     src.enable();
     drop(old);
+    drop(raced);
     Ok(())
 }
 

@@ -20,22 +20,25 @@ static SOURCES: Mutex<Vec<(core::WindowProxy, Py<PyWeakrefReference>)>> = Mutex:
 fn register(window: &Bound<'_, Window>) -> PyResult<()> {
     let py = window.py();
     let proxy = window.get().window.proxy();
-    let dead;
+    let alive = |w: &Py<PyWeakrefReference>| w.bind(py).upgrade().is_some();
     {
-        let mut list = SOURCES.lock().unwrap_or_else(|e| e.into_inner());
-        if list
-            .iter()
-            .any(|(p, w)| *p == proxy && w.bind(py).upgrade().is_some())
-        {
+        let list = SOURCES.lock().unwrap_or_else(|e| e.into_inner());
+        if list.iter().any(|(p, w)| *p == proxy && alive(w)) {
             return Ok(());
         }
-        let (alive, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut *list)
-            .into_iter()
-            .partition(|(p, w)| !p.is_closed() && w.bind(py).upgrade().is_some());
-        *list = alive;
-        list.push((proxy, PyWeakrefReference::new(window.as_any())?.unbind()));
-        dead = gone;
     }
+    // Allocate before locking: an allocation may run the garbage collector, and with it
+    // arbitrary Python code that could post from a window and re-enter here.
+    let weak = PyWeakrefReference::new(window.as_any())?.unbind();
+    let dead = {
+        let mut list = SOURCES.lock().unwrap_or_else(|e| e.into_inner());
+        let (keep, dead): (Vec<_>, Vec<_>) = std::mem::take(&mut *list)
+            .into_iter()
+            .partition(|(p, w)| !p.is_closed() && alive(w));
+        *list = keep;
+        list.push((proxy, weak));
+        dead
+    };
     drop(dead);
     Ok(())
 }

@@ -346,8 +346,8 @@ struct Reader<'a> {
     ports: Vec<Option<MessagePort>>,
     /// Whether each transferred buffer (arena ids `0..n`) was mentioned yet.
     buffer_used: Vec<bool>,
-    /// Recently seen short one-byte keys: records repeat their keys, and one shared copy each
-    /// saves an allocation per property.
+    /// Recently seen one-byte keys too long to be inline: records repeat their keys, and one
+    /// shared copy each saves an allocation per property.
     key_cache: [Option<JsString>; KEY_CACHE],
 }
 
@@ -355,7 +355,7 @@ struct Reader<'a> {
 type R<T> = Result<T, Box<DecodeError>>;
 
 const KEY_CACHE: usize = 64;
-const KEY_CACHE_MAX_LEN: usize = 32;
+const KEY_CACHE_MAX_LEN: usize = 64;
 
 impl<'a> Reader<'a> {
     #[cold]
@@ -550,9 +550,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A one-byte key, shared with the previous occurrence of the same short key.
+    /// A one-byte key; a longer key is shared with its previous occurrence.
     fn interned(&mut self, bytes: &[u8]) -> JsString {
-        if bytes.len() > KEY_CACHE_MAX_LEN {
+        // Short keys are stored inline anyway; very long ones are rarely repeated.
+        if bytes.len() <= 22 || bytes.len() > KEY_CACHE_MAX_LEN {
             return JsString::from_latin1_slice(bytes);
         }
         // FNV-1a: cheap for short keys; collisions just replace the slot.

@@ -302,3 +302,44 @@ fn writer_refuses_graphs_the_reader_would_refuse() {
     g.root = g.add(Object::Array(a)).into();
     assert_eq!(clone::encode(&g).unwrap_err().name(), "DataCloneError");
 }
+
+#[test]
+fn js_strings_compare_by_code_units_whatever_their_storage() {
+    use std::collections::HashSet;
+    let long = "k".repeat(40);
+    for text in [
+        "",
+        "id",
+        "é",
+        &"x".repeat(22),
+        &"x".repeat(23),
+        &long,
+        "€",
+        "a€",
+    ] {
+        let units: Vec<u16> = text.encode_utf16().collect();
+        let a = JsString::from(text);
+        let b = JsString::from_utf16(units.clone());
+        let c = JsString::from(text.to_owned());
+        assert_eq!(a, b, "{text:?}");
+        assert_eq!(a, c);
+        assert_eq!(a.len(), units.len());
+        assert_eq!(&*a.to_utf16(), &units[..]);
+        let set: HashSet<JsString> = [a.clone(), b, c].into_iter().collect();
+        assert_eq!(set.len(), 1, "equal strings hash alike");
+        if let Some(latin1) = a.as_latin1() {
+            assert_eq!(JsString::from_latin1(latin1.to_vec()), a);
+            assert_eq!(JsString::from_latin1_slice(latin1), a);
+        }
+    }
+    // Ordering is by code units, across one-byte and two-byte storage.
+    let mut v = vec![
+        JsString::from("b"),
+        JsString::from("€"),
+        JsString::from("a".repeat(30)),
+        JsString::from("ÿ"),
+    ];
+    v.sort();
+    let sorted: Vec<String> = v.iter().map(JsString::to_string_lossy).collect();
+    assert_eq!(sorted, ["a".repeat(30), "b".into(), "ÿ".into(), "€".into()]);
+}

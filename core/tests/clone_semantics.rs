@@ -333,7 +333,7 @@ fn js_strings_compare_by_code_units_whatever_their_storage() {
         }
     }
     // Ordering is by code units, across one-byte and two-byte storage.
-    let mut v = vec![
+    let mut v = [
         JsString::from("b"),
         JsString::from("€"),
         JsString::from("a".repeat(30)),

@@ -253,10 +253,109 @@ static void close_wakes_a_blocked_receiver(void) {
   wm_port_free(b);
 }
 
+/* ---- a loop dispatched on this thread while 4 threads post and a fifth closes ---- */
+
+typedef struct {
+  int next;   /* next expected sequence number */
+  int bad;    /* out-of-order or malformed */
+  int closed; /* onclose calls */
+  int finalized;
+} loop_rec;
+
+static void loop_on_message(void *ud, wm_port *port, wm_message *m) {
+  loop_rec *r = ud;
+  (void)port;
+  wm_value *v;
+  double d = -1;
+  if (wm_message_value(m, &v) == WM_OK) {
+    wm_value_get_number(v, &d);
+    wm_value_free(v);
+  }
+  if ((int)d != r->next) r->bad++;
+  r->next++;
+}
+
+static void loop_on_close(void *ud, wm_port *port, wm_close_reason reason, bool by_peer) {
+  loop_rec *r = ud;
+  (void)port;
+  (void)reason;
+  (void)by_peer;
+  r->closed++;
+}
+
+static void loop_finalize(void *ud) { ((loop_rec *)ud)->finalized++; }
+
+typedef struct {
+  wm_port *port;
+  int count;
+} seq_poster;
+
+static void *post_sequence(void *p) {
+  seq_poster *s = p;
+  for (int i = 0; i < s->count; i++) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", i);
+    if (wm_port_post_json(s->port, buf) != WM_OK) break;
+  }
+  wm_port_close(s->port);
+  return NULL;
+}
+
+static void loop_dispatch_while_four_threads_post_and_a_fifth_closes(void) {
+  int per_thread = scaled(3000);
+  wm_loop *loop;
+  CHECK_OK(wm_loop_new(&loop));
+  wm_port *send[POSTERS], *recv[POSTERS];
+  loop_rec recs[POSTERS];
+  memset(recs, 0, sizeof recs);
+  for (int i = 0; i < POSTERS; i++) {
+    CHECK_OK(wm_channel_new(&send[i], &recv[i]));
+    CHECK_OK(wm_loop_attach(loop, recv[i], loop_on_message, loop_on_close, &recs[i], loop_finalize));
+  }
+  /* One more port whose peer a fifth thread closes while the others post. */
+  wm_port *victim_send, *victim_recv;
+  loop_rec victim = {0};
+  CHECK_OK(wm_channel_new(&victim_send, &victim_recv));
+  CHECK_OK(wm_loop_attach(loop, victim_recv, loop_on_message, loop_on_close, &victim, loop_finalize));
+  CHECK_OK(wm_port_post_json(victim_send, "0"));
+  pthread_t th[POSTERS + 1];
+  seq_poster sp[POSTERS];
+  for (int i = 0; i < POSTERS; i++) {
+    sp[i] = (seq_poster){send[i], per_thread};
+    REQUIRE(pthread_create(&th[i], NULL, post_sequence, &sp[i]) == 0);
+  }
+  closer_arg ca = {.port = victim_send, .go = &(atomic_int){1}, .after_us = 10};
+  REQUIRE(pthread_create(&th[POSTERS], NULL, closer, &ca) == 0);
+  int open = POSTERS + 1, spins = 0;
+  while (open > 0 && spins < 100000) {
+    spins++;
+    if (wm_loop_wait(loop, 5000) != WM_OK) break;
+    size_t n;
+    CHECK_OK(wm_loop_dispatch(loop, 100, &n));
+    open = 0;
+    for (int i = 0; i < POSTERS; i++) open += recs[i].closed == 0;
+    open += victim.closed == 0;
+  }
+  for (int i = 0; i <= POSTERS; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < POSTERS; i++) {
+    CHECK(recs[i].next == per_thread && recs[i].bad == 0);
+    CHECK(recs[i].closed == 1 && recs[i].finalized == 1);
+  }
+  CHECK(victim.next == 1 && victim.closed == 1 && victim.finalized == 1);
+  for (int i = 0; i < POSTERS; i++) {
+    wm_port_free(send[i]);
+    wm_port_free(recv[i]);
+  }
+  wm_port_free(victim_send);
+  wm_port_free(victim_recv);
+  CHECK_OK(wm_loop_free(loop));
+}
+
 int main(void) {
   RUN(port_transferred_across_threads);
   RUN(four_threads_post_while_a_fifth_closes);
   RUN(handle_freed_while_other_threads_use_it);
   RUN(close_wakes_a_blocked_receiver);
+  RUN(loop_dispatch_while_four_threads_post_and_a_fifth_closes);
   return harness_finish("test_threads");
 }

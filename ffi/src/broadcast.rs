@@ -61,7 +61,7 @@ impl Source for BroadcastObj {
     }
 }
 
-static CHANNELS: Table<BroadcastObj> = Table::new(Kind::Broadcast);
+static CHANNELS: Table<Arc<BroadcastObj>> = Table::new(Kind::Broadcast);
 
 pub(crate) fn live() -> usize {
     CHANNELS.live()

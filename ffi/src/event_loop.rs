@@ -191,7 +191,7 @@ fn attach(
     });
     // A registration that a concurrent attach slipped in since `take_registration` above is
     // replaced too; it is dropped after the lock is released (its finalizer is C code).
-    let raced = std::mem::replace(&mut *src.watch().reg.lock(), Some(reg));
+    let raced = src.watch().reg.lock().replace(reg);
     if let Some(r) = raced.as_ref().filter(|r| !r.belongs_to(&inner)) {
         r.forget(ptr_of(&*src));
     }
@@ -266,7 +266,7 @@ pub(crate) struct LoopInner {
     dispatching: Mutex<()>,
 }
 
-static LOOPS: Table<LoopInner> = Table::new(Kind::Loop);
+static LOOPS: Table<Arc<LoopInner>> = Table::new(Kind::Loop);
 
 /// Messages one port may deliver before the next ready port gets its turn.
 const PORT_QUANTUM: usize = 64;

@@ -19,11 +19,9 @@
 //! so a call never holds the table lock while it blocks or while C code runs, and an object stays
 //! alive until the last call using it returns even if another thread frees its handle meanwhile.
 
+use parking_lot::Mutex;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
-
-use parking_lot::Mutex;
 
 use crate::status::{Failure, Res, WM_ERR_INVALID_HANDLE};
 
@@ -52,7 +50,7 @@ pub(crate) enum Kind {
 
 struct SlotState<T> {
     generation: u32,
-    object: Option<Arc<T>>,
+    object: Option<T>,
 }
 
 /// One slot, alone on its cache line: two threads using two handles never share a line.
@@ -63,7 +61,9 @@ struct Slot<T> {
     next_free: AtomicU32,
 }
 
-/// One table per handle kind.
+/// One table per handle kind. `T` is what a slot stores: usually an `Arc` of the object, so a
+/// call can use it with no lock held; messages are stored inline and used under their slot's
+/// lock (`with`), which saves an allocation per message.
 pub(crate) struct Table<T> {
     kind: Kind,
     chunks: [AtomicPtr<Slot<T>>; MAX_CHUNKS],
@@ -188,7 +188,7 @@ impl<T> Table<T> {
     }
 
     /// Stores `object` and returns its new handle.
-    pub(crate) fn insert(&self, object: Arc<T>) -> Res<usize> {
+    pub(crate) fn insert(&self, object: T) -> Res<usize> {
         let index = match self.pop_free() {
             Some(i) => i,
             None => self.fresh()?,
@@ -199,20 +199,21 @@ impl<T> Table<T> {
         Ok(self.encode(index, st.generation))
     }
 
-    /// The live object behind `handle`.
-    pub(crate) fn get(&self, handle: usize) -> Res<Arc<T>> {
+    /// Invalidates `handle` and returns its object (the caller drops it with no lock held, since
+    /// dropping may run C finalizers).
+    /// Runs `f` on the live object behind `handle`, under its slot's lock: `f` must be short and
+    /// must not use this table.
+    pub(crate) fn with<R>(&self, handle: usize, f: impl FnOnce(&T) -> R) -> Res<R> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let st = slot.state.lock();
         match &st.object {
-            Some(o) if st.generation == generation => Ok(o.clone()),
+            Some(o) if st.generation == generation => Ok(f(o)),
             _ => Err(self.stale()),
         }
     }
 
-    /// Invalidates `handle` and returns its object (the caller drops it with no lock held, since
-    /// dropping may run C finalizers).
-    pub(crate) fn remove(&self, handle: usize) -> Res<Arc<T>> {
+    pub(crate) fn remove(&self, handle: usize) -> Res<T> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let object = {
@@ -239,14 +240,22 @@ impl<T> Table<T> {
     }
 }
 
+impl<T: Clone> Table<T> {
+    /// The live object behind `handle` (a clone of the stored `Arc`).
+    pub(crate) fn get(&self, handle: usize) -> Res<T> {
+        self.with(handle, T::clone)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn stale_reused_and_foreign_handles_are_refused() {
-        let ports: Table<u32> = Table::new(Kind::Port);
-        let values: Table<u32> = Table::new(Kind::Value);
+        let ports: Table<Arc<u32>> = Table::new(Kind::Port);
+        let values: Table<Arc<u32>> = Table::new(Kind::Value);
         let a = ports.insert(Arc::new(1)).unwrap();
         assert_eq!(*ports.get(a).unwrap(), 1);
         assert!(a as u64 >= 1 << 32, "handles are never small numbers");
@@ -268,7 +277,7 @@ mod tests {
 
     #[test]
     fn many_handles_span_chunks_and_threads() {
-        static T: Table<usize> = Table::new(Kind::Message);
+        static T: Table<Arc<usize>> = Table::new(Kind::Message);
         let handles: Vec<Vec<usize>> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..4)
                 .map(|t| {

@@ -1,7 +1,6 @@
 //! `wm_message_*`: a received message and what can be taken out of it.
 
 use std::ffi::{c_char, CString};
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 use webmessaging_core::{Message, MessageEvent, MessagePort, WindowProxy};
@@ -72,14 +71,20 @@ pub(crate) fn new_message_handle(m: Message) -> Res<*mut wm_message> {
 }
 
 pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
-    Ok(MESSAGES.insert(Arc::new(m))? as *mut wm_message)
+    Ok(MESSAGES.insert(m)? as *mut wm_message)
 }
 
-pub(crate) fn message_arg(m: *const wm_message, name: &str) -> Res<Arc<MessageObj>> {
+/// Runs `f` on the message behind `m` (under its slot's lock; `f` must not use the message
+/// table).
+pub(crate) fn with_message<R>(
+    m: *const wm_message,
+    name: &str,
+    f: impl FnOnce(&MessageObj) -> Res<R>,
+) -> Res<R> {
     if m.is_null() {
         return Err(Failure::null(name));
     }
-    MESSAGES.get(m as usize)
+    MESSAGES.with(m as usize, f)?
 }
 
 /// Writes the number of ports the message carries (its `event.ports.length`, R-CH-11/30),
@@ -93,14 +98,15 @@ pub unsafe extern "C" fn wm_message_port_count(
     out: *mut usize,
 ) -> wm_status {
     guard("wm_message_port_count", || {
-        let m = message_arg(msg, "msg")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let n = m.ports.lock().len();
-        // SAFETY: checked non-null; the caller promises it is writable.
-        unsafe { out.write(n) };
-        Ok(())
+        with_message(msg, "msg", |m| {
+            if out.is_null() {
+                return Err(Failure::null("out"));
+            }
+            let n = m.ports.lock().len();
+            // SAFETY: checked non-null; the caller promises it is writable.
+            unsafe { out.write(n) };
+            Ok(())
+        })
     })
 }
 
@@ -123,31 +129,32 @@ pub unsafe extern "C" fn wm_message_take_port(
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
     guard("wm_message_take_port", || {
-        let m = message_arg(msg, "msg")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let port = {
-            let mut ports = m.ports.lock();
-            let n = ports.len();
-            let slot = ports.get_mut(i).ok_or_else(|| {
-                Failure::invalid(format!(
-                    "port index {i} is out of range (the message has {n})"
-                ))
-            })?;
-            if slot.1 {
-                return Err(Failure::new(
-                    WM_ERR_INVALID_STATE,
-                    format!("port {i} was already taken"),
-                ));
+        with_message(msg, "msg", |m| {
+            if out.is_null() {
+                return Err(Failure::null("out"));
             }
-            slot.1 = true;
-            slot.0.clone()
-        };
-        let h = new_port_handle(port)?;
-        // SAFETY: checked non-null; the caller promises it is writable.
-        unsafe { *out = h };
-        Ok(())
+            let port = {
+                let mut ports = m.ports.lock();
+                let n = ports.len();
+                let slot = ports.get_mut(i).ok_or_else(|| {
+                    Failure::invalid(format!(
+                        "port index {i} is out of range (the message has {n})"
+                    ))
+                })?;
+                if slot.1 {
+                    return Err(Failure::new(
+                        WM_ERR_INVALID_STATE,
+                        format!("port {i} was already taken"),
+                    ));
+                }
+                slot.1 = true;
+                slot.0.clone()
+            };
+            let h = new_port_handle(port)?;
+            // SAFETY: checked non-null; the caller promises it is writable.
+            unsafe { *out = h };
+            Ok(())
+        })
     })
 }
 
@@ -164,20 +171,21 @@ pub unsafe extern "C" fn wm_message_serialized(
     len: *mut usize,
 ) -> wm_status {
     guard("wm_message_serialized", || {
-        let m = message_arg(msg, "msg")?;
-        if data.is_null() {
-            return Err(Failure::null("data"));
-        }
-        if len.is_null() {
-            return Err(Failure::null("len"));
-        }
-        // SAFETY: checked non-null; the caller promises they are writable. The bytes live in the
-        // message object, which the handle table keeps alive until `wm_message_free`.
-        unsafe {
-            *data = m.data.as_ptr();
-            *len = m.data.len();
-        }
-        Ok(())
+        with_message(msg, "msg", |m| {
+            if data.is_null() {
+                return Err(Failure::null("data"));
+            }
+            if len.is_null() {
+                return Err(Failure::null("len"));
+            }
+            // SAFETY: checked non-null; the caller promises they are writable. The bytes live in the
+            // message object, which the handle table keeps alive until `wm_message_free`.
+            unsafe {
+                *data = m.data.as_ptr();
+                *len = m.data.len();
+            }
+            Ok(())
+        })
     })
 }
 
@@ -202,15 +210,16 @@ pub unsafe extern "C" fn wm_message_to_json(
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
     guard("wm_message_to_json", || {
-        let m = message_arg(msg, "msg")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let g = value::decode_message(&m)?;
-        let text = json::graph_to_json(&g, &g.root)?;
-        // SAFETY: checked non-null; the caller promises it is writable.
-        unsafe { *out = json::into_c_string(text) };
-        Ok(())
+        with_message(msg, "msg", |m| {
+            if out.is_null() {
+                return Err(Failure::null("out"));
+            }
+            let g = value::decode_message(m)?;
+            let text = json::graph_to_json(&g, &g.root)?;
+            // SAFETY: checked non-null; the caller promises it is writable.
+            unsafe { *out = json::into_c_string(text) };
+            Ok(())
+        })
     })
 }
 
@@ -228,14 +237,15 @@ pub unsafe extern "C" fn wm_message_value(
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
     guard("wm_message_value", || {
-        let m = message_arg(msg, "msg")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let v = value::value_from_message(&m)?;
-        // SAFETY: checked non-null; the caller promises it is writable.
-        unsafe { *out = v };
-        Ok(())
+        with_message(msg, "msg", |m| {
+            if out.is_null() {
+                return Err(Failure::null("out"));
+            }
+            let v = value::value_from_message(m)?;
+            // SAFETY: checked non-null; the caller promises it is writable.
+            unsafe { *out = v };
+            Ok(())
+        })
     })
 }
 
@@ -253,19 +263,20 @@ pub unsafe extern "C" fn wm_message_origin(
     out: *mut *const c_char,
 ) -> wm_status {
     guard("wm_message_origin", || {
-        let m = message_arg(msg, "msg")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        // SAFETY: checked non-null; the string lives in the message object, which the handle
-        // table keeps alive until `wm_message_free`.
-        unsafe {
-            *out = m
-                .origin
-                .as_deref()
-                .map_or(c"".as_ptr(), std::ffi::CStr::as_ptr)
-        };
-        Ok(())
+        with_message(msg, "msg", |m| {
+            if out.is_null() {
+                return Err(Failure::null("out"));
+            }
+            // SAFETY: checked non-null; the string lives in the message object, which the handle
+            // table keeps alive until `wm_message_free`.
+            unsafe {
+                *out = m
+                    .origin
+                    .as_deref()
+                    .map_or(c"".as_ptr(), std::ffi::CStr::as_ptr)
+            };
+            Ok(())
+        })
     })
 }
 
@@ -284,21 +295,22 @@ pub unsafe extern "C" fn wm_message_source(
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
     guard("wm_message_source", || {
-        let m = message_arg(msg, "msg")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let w = m
-            .source
-            .as_ref()
-            .and_then(WindowProxy::window)
-            .ok_or_else(|| {
-                Failure::new(WM_ERR_EMPTY, "the message has no source window (any more)")
-            })?;
-        let h = crate::window::new_window_handle(w)?;
-        // SAFETY: checked non-null; the caller promises it is writable.
-        unsafe { *out = h };
-        Ok(())
+        with_message(msg, "msg", |m| {
+            if out.is_null() {
+                return Err(Failure::null("out"));
+            }
+            let w = m
+                .source
+                .as_ref()
+                .and_then(WindowProxy::window)
+                .ok_or_else(|| {
+                    Failure::new(WM_ERR_EMPTY, "the message has no source window (any more)")
+                })?;
+            let h = crate::window::new_window_handle(w)?;
+            // SAFETY: checked non-null; the caller promises it is writable.
+            unsafe { *out = h };
+            Ok(())
+        })
     })
 }
 

@@ -155,7 +155,7 @@ pub(crate) struct ValueObj {
     value: Value,
 }
 
-static VALUES: Table<ValueObj> = Table::new(Kind::Value);
+static VALUES: Table<Arc<ValueObj>> = Table::new(Kind::Value);
 
 pub(crate) fn live() -> usize {
     VALUES.live()

@@ -51,7 +51,7 @@ impl Source for WindowObj {
     }
 }
 
-static WINDOWS: Table<WindowObj> = Table::new(Kind::Window);
+static WINDOWS: Table<Arc<WindowObj>> = Table::new(Kind::Window);
 
 pub(crate) fn live() -> usize {
     WINDOWS.live()

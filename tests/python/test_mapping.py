@@ -270,3 +270,15 @@ def test_large_buffers_in_messages_keep_value_and_sharing():
     assert back["a"] == big and back["a"] is back["b"]
     assert back["small"] == b"x" and back["ba"] == big and type(back["ba"]) is bytes
     assert wm.deserialize(wm.serialize(big)) == big
+
+
+def test_immutable_containers_are_copied_not_shared():
+    empty = ()
+    back = wm.structured_clone([empty, empty, frozenset(), frozenset()])
+    assert back == [[], [], set(), set()]
+    assert back[0] is not back[1] and back[2] is not back[3]
+    # A cycle through a tuple still terminates (at the list).
+    lst = []
+    lst.append((lst,))
+    back = wm.structured_clone(lst)
+    assert back[0][0] is back

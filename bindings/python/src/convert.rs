@@ -265,7 +265,10 @@ impl<'py> Encoder<'_, 'py> {
             return Ok(Value::Object(id));
         }
         if let Ok(tuple) = obj.cast::<PyTuple>() {
-            let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())));
+            // Not memoized: equal tuples are often one shared constant in Python, and sharing
+            // them would alias the mutable lists they become. A cycle through a tuple still
+            // ends at the list or dict it passes through.
+            let id = self.graph.add(Object::Array(Array::dense(Vec::new())));
             let mut items = Vec::with_capacity(tuple.len());
             for item in tuple.iter() {
                 items.push(self.value(&item)?);
@@ -322,7 +325,12 @@ impl<'py> Encoder<'_, 'py> {
             return Ok(Value::Object(id));
         }
         if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
-            let id = self.new_object(obj, Object::Set(Vec::new()));
+            // A frozenset is immutable like a tuple: copied, not shared (see above).
+            let id = if obj.is_instance_of::<PyFrozenSet>() {
+                self.graph.add(Object::Set(Vec::new()))
+            } else {
+                self.new_object(obj, Object::Set(Vec::new()))
+            };
             let mut items = Vec::new();
             for item in obj.try_iter()? {
                 items.push(self.value(&item?)?);

@@ -194,3 +194,11 @@ def test_deserialize_accepts_any_bytes_like():
     data = wm.serialize({"a": [1]})
     for form in (data, bytearray(data), memoryview(data)):
         assert wm.deserialize(form) == {"a": [1]}
+
+
+def test_serialize_transfer_must_be_empty():
+    assert wm.serialize([1], transfer=()) == wm.serialize([1])
+    ch = MessageChannel()
+    with pytest.raises(DataCloneError, match="cannot transfer ports"):
+        wm.serialize(ch.port1, transfer=[ch.port1])
+    assert not ch.port1.detached

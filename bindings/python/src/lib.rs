@@ -15,9 +15,24 @@ use pyo3::types::PyBytes;
 use webmessaging_core::clone;
 
 /// Serializes `value` to the wire format (V8 ValueSerializer v15 profile): the bytes Node's
-/// `v8.Deserializer` reads.
+/// `v8.Deserializer` reads. `transfer` must be empty: ports cannot travel inside bare bytes
+/// (post them on a port or window instead).
 #[pyfunction]
-fn serialize<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+#[pyo3(signature = (value, transfer = None))]
+fn serialize<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+    transfer: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    if let Some(t) = transfer {
+        let (ports, _) = port::transfer_list(py, t)?;
+        if !ports.is_empty() {
+            return Err(errors::data_clone(
+                py,
+                "serialize() cannot transfer ports: bytes have no port table; post the value instead",
+            ));
+        }
+    }
     let graph = convert::to_graph(py, value)?;
     let bytes = clone::encode(&graph).map_err(|e| errors::to_py(py, e))?;
     Ok(PyBytes::new(py, &bytes))

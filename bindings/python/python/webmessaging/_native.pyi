@@ -146,8 +146,9 @@ class BroadcastChannel:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]: ...
 
-def serialize(value: Any) -> bytes:
-    """The wire bytes of ``value`` (V8 ValueSerializer v15, readable by Node's ``v8.Deserializer``)."""
+def serialize(value: Any, transfer: Iterable[MessagePort] | None = ()) -> bytes:
+    """The wire bytes of ``value`` (V8 ValueSerializer v15, readable by Node's ``v8.Deserializer``).
+    ``transfer`` must be empty (ports cannot travel in bare bytes): :class:`DataCloneError`."""
 
 def deserialize(data: bytes | bytearray | memoryview, *, node: bool = False) -> Any:
     """Reads wire bytes (``node=True``: Node's ``v8.serialize()`` dialect). Raises :class:`DecodeError`."""

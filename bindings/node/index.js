@@ -49,7 +49,8 @@ const NodeEventTarget = Object.getPrototypeOf(wt.MessagePort.prototype).construc
 const NodeMessageEvent = globalThis.MessageEvent;
 
 // --- per-port state ----------------------------------------------------------------------------
-const kNative = Symbol('webmessaging.native');
+const kNative = Symbol('webmessaging.native'); // the NativePort owning the core port
+const kId = Symbol('webmessaging.id'); // its id, for the native port* calls
 const kReceiving = Symbol('webmessaging.receiving');
 const kClosed = Symbol('webmessaging.closed');
 const kRefed = Symbol('webmessaging.refed');
@@ -206,7 +207,7 @@ class MessagePort extends NodeEventTarget {
           if (ports.includes(t)) {
             throw domException('Transfer list contains duplicate MessagePort', 'DataCloneError');
           }
-          if (t[kClosed] || t[kNative].detached) {
+          if (t[kClosed] || native.portDetached(t[kId])) {
             throw domException('MessagePort in transfer list is already detached', 'DataCloneError');
           }
           ports.push(t);
@@ -229,15 +230,14 @@ class MessagePort extends NodeEventTarget {
     if (ports === undefined && buffers === undefined) {
       const n = encodeFast(value);
       if (n >= 0) {
-        this[kNative].post(scratch, n);
+        native.portPost(this[kId], scratch, n);
         return;
       }
     }
     const bytes = serialize(value, ports, buffers);
     try {
-      doomed = this[kNative].post(bytes, bytes.length,
-                                  ports === undefined ? undefined : ports.map((p) => p[kNative]),
-                                  buffers);
+      doomed = native.portPost(this[kId], bytes, bytes.length,
+                               ports === undefined ? undefined : ports.map((p) => p[kId]), buffers);
     } catch (err) {
       throw nativeError(err);
     }
@@ -270,7 +270,7 @@ class MessagePort extends NodeEventTarget {
       this[kDiscard] = true;
       this[kStash] = undefined;
     }
-    this[kNative].close();
+    native.portClose(this[kId]);
     scheduleDrain(this);
   }
 
@@ -338,6 +338,7 @@ function newPort(np) {
   const init = new NodeEventTarget();
   for (const s of Object.getOwnPropertySymbols(init)) port[s] = init[s];
   port[kNative] = np;
+  port[kId] = np.id;
   port[kReceiving] = false;
   port[kClosed] = false;
   port[kRefed] = false;
@@ -348,7 +349,7 @@ function newPort(np) {
   port[kDiscard] = false;
   port[kClosing] = false;
   port[kDone] = false;
-  live.set(np.id, new WeakRef(port));
+  live.set(port[kId], new WeakRef(port));
   return port;
 }
 
@@ -357,14 +358,14 @@ function detachLocally(port) {
   port[kClosed] = true;
   port[kReceiving] = false;
   port[kStash] = undefined;
-  live.delete(port[kNative].id);
+  live.delete(port[kId]);
   beginClosing(port);
   setImmediate(finishClose, port);
 }
 
 function scheduleDrain(port) {
   // Deliver on a later turn, as Node's uv_async does: through our own wake-up path.
-  port[kNative].poke();
+  native.portPoke(port[kId]);
 }
 
 // A batch from NativePort.drain: every message's bytes in one buffer (see src/lib.rs).
@@ -441,7 +442,7 @@ function beginClosing(port) {
 
 function finishClose(port) {
   if (port[kDone]) return;
-  live.delete(port[kNative].id);
+  live.delete(port[kId]);
   port[kClosed] = true;
   port[kDone] = true;
   port[kReceiving] = false;
@@ -471,7 +472,7 @@ function continueChain(port) {
 }
 
 function drainOne(port) {
-  const np = port[kNative];
+  const id = port[kId];
   const chain = port[kChain];
   port[kChain] = 0;
   if (port[kDone]) return;
@@ -480,7 +481,7 @@ function drainOne(port) {
     // close record.
     port[kStash] = undefined;
     for (;;) {
-      const b = new Batch(np.drain(BATCH));
+      const b = new Batch(native.portDrain(id, BATCH));
       if (b.end !== 0) {
         if (b.end !== 3) finishClose(port);
         return;
@@ -490,8 +491,8 @@ function drainOne(port) {
   }
   if (!port[kReceiving] && !port[kClosed]) {
     // Not started: like Node, only a close record at the front of the queue is processed.
-    if (port[kStash] === undefined && np.depth === 0) {
-      const b = new Batch(np.drain(1));
+    if (port[kStash] === undefined && native.portDepth(id) === 0) {
+      const b = new Batch(native.portDrain(id, 1));
       if (b.count > 0) port[kStash] = b; // raced in after the depth check; kept for start()
       else if (b.end === 1 || b.end === 2) finishClose(port);
     }
@@ -499,7 +500,7 @@ function drainOne(port) {
   }
   let batch = port[kStash];
   if (batch === undefined) {
-    batch = new Batch(np.drain(BATCH));
+    batch = new Batch(native.portDrain(id, BATCH));
     if (batch.empty) return;
     port[kStash] = batch;
   }
@@ -513,14 +514,14 @@ function drainOne(port) {
   deliver(port, batch, i);
   if (port[kClosed] && (port[kDiscard] || !port[kReceiving])) {
     port[kDiscard] = true;
-    np.poke();
+    native.portPoke(id);
   } else if ((port[kReceiving] || port[kClosed]) &&
              (port[kStash] !== undefined || batch.more || port[kClosed])) {
     if (chain + 1 < BATCH) {
       port[kChain] = chain + 1;
       queueMicrotask(() => continueChain(port));
     } else {
-      np.poke();
+      native.portPoke(id);
     }
   }
 }
@@ -546,7 +547,7 @@ function receiveMessageOnPort(port) {
   let batch = port[kStash];
   if (batch === undefined) {
     if (port[kDone]) return undefined;
-    batch = new Batch(port[kNative].drain(1));
+    batch = new Batch(native.portDrain(port[kId], 1));
   }
   const i = batch.next();
   port[kStash] = batch.empty ? undefined : batch;
@@ -573,7 +574,7 @@ function exportPort(port) {
   if (port[kClosed]) throw domException('MessagePort is detached', 'DataCloneError');
   let token;
   try {
-    token = native.exportPort(port[kNative]);
+    token = native.exportPort(port[kId]);
   } catch (err) {
     throw nativeError(err);
   }

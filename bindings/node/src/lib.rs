@@ -123,14 +123,15 @@ impl NativePort {
         NativePort { id, cell, env: env.clone() }
     }
 
-    fn port(&self) -> Option<wm::MessagePort> {
-        self.cell.port.lock().clone()
-    }
 }
 
 impl Drop for NativePort {
     fn drop(&mut self) {
+        // The JS object was collected: drop the port (closing it, reason Dropped, unless it was
+        // transferred away meanwhile).
         self.env.ports.lock().remove(&self.id);
+        let port = self.cell.port.lock().take();
+        drop(port);
     }
 }
 
@@ -263,7 +264,8 @@ pub fn channel() -> Result<Vec<NativePort>> {
 
 /// Moves `port` out of this env under a token that [`import_port`] claims once, from any env.
 #[napi]
-pub fn export_port(port: &NativePort) -> Result<BigInt> {
+pub fn export_port(id: u32) -> Result<BigInt> {
+    let port = lookup(id)?;
     let p = port.cell.port.lock().take();
     let Some(p) = p else {
         return Err(js_error(wm::Error::DataCloneError(
@@ -292,23 +294,26 @@ pub fn import_port(token: BigInt) -> Result<NativePort> {
     }
 }
 
-#[napi]
-impl NativePort {
-    /// This port's id in the env's ready list.
-    #[napi(getter)]
-    pub fn id(&self) -> u32 {
-        self.id
+/// A port looked up by id: what the `port*` functions work on.
+struct Handle {
+    id: u32,
+    cell: Arc<PortCell>,
+    env: Arc<EnvShared>,
+}
+
+impl Handle {
+    fn port(&self) -> Option<wm::MessagePort> {
+        self.cell.port.lock().clone()
     }
 
     /// Posts the first `len` bytes of `data` (serialized) with the ports and ArrayBuffers they
     /// transfer (in the order of their `\`/`t` indices); transferred ArrayBuffers are copied out
     /// and detached. Returns whether the post doomed the channel (the peer was in `ports`).
-    #[napi]
-    pub fn post(
+    fn post(
         &self,
         data: BufferSlice,
         len: u32,
-        ports: Option<Vec<&NativePort>>,
+        ports: Option<Vec<Handle>>,
         buffers: Option<Vec<ArrayBuffer>>,
     ) -> Result<bool> {
         let transfer: Vec<wm::MessagePort> = match &ports {
@@ -359,28 +364,24 @@ impl NativePort {
     }
 
     /// Schedules a drain of this port through the env's wake-up (a later loop turn).
-    #[napi]
-    pub fn poke(&self) {
+    fn poke(&self) {
         self.env.notify(self.id);
     }
 
     /// Messages waiting in the queue (not counting a close record).
-    #[napi(getter)]
-    pub fn depth(&self) -> u32 {
+    fn depth(&self) -> u32 {
         self.port().map_or(0, |p| p.metrics().depth as u32)
     }
 
     /// Closes the port (both ends get a close record after everything already sent).
-    #[napi]
-    pub fn close(&self) {
+    fn close(&self) {
         if let Some(p) = self.port() {
             p.close();
         }
     }
 
     /// Whether the handle is gone (transferred, exported) or the port closed.
-    #[napi(getter)]
-    pub fn detached(&self) -> bool {
+    fn detached(&self) -> bool {
         self.port().is_none_or(|p| p.is_detached())
     }
 
@@ -390,8 +391,7 @@ impl NativePort {
     /// `[i, ports[] | null, ArrayBuffer[] | null]` for the messages that transferred something;
     /// `end` is 0, or 1 (closed here) / 2 (closed by the peer) when the close record followed,
     /// or 3 when the handle was transferred away.
-    #[napi]
-    pub fn drain<'e>(&self, env: &'e Env, max: u32) -> Result<Array<'e>> {
+    fn drain<'e>(&self, env: &'e Env, max: u32) -> Result<Array<'e>> {
         let mut bytes: Vec<u8> = Vec::new();
         let mut ends: Vec<u32> = Vec::new();
         let mut extras: Option<Array<'e>> = None;
@@ -460,8 +460,7 @@ impl NativePort {
     }
 
     /// Queue counters (beyond the standard).
-    #[napi]
-    pub fn metrics(&self) -> Vec<f64> {
+    fn metrics(&self) -> Vec<f64> {
         let m = self.port().map(|p| p.metrics()).unwrap_or_default();
         vec![
             m.depth as f64,
@@ -475,6 +474,81 @@ impl NativePort {
     }
 }
 
+#[napi]
+impl NativePort {
+    /// This port's id: the `port*` functions below take it. (Calls on a napi class instance
+    /// cost ~10x a plain function call, so the hot paths are plain functions over an id; the
+    /// class instance only owns the port, so that garbage collection closes it.)
+    #[napi(getter)]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+fn lookup(id: u32) -> Result<Handle> {
+    let env = current_env()?;
+    let cell = env.ports.lock().get(&id).and_then(Weak::upgrade);
+    match cell {
+        Some(cell) => Ok(Handle { id, cell, env }),
+        None => Ok(Handle { id, cell: Arc::new(PortCell { port: Mutex::new(None) }), env }),
+    }
+}
+
+/// Posts the first `len` bytes of `data` on port `id` (see `Handle::post`).
+#[napi]
+pub fn port_post(
+    id: u32,
+    data: BufferSlice,
+    len: u32,
+    ports: Option<Vec<u32>>,
+    buffers: Option<Vec<ArrayBuffer>>,
+) -> Result<bool> {
+    let ports = match ports {
+        None => None,
+        Some(ids) => Some(ids.into_iter().map(lookup).collect::<Result<Vec<_>>>()?),
+    };
+    lookup(id)?.post(data, len, ports, buffers)
+}
+
+/// Takes up to `max` messages from port `id` (see `Handle::drain`).
+#[napi]
+pub fn port_drain(env: &Env, id: u32, max: u32) -> Result<Array<'_>> {
+    lookup(id)?.drain(env, max)
+}
+
+/// Schedules a drain of port `id` through the env's wake-up (a later loop turn).
+#[napi]
+pub fn port_poke(id: u32) -> Result<()> {
+    lookup(id)?.poke();
+    Ok(())
+}
+
+/// Messages waiting in port `id`'s queue (not counting a close record).
+#[napi]
+pub fn port_depth(id: u32) -> Result<u32> {
+    Ok(lookup(id)?.depth())
+}
+
+/// Closes port `id`.
+#[napi]
+pub fn port_close(id: u32) -> Result<()> {
+    lookup(id)?.close();
+    Ok(())
+}
+
+/// Whether port `id`'s handle is gone (transferred, exported) or the port closed.
+#[napi]
+pub fn port_detached(id: u32) -> Result<bool> {
+    Ok(lookup(id)?.detached())
+}
+
+/// Queue counters of port `id`: depth, queued bytes, high-water mark, enqueued, delivered,
+/// posted, dropped.
+#[napi]
+pub fn port_metrics(id: u32) -> Result<Vec<f64>> {
+    Ok(lookup(id)?.metrics())
+}
+
 /// Decodes wire bytes with the Rust core's codec and encodes the resulting value graph again
 /// (the cross-language tests use it: Node's bytes must read in Rust as the same graph, which the
 /// core's canonical writer then reproduces byte for byte).
@@ -484,3 +558,4 @@ pub fn core_reencode(data: BufferSlice) -> Result<Buffer> {
     let bytes = wm::clone::encode(&graph).map_err(js_error)?;
     Ok(bytes.into())
 }
+

@@ -304,7 +304,7 @@ def test_r_bc_13_receivers_in_creation_order(bc_name):
         r.onmessage = lambda e, i=i: (order.append(i), done(e))
     sender.post_message("x")
     assert done.wait(T)
-    assert sorted(order) == [0, 1, 2]
+    assert order == [0, 1, 2]
 
 
 def test_r_bc_14_posting_order(bc_name):

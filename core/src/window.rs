@@ -163,14 +163,8 @@ impl Window {
         transfer: &[MessagePort],
         source: &Window,
     ) -> Result<()> {
-        let target_origin = TargetOrigin::parse(target_origin, source)?;
-        post(
-            Some(&self.0),
-            payload.into(),
-            target_origin,
-            transfer,
-            source,
-        )
+        self.proxy()
+            .post_message(payload, target_origin, transfer, source)
     }
 
     /// `postMessage(message, options)`; identical to [`post_message`](Self::post_message) with
@@ -192,13 +186,8 @@ impl Window {
         transfer: &[MessagePort],
         source: &Window,
     ) -> Result<()> {
-        post(
-            Some(&self.0),
-            payload.into(),
-            target_origin.clone(),
-            transfer,
-            source,
-        )
+        self.proxy()
+            .post_message_to(payload, target_origin, transfer, source)
     }
 
     /// Takes the next deliverable event without waiting, or `None` when there is none.
@@ -335,13 +324,7 @@ impl WindowProxy {
         source: &Window,
     ) -> Result<()> {
         let target_origin = TargetOrigin::parse(target_origin, source)?;
-        post(
-            self.0.upgrade().as_ref(),
-            payload.into(),
-            target_origin,
-            transfer,
-            source,
-        )
+        self.post_message_to(payload, &target_origin, transfer, source)
     }
 
     /// [`Window::post_message_with_options`] through this proxy.

@@ -35,8 +35,8 @@ impl Window {
         transfer: &[Transferable],
         source: &Window,
     ) -> Result<()> {
-        let (to, Serialized { payload, ports }) = prepare(graph, target_origin, transfer, source)?;
-        self.post_message_to(payload, &to, &ports, source)
+        self.proxy()
+            .post_value(graph, target_origin, transfer, source)
     }
 }
 

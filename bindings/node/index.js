@@ -371,11 +371,19 @@ function scheduleDrain(port) {
 // A batch from NativePort.drain: every message's bytes in one buffer (see src/lib.rs).
 class Batch {
   constructor(raw) {
-    this.buf = raw[0];
-    this.ends = raw[1];
-    this.extras = raw[2];
-    this.end = raw[3];
-    this.count = this.ends.length;
+    if (raw === null) {
+      this.buf = null;
+      this.extras = null;
+      this.end = 0;
+      this.count = 0;
+    } else {
+      const buf = Array.isArray(raw) ? raw[0] : raw;
+      this.buf = buf;
+      this.extras = Array.isArray(raw) ? raw[1] : null;
+      this.end = buf.readUInt32LE(0);
+      this.count = buf.readUInt32LE(4);
+    }
+    this.base = 8 + 4 * this.count; // where the messages' bytes start
     this.pos = 0;
     this.xpos = 0;
     this.more = this.count === BATCH;
@@ -395,8 +403,9 @@ class Batch {
 
   // Decodes message i: throws if the bytes are malformed (the caller makes a messageerror).
   decode(i) {
-    const start = i === 0 ? 0 : this.ends[i - 1];
-    const stop = this.ends[i];
+    const buf = this.buf;
+    const start = this.base + (i === 0 ? 0 : buf.readUInt32LE(4 + 4 * i));
+    const stop = this.base + buf.readUInt32LE(8 + 4 * i);
     let ports;
     let buffers = null;
     const x = this.extras;

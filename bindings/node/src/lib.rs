@@ -385,14 +385,16 @@ impl Handle {
         self.port().is_none_or(|p| p.is_detached())
     }
 
-    /// Takes up to `max` messages in one crossing, as `[bytes, ends, extras, end]`:
-    /// `bytes` is one Buffer holding every message's serialized value back to back, message
-    /// `i` spanning `ends[i-1]..ends[i]` (`ends` a Uint32Array); `extras` is null or an array of
-    /// `[i, ports[] | null, ArrayBuffer[] | null]` for the messages that transferred something;
-    /// `end` is 0, or 1 (closed here) / 2 (closed by the peer) when the close record followed,
-    /// or 3 when the handle was transferred away.
-    fn drain<'e>(&self, env: &'e Env, max: u32) -> Result<Array<'e>> {
-        let mut bytes: Vec<u8> = Vec::new();
+    /// Takes up to `max` messages in one crossing. Returns null when there is nothing; else a
+    /// Buffer, or `[Buffer, extras]` when some message transferred something. The Buffer holds a
+    /// little-endian u32 `end` (0, or 1 closed here / 2 closed by the peer when the close record
+    /// followed the messages, or 3 when the handle was transferred away), a u32 `count`, `count`
+    /// u32 end offsets, then every message's bytes back to back (message `i` spans
+    /// `ends[i-1]..ends[i]` of that data). `extras` lists `[i, ports[] | null, ArrayBuffer[] |
+    /// null]` for the messages that transferred something. One Buffer per batch, because every
+    /// JS object made here costs more than the messages themselves.
+    fn drain<'e>(&self, env: &'e Env, max: u32) -> Result<Option<Either<BufferSlice<'e>, Array<'e>>>> {
+        let mut data: Vec<u8> = Vec::new();
         let mut ends: Vec<u32> = Vec::new();
         let mut extras: Option<Array<'e>> = None;
         let mut end = 0u32;
@@ -403,8 +405,8 @@ impl Handle {
                     match p.try_recv() {
                         Ok(Some(m)) => {
                             let i = ends.len() as u32;
-                            bytes.extend_from_slice(&m.data);
-                            ends.push(bytes.len() as u32);
+                            data.extend_from_slice(&m.data);
+                            ends.push(data.len() as u32);
                             if !m.ports.is_empty() || !m.array_buffers.is_empty() {
                                 let list = match &mut extras {
                                     Some(l) => l,
@@ -427,15 +429,26 @@ impl Handle {
                 }
             }
         }
-        let mut out = env.create_array(4)?;
-        out.set(0, BufferSlice::copy_from(env, &bytes)?)?;
-        out.set(1, Uint32Array::new(ends))?;
-        match extras {
-            Some(l) => out.set(2, l)?,
-            None => out.set(2, Null)?,
+        if ends.is_empty() && end == 0 {
+            return Ok(None);
         }
-        out.set(3, end)?;
-        Ok(out)
+        let mut out = Vec::with_capacity(8 + 4 * ends.len() + data.len());
+        out.extend_from_slice(&end.to_le_bytes());
+        out.extend_from_slice(&(ends.len() as u32).to_le_bytes());
+        for e in &ends {
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+        out.extend_from_slice(&data);
+        let buf = BufferSlice::copy_from(env, &out)?;
+        Ok(Some(match extras {
+            None => Either::A(buf),
+            Some(x) => {
+                let mut pair = env.create_array(2)?;
+                pair.set(0, buf)?;
+                pair.set(1, x)?;
+                Either::B(pair)
+            }
+        }))
     }
 
     fn extra<'e>(&self, env: &'e Env, i: u32, m: wm::Message) -> Result<Array<'e>> {
@@ -512,7 +525,7 @@ pub fn port_post(
 
 /// Takes up to `max` messages from port `id` (see `Handle::drain`).
 #[napi]
-pub fn port_drain(env: &Env, id: u32, max: u32) -> Result<Array<'_>> {
+pub fn port_drain(env: &Env, id: u32, max: u32) -> Result<Option<Either<BufferSlice<'_>, Array<'_>>>> {
     lookup(id)?.drain(env, max)
 }
 

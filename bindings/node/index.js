@@ -360,7 +360,9 @@ function detachLocally(port) {
   port[kStash] = undefined;
   live.delete(port[kId]);
   beginClosing(port);
-  setImmediate(finishClose, port);
+  // Two turns later, so that when the channel was doomed the posting port's own 'close'
+  // (through the wake-up) comes first, as in Node.
+  setImmediate(() => setImmediate(finishClose, port));
 }
 
 function scheduleDrain(port) {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::thread;
 
 use common::*;
-use webmessaging_core::{live_mailboxes, CloseNotice, CloseReason, Error, MessageChannel};
+use webmessaging_core::{live_mailboxes, CloseReason, Error, MessageChannel};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -33,27 +33,9 @@ fn close_gives_the_peer_exactly_one_notice_after_everything_sent() {
         a.close();
         b.close();
         assert_eq!(drain(&b), ["1", "2"]);
-        assert_eq!(
-            recv_close(&b),
-            CloseNotice {
-                reason: CloseReason::Closed,
-                by_peer: true
-            }
-        );
-        assert_eq!(
-            recv_close(&b),
-            CloseNotice {
-                reason: CloseReason::Closed,
-                by_peer: true
-            }
-        );
-        assert_eq!(
-            recv_close(&a),
-            CloseNotice {
-                reason: CloseReason::Closed,
-                by_peer: false
-            }
-        );
+        assert_eq!(recv_close(&b), PEER_CLOSED);
+        assert_eq!(recv_close(&b), PEER_CLOSED);
+        assert_eq!(recv_close(&a), SELF_CLOSED);
     });
 }
 
@@ -65,13 +47,7 @@ fn dropping_the_last_handle_is_a_close_with_reason_dropped() {
         drop(b);
         assert!(a.is_entangled(), "a clone still holds the port");
         drop(b2);
-        assert_eq!(
-            recv_close(&a),
-            CloseNotice {
-                reason: CloseReason::Dropped,
-                by_peer: true
-            }
-        );
+        assert_eq!(recv_close(&a), PEER_DROPPED);
     });
 }
 
@@ -93,13 +69,7 @@ fn ports_in_flight_inside_a_dropped_queue_are_released() {
         let (x, y) = MessageChannel::new().into_ports();
         carrier.post_message("", &[x]).unwrap();
         drop(receiver); // drops the queue holding x
-        assert_eq!(
-            recv_close(&y),
-            CloseNotice {
-                reason: CloseReason::Dropped,
-                by_peer: true
-            }
-        );
+        assert_eq!(recv_close(&y), PEER_DROPPED);
         drop((carrier, y));
     });
 }

@@ -91,7 +91,7 @@ fn a_moved_port_loses_its_notifier() {
         0,
         "the old owner's notifier must not fire"
     );
-    let moved: MessagePort = receiver.recv(Some(PATIENCE)).unwrap().ports.remove(0);
+    let moved: MessagePort = recv_port(&receiver);
     assert_eq!(recv_data(&moved), b"for the new owner");
 }
 

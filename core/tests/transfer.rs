@@ -28,7 +28,7 @@ fn transfer_to_another_thread_keeps_backlog_and_in_flight_messages() {
     to_worker.post_message("here", &[b]).unwrap();
     post_numbers(&a, 100..200); // while b is in flight
     let worker = thread::spawn(move || {
-        let moved = worker_inbox.recv(Some(PATIENCE)).unwrap().ports.remove(0);
+        let moved = recv_port(&worker_inbox);
         moved.start();
         expect_numbers(&moved, 0..300);
         moved.post_message("done", &[]).unwrap();
@@ -47,14 +47,16 @@ fn re_transfer_of_a_port_still_in_flight_loses_nothing() {
     hop1_in.post_message("", &[b]).unwrap();
     post_numbers(&a, 10..20);
     // Receive it and pass it on at once, without reading or starting it.
-    let in_flight = hop1_out.recv(Some(PATIENCE)).unwrap().ports.remove(0);
-    hop2_in.post_message("", &[in_flight.clone()]).unwrap();
+    let in_flight = recv_port(&hop1_out);
+    hop2_in
+        .post_message("", std::slice::from_ref(&in_flight))
+        .unwrap();
     assert!(matches!(
         in_flight.try_recv(),
         Err(Error::InvalidStateError(_))
     ));
     post_numbers(&a, 20..30);
-    let last = hop2_out.recv(Some(PATIENCE)).unwrap().ports.remove(0);
+    let last = recv_port(&hop2_out);
     expect_numbers(&last, 0..30);
 }
 
@@ -65,13 +67,13 @@ fn a_port_transferred_back_to_its_original_thread_keeps_order() {
     post_numbers(&a, 0..50);
     main_side.post_message("", &[b]).unwrap();
     let worker = thread::spawn(move || {
-        let port = worker_side.recv(Some(PATIENCE)).unwrap().ports.remove(0);
+        let port = recv_port(&worker_side);
         expect_numbers(&port, 0..25); // read half, send it home with the rest
         worker_side.post_message("", &[port]).unwrap();
         worker_side
     });
     post_numbers(&a, 50..60);
-    let home = main_side.recv(Some(PATIENCE)).unwrap().ports.remove(0);
+    let home = recv_port(&main_side);
     expect_numbers(&home, 25..60);
     drop(worker.join().unwrap());
 }
@@ -88,7 +90,7 @@ fn a_port_transferred_through_a_chain_of_five_channels_keeps_order() {
         send.post_message("", &[port]).unwrap();
         post_numbers(&a, next..next + 10); // in flight on this hop
         next += 10;
-        port = recv.recv(Some(PATIENCE)).unwrap().ports.remove(0);
+        port = recv_port(recv);
     }
     port.start();
     expect_numbers(&port, 0..next);
@@ -113,6 +115,6 @@ fn a_blocked_receive_stops_when_another_thread_transfers_the_port() {
         Err(Error::InvalidStateError(_))
     ));
     a.post_message("for the new owner", &[]).unwrap();
-    let moved = receiver.recv(Some(PATIENCE)).unwrap().ports.remove(0);
+    let moved = recv_port(&receiver);
     assert_eq!(recv_data(&moved), b"for the new owner");
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use webmessaging_core::{CloseNotice, Error, MessagePort, Notifier};
+use webmessaging_core::{CloseNotice, CloseReason, Error, MessagePort, Notifier};
 
 /// Long enough never to fire on a healthy machine; only bounds a hang.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -46,4 +46,29 @@ pub fn counting_notifier() -> (Notifier, Arc<AtomicUsize>) {
         }),
         count,
     )
+}
+
+/// The notice a port gets when its peer called `close()`.
+pub const PEER_CLOSED: CloseNotice = CloseNotice {
+    reason: CloseReason::Closed,
+    by_peer: true,
+};
+/// The notice a port gets when its peer's last handle was dropped.
+pub const PEER_DROPPED: CloseNotice = CloseNotice {
+    reason: CloseReason::Dropped,
+    by_peer: true,
+};
+/// The notice a port gets at the end of its own queue after its own `close()`.
+pub const SELF_CLOSED: CloseNotice = CloseNotice {
+    reason: CloseReason::Closed,
+    by_peer: false,
+};
+
+/// Receives one message and returns the first port it carries.
+pub fn recv_port(port: &MessagePort) -> MessagePort {
+    match port.recv(Some(PATIENCE)) {
+        Ok(mut m) if !m.ports.is_empty() => m.ports.remove(0),
+        Ok(_) => panic!("expected a message carrying a port"),
+        Err(e) => panic!("expected a message carrying a port, got {e:?}"),
+    }
 }

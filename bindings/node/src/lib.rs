@@ -89,8 +89,12 @@ thread_local! {
 }
 
 fn current_env() -> Result<Arc<EnvShared>> {
-    ENV.with(|e| e.borrow().clone())
-        .ok_or_else(|| Error::new(Status::GenericFailure, "webmessaging: native module not initialised"))
+    ENV.with(|e| e.borrow().clone()).ok_or_else(|| {
+        Error::new(
+            Status::GenericFailure,
+            "webmessaging: native module not initialised",
+        )
+    })
 }
 
 /// The port handle, shared with the env's cleanup list (which holds it weakly).
@@ -109,7 +113,9 @@ pub struct NativePort {
 impl NativePort {
     fn adopt(port: wm::MessagePort, env: &Arc<EnvShared>) -> NativePort {
         let id = NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed);
-        let cell = Arc::new(PortCell { port: Mutex::new(Some(port.clone())) });
+        let cell = Arc::new(PortCell {
+            port: Mutex::new(Some(port.clone())),
+        });
         env.ports.lock().insert(id, Arc::downgrade(&cell));
         // Enabled at once: whether to deliver is decided on the JS side (Node's start/stop
         // rules); the notifier only says "this port has something".
@@ -120,9 +126,12 @@ impl NativePort {
             }
         })));
         port.start();
-        NativePort { id, cell, env: env.clone() }
+        NativePort {
+            id,
+            cell,
+            env: env.clone(),
+        }
     }
-
 }
 
 impl Drop for NativePort {
@@ -171,7 +180,12 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
     // SAFETY: plain Node-API calls on the env's own thread with valid arguments.
     unsafe {
         let label = "webmessaging";
-        check(sys::napi_create_string_utf8(raw_env, label.as_ptr().cast(), label.len() as isize, &mut name))?;
+        check(sys::napi_create_string_utf8(
+            raw_env,
+            label.as_ptr().cast(),
+            label.len() as isize,
+            &mut name,
+        ))?;
         check(sys::napi_create_threadsafe_function(
             raw_env,
             wake.raw(),
@@ -189,7 +203,10 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
         check(sys::napi_unref_threadsafe_function(raw_env, tsfn))?;
     }
     let shared = Arc::new(EnvShared {
-        wake: Mutex::new(Wake { tsfn: Some(Tsfn(tsfn)), ready: Vec::new() }),
+        wake: Mutex::new(Wake {
+            tsfn: Some(Tsfn(tsfn)),
+            ready: Vec::new(),
+        }),
         ports: Mutex::new(HashMap::new()),
     });
     ENV.with(|e| *e.borrow_mut() = Some(shared.clone()));
@@ -201,10 +218,18 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
             // SAFETY: the env is still valid during its cleanup hooks; after this no thread
             // calls the tsfn (it was taken out of `wake` under the lock).
             unsafe {
-                sys::napi_release_threadsafe_function(t.0, sys::ThreadsafeFunctionReleaseMode::abort);
+                sys::napi_release_threadsafe_function(
+                    t.0,
+                    sys::ThreadsafeFunctionReleaseMode::abort,
+                );
             }
         }
-        let cells: Vec<_> = shared.ports.lock().drain().filter_map(|(_, w)| w.upgrade()).collect();
+        let cells: Vec<_> = shared
+            .ports
+            .lock()
+            .drain()
+            .filter_map(|(_, w)| w.upgrade())
+            .collect();
         for cell in cells {
             let port = cell.port.lock().take();
             if let Some(p) = port {
@@ -273,10 +298,15 @@ pub fn export_port(id: u32) -> Result<BigInt> {
         )));
     };
     if p.is_detached() {
-        return Err(js_error(wm::Error::DataCloneError("the port is closed".into())));
+        return Err(js_error(wm::Error::DataCloneError(
+            "the port is closed".into(),
+        )));
     }
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-    EXPORTED.lock().get_or_insert_with(HashMap::new).insert(token, p);
+    EXPORTED
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(token, p);
     Ok(BigInt::from(token))
 }
 
@@ -345,8 +375,14 @@ impl Handle {
         };
         let was_entangled = !transfer.is_empty() && me.is_entangled();
         let len = (len as usize).min(data.len());
-        me.post_message(wm::Payload { data: data[..len].to_vec(), array_buffers }, &transfer)
-            .map_err(js_error)?;
+        me.post_message(
+            wm::Payload {
+                data: data[..len].to_vec(),
+                array_buffers,
+            },
+            &transfer,
+        )
+        .map_err(js_error)?;
         // Posting the peer through its own channel ("doomed") disentangles us at once.
         let doomed = was_entangled && !me.is_entangled();
         if let Some(bufs) = buffers {
@@ -393,7 +429,11 @@ impl Handle {
     /// `ends[i-1]..ends[i]` of that data). `extras` lists `[i, ports[] | null, ArrayBuffer[] |
     /// null]` for the messages that transferred something. One Buffer per batch, because every
     /// JS object made here costs more than the messages themselves.
-    fn drain<'e>(&self, env: &'e Env, max: u32) -> Result<Option<Either<BufferSlice<'e>, Array<'e>>>> {
+    fn drain<'e>(
+        &self,
+        env: &'e Env,
+        max: u32,
+    ) -> Result<Option<Either<BufferSlice<'e>, Array<'e>>>> {
         let mut data: Vec<u8> = Vec::new();
         let mut ends: Vec<u32> = Vec::new();
         let mut extras: Option<Array<'e>> = None;
@@ -457,7 +497,11 @@ impl Handle {
         if m.ports.is_empty() {
             entry.set(1, Null)?;
         } else {
-            let ports: Vec<NativePort> = m.ports.into_iter().map(|p| NativePort::adopt(p, &self.env)).collect();
+            let ports: Vec<NativePort> = m
+                .ports
+                .into_iter()
+                .map(|p| NativePort::adopt(p, &self.env))
+                .collect();
             entry.set(1, ports)?;
         }
         if m.array_buffers.is_empty() {
@@ -503,7 +547,13 @@ fn lookup(id: u32) -> Result<Handle> {
     let cell = env.ports.lock().get(&id).and_then(Weak::upgrade);
     match cell {
         Some(cell) => Ok(Handle { id, cell, env }),
-        None => Ok(Handle { id, cell: Arc::new(PortCell { port: Mutex::new(None) }), env }),
+        None => Ok(Handle {
+            id,
+            cell: Arc::new(PortCell {
+                port: Mutex::new(None),
+            }),
+            env,
+        }),
     }
 }
 
@@ -525,7 +575,11 @@ pub fn port_post(
 
 /// Takes up to `max` messages from port `id` (see `Handle::drain`).
 #[napi]
-pub fn port_drain(env: &Env, id: u32, max: u32) -> Result<Option<Either<BufferSlice<'_>, Array<'_>>>> {
+pub fn port_drain(
+    env: &Env,
+    id: u32,
+    max: u32,
+) -> Result<Option<Either<BufferSlice<'_>, Array<'_>>>> {
     lookup(id)?.drain(env, max)
 }
 
@@ -571,4 +625,3 @@ pub fn core_reencode(data: BufferSlice) -> Result<Buffer> {
     let bytes = wm::clone::encode(&graph).map_err(js_error)?;
     Ok(bytes.into())
 }
-

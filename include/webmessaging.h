@@ -405,7 +405,7 @@ typedef struct {
  */
 typedef struct {
   /**
-   * Closed or transferred away (the standard's [[Detached]]).
+   * Closed or transferred away (the standard's `[[Detached]]`).
    */
   bool detached;
   /**

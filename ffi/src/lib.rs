@@ -5,10 +5,10 @@
 //! generated from this crate by cbindgen; every item documented here appears there.
 //!
 //! Design rules (see the project's ARCHITECTURE §6 and CONVENTIONS):
-//! - every object is an opaque handle checked against a generational table ([`handle`]): NULL
+//! - every object is an opaque handle checked against a generational table (`src/handle.rs`): NULL
 //!   gives `WM_ERR_NULL_ARG`, and a freed, double-freed or never-issued handle gives
 //!   `WM_ERR_INVALID_HANDLE`, never undefined behaviour;
-//! - every export runs its body in one guard ([`status::guard`]) that catches panics
+//! - every export runs its body in one guard (`status::guard`) that catches panics
 //!   (`WM_ERR_PANIC`) and records a thread-local last-error message;
 //! - callbacks take `void *userdata` plus a finalizer and run with no library lock held;
 //! - `*_free` functions accept NULL.
@@ -16,6 +16,7 @@
 //! All unsafe code of the project that touches C lives in this crate; each block says why it
 //! is sound.
 
+#![warn(missing_docs)]
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // the C docs on each export state the contract
 

@@ -531,7 +531,7 @@ pub unsafe extern "C" fn wm_port_get_metrics(
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct wm_port_state {
-    /// Closed or transferred away (the standard's [[Detached]]).
+    /// Closed or transferred away (the standard's `[[Detached]]`).
     pub detached: bool,
     /// Still entangled with a peer.
     pub entangled: bool,

@@ -230,7 +230,7 @@ class MessagePort extends NodeEventTarget {
     if (ports === undefined && buffers === undefined) {
       const n = encodeFast(value);
       if (n >= 0) {
-        native.portPost(this[kId], scratch, n);
+        native.portPostBytes(this[kId], scratch, n);
         return;
       }
     }

@@ -573,6 +573,17 @@ pub fn port_post(
     lookup(id)?.post(data, len, ports, buffers)
 }
 
+/// Posts the first `len` bytes of `data` on port `id`, transferring nothing: the hot path.
+#[napi]
+pub fn port_post_bytes(id: u32, data: &[u8], len: u32) -> Result<()> {
+    let port = lookup(id)?.port();
+    if let Some(p) = port {
+        let len = (len as usize).min(data.len());
+        p.post_message(data[..len].to_vec(), &[]).map_err(js_error)?;
+    }
+    Ok(())
+}
+
 /// Takes up to `max` messages from port `id` (see `Handle::drain`).
 #[napi]
 pub fn port_drain(

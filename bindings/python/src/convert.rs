@@ -118,11 +118,42 @@ impl Hasher for PtrHasher {
     }
 }
 
+/// Python objects already in the graph, by address. Most messages hold a handful of objects:
+/// a short array is searched linearly (no allocation, no hashing) until it grows.
+#[derive(Default)]
+struct Memo {
+    few: Vec<(usize, ObjectId)>,
+    many: HashMap<usize, ObjectId, BuildHasherDefault<PtrHasher>>,
+}
+
+impl Memo {
+    const FEW: usize = 16;
+
+    fn get(&self, key: usize) -> Option<ObjectId> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(k, _)| *k == key).map(|(_, id)| *id)
+        } else {
+            self.many.get(&key).copied()
+        }
+    }
+
+    fn insert(&mut self, key: usize, id: ObjectId) {
+        if self.many.is_empty() && self.few.len() < Self::FEW {
+            self.few.push((key, id));
+        } else {
+            if self.many.is_empty() {
+                self.many.extend(self.few.drain(..));
+            }
+            self.many.insert(key, id);
+        }
+    }
+}
+
 struct Encoder<'a, 'py> {
     py: Python<'py>,
     t: &'a Types,
     graph: Graph,
-    memo: HashMap<usize, ObjectId, BuildHasherDefault<PtrHasher>>,
+    memo: Memo,
     /// Keeps temporaries whose identity is memoized alive for the whole walk.
     keep: Vec<Bound<'py, PyAny>>,
     depth: usize,
@@ -220,8 +251,8 @@ impl<'py> Encoder<'_, 'py> {
         if obj.is_exact_instance_of::<PyString>() {
             return Ok(Value::String(js_string(obj)?));
         }
-        if let Some(id) = self.memo.get(&(obj.as_ptr() as usize)) {
-            return Ok(Value::Object(*id));
+        if let Some(id) = self.memo.get(obj.as_ptr() as usize) {
+            return Ok(Value::Object(id));
         }
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -536,7 +567,7 @@ pub(crate) fn to_graph(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Gra
         py,
         t,
         graph: Graph::new(),
-        memo: HashMap::default(),
+        memo: Memo::default(),
         keep: Vec::new(),
         depth: 0,
     };
@@ -595,6 +626,39 @@ fn py_string<'py>(py: Python<'py>, s: &JsString) -> PyResult<Bound<'py, PyAny>> 
             PyBytes::new(py, &bytes).call_method1("decode", ("utf-16-le", "surrogatepass"))
         }
     }
+}
+
+/// Object keys repeat from message to message: short ASCII keys are kept as interned Python
+/// strings (at most [`KEY_CACHE_SIZE`]), which saves an allocation and a hash per key.
+const KEY_CACHE_SIZE: usize = 4096;
+
+type KeyCache = parking_lot::Mutex<HashMap<Box<[u8]>, Py<PyString>, BuildHasherDefault<PtrHasher>>>;
+
+fn py_key<'py>(py: Python<'py>, s: &JsString) -> PyResult<Bound<'py, PyAny>> {
+    static KEYS: PyOnceLock<KeyCache> = PyOnceLock::new();
+    if let Some(b) = s.as_latin1() {
+        if b.len() <= 32 && b.is_ascii() {
+            let cache = KEYS.get_or_init(py, Default::default);
+            if let Some(k) = cache.lock().get(b) {
+                return Ok(k.bind(py).clone().into_any());
+            }
+            let text = std::str::from_utf8(b).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let key = PyString::intern(py, text);
+            let evicted = {
+                let mut map = cache.lock();
+                let evicted = if map.len() >= KEY_CACHE_SIZE {
+                    std::mem::take(&mut *map)
+                } else {
+                    HashMap::default()
+                };
+                map.insert(b.into(), key.clone().unbind());
+                evicted
+            };
+            drop(evicted);
+            return Ok(key.into_any());
+        }
+    }
+    py_string(py, s)
 }
 
 fn py_bigint<'py>(py: Python<'py>, n: &JsBigInt) -> PyResult<Bound<'py, PyAny>> {
@@ -722,7 +786,7 @@ impl<'py> Decoder<'_, 'py> {
                 let dict = PyDict::new(py);
                 self.remember(id, dict.as_any());
                 for (k, v) in props {
-                    let key = py_string(py, k)?;
+                    let key = py_key(py, k)?;
                     let value = self.value(v)?;
                     dict.set_item(key, value)?;
                 }

@@ -5,6 +5,7 @@
 //! for plain field updates — never while calling Python or dropping a Python object, and never
 //! while waiting for the interpreter.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -419,7 +420,7 @@ fn event_step(
         ),
     };
     let event = MessageEvent {
-        kind: kind.to_owned(),
+        kind: Cow::Borrowed(kind),
         data,
         ports,
         origin: origin.to_owned(),
@@ -778,7 +779,7 @@ impl MessageChannel {
 /// A delivered message: `data`, `ports`, `origin`, `source`, `last_event_id`.
 #[pyclass(module = "webmessaging", frozen)]
 pub(crate) struct MessageEvent {
-    kind: String,
+    kind: Cow<'static, str>,
     data: Py<PyAny>,
     ports: Py<PyTuple>,
     origin: String,
@@ -787,9 +788,9 @@ pub(crate) struct MessageEvent {
 }
 
 impl MessageEvent {
-    pub(crate) fn empty(py: Python<'_>, kind: &str) -> Self {
+    pub(crate) fn empty(py: Python<'_>, kind: &'static str) -> Self {
         MessageEvent {
-            kind: kind.to_owned(),
+            kind: Cow::Borrowed(kind),
             data: py.None(),
             ports: PyTuple::empty(py).unbind(),
             origin: String::new(),
@@ -817,7 +818,10 @@ impl MessageEvent {
             None => PyTuple::empty(py),
         };
         Ok(MessageEvent {
-            kind: r#type.to_owned(),
+            kind: match r#type {
+                "message" => Cow::Borrowed("message"),
+                other => Cow::Owned(other.to_owned()),
+            },
             data: data.unwrap_or_else(|| py.None()),
             ports: ports.unbind(),
             origin: origin.to_owned(),

@@ -923,6 +923,25 @@ const char *wm_status_str(int32_t status);
 const char *wm_last_error(void);
 
 /**
+ * Posts a value with ports *and ArrayBuffers* transferred (`postMessage(value, [port,
+ * buffer])`): the `m` buffers in `buffers` (ArrayBuffer values, usually referenced by `value`)
+ * move to the receiver without a copy and are left detached here (length 0; posting them
+ * again is `WM_ERR_DATA_CLONE`, R-SC-10). Otherwise as `wm_port_post`. `value` may be NULL
+ * (undefined) only when `m` is 0.
+ *
+ * Ownership: all handles stay the caller's. Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (a buffer that is not an ArrayBuffer, detached, or listed
+ * twice; the transfer-list errors of `wm_port_post`), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_port_post_transfer(wm_port *port,
+                                const wm_value *value,
+                                wm_port *const *transfer,
+                                size_t n,
+                                const wm_value *const *buffers,
+                                size_t m);
+
+/**
  * Creates `undefined`. Ownership: `*out` is a new value owned by the caller (`wm_value_free`).
  * All `wm_value_new_*` functions set `*out` to NULL on failure and are thread-safe.
  * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.

@@ -337,6 +337,108 @@ pub(crate) fn serialize(value: *const wm_value, ports: &[Arc<PortObj>]) -> Res<P
     Ok(Payload::from(data))
 }
 
+/// Serializes `value` with ports and ArrayBuffers transferred: the buffers' bytes move out of
+/// the value graph (the buffers are left detached, as in JavaScript).
+fn serialize_with_buffers(
+    value: &ValueObj,
+    ports: &[Arc<PortObj>],
+    buffers: &[Arc<ValueObj>],
+) -> Res<Payload> {
+    // Bring every buffer into the value's graph first (transferring a buffer of another graph
+    // merges the graphs, like referencing it would).
+    for b in buffers {
+        with_two(value, b, |_, _, _| ());
+    }
+    loop {
+        let (doc, root) = resolve(&value.doc, &value.value);
+        let mut ids = Vec::with_capacity(buffers.len());
+        for (i, b) in buffers.iter().enumerate() {
+            let (bdoc, bv) = resolve(&b.doc, &b.value);
+            match bv {
+                Value::Object(id) if Arc::ptr_eq(&bdoc, &doc) => ids.push(id),
+                Value::Object(_) => break,
+                _ => {
+                    return Err(Failure::new(
+                        WM_ERR_DATA_CLONE,
+                        format!("DataCloneError: buffers[{i}] is not an ArrayBuffer"),
+                    ))
+                }
+            }
+        }
+        if ids.len() != buffers.len() {
+            // A concurrent merge moved the graph meanwhile: merge again and retry.
+            for b in buffers {
+                with_two(value, b, |_, _, _| ());
+            }
+            continue;
+        }
+        let mut st = doc.0.lock();
+        let DocState::Live(g) = &mut *st else {
+            continue;
+        };
+        let transfer: Vec<Transferable> = ports
+            .iter()
+            .map(|p| Transferable::Port(p.port.clone()))
+            .chain(ids.into_iter().map(Transferable::ArrayBuffer))
+            .collect();
+        let saved = std::mem::replace(&mut g.root, root);
+        let r = clone::serialize_with_transfer(g, &transfer);
+        g.root = saved;
+        return Ok(r?.payload);
+    }
+}
+
+/// Posts a value with ports *and ArrayBuffers* transferred (`postMessage(value, [port,
+/// buffer])`): the `m` buffers in `buffers` (ArrayBuffer values, usually referenced by `value`)
+/// move to the receiver without a copy and are left detached here (length 0; posting them
+/// again is `WM_ERR_DATA_CLONE`, R-SC-10). Otherwise as `wm_port_post`. `value` may be NULL
+/// (undefined) only when `m` is 0.
+///
+/// Ownership: all handles stay the caller's. Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_DATA_CLONE` (a buffer that is not an ArrayBuffer, detached, or listed
+/// twice; the transfer-list errors of `wm_port_post`), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+/// `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_port_post_transfer(
+    port: *mut wm_port,
+    value: *const wm_value,
+    transfer: *const *mut wm_port,
+    n: usize,
+    buffers: *const *const wm_value,
+    m: usize,
+) -> wm_status {
+    guard("wm_port_post_transfer", || {
+        let p = port_arg(port, "port")?;
+        // SAFETY: forwarded caller promise about `transfer`.
+        let ports = unsafe { crate::port::transfer_arg(transfer, n)? };
+        if m == 0 {
+            crate::port::check_source_not_listed(&p, &ports)?;
+            let payload = serialize(value, &ports)?;
+            return crate::port::post(&p, payload, &ports, crate::port::Mode::Web);
+        }
+        if buffers.is_null() {
+            return Err(Failure::null("buffers"));
+        }
+        let v = value_arg(value, "value")?;
+        // SAFETY: non-null, and the caller promises `m` readable handles.
+        let list = unsafe { std::slice::from_raw_parts(buffers, m) };
+        let bufs = list
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                if b.is_null() {
+                    Err(Failure::null(&format!("buffers[{i}]")))
+                } else {
+                    VALUES.get(b as usize)
+                }
+            })
+            .collect::<Res<Vec<_>>>()?;
+        crate::port::check_source_not_listed(&p, &ports)?;
+        let payload = serialize_with_buffers(&v, &ports, &bufs)?;
+        crate::port::post(&p, payload, &ports, crate::port::Mode::Web)
+    })
+}
+
 /// Serializes the value at `value` (NULL: undefined) with `ports` as the transfer list and posts.
 pub(crate) fn post_value(
     port: &PortObj,

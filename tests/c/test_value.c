@@ -354,6 +354,58 @@ static void array_buffers_and_views(void) {
   for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) wm_value_free(values[i]);
 }
 
+static void r_tr_array_buffers_transfer_without_copy_and_detach(void) {
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; i++) bytes[i] = (uint8_t)(100 + i);
+  wm_value *obj, *buf, *view;
+  CHECK_OK(wm_value_new_object(&obj));
+  CHECK_OK(wm_value_new_array_buffer(bytes, sizeof bytes, &buf));
+  CHECK_OK(wm_value_new_view(WM_VIEW_UINT8, buf, 8, 8, &view));
+  CHECK_OK(wm_value_object_set(obj, "buf", buf));
+  CHECK_OK(wm_value_object_set(obj, "tail", view));
+  wm_port *a, *b, *c, *d;
+  CHECK_OK(wm_channel_new(&a, &b));
+  CHECK_OK(wm_channel_new(&c, &d));
+  const wm_value *buffers[1] = {buf};
+  wm_port *ports[1] = {c};
+  CHECK_OK(wm_port_post_transfer(a, obj, ports, 1, buffers, 1));
+  /* Detached here: no bytes left, and it cannot be transferred or cloned again. */
+  size_t len = 99;
+  CHECK_OK(wm_value_get_bytes(buf, NULL, 0, &len));
+  CHECK(len == 0);
+  CHECK_STATUS(wm_port_post_transfer(a, obj, NULL, 0, buffers, 1), WM_ERR_DATA_CLONE);
+  CHECK_STATUS(wm_port_post(a, obj, NULL, 0), WM_ERR_DATA_CLONE);
+  wm_message *m;
+  CHECK_OK(wm_port_try_recv(b, &m));
+  size_t np = 0;
+  CHECK_OK(wm_message_port_count(m, &np));
+  CHECK(np == 1);
+  wm_value *got, *rbuf, *rview;
+  CHECK_OK(wm_message_value(m, &got));
+  CHECK_OK(wm_value_object_get(got, "buf", &rbuf));
+  CHECK_OK(wm_value_object_get(got, "tail", &rview));
+  uint8_t out[16];
+  CHECK_OK(wm_value_get_bytes(rbuf, out, sizeof out, &len));
+  CHECK(len == 16 && memcmp(out, bytes, 16) == 0);
+  CHECK_OK(wm_value_get_bytes(rview, out, sizeof out, &len));
+  CHECK(len == 8 && memcmp(out, bytes + 8, 8) == 0);
+  /* Misuse: a non-buffer in the buffer list, NULL entries. */
+  wm_value *num;
+  CHECK_OK(wm_value_new_number(1, &num));
+  const wm_value *not_buffers[1] = {num};
+  CHECK_STATUS(wm_port_post_transfer(a, obj, NULL, 0, not_buffers, 1), WM_ERR_DATA_CLONE);
+  const wm_value *null_entry[1] = {NULL};
+  CHECK_STATUS(wm_port_post_transfer(a, obj, NULL, 0, null_entry, 1), WM_ERR_NULL_ARG);
+  CHECK_STATUS(wm_port_post_transfer(a, obj, NULL, 0, NULL, 1), WM_ERR_NULL_ARG);
+  CHECK_STATUS(wm_port_post_transfer(a, NULL, NULL, 0, buffers, 1), WM_ERR_NULL_ARG);
+  CHECK_OK(wm_port_post_transfer(a, NULL, NULL, 0, NULL, 0)); /* undefined */
+  wm_value *values[] = {obj, buf, view, got, rbuf, rview, num};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) wm_value_free(values[i]);
+  wm_message_free(m);
+  wm_port *all[] = {a, b, c, d};
+  for (int i = 0; i < 4; i++) wm_port_free(all[i]);
+}
+
 static void json_mapping(void) {
   struct {
     const char *in, *out;
@@ -474,6 +526,7 @@ int main(void) {
   RUN(containers_shared_references_and_cycles);
   RUN(map_set_date_regexp_error_boxed);
   RUN(array_buffers_and_views);
+  RUN(r_tr_array_buffers_transfer_without_copy_and_detach);
   RUN(json_mapping);
   RUN(value_null_arguments);
   return harness_finish("test_value");

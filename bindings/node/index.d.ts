@@ -72,3 +72,18 @@ export declare function exportPort(port: MessagePort): ExportedPort;
 
 /** Claims a port exported by exportPort (in this or any other thread). */
 export declare function importPort(token: ExportedPort | bigint): MessagePort;
+
+/**
+ * Like worker_threads' BroadcastChannel (keeps the process alive until close() or unref()), but
+ * backed by the core: channels of the same name in any thread of this process hear each other.
+ */
+export declare class BroadcastChannel extends EventTarget {
+  constructor(name: string);
+  readonly name: string;
+  postMessage(message: unknown): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  onmessage: ((this: BroadcastChannel, ev: MessageEvent) => unknown) | null;
+  onmessageerror: ((this: BroadcastChannel, ev: MessageEvent) => unknown) | null;
+}

@@ -94,7 +94,8 @@ function onWake() {
       live.delete(ids[i]);
       continue;
     }
-    drainPort(port);
+    if (port instanceof BroadcastChannel) drainBroadcast(port);
+    else drainPort(port);
   }
 }
 native.init(onWake);
@@ -576,6 +577,98 @@ function receiveMessageOnPort(port) {
   return { message: batch.decode(i) };
 }
 
+// --- BroadcastChannel -----------------------------------------------------------------------
+// Like worker_threads' BroadcastChannel (an EventTarget; keeps the process alive until close()
+// or unref()), but backed by the core's process-wide registry, so channels of the same name in
+// any thread — and in any language binding loaded in this process — hear each other.
+const kBroadcastId = Symbol('webmessaging.broadcastId');
+const kBroadcastOwner = Symbol('webmessaging.broadcastOwner');
+const kBroadcastName = Symbol('webmessaging.broadcastName');
+
+class BroadcastChannel extends EventTarget {
+  constructor(name) {
+    if (arguments.length === 0) {
+      const e = new TypeError('The "name" argument must be specified');
+      e.code = 'ERR_MISSING_ARGS';
+      throw e;
+    }
+    super();
+    const nb = native.broadcastOpen(`${name}`);
+    this[kBroadcastOwner] = nb;
+    this[kBroadcastId] = nb.id;
+    this[kBroadcastName] = `${name}`;
+    this[kClosed] = false;
+    this[kRefed] = false;
+    this[kDone] = false;
+    live.set(nb.id, new WeakRef(this));
+    setRef(this, true);
+  }
+
+  get name() {
+    return this[kBroadcastName];
+  }
+
+  postMessage(message) {
+    if (arguments.length === 0) {
+      const e = new TypeError('The "message" argument must be specified');
+      e.code = 'ERR_MISSING_ARGS';
+      throw e;
+    }
+    if (this[kClosed]) throw domException('BroadcastChannel is closed.', 'InvalidStateError');
+    let n = encodeFast(message);
+    let bytes = scratch;
+    if (n < 0) {
+      bytes = serialize(message, undefined, undefined);
+      n = bytes.length;
+    }
+    try {
+      native.broadcastPost(this[kBroadcastId], bytes, n);
+    } catch (err) {
+      throw nativeError(err);
+    }
+  }
+
+  close() {
+    if (this[kClosed]) return;
+    this[kClosed] = true;
+    this[kDone] = true;
+    setRef(this, false);
+    live.delete(this[kBroadcastId]);
+    native.broadcastClose(this[kBroadcastId]);
+  }
+
+  ref() {
+    setRef(this, true);
+  }
+
+  unref() {
+    setRef(this, false);
+  }
+}
+for (const name of ['onmessage', 'onmessageerror']) {
+  Object.defineProperty(BroadcastChannel.prototype, name,
+                        Object.getOwnPropertyDescriptor(wt.BroadcastChannel.prototype, name));
+}
+
+function drainBroadcast(bc) {
+  if (bc[kClosed]) return;
+  const raw = native.broadcastDrain(bc[kBroadcastId], BATCH);
+  if (raw === null) return;
+  const batch = new Batch(raw);
+  for (let i = 0; i < batch.count && !bc[kClosed]; i++) {
+    let data;
+    let type = 'message';
+    try {
+      data = batch.decode(i);
+    } catch (err) {
+      data = err;
+      type = 'messageerror';
+    }
+    bc.dispatchEvent(new NodeMessageEvent(type, { data }));
+  }
+  if (batch.more && !bc[kClosed]) native.portPoke(bc[kBroadcastId]);
+}
+
 // --- worker hand-off --------------------------------------------------------------------------------
 // Node's transfer list cannot carry our ports, so a port moves to a Worker as a token: export it
 // here (the port object is detached, like a transferred port), pass the token in workerData or
@@ -610,4 +703,5 @@ module.exports = {
   receiveMessageOnPort,
   exportPort,
   importPort,
+  BroadcastChannel,
 };

@@ -11,5 +11,6 @@ export const {
   receiveMessageOnPort,
   exportPort,
   importPort,
+  BroadcastChannel,
 } = wm;
 export default wm;

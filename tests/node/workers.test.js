@@ -125,3 +125,24 @@ test('importPort claims a token once; exportPort detaches the port', () => {
   p.close();
   port1.close();
 });
+
+test('BroadcastChannel: channels of one name hear each other across threads', async () => {
+  const bc = new wm.BroadcastChannel('across-threads');
+  const heard = [];
+  const done = new Promise((resolve) => {
+    bc.onmessage = (e) => {
+      heard.push(e.data);
+      if (e.data === 'worker: bye') resolve();
+      else if (e.data === 'worker: ready') bc.postMessage('main: hello');
+    };
+  });
+  const w = worker(`
+    const bc = new wm.BroadcastChannel('across-threads');
+    bc.onmessage = (e) => { if (e.data === 'main: hello') { bc.postMessage('worker: bye'); bc.close(); } };
+    bc.postMessage('worker: ready');`);
+  await done;
+  bc.close();
+  const [code] = await once(w, 'exit');
+  assert.strictEqual(code, 0);
+  assert.deepStrictEqual(heard, ['worker: ready', 'worker: bye']);
+});

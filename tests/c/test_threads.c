@@ -351,11 +351,76 @@ static void loop_dispatch_while_four_threads_post_and_a_fifth_closes(void) {
   CHECK_OK(wm_loop_free(loop));
 }
 
+/* ---- value graphs merged from several threads at once ---- */
+
+typedef struct {
+  wm_value *shared; /* one object every thread references */
+  wm_value *root;   /* every thread's array goes in here */
+  int failures;
+} merge_arg;
+
+static void *merge_worker(void *p) {
+  merge_arg *a = p;
+  wm_value *arr;
+  if (wm_value_new_array(&arr) != WM_OK) {
+    a->failures++;
+    return NULL;
+  }
+  for (int i = 0; i < 100; i++) {
+    if (wm_value_array_push(arr, a->shared) != WM_OK) a->failures++;
+    wm_value *n;
+    wm_value_new_number(i, &n);
+    if (wm_value_object_set(a->shared, "last", n) != WM_OK) a->failures++;
+    wm_value_free(n);
+  }
+  if (wm_value_array_push(a->root, arr) != WM_OK) a->failures++;
+  wm_value_free(arr);
+  return NULL;
+}
+
+static void value_graphs_merge_safely_across_threads(void) {
+  wm_value *shared, *root;
+  CHECK_OK(wm_value_new_object(&shared));
+  CHECK_OK(wm_value_new_array(&root));
+  pthread_t th[POSTERS];
+  merge_arg args[POSTERS];
+  for (int i = 0; i < POSTERS; i++) {
+    args[i] = (merge_arg){shared, root, 0};
+    REQUIRE(pthread_create(&th[i], NULL, merge_worker, &args[i]) == 0);
+  }
+  for (int i = 0; i < POSTERS; i++) {
+    pthread_join(th[i], NULL);
+    CHECK(args[i].failures == 0);
+  }
+  size_t n = 0;
+  CHECK_OK(wm_value_length(root, &n));
+  CHECK(n == POSTERS);
+  for (size_t i = 0; i < n; i++) {
+    wm_value *arr, *first, *last;
+    CHECK_OK(wm_value_array_get(root, i, &arr));
+    size_t len = 0;
+    CHECK_OK(wm_value_length(arr, &len));
+    CHECK(len == 100);
+    CHECK_OK(wm_value_array_get(arr, 0, &first));
+    CHECK_OK(wm_value_array_get(arr, 99, &last));
+    bool same1 = false, same2 = false;
+    CHECK_OK(wm_value_same(first, shared, &same1));
+    CHECK_OK(wm_value_same(last, shared, &same2));
+    CHECK(same1 && same2); /* every element is the one shared object */
+    wm_value_free(arr);
+    wm_value_free(first);
+    wm_value_free(last);
+  }
+  wm_value_free(shared);
+  wm_value_free(root);
+}
+
 int main(void) {
   RUN(port_transferred_across_threads);
   RUN(four_threads_post_while_a_fifth_closes);
   RUN(handle_freed_while_other_threads_use_it);
   RUN(close_wakes_a_blocked_receiver);
   RUN(loop_dispatch_while_four_threads_post_and_a_fifth_closes);
+  RUN(value_graphs_merge_safely_across_threads);
   return harness_finish("test_threads");
 }

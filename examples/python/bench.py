@@ -103,29 +103,29 @@ def big(i):
     return MIB
 
 
-def measure(kind, make, n, runs):
-    times = []
-    for _ in range(runs):
-        produce, consume = kind(make)
-        times.append(run_pair(produce, consume, n))
-    return n / statistics.median(times)
-
-
 def main():
     quick = "--quick" in sys.argv
-    runs = 3 if quick else 5
+    runs = 3 if quick else 7
     workloads = [
         ("small dict", small, 20_000 if quick else 100_000),
         ("1 MiB bytes", big, 200 if quick else 1_000),
     ]
-    peers = [("queue.SimpleQueue+pickle", simple_queue_pickle), ("multiprocessing.Pipe", mp_pipe)]
-    print(f"webmessaging {sys.version.split()[0]}: Python thread -> Python thread, median of {runs} runs")
+    kinds = [("webmessaging port", ours), ("queue.SimpleQueue+pickle", simple_queue_pickle),
+             ("multiprocessing.Pipe", mp_pipe)]
+    print(f"webmessaging, Python {sys.version.split()[0]}: Python thread -> Python thread, "
+          f"median of {runs} interleaved runs")
     print(f"{'workload':<13} {'ours msg/s':>12}  {'peer':<26} {'peer msg/s':>12} {'ours/peer':>10}")
     for name, make, n in workloads:
-        ours_rate = measure(ours, make, n, runs)
-        for peer_name, peer in peers:
-            peer_rate = measure(peer, make, n, runs)
-            print(f"{name:<13} {ours_rate:>12,.0f}  {peer_name:<26} {peer_rate:>12,.0f} {ours_rate / peer_rate:>9.2f}x")
+        # Interleave the contenders run by run, so load changes on a shared machine hit all alike.
+        times = {label: [] for label, _ in kinds}
+        for _ in range(runs):
+            for label, kind in kinds:
+                produce, consume = kind(make)
+                times[label].append(run_pair(produce, consume, n))
+        rate = {label: n / statistics.median(t) for label, t in times.items()}
+        ours_rate = rate["webmessaging port"]
+        for label, _ in kinds[1:]:
+            print(f"{name:<13} {ours_rate:>12,.0f}  {label:<26} {rate[label]:>12,.0f} {ours_rate / rate[label]:>9.2f}x")
 
 
 if __name__ == "__main__":

@@ -91,18 +91,16 @@ function decodeFast(buf, start, end) {
     case 0x30: return p === end ? null : NOT_FAST;
     case 0x54: return p === end ? true : NOT_FAST;
     case 0x46: return p === end ? false : NOT_FAST;
-    case 0x49: { // 'I'
+    case 0x49: { // 'I': zigzag varint, at most 5 bytes
+      const n = end - p;
+      if (n < 1 || n > 5 || buf[end - 1] & 0x80) return NOT_FAST;
       let z = 0;
-      let shift = 0;
-      let b;
-      do {
-        if (p >= end || shift > 28) return NOT_FAST;
-        b = buf[p++];
-        z += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-      } while (b & 0x80);
-      if (p !== end || z > 0xffffffff) return NOT_FAST;
-      z >>>= 0;
+      for (let k = 0; k < n - 1; k++) {
+        if (!(buf[p + k] & 0x80)) return NOT_FAST;
+        z |= (buf[p + k] & 0x7f) << (7 * k);
+      }
+      if (n === 5 && buf[p + 4] > 0x0f) return NOT_FAST;
+      z = (z | (buf[end - 1] << (7 * (n - 1)))) >>> 0;
       return (z >>> 1) ^ -(z & 1);
     }
     case 0x4e: // 'N'

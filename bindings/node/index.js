@@ -57,6 +57,7 @@ const kRefed = Symbol('webmessaging.refed');
 const kStash = Symbol('webmessaging.stash');
 const kReceivingPorts = Symbol('webmessaging.currentlyReceivingPorts');
 const kChain = Symbol('webmessaging.chain');
+const kContinue = Symbol('webmessaging.continue');
 const kInDelivery = Symbol('webmessaging.inDelivery');
 const kDiscard = Symbol('webmessaging.discard');
 const kClosing = Symbol('webmessaging.closing');
@@ -346,6 +347,7 @@ function newPort(np) {
   port[kStash] = undefined;
   port[kReceivingPorts] = undefined;
   port[kChain] = 0;
+  port[kContinue] = () => process.nextTick(drainOne, port);
   port[kInDelivery] = false;
   port[kDiscard] = false;
   port[kClosing] = false;
@@ -479,9 +481,6 @@ function drainPort(port) {
   drainOne(port);
 }
 
-function continueChain(port) {
-  process.nextTick(drainOne, port);
-}
 
 function drainOne(port) {
   const id = port[kId];
@@ -531,7 +530,7 @@ function drainOne(port) {
              (port[kStash] !== undefined || batch.more || port[kClosed])) {
     if (chain + 1 < BATCH) {
       port[kChain] = chain + 1;
-      queueMicrotask(() => continueChain(port));
+      queueMicrotask(port[kContinue]);
     } else {
       native.portPoke(id);
     }

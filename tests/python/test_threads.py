@@ -27,13 +27,14 @@ def test_blocking_recv_releases_the_gil(channel):
     spinner = threading.Thread(target=spin)
     spinner.start()
     try:
+        time.sleep(0.02)  # let the spinner get going
+        before = counter
         with pytest.raises(TimeoutError):
             channel.port2.recv(0.3)
-        before = counter
-        time.sleep(0.05)
-        assert counter > before  # sanity: the spinner runs
-        # While recv blocked, the spinner made progress (it would be starved if the GIL were held).
-        assert counter > 1000
+        during = counter - before
+        # Had recv kept the GIL for its 0.3 s, the spinner could not have counted meanwhile
+        # (the switch interval only lets it in between bytecodes of the waiting thread).
+        assert during > 10_000
     finally:
         stop.set()
         spinner.join()
@@ -176,3 +177,23 @@ def test_stress_4_threads_100k_messages_with_ports_handed_between_threads():
     assert errors == []
     for k in range(THREADS):
         assert received[k] == list(range(MESSAGES)), f"channel {k} lost, duplicated or reordered messages"
+
+
+def test_blocking_recv_is_interruptible_by_signals(channel):
+    import signal
+
+    def on_alarm(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.1)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            channel.port2.recv()  # no timeout: only the signal can end it
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - start < 5
+    channel.port1.post_message("still works")
+    assert channel.port2.recv(T).data == "still works"

@@ -166,3 +166,33 @@ def test_window_and_broadcast_recv_async():
         return w.data, w.origin, bc.data
 
     assert run(main()) == ("w", "https://a.test", "bc")
+
+
+def test_handler_moved_from_the_dispatcher_thread_to_a_loop_keeps_order():
+    ch = MessageChannel()
+    got = []
+    first = threading.Event()
+
+    def on_thread(ev):
+        got.append(("thread", ev.data))
+        first.set()
+
+    ch.port2.onmessage = on_thread  # set outside a loop: dispatcher thread
+    ch.port1.post_message(0)
+    assert first.wait(5)
+
+    async def main():
+        done = asyncio.get_running_loop().create_future()
+
+        def on_loop(ev):
+            got.append(("loop", ev.data))
+            if ev.data == 99:
+                done.set_result(None)
+
+        ch.port2.onmessage = on_loop  # set inside the loop: runs here from now on
+        threading.Thread(target=lambda: [ch.port1.post_message(i) for i in range(1, 100)]).start()
+        await done
+
+    run(main())
+    assert [d for _, d in got] == list(range(100))
+    assert all(where == "loop" for where, d in got if d > 0)

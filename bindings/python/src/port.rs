@@ -262,22 +262,19 @@ impl PortShared {
 
     fn dispatch(self: &Arc<Self>, py: Python<'_>, hub: &Arc<HubCore>) {
         if self.dispatching.swap(true, Ordering::AcqRel) {
-            // Another consumer is dispatching this port (its handler moved hubs mid-batch):
-            // it will look again, so order and non-concurrency are kept.
+            // Another consumer is dispatching this port (its handler moved to another hub
+            // mid-batch). It notifies again when done, so order and non-concurrency are kept.
             self.again.store(true, Ordering::Release);
             return;
         }
-        loop {
-            self.again.store(false, Ordering::Release);
-            let exhausted = self.dispatch_batch(py, hub);
-            if exhausted {
-                hub.push(self.clone());
-            }
-            self.dispatching.store(false, Ordering::Release);
-            if !self.again.load(Ordering::Acquire) || self.dispatching.swap(true, Ordering::AcqRel)
-            {
-                break;
-            }
+        let exhausted = self.dispatch_batch(py, hub);
+        if exhausted {
+            hub.push(self.clone());
+        }
+        self.dispatching.store(false, Ordering::Release);
+        if self.again.swap(false, Ordering::AcqRel) {
+            // Hand the rest to wherever the handler runs now.
+            self.clone().notify();
         }
     }
 

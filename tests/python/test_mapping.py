@@ -226,9 +226,9 @@ def _gen():
 @pytest.mark.parametrize(
     "value,name",
     [(object(), "object"), (lambda: 1, "function"), (Custom(), "Custom"), (_gen(), "generator"),
-     ({"nested": [Custom()]}, "Custom"), (re.compile(b"x"), "Pattern"), (array.array("u", "x"), "array"),
+     ({"nested": [Custom()]}, "Custom"), (re.compile(b"x"), "Pattern"), ((ctypes.c_bool * 2)(), "c_bool_Array_2"),
      (1 + 2j, "complex")],
-    ids=["object", "lambda", "instance", "generator", "nested", "bytes-pattern", "array-u", "complex"],
+    ids=["object", "lambda", "instance", "generator", "nested", "bytes-pattern", "buffer-of-bools", "complex"],
 )
 def test_anything_else_is_a_data_clone_error_naming_the_type(value, name):
     with pytest.raises(DataCloneError, match=name) as info:

@@ -62,8 +62,6 @@ struct EnvShared {
     /// contention alone cost ~10 µs per wake-up). The cleanup hook takes the write lock, so no
     /// call can be in flight when the function is released.
     tsfn: RwLock<Option<Tsfn>>,
-    /// Ports owned by this env, closed by the cleanup hook.
-    ports: Mutex<HashMap<u32, Weak<PortCell>>>,
 }
 
 impl EnvShared {
@@ -94,6 +92,15 @@ impl EnvShared {
 thread_local! {
     /// The env of the JS thread this is (Node runs each env on its own thread).
     static ENV: std::cell::RefCell<Option<Arc<EnvShared>>> = const { std::cell::RefCell::new(None) };
+    /// Ports owned by this thread's env by id, held weakly (the NativePort objects own them).
+    /// Thread-local, not behind a lock: everything that touches it (calls from JS, finalizers,
+    /// the env cleanup hook) runs on the env's own thread.
+    static PORTS: std::cell::RefCell<HashMap<u32, Weak<PortCell>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+fn forget_port(id: u32) {
+    let _ = PORTS.try_with(|m| m.borrow_mut().remove(&id));
 }
 
 fn current_env() -> Result<Arc<EnvShared>> {
@@ -108,6 +115,8 @@ fn current_env() -> Result<Arc<EnvShared>> {
 /// The port handle, shared with the env's cleanup list (which holds it weakly).
 struct PortCell {
     port: Mutex<Option<wm::MessagePort>>,
+    /// The env whose JS owns this handle.
+    env: Arc<EnvShared>,
 }
 
 /// The native side of one `MessagePort`.
@@ -115,7 +124,6 @@ struct PortCell {
 pub struct NativePort {
     id: u32,
     cell: Arc<PortCell>,
-    env: Arc<EnvShared>,
 }
 
 impl NativePort {
@@ -123,8 +131,9 @@ impl NativePort {
         let id = NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed);
         let cell = Arc::new(PortCell {
             port: Mutex::new(Some(port.clone())),
+            env: env.clone(),
         });
-        env.ports.lock().insert(id, Arc::downgrade(&cell));
+        PORTS.with(|m| m.borrow_mut().insert(id, Arc::downgrade(&cell)));
         // Enabled at once: whether to deliver is decided on the JS side (Node's start/stop
         // rules); the notifier only says "this port has something".
         let weak = Arc::downgrade(env);
@@ -134,11 +143,7 @@ impl NativePort {
             }
         })));
         port.start();
-        NativePort {
-            id,
-            cell,
-            env: env.clone(),
-        }
+        NativePort { id, cell }
     }
 }
 
@@ -146,7 +151,7 @@ impl Drop for NativePort {
     fn drop(&mut self) {
         // The JS object was collected: drop the port (closing it, reason Dropped, unless it was
         // transferred away meanwhile).
-        self.env.ports.lock().remove(&self.id);
+        forget_port(self.id);
         let port = self.cell.port.lock().take();
         drop(port);
     }
@@ -213,7 +218,6 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
     let shared = Arc::new(EnvShared {
         ready: Mutex::new(Vec::new()),
         tsfn: RwLock::new(Some(Tsfn(tsfn))),
-        ports: Mutex::new(HashMap::new()),
     });
     ENV.with(|e| *e.borrow_mut() = Some(shared.clone()));
     env.add_env_cleanup_hook(shared, |shared| {
@@ -230,12 +234,14 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
                 );
             }
         }
-        let cells: Vec<_> = shared
-            .ports
-            .lock()
-            .drain()
-            .filter_map(|(_, w)| w.upgrade())
-            .collect();
+        let cells: Vec<_> = PORTS
+            .try_with(|m| {
+                m.borrow_mut()
+                    .drain()
+                    .filter_map(|(_, w)| w.upgrade())
+                    .collect()
+            })
+            .unwrap_or_default();
         for cell in cells {
             let port = cell.port.lock().take();
             if let Some(p) = port {
@@ -334,7 +340,6 @@ pub fn import_port(token: BigInt) -> Result<NativePort> {
 struct Handle {
     id: u32,
     cell: Arc<PortCell>,
-    env: Arc<EnvShared>,
 }
 
 impl Handle {
@@ -399,15 +404,10 @@ impl Handle {
         if let Some(list) = ports {
             for np in list {
                 np.cell.port.lock().take();
-                np.env.ports.lock().remove(&np.id);
+                forget_port(np.id);
             }
         }
         Ok(doomed)
-    }
-
-    /// Schedules a drain of this port through the env's wake-up (a later loop turn).
-    fn poke(&self) {
-        self.env.notify(self.id);
     }
 
     /// Messages waiting in the queue (not counting a close record).
@@ -506,7 +506,7 @@ impl Handle {
             let ports: Vec<NativePort> = m
                 .ports
                 .into_iter()
-                .map(|p| NativePort::adopt(p, &self.env))
+                .map(|p| NativePort::adopt(p, &self.cell.env))
                 .collect();
             entry.set(1, ports)?;
         }
@@ -549,16 +549,16 @@ impl NativePort {
 }
 
 fn lookup(id: u32) -> Result<Handle> {
-    let env = current_env()?;
-    let cell = env.ports.lock().get(&id).and_then(Weak::upgrade);
+    let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
     match cell {
-        Some(cell) => Ok(Handle { id, cell, env }),
+        Some(cell) => Ok(Handle { id, cell }),
+        // Gone (collected, or never ours): a handle on nothing, like a transferred port.
         None => Ok(Handle {
             id,
             cell: Arc::new(PortCell {
                 port: Mutex::new(None),
+                env: current_env()?,
             }),
-            env,
         }),
     }
 }
@@ -582,7 +582,8 @@ pub fn port_post(
 /// Posts the first `len` bytes of `data` on port `id`, transferring nothing: the hot path.
 #[napi]
 pub fn port_post_bytes(id: u32, data: &[u8], len: u32) -> Result<()> {
-    let port = lookup(id)?.port();
+    let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
+    let port = cell.and_then(|c| c.port.lock().clone());
     if let Some(p) = port {
         let len = (len as usize).min(data.len());
         p.post_message(data[..len].to_vec(), &[])
@@ -604,7 +605,8 @@ pub fn port_drain(
 /// Schedules a drain of port `id` through the env's wake-up (a later loop turn).
 #[napi]
 pub fn port_poke(id: u32) -> Result<()> {
-    lookup(id)?.poke();
+    // By id alone: broadcast channels share the id space and the env's ready list.
+    current_env()?.notify(id);
     Ok(())
 }
 

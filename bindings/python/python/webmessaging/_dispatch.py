@@ -23,7 +23,20 @@ _loop_hubs: "weakref.WeakKeyDictionary[object, _native.Hub]" = weakref.WeakKeyDi
 
 def _serve(hub) -> None:
     while hub.wait():
-        hub.run()
+        try:
+            hub.run()
+        except BaseException as exc:  # keep the dispatcher alive, but never silently
+            sys.unraisablehook(_Unraisable(type(exc), exc, exc.__traceback__, "webmessaging dispatcher", hub))
+
+
+class _Unraisable:
+    """The argument sys.unraisablehook expects."""
+
+    __slots__ = ("exc_type", "exc_value", "exc_traceback", "err_msg", "object")
+
+    def __init__(self, exc_type, exc_value, exc_traceback, err_msg, obj):
+        self.exc_type, self.exc_value, self.exc_traceback = exc_type, exc_value, exc_traceback
+        self.err_msg, self.object = err_msg, obj
 
 
 def thread_hub():

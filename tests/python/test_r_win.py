@@ -356,3 +356,19 @@ def test_broadcast_context_manager_and_iteration(bc_name):
         assert b.recv(T).data == 1
     assert b.closed
     assert list(b) == []
+
+
+def test_r_win_16_messageerror_carries_origin_and_source(wins):
+    import datetime as dt
+
+    a, b = wins
+    errors = Collector(1)
+    b.onmessageerror = errors
+    b.onmessage = lambda e: None
+    # A valid JS Date (year 10000 in UTC) that Python's datetime cannot hold.
+    far = dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    b.post_message(far, "*", source=a)
+    assert errors.wait(T)
+    ev = errors.events[0]
+    assert (ev.type, ev.data, ev.ports, ev.origin) == ("messageerror", None, (), A)
+    assert ev.source is a

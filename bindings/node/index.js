@@ -100,6 +100,7 @@ function onWake() {
   }
 }
 native.init(onWake);
+native.setScratch(scratch);
 
 function envRef(delta) {
   const before = refCount;
@@ -232,7 +233,7 @@ class MessagePort extends NodeEventTarget {
     if (ports === undefined && buffers === undefined) {
       const n = encodeFast(value);
       if (n >= 0) {
-        native.portPostBytes(this[kId], scratch, n);
+        native.portPostScratch(this[kId], n);
         return;
       }
     }

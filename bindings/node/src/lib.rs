@@ -99,6 +99,11 @@ thread_local! {
         std::cell::RefCell::new(HashMap::new());
 }
 
+thread_local! {
+    /// This env's post scratch buffer (see [`set_scratch`]): base pointer and length.
+    static SCRATCH: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
 fn forget_port(id: u32) {
     let _ = PORTS.try_with(|m| m.borrow_mut().remove(&id));
 }
@@ -582,6 +587,44 @@ pub fn port_post(
 /// Posts the first `len` bytes of `data` on port `id`, transferring nothing: the hot path.
 #[napi]
 pub fn port_post_bytes(id: u32, data: &[u8], len: u32) -> Result<()> {
+    let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
+    let port = cell.and_then(|c| c.port.lock().clone());
+    if let Some(p) = port {
+        let len = (len as usize).min(data.len());
+        p.post_message(data[..len].to_vec(), &[])
+            .map_err(js_error)?;
+    }
+    Ok(())
+}
+
+/// Registers this env's scratch Buffer: the JS fast path serializes into it, then posts with
+/// [`port_post_scratch`], passing only numbers (converting a Buffer argument costs as much as
+/// the post itself). The Buffer must own its memory (`Buffer.allocUnsafeSlow`) and stay private
+/// to the package; a reference keeps it alive for the env's lifetime.
+#[napi]
+pub fn set_scratch(env: Env, buf: BufferSlice) -> Result<()> {
+    let mut reference = ptr::null_mut();
+    // SAFETY: a plain Node-API call on the env's thread with a live value; the reference is
+    // deliberately kept until the env goes away, so the memory below stays valid.
+    check(unsafe { sys::napi_create_reference(env.raw(), buf.raw(), 1, &mut reference) })?;
+    SCRATCH.with(|s| s.set((buf.as_ptr() as usize, buf.len())));
+    Ok(())
+}
+
+/// Posts the first `len` bytes of this env's scratch Buffer on port `id`, transferring nothing.
+#[napi]
+pub fn port_post_scratch(id: u32, len: u32) -> Result<()> {
+    let (base, size) = SCRATCH.with(|s| s.get());
+    if base == 0 {
+        return Err(Error::new(
+            Status::GenericFailure,
+            "no scratch buffer registered",
+        ));
+    }
+    // SAFETY: `set_scratch` registered this memory and holds a reference to its Buffer for the
+    // env's lifetime; the Buffer is private to index.js/codec.js and never detached; this runs
+    // on the env's thread during a synchronous call, so no JS writes to it meanwhile.
+    let data = unsafe { std::slice::from_raw_parts(base as *const u8, size) };
     let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
     let port = cell.and_then(|c| c.port.lock().clone());
     if let Some(p) = port {

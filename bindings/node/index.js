@@ -87,16 +87,24 @@ const live = new Map(); // id -> WeakRef<MessagePort>
 let refCount = 0;
 
 function onWake() {
-  const ids = native.takeReady();
-  for (let i = 0; i < ids.length; i++) {
-    const ref = live.get(ids[i]);
-    const port = ref && ref.deref();
-    if (port === undefined) {
-      live.delete(ids[i]);
-      continue;
-    }
-    if (port instanceof BroadcastChannel) drainBroadcast(port);
-    else drainPort(port);
+  const ready = native.takeReady();
+  if (ready === null) return;
+  if (typeof ready === 'number') {
+    wakePort(ready);
+  } else {
+    for (let i = 0; i < ready.length; i++) wakePort(ready[i]);
+  }
+}
+
+function wakePort(id) {
+  const ref = live.get(id);
+  const port = ref && ref.deref();
+  if (port === undefined) {
+    live.delete(id);
+  } else if (port instanceof BroadcastChannel) {
+    drainBroadcast(port);
+  } else {
+    drainPort(port);
   }
 }
 native.init(onWake);

@@ -288,12 +288,17 @@ pub fn set_env_ref(env: Env, referenced: bool) -> Result<()> {
     Ok(())
 }
 
-/// Ids of started ports that have something to deliver since the last call.
+/// Ids of started ports that have something to deliver since the last call: null, one id (the
+/// common case, no array to build), or an array of ids.
 #[napi]
-pub fn take_ready() -> Result<Vec<u32>> {
+pub fn take_ready() -> Result<Option<Either<u32, Vec<u32>>>> {
     let shared = current_env()?;
     let mut ready = shared.ready.lock();
-    Ok(std::mem::take(&mut *ready))
+    Ok(match ready.len() {
+        0 => None,
+        1 => ready.pop().map(Either::A),
+        _ => Some(Either::B(std::mem::take(&mut *ready))),
+    })
 }
 
 /// A new entangled pair, as `[port1, port2]`.

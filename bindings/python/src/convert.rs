@@ -26,7 +26,7 @@ use webmessaging_core::clone::{
 use webmessaging_core::{Message, MessagePort as CorePort, Payload};
 
 use crate::errors::{self, IntoPyResult};
-use crate::port::MessagePort;
+use crate::port::{MessagePort, Transfer, TransferItem};
 
 /// Deepest nesting we walk (both ways). The walk is recursive, so this protects the stack of
 /// threads with small stacks; the core decoder enforces the same depth on bytes.
@@ -562,6 +562,20 @@ fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<JsBigInt> {
 
 /// Builds the value graph of `value`.
 pub(crate) fn to_graph(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Graph> {
+    Ok(graph_with_transfer(py, value, &Transfer::default(), false)?.0)
+}
+
+/// Builds the value graph of `value` and the transfer list for it, in the caller's order:
+/// ports, and the ArrayBuffers of transferred `bytearray`s (added to the graph when the value
+/// does not mention them, R-TR-10). With `move_large`, large buffers are appended to the list
+/// so they travel beside the wire bytes, moved rather than copied into and out of them (the
+/// graph holds private copies of the Python bytes, so for the sender this is still a clone).
+pub(crate) fn graph_with_transfer(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    transfer: &Transfer<'_>,
+    move_large: bool,
+) -> PyResult<(Graph, Vec<Transferable>)> {
     let t = types(py)?;
     let mut enc = Encoder {
         py,
@@ -572,30 +586,75 @@ pub(crate) fn to_graph(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Gra
         depth: 0,
     };
     let root = enc.value(value)?;
+    let mut list = Vec::with_capacity(transfer.items.len());
+    for item in &transfer.items {
+        match item {
+            TransferItem::Port(p, _) => list.push(Transferable::Port(p.clone())),
+            TransferItem::Buffer(b) => {
+                let id = match enc.memo.get(b.as_ptr() as usize) {
+                    Some(id) => id,
+                    None => enc.new_object(
+                        b.as_any(),
+                        Object::ArrayBuffer(ArrayBuffer::new(b.to_vec())),
+                    ),
+                };
+                list.push(Transferable::ArrayBuffer(id));
+            }
+        }
+    }
     let mut graph = enc.graph;
     graph.root = root;
-    Ok(graph)
+    if move_large {
+        let listed: Vec<ObjectId> = list
+            .iter()
+            .filter_map(|t| match t {
+                Transferable::ArrayBuffer(id) => Some(*id),
+                Transferable::Port(_) => None,
+            })
+            .collect();
+        list.extend(graph.iter().filter_map(|(id, object)| match object {
+            Object::ArrayBuffer(b)
+                if b.max_byte_length.is_none()
+                    && b.data.len() >= MOVE_THRESHOLD
+                    && !listed.contains(&id) =>
+            {
+                Some(Transferable::ArrayBuffer(id))
+            }
+            _ => None,
+        }));
+    }
+    Ok((graph, list))
 }
 
-/// Serializes `value` for a message that transfers `transfer` (StructuredSerializeWithTransfer).
-/// Returns the payload and the ports to hand to `post_message`.
+/// Detaches the transferred `bytearray`s (empties them), after a successful serialization.
+pub(crate) fn detach_buffers(py: Python<'_>, transfer: &Transfer<'_>) -> PyResult<()> {
+    for item in &transfer.items {
+        if let TransferItem::Buffer(b) = item {
+            b.call_method0("clear").map_err(|e| {
+                errors::data_clone(
+                    py,
+                    format!(
+                        "a transferred bytearray cannot be detached: {}",
+                        e.value(py)
+                    ),
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Serializes `value` for a message that transfers `transfer` (StructuredSerializeWithTransfer),
+/// then detaches the transferred buffers. Returns the payload and the ports to hand to
+/// `post_message` (which detaches them).
 pub(crate) fn encode(
     py: Python<'_>,
     value: &Bound<'_, PyAny>,
-    transfer: &[CorePort],
+    transfer: &Transfer<'_>,
 ) -> PyResult<(Payload, Vec<CorePort>)> {
-    let mut graph = to_graph(py, value)?;
-    let mut list: Vec<Transferable> = transfer.iter().cloned().map(Transferable::Port).collect();
-    // Large buffers travel beside the wire bytes, moved rather than copied into and out of
-    // them. The graph already holds private copies of the Python bytes, so this is still a
-    // clone for the sender (its bytes objects are immutable and untouched).
-    list.extend(graph.iter().filter_map(|(id, object)| match object {
-        Object::ArrayBuffer(b) if b.max_byte_length.is_none() && b.data.len() >= MOVE_THRESHOLD => {
-            Some(Transferable::ArrayBuffer(id))
-        }
-        _ => None,
-    }));
+    let (mut graph, list) = graph_with_transfer(py, value, transfer, true)?;
     let serialized = clone::serialize_with_transfer(&mut graph, &list).py_err(py)?;
+    detach_buffers(py, transfer)?;
     Ok((serialized.payload, serialized.ports))
 }
 

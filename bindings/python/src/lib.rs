@@ -24,14 +24,11 @@ fn serialize<'py>(
     value: &Bound<'py, PyAny>,
     transfer: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    if let Some(t) = transfer {
-        let (ports, _) = port::transfer_list(py, t)?;
-        if !ports.is_empty() {
-            return Err(errors::data_clone(
-                py,
-                "serialize() cannot transfer ports: bytes have no port table; post the value instead",
-            ));
-        }
+    if !port::transfer_list(py, transfer)?.is_empty() {
+        return Err(errors::data_clone(
+            py,
+            "serialize() cannot transfer ports: bytes have no transfer table; post the value instead",
+        ));
     }
     let graph = convert::to_graph(py, value)?;
     let bytes = clone::encode(&graph).map_err(|e| errors::to_py(py, e))?;
@@ -72,14 +69,11 @@ fn structured_clone<'py>(
     value: &Bound<'py, PyAny>,
     transfer: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (ports, shared) = match transfer {
-        Some(t) => port::transfer_list(py, t)?,
-        None => (Vec::new(), Vec::new()),
-    };
-    let mut graph = convert::to_graph(py, value)?;
-    let list: Vec<clone::Transferable> = ports.into_iter().map(clone::Transferable::Port).collect();
+    let transfer = port::transfer_list(py, transfer)?;
+    let (mut graph, list) = convert::graph_with_transfer(py, value, &transfer, false)?;
     let cloned = clone::structured_clone(&mut graph, &list).map_err(|e| errors::to_py(py, e))?;
-    port::after_transfer(&shared);
+    convert::detach_buffers(py, &transfer)?;
+    port::after_transfer(&transfer);
     let mut pairs = Vec::new();
     for (_, object) in cloned.iter() {
         if let clone::Object::MessagePort(p) = object {

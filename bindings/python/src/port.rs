@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyByteArray, PyDict, PyTuple};
 use webmessaging_core as core;
 use webmessaging_core::{Error, Message};
 
@@ -464,41 +464,72 @@ fn window_event_step(py: Python<'_>, ev: core::MessageEvent) -> Step {
     event_step(py, decoded, &origin, source)
 }
 
-/// Reads a `transfer` argument: an iterable of `MessagePort`s.
-pub(crate) fn transfer_list(
-    py: Python<'_>,
-    transfer: &Bound<'_, PyAny>,
-) -> PyResult<(Vec<core::MessagePort>, Vec<Arc<PortShared>>)> {
-    let mut ports = Vec::new();
-    let mut shared = Vec::new();
-    if transfer.is_none() {
-        return Ok((ports, shared));
+/// One item of a `transfer` argument.
+pub(crate) enum TransferItem<'py> {
+    /// A port: it moves to the receiver.
+    Port(core::MessagePort, Arc<PortShared>),
+    /// A `bytearray`, Python's stand-in for a transferable ArrayBuffer: its bytes move to the
+    /// receiver and it is left empty (detached).
+    Buffer(Bound<'py, PyByteArray>),
+}
+
+/// A `transfer` argument, in order.
+#[derive(Default)]
+pub(crate) struct Transfer<'py> {
+    pub(crate) items: Vec<TransferItem<'py>>,
+}
+
+impl Transfer<'_> {
+    pub(crate) fn ports(&self) -> Vec<core::MessagePort> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                TransferItem::Port(p, _) => Some(p.clone()),
+                TransferItem::Buffer(_) => None,
+            })
+            .collect()
     }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// Reads a `transfer` argument: an iterable of `MessagePort`s and `bytearray`s (`None`: empty).
+pub(crate) fn transfer_list<'py>(
+    py: Python<'py>,
+    transfer: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Transfer<'py>> {
+    let mut out = Transfer::default();
+    let Some(transfer) = transfer.filter(|t| !t.is_none()) else {
+        return Ok(out);
+    };
     for item in transfer.try_iter()? {
         let item = item?;
-        match item.cast::<MessagePort>() {
-            Ok(p) => {
-                ports.push(p.get().port.clone());
-                shared.push(p.get().shared.clone());
-            }
-            Err(_) => {
-                let name = item.get_type().qualname()?;
-                return Err(errors::data_clone(
-                    py,
-                    format!(
-                        "an object of type {name} cannot be transferred (only MessagePort can)"
-                    ),
-                ));
-            }
+        if let Ok(p) = item.cast::<MessagePort>() {
+            out.items.push(TransferItem::Port(
+                p.get().port.clone(),
+                p.get().shared.clone(),
+            ));
+        } else if let Ok(b) = item.cast::<PyByteArray>() {
+            out.items.push(TransferItem::Buffer(b.clone()));
+        } else {
+            let name = item.get_type().qualname()?;
+            return Err(errors::data_clone(
+                py,
+                format!("an object of type {name} cannot be transferred (MessagePort and bytearray can)"),
+            ));
         }
     }
-    Ok((ports, shared))
+    Ok(out)
 }
 
 /// After a successful post: the transferred ports' handlers stay behind.
-pub(crate) fn after_transfer(shared: &[Arc<PortShared>]) {
-    for s in shared {
-        s.forget_listeners();
+pub(crate) fn after_transfer(transfer: &Transfer<'_>) {
+    for item in &transfer.items {
+        if let TransferItem::Port(_, shared) = item {
+            shared.forget_listeners();
+        }
     }
 }
 
@@ -575,19 +606,16 @@ impl MessagePort {
         data: &Bound<'_, PyAny>,
         transfer: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let (ports, shared) = match transfer {
-            Some(t) => transfer_list(py, t)?,
-            None => (Vec::new(), Vec::new()),
-        };
-        if ports.contains(&self.port) {
+        let transfer = transfer_list(py, transfer)?;
+        if transfer.ports().contains(&self.port) {
             return Err(errors::data_clone(
                 py,
                 "the transfer list contains the source port",
             ));
         }
-        let (payload, ports) = convert::encode(py, data, &ports)?;
+        let (payload, ports) = convert::encode(py, data, &transfer)?;
         self.port.post_message(payload, &ports).py_err(py)?;
-        after_transfer(&shared);
+        after_transfer(&transfer);
         Ok(())
     }
 

@@ -129,16 +129,13 @@ impl Window {
         source: &Bound<'_, Window>,
     ) -> PyResult<()> {
         let target = core::TargetOrigin::parse(target_origin, &source.get().window).py_err(py)?;
-        let (ports, shared) = match transfer {
-            Some(t) => transfer_list(py, t)?,
-            None => (Vec::new(), Vec::new()),
-        };
-        let (payload, ports) = convert::encode(py, data, &ports)?;
+        let transfer = transfer_list(py, transfer)?;
+        let (payload, ports) = convert::encode(py, data, &transfer)?;
         register(source)?;
         self.window
             .post_message_to(payload, &target, &ports, &source.get().window)
             .py_err(py)?;
-        after_transfer(&shared);
+        after_transfer(&transfer);
         Ok(())
     }
 

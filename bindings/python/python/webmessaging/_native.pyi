@@ -45,8 +45,10 @@ class MessageEvent:
 class MessagePort:
     """One end of a :class:`MessageChannel`. Usable from any thread; transferable."""
 
-    def post_message(self, data: Any, transfer: Iterable[MessagePort] | None = ()) -> None:
-        """Posts a structured clone of ``data`` to the entangled port, transferring ``transfer``.
+    def post_message(self, data: Any, transfer: Iterable[MessagePort | bytearray] | None = ()) -> None:
+        """Posts a structured clone of ``data`` to the entangled port, transferring ``transfer``
+        (ports move; a ``bytearray`` moves its bytes and is left empty, like a transferred
+        ArrayBuffer).
 
         Raises :class:`DataCloneError` for uncloneable values, a transfer list holding this port,
         a port twice, or a closed or already transferred port."""
@@ -104,7 +106,7 @@ class Window:
         self,
         data: Any,
         target_origin: str = "/",
-        transfer: Iterable[MessagePort] | None = (),
+        transfer: Iterable[MessagePort | bytearray] | None = (),
         *,
         source: Window,
     ) -> None:
@@ -153,7 +155,7 @@ def serialize(value: Any, transfer: Iterable[MessagePort] | None = ()) -> bytes:
 def deserialize(data: bytes | bytearray | memoryview, *, node: bool = False) -> Any:
     """Reads wire bytes (``node=True``: Node's ``v8.serialize()`` dialect). Raises :class:`DecodeError`."""
 
-def structured_clone(value: Any, transfer: Iterable[MessagePort] | None = ()) -> Any:
+def structured_clone(value: Any, transfer: Iterable[MessagePort | bytearray] | None = ()) -> Any:
     """A structured clone of ``value``; shared references and cycles are kept."""
 
 @final

@@ -109,6 +109,10 @@ function wakePort(id) {
 }
 native.init(onWake);
 native.setScratch(scratch);
+// A drain that finds a single message hands it over here (no Buffer allocated); it is decoded
+// at once, before any other drain can reuse the space.
+const recvScratch = Buffer.allocUnsafeSlow(64 * 1024);
+native.setRecvScratch(recvScratch);
 
 function envRef(delta) {
   const before = refCount;
@@ -391,7 +395,7 @@ class Batch {
       this.end = 0;
       this.count = 0;
     } else {
-      const buf = Array.isArray(raw) ? raw[0] : raw;
+      const buf = typeof raw === 'number' ? recvScratch : Array.isArray(raw) ? raw[0] : raw;
       this.buf = buf;
       this.extras = Array.isArray(raw) ? raw[1] : null;
       this.end = buf.readUInt32LE(0);
@@ -401,6 +405,12 @@ class Batch {
     this.pos = 0;
     this.xpos = 0;
     this.more = this.count === BATCH;
+  }
+
+  // A batch kept for later must not point into the receive scratch.
+  own() {
+    if (this.buf === recvScratch) this.buf = Buffer.from(recvScratch.subarray(0, this.base + this.buf.readUInt32LE(8 + 4 * (this.count - 1))));
+    return this;
   }
 
   get empty() {
@@ -513,7 +523,7 @@ function drainOne(port) {
     // Not started: like Node, only a close record at the front of the queue is processed.
     if (port[kStash] === undefined && native.portDepth(id) === 0) {
       const b = new Batch(native.portDrain(id, 1));
-      if (b.count > 0) port[kStash] = b; // raced in after the depth check; kept for start()
+      if (b.count > 0) port[kStash] = b.own(); // raced in after the depth check; kept for start()
       else if (b.end === 1 || b.end === 2) finishClose(port);
     }
     return;
@@ -713,3 +723,5 @@ module.exports = {
   importPort,
   BroadcastChannel,
 };
+// Internal, for the cross-language tests (which read raw batches): not part of the API.
+Object.defineProperty(module.exports, '_recvScratch', { value: recvScratch });

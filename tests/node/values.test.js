@@ -25,13 +25,13 @@ function nativeOf(port) {
     drain: (max) => {
       const r = native.portDrain(id, max);
       if (r === null) return [[], null];
-      const buf = Array.isArray(r) ? r[0] : r;
+      const buf = typeof r === 'number' ? wm._recvScratch : Array.isArray(r) ? r[0] : r;
       const count = buf.readUInt32LE(4);
       const base = 8 + 4 * count;
       const msgs = [];
       for (let i = 0; i < count; i++) {
         const start = i === 0 ? 0 : buf.readUInt32LE(4 + 4 * i);
-        msgs.push(buf.subarray(base + start, base + buf.readUInt32LE(8 + 4 * i)));
+        msgs.push(Buffer.from(buf.subarray(base + start, base + buf.readUInt32LE(8 + 4 * i))));
       }
       return [msgs, Array.isArray(r) ? r[1] : null];
     },

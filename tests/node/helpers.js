@@ -6,11 +6,11 @@ const ROOT = path.join(__dirname, '..', '..');
 const PKG = path.join(ROOT, 'bindings', 'node');
 
 // Runs `code` in a child node process (with `wm` = our package) and resolves with how it ended.
-function runChild(code, { timeout = 10000 } = {}) {
+function runChild(code, { timeout = 10000, args = [] } = {}) {
   const src = `const wm = require(${JSON.stringify(PKG)});\n${code}`;
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', src], { timeout, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...args, "-e", src], { timeout, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       resolve({
         code: err ? (err.killed ? 'killed' : err.code) : 0,
         stdout,

@@ -97,3 +97,14 @@ test('the peer closing releases a listening port (after its messages)', async ()
   assert.strictEqual(r.code, 0, JSON.stringify(r));
   assert.deepStrictEqual(r.stdout.trim().split('\n'), ['got 1', 'got 2', 'close']);
 });
+
+test('a port collected by the garbage collector closes its channel (the peer sees close)', async () => {
+  const r = await runChild(`
+    const { port1 } = (() => { const c = new wm.MessageChannel(); c.port2.postMessage('last words'); return { port1: c.port1 }; })();
+    port1.on('message', (v) => console.log('got', v));
+    port1.on('close', () => console.log('close'));
+    setTimeout(() => { global.gc(); }, 50);
+    setTimeout(() => { console.log('timeout'); port1.close(); }, 5000).unref();`, { args: ['--expose-gc'] });
+  assert.strictEqual(r.code, 0, JSON.stringify(r));
+  assert.deepStrictEqual(r.stdout.trim().split('\n'), ['got last words', 'close']);
+});

@@ -402,6 +402,7 @@ class Batch {
       this.count = buf.readUInt32LE(4);
     }
     this.base = 8 + 4 * this.count; // where the messages' bytes start
+    this.ports = undefined; // the ports of the message decode() last read
     this.pos = 0;
     this.xpos = 0;
     this.more = this.count === BATCH;

@@ -87,3 +87,29 @@ export declare class BroadcastChannel extends EventTarget {
   onmessage: ((this: BroadcastChannel, ev: MessageEvent) => unknown) | null;
   onmessageerror: ((this: BroadcastChannel, ev: MessageEvent) => unknown) | null;
 }
+
+export interface WindowPostMessageOptions {
+  targetOrigin?: string;
+  transfer?: ReadonlyArray<MessagePort>;
+  source: Window;
+}
+
+/**
+ * A stand-in for a browsing context with an origin: origin-checked postMessage (checked at
+ * delivery against the target's current origin; a mismatch drops the message silently). The
+ * sending window is passed explicitly. Events carry `origin` (the sender's) and `source` (the
+ * sending Window). Keeps the process alive while it has a 'message' listener.
+ */
+export declare class Window extends EventTarget {
+  /** `origin`: a URL whose origin the window's document has; opaque ("null") when omitted. */
+  constructor(origin?: string | null);
+  readonly origin: string;
+  navigate(url: string): void;
+  postMessage(message: unknown, targetOrigin: string, transfer: ReadonlyArray<MessagePort> | undefined, source: Window): void;
+  postMessage(message: unknown, options: WindowPostMessageOptions): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  onmessage: ((this: Window, ev: MessageEvent) => unknown) | null;
+  onmessageerror: ((this: Window, ev: MessageEvent) => unknown) | null;
+}

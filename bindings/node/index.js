@@ -103,6 +103,8 @@ function wakePort(id) {
     live.delete(id);
   } else if (port instanceof BroadcastChannel) {
     drainBroadcast(port);
+  } else if (port instanceof Window) {
+    drainWindow(port);
   } else {
     drainPort(port);
   }
@@ -688,6 +690,149 @@ function drainBroadcast(bc) {
   if (batch.more && !bc[kClosed]) native.portPoke(bc[kBroadcastId]);
 }
 
+// --- Window -----------------------------------------------------------------------------------
+// A stand-in for a browsing context with an origin (the core's Window): origin-checked
+// `postMessage(message, targetOrigin, transfer)`, with the sending window given explicitly
+// (a browser takes it from the calling script's realm; Node has no such thing). Events carry
+// `origin` (the sender's, never a string the sender supplied) and `source` (the sending Window,
+// to reply to). Like a port, a window keeps the process alive while it has a 'message'
+// listener; close() or unref() releases it.
+const kWindowId = Symbol('webmessaging.windowId');
+const kWindowOwner = Symbol('webmessaging.windowOwner');
+const windowsById = new Map(); // id -> WeakRef<Window>
+
+class Window extends EventTarget {
+  constructor(origin) {
+    super();
+    let nw;
+    try {
+      nw = native.windowOpen(origin === undefined || origin === null ? null : `${origin}`);
+    } catch (err) {
+      throw nativeError(err);
+    }
+    this[kWindowOwner] = nw;
+    this[kWindowId] = nw.id;
+    this[kClosed] = false;
+    this[kRefed] = false;
+    this[kDone] = false;
+    live.set(nw.id, new WeakRef(this));
+    windowsById.set(nw.id, new WeakRef(this));
+  }
+
+  /** The origin of the window's current document, serialized ("null" when opaque). */
+  get origin() {
+    return native.windowOrigin(this[kWindowId]);
+  }
+
+  /** Moves the window to a document with the origin of `url`. */
+  navigate(url) {
+    try {
+      native.windowNavigate(this[kWindowId], `${url}`);
+    } catch (err) {
+      throw nativeError(err);
+    }
+  }
+
+  /**
+   * `target.postMessage(message, targetOrigin, transfer, source)` or
+   * `target.postMessage(message, { targetOrigin = '/', transfer, source })`.
+   */
+  postMessage(message, targetOrigin, transfer, source) {
+    let options = targetOrigin;
+    if (options !== null && typeof options === 'object') {
+      targetOrigin = options.targetOrigin === undefined ? '/' : `${options.targetOrigin}`;
+      transfer = options.transfer;
+      source = options.source;
+    } else {
+      targetOrigin = `${targetOrigin}`;
+    }
+    if (!(source instanceof Window)) {
+      throw new TypeError('Window.postMessage needs the sending Window (argument 4 or options.source)');
+    }
+    try {
+      native.windowCheckTarget(source[kWindowId], targetOrigin); // SyntaxError before serializing
+    } catch (err) {
+      throw nativeError(err);
+    }
+    let ports;
+    if (transfer !== undefined && transfer !== null) {
+      for (const t of transfer) {
+        if (!(t instanceof MessagePort)) {
+          throw domException('Only webmessaging MessagePorts can be transferred to a Window', 'DataCloneError');
+        }
+        if (ports === undefined) ports = [];
+        if (ports.includes(t)) throw domException('Transfer list contains duplicate MessagePort', 'DataCloneError');
+        ports.push(t);
+      }
+    }
+    const bytes = serialize(message, ports, undefined);
+    try {
+      native.windowPost(this[kWindowId], bytes, bytes.length, targetOrigin, source[kWindowId],
+                        ports === undefined ? undefined : ports.map((p) => p[kId]));
+    } catch (err) {
+      throw nativeError(err);
+    }
+    if (ports !== undefined) for (const p of ports) detachLocally(p);
+  }
+
+  close() {
+    if (this[kClosed]) return;
+    this[kClosed] = true;
+    this[kDone] = true;
+    setRef(this, false);
+    live.delete(this[kWindowId]);
+  }
+
+  ref() {
+    setRef(this, true);
+  }
+
+  unref() {
+    setRef(this, false);
+  }
+
+  [kNewListener](size, type, ...args) {
+    if (type === 'message' && size - 1 === 0) this.ref();
+    return Reflect.apply(ETP[kNewListener], this, [size, type, ...args]);
+  }
+
+  [kRemoveListener](size, type, ...args) {
+    if (type === 'message' && size === 0) this.unref();
+    return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
+  }
+}
+for (const name of ['onmessage', 'onmessageerror']) {
+  Object.defineProperty(Window.prototype, name,
+                        Object.getOwnPropertyDescriptor(wt.BroadcastChannel.prototype, name));
+}
+
+function drainWindow(win) {
+  if (win[kClosed]) return;
+  const events = native.windowDrain(win[kWindowId], BATCH);
+  for (let i = 0; i < events.length && !win[kClosed]; i++) {
+    const [bytes, origin, sourceId, nativePorts] = events[i];
+    const ports = nativePorts === null ? [] : nativePorts.map(newPort);
+    let data;
+    let type = 'message';
+    try {
+      data = deserialize(bytes, ports, null);
+    } catch (err) {
+      data = null;
+      type = 'messageerror';
+      for (const p of ports) p.close(); // the standard loses them with the message
+    }
+    const ref = sourceId === null ? undefined : windowsById.get(sourceId);
+    const source = (ref && ref.deref()) || null;
+    const event = new NodeMessageEvent(type, { data, origin, lastEventId: '' });
+    Object.defineProperty(event, 'source', { value: source, enumerable: true });
+    if (type === 'message' && ports.length > 0) {
+      Object.defineProperty(event, 'ports', { value: Object.freeze(ports), enumerable: true });
+    }
+    win.dispatchEvent(event);
+  }
+  if (events.length === BATCH && !win[kClosed]) native.portPoke(win[kWindowId]);
+}
+
 // --- worker hand-off --------------------------------------------------------------------------------
 // Node's transfer list cannot carry our ports, so a port moves to a Worker as a token: export it
 // here (the port object is detached, like a transferred port), pass the token in workerData or
@@ -723,6 +868,7 @@ module.exports = {
   exportPort,
   importPort,
   BroadcastChannel,
+  Window,
 };
 // Internal, for the cross-language tests (which read raw batches): not part of the API.
 Object.defineProperty(module.exports, '_recvScratch', { value: recvScratch });

@@ -12,5 +12,6 @@ export const {
   exportPort,
   importPort,
   BroadcastChannel,
+  Window,
 } = wm;
 export default wm;

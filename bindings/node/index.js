@@ -201,6 +201,14 @@ class MessagePort extends NodeEventTarget {
   }
 
   postMessage(value, transfer) {
+    // The common case first: a top-level primitive, nothing transferred.
+    if (transfer === undefined && arguments.length !== 0) {
+      const n = encodeFast(value);
+      if (n >= 0) {
+        native.portPostScratch(this[kId], n);
+        return;
+      }
+    }
     if (arguments.length === 0) {
       const e = new TypeError('Not enough arguments to MessagePort.postMessage');
       e.code = 'ERR_MISSING_ARGS';

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::port::CloseNotice;
-use crate::sync::{Arc, Condvar, Mutex, MutexGuard};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// Called when a receiver has something to deliver (see [`crate::MessagePort::set_notifier`]).
 ///
@@ -87,8 +87,6 @@ pub(crate) struct State<T, X> {
     high_water_mark: usize,
     enqueued: u64,
     delivered: u64,
-    /// Bumped each time the queue changes owner; a receive call started under an older owner stops.
-    epoch: u64,
     readers_waiting: usize,
     writers_waiting: usize,
 }
@@ -126,7 +124,20 @@ pub(crate) struct Queue<T, X> {
     state: Mutex<State<T, X>>,
     readable: Condvar,
     writable: Condvar,
+    /// Bumped (under the lock) each time the queue changes owner; a receive call started under
+    /// an older owner stops. Atomic so a receiver can read it without taking the queue lock.
+    epoch: AtomicU64,
+    /// Items plus the end record, mirrored outside the lock so a receiver can spin on it
+    /// briefly before parking (a futex sleep and wake cost far more than a short spin).
+    available: AtomicUsize,
 }
+
+/// Backoff before a receiver parks: spin `2^step` times for steps below `SPIN_STEPS`, then
+/// yield the CPU until `BACKOFF_STEPS` (the shape of crossbeam's `Backoff`). Short spins checked
+/// often: long PAUSE loops make a hypervisor deschedule the vCPU. None under loom, whose model
+/// cannot explore unbounded spinning.
+const SPIN_STEPS: u32 = 5;
+const BACKOFF_STEPS: u32 = if cfg!(loom) { 0 } else { 5 };
 
 impl<T, X> Queue<T, X> {
     pub(crate) fn new(ext: X, enabled: bool) -> Self {
@@ -145,12 +156,13 @@ impl<T, X> Queue<T, X> {
                 high_water_mark: 0,
                 enqueued: 0,
                 delivered: 0,
-                epoch: 0,
                 readers_waiting: 0,
                 writers_waiting: 0,
             }),
             readable: Condvar::new(),
             writable: Condvar::new(),
+            epoch: AtomicU64::new(0),
+            available: AtomicUsize::new(0),
         }
     }
 
@@ -161,7 +173,7 @@ impl<T, X> Queue<T, X> {
 
     /// The current owner epoch (see [`Popped::Moved`]).
     pub(crate) fn epoch(&self) -> u64 {
-        self.state.lock().epoch
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Appends `item` if `admit` accepts it; otherwise hands it back so the caller can drop it
@@ -185,6 +197,7 @@ impl<T, X> Queue<T, X> {
             return Err(item);
         }
         st.items.push_back((item, bytes));
+        self.available.fetch_add(1, Ordering::Release);
         st.bytes += bytes;
         st.enqueued += 1;
         st.high_water_mark = st.high_water_mark.max(st.items.len());
@@ -252,6 +265,7 @@ impl<T, X> Queue<T, X> {
     fn pop_locked(&self, st: &mut MutexGuard<'_, State<T, X>>) -> Popped<T> {
         match st.items.pop_front() {
             Some((item, bytes)) => {
+                self.available.fetch_sub(1, Ordering::Relaxed);
                 st.bytes -= bytes;
                 st.delivered += 1;
                 if st.items.is_empty() && st.end.is_none() {
@@ -275,7 +289,7 @@ impl<T, X> Queue<T, X> {
     /// Takes the next item without waiting, if the queue still belongs to owner `epoch`.
     pub(crate) fn try_pop(&self, epoch: u64) -> Popped<T> {
         let mut st = self.state.lock();
-        if st.epoch != epoch {
+        if self.epoch() != epoch {
             return Popped::Moved;
         }
         self.pop_locked(&mut st)
@@ -286,7 +300,7 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn pop_until(&self, epoch: u64, deadline: Option<Instant>) -> Popped<T> {
         let mut st = self.state.lock();
         loop {
-            if st.epoch != epoch {
+            if self.epoch() != epoch {
                 return Popped::Moved;
             }
             match self.pop_locked(&mut st) {
@@ -295,6 +309,14 @@ impl<T, X> Queue<T, X> {
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Popped::Empty;
+            }
+            if self.spin_for_item(st) {
+                st = self.state.lock();
+                continue;
+            }
+            st = self.state.lock();
+            if self.available.load(Ordering::Acquire) > 0 || self.epoch() != epoch {
+                continue;
             }
             st.readers_waiting += 1;
             st = match deadline {
@@ -305,6 +327,24 @@ impl<T, X> Queue<T, X> {
         }
     }
 
+    /// Releases the lock and backs off briefly; returns whether something became available.
+    fn spin_for_item(&self, guard: MutexGuard<'_, State<T, X>>) -> bool {
+        drop(guard);
+        for step in 0..BACKOFF_STEPS {
+            if step < SPIN_STEPS {
+                for _ in 0..1u32 << step {
+                    std::hint::spin_loop();
+                }
+            } else {
+                std::thread::yield_now();
+            }
+            if self.available.load(Ordering::Acquire) > 0 {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Sets the end record (at most once in a queue's life) if `decide` agrees; `decide` runs on
     /// the extra state in the same critical section. Returns whether this call set the record.
     pub(crate) fn end(&self, notice: CloseNotice, decide: impl FnOnce(&mut X) -> bool) -> bool {
@@ -312,6 +352,7 @@ impl<T, X> Queue<T, X> {
         let first = decide(&mut st.ext) && st.end.is_none();
         if first {
             st.end = Some(notice);
+            self.available.fetch_add(1, Ordering::Release);
         }
         self.readable.notify_all();
         self.writable.notify_all();
@@ -368,7 +409,7 @@ impl<T, X> Queue<T, X> {
         st.enabled = false;
         let old = st.notifier.take();
         st.notified = false;
-        st.epoch += 1;
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         f(&mut st.ext);
         self.readable.notify_all();
         drop(st);
@@ -379,6 +420,7 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn take_items(&self) -> Vec<T> {
         let mut st = self.state.lock();
         st.bytes = 0;
+        self.available.fetch_sub(st.items.len(), Ordering::Relaxed);
         st.items.drain(..).map(|(item, _)| item).collect()
     }
 

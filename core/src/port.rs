@@ -491,6 +491,38 @@ impl MessagePort {
         Ok(())
     }
 
+    /// Puts a message this port received but did not deliver back at the front of its queue,
+    /// so it stays with the port — for a binding that takes messages in batches and must hand
+    /// the rest of a batch back before the port is transferred. Requeue the last one first.
+    /// The message's ports are taken back into the queue, all or nothing.
+    ///
+    /// Errors, with nothing changed: [`Error::InvalidStateError`] if this port was transferred
+    /// away; [`Error::DataCloneError`] if the message's ports repeat or one is detached.
+    pub fn requeue_front(&self, message: Message) -> Result<()> {
+        let mailbox = self.mailbox().ok_or_else(transferred)?;
+        let Message {
+            data,
+            array_buffers,
+            ports,
+        } = message;
+        check_transfer_list(None, &ports)?;
+        let ports = detach_for_transfer(&ports)?;
+        let envelope = Envelope {
+            payload: Payload {
+                data,
+                array_buffers,
+            },
+            ports,
+        };
+        if closes_carrier_loop(&mailbox, &envelope.ports) {
+            drop(envelope); // unreachable garbage, as in `post_message`
+            return Ok(());
+        }
+        let bytes = envelope.byte_len();
+        mailbox.queue.push_front(envelope, bytes);
+        Ok(())
+    }
+
     /// Enables the port's queue (R-CH-4): the notifier starts firing and queued messages become
     /// deliverable to event-driven receivers. Idempotent; never fails, even on a closed or
     /// transferred port (R-CH-8).

@@ -212,6 +212,25 @@ impl<T, X> Queue<T, X> {
         Ok(())
     }
 
+    /// Puts `item` back at the front: a receiver took it but will not deliver it (a binding's
+    /// batch whose port is being transferred). It counts as not delivered.
+    pub(crate) fn push_front(&self, item: T, bytes: usize) {
+        let mut st = self.state.lock();
+        st.items.push_front((item, bytes));
+        st.bytes += bytes;
+        st.delivered = st.delivered.saturating_sub(1);
+        st.high_water_mark = st.high_water_mark.max(st.items.len());
+        self.available.fetch_add(1, Ordering::Release);
+        if st.readers_waiting > 0 {
+            self.readable.notify_one();
+        }
+        let notify = st.edge();
+        drop(st);
+        if let Some(n) = notify {
+            n();
+        }
+    }
+
     /// Reserves room for one message of `bytes` under `admission`. Returns whether a reservation
     /// was made (unbounded posts and receivers that `is_open` rejects make none); a reservation
     /// must be consumed by [`Queue::push`] with `reserved = true` or given back with

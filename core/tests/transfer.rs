@@ -118,3 +118,56 @@ fn a_blocked_receive_stops_when_another_thread_transfers_the_port() {
     let moved = recv_port(&receiver);
     assert_eq!(recv_data(&moved), b"for the new owner");
 }
+
+#[test]
+fn messages_requeued_at_the_front_travel_with_the_port() {
+    // A binding took a batch, delivered the first message, then the port is transferred: the
+    // rest of the batch goes back in front of what is still queued, ports included.
+    let (a, b) = MessageChannel::new().into_ports();
+    let (x, y) = MessageChannel::new().into_ports();
+    a.post_message("1", &[]).unwrap();
+    a.post_message("2", std::slice::from_ref(&x)).unwrap();
+    a.post_message("3", &[]).unwrap();
+    a.post_message("4", &[]).unwrap();
+    let batch: Vec<_> = (0..3).map(|_| b.try_recv().unwrap().unwrap()).collect();
+    let delivered_before = b.metrics().delivered;
+    let mut rest = batch.into_iter().skip(1).collect::<Vec<_>>();
+    while let Some(m) = rest.pop() {
+        b.requeue_front(m).unwrap();
+    }
+    assert_eq!(b.metrics().delivered, delivered_before - 2);
+    let (carrier, receiver) = MessageChannel::new().into_ports();
+    carrier.post_message("", &[b]).unwrap();
+    let moved = recv_port(&receiver);
+    let mut second = moved.recv(Some(PATIENCE)).unwrap();
+    assert_eq!(second.data, b"2");
+    let x_again = second.ports.remove(0);
+    y.post_message("to x", &[]).unwrap();
+    assert_eq!(recv_data(&x_again), b"to x");
+    assert_eq!(recv_data(&moved), b"3");
+    assert_eq!(recv_data(&moved), b"4");
+}
+
+#[test]
+fn requeue_front_refuses_detached_ports_and_changes_nothing() {
+    let (a, b) = MessageChannel::new().into_ports();
+    let (x, _y) = MessageChannel::new().into_ports();
+    a.post_message("m", std::slice::from_ref(&x)).unwrap();
+    let m = b.try_recv().unwrap().unwrap();
+    let port = m.ports[0].clone();
+    port.close();
+    let depth = b.metrics().depth;
+    assert!(matches!(b.requeue_front(m), Err(Error::DataCloneError(_))));
+    assert_eq!(b.metrics().depth, depth);
+    let (carrier, _keep) = MessageChannel::new().into_ports();
+    carrier.post_message("", std::slice::from_ref(&b)).unwrap();
+    let stale = webmessaging_core::Message {
+        data: vec![],
+        array_buffers: vec![],
+        ports: vec![],
+    };
+    assert!(matches!(
+        b.requeue_front(stale),
+        Err(Error::InvalidStateError(_))
+    ));
+}

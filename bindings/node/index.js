@@ -260,6 +260,7 @@ class MessagePort extends NodeEventTarget {
       }
     }
     const bytes = serialize(value, ports, buffers);
+    if (ports !== undefined) for (const p of ports) returnStash(p);
     try {
       doomed = native.portPost(this[kId], bytes, bytes.length,
                                ports === undefined ? undefined : ports.map((p) => p[kId]), buffers);
@@ -455,6 +456,27 @@ class Batch {
       if (v !== NOT_FAST) return v;
     }
     return deserialize(this.buf.subarray(start, stop), ports === undefined ? null : ports, buffers);
+  }
+}
+
+// Messages of a batch that JS took from the core but has not delivered go back to the front of
+// the core queue (last first) before the port is transferred or exported, so they travel with
+// it instead of staying behind in this thread's stash.
+function returnStash(port) {
+  const batch = port[kStash];
+  if (batch === undefined) return;
+  port[kStash] = undefined;
+  const extras = new Map();
+  if (batch.extras !== null) {
+    for (let k = batch.xpos; k < batch.extras.length; k++) extras.set(batch.extras[k][0], batch.extras[k]);
+  }
+  for (let i = batch.count - 1; i >= batch.pos; i--) {
+    const start = batch.base + (i === 0 ? 0 : batch.buf.readUInt32LE(4 + 4 * i));
+    const stop = batch.base + batch.buf.readUInt32LE(8 + 4 * i);
+    const e = extras.get(i);
+    const ports = e === undefined || e[1] === null ? null : e[1].map((np) => np.id);
+    const buffers = e === undefined ? null : e[2];
+    native.portUnshift(port[kId], batch.buf.subarray(start, stop), ports, buffers);
   }
 }
 
@@ -849,6 +871,7 @@ function exportPort(port) {
   if (!(port instanceof MessagePort)) throw new TypeError('exportPort expects a webmessaging MessagePort');
   if (port[kClosed]) throw domException('MessagePort is detached', 'DataCloneError');
   let token;
+  returnStash(port);
   try {
     token = native.exportPort(port[kId]);
   } catch (err) {

@@ -603,6 +603,56 @@ pub fn port_post(
     lookup(id)?.post(data, len, ports, buffers)
 }
 
+/// Puts one message that JS took from port `id` (in a batch) but did not deliver back at the
+/// front of the port's queue, with the ports (by id) and ArrayBuffers it carried, so it travels
+/// with the port when the port is transferred or exported. index.js calls it for the last
+/// undelivered message first. The carried ports' native objects are emptied: JS never saw them.
+#[napi]
+pub fn port_unshift(
+    id: u32,
+    data: &[u8],
+    ports: Option<Vec<u32>>,
+    buffers: Option<Vec<ArrayBuffer>>,
+) -> Result<()> {
+    let Some(port) = lookup(id)?.cell.port.lock().clone() else {
+        return Err(js_error(wm::Error::InvalidStateError(
+            "the port was transferred".into(),
+        )));
+    };
+    let carried: Vec<Handle> = ports
+        .unwrap_or_default()
+        .into_iter()
+        .map(lookup)
+        .collect::<Result<_>>()?;
+    let handles = carried
+        .iter()
+        .map(|h| {
+            h.cell.port.lock().clone().ok_or_else(|| {
+                js_error(wm::Error::DataCloneError(
+                    "a carried port is no longer here".into(),
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let array_buffers = buffers
+        .unwrap_or_default()
+        .iter()
+        .map(|b| b.to_vec())
+        .collect();
+    port.requeue_front(wm::Message {
+        data: data.to_vec(),
+        array_buffers,
+        ports: handles,
+    })
+    .map_err(js_error)?;
+    // The ports now ride in the queue again; their native objects hold detached handles.
+    for h in carried {
+        forget_port(h.id);
+        drop(h.cell.port.lock().take());
+    }
+    Ok(())
+}
+
 /// Posts the first `len` bytes of `data` on port `id`, transferring nothing: the hot path.
 #[napi]
 pub fn port_post_bytes(id: u32, data: &[u8], len: u32) -> Result<()> {

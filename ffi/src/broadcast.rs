@@ -3,7 +3,6 @@
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
-use std::time::Duration;
 
 use webmessaging_core::{BroadcastChannel, Notifier, Origin};
 
@@ -161,13 +160,6 @@ pub unsafe extern "C" fn wm_broadcast_post_json(
     })
 }
 
-fn store(out: *mut *mut wm_message, m: MessageObj) -> Res {
-    let h = message::insert_message(m)?;
-    // SAFETY: checked non-null by the callers; the caller promises it is writable.
-    unsafe { *out = h };
-    Ok(())
-}
-
 /// Takes the next message without waiting. Ownership: on `WM_OK`, `*out` is a new message
 /// (`wm_message_free`; `wm_message_origin` gives the sender's origin); else NULL.
 /// Thread safety: any thread.
@@ -178,21 +170,19 @@ pub unsafe extern "C" fn wm_broadcast_try_recv(
     channel: *mut wm_broadcast,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    // SAFETY: the caller passes NULL or a writable pointer.
-    unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_broadcast_try_recv", || {
-        let c = channel_arg(channel)?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        match c.channel.try_recv()? {
-            Some(e) => store(out, MessageObj::from_event(e)),
-            None => Err(Failure::new(
-                WM_ERR_EMPTY,
-                "no message is waiting on this channel",
-            )),
-        }
-    })
+    let arg = || channel_arg(channel);
+    // SAFETY: forwarded from this function's contract on `out`.
+    unsafe {
+        message::recv_into("wm_broadcast_try_recv", out, arg, |c| {
+            match c.channel.try_recv()? {
+                Some(e) => Ok(MessageObj::from_event(e)),
+                None => Err(Failure::new(
+                    WM_ERR_EMPTY,
+                    "no message is waiting on this channel",
+                )),
+            }
+        })
+    }
 }
 
 /// Takes the next message, waiting up to `timeout_ms` (< 0: forever).
@@ -205,17 +195,15 @@ pub unsafe extern "C" fn wm_broadcast_recv(
     timeout_ms: i64,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    // SAFETY: the caller passes NULL or a writable pointer.
-    unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_broadcast_recv", || {
-        let c = channel_arg(channel)?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let timeout = (timeout_ms >= 0).then(|| Duration::from_millis(timeout_ms as u64));
-        let e = c.channel.recv(timeout)?;
-        store(out, MessageObj::from_event(e))
-    })
+    let arg = || channel_arg(channel);
+    // SAFETY: forwarded from this function's contract on `out`.
+    unsafe {
+        message::recv_into("wm_broadcast_recv", out, arg, |c| {
+            Ok(MessageObj::from_event(
+                c.channel.recv(message::timeout_arg(timeout_ms))?,
+            ))
+        })
+    }
 }
 
 /// Closes the channel: it leaves its group at once (no more messages arrive, queued ones are

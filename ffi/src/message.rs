@@ -1,6 +1,7 @@
 //! `wm_message_*`: a received message and what can be taken out of it.
 
 use std::ffi::{c_char, CString};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use webmessaging_core::{Message, MessageEvent, MessagePort, WindowProxy};
@@ -66,12 +67,39 @@ impl MessageObj {
 
 pub(crate) static MESSAGES: Table<MessageObj> = Table::new(Kind::Message);
 
-pub(crate) fn new_message_handle(m: Message) -> Res<*mut wm_message> {
-    insert_message(MessageObj::from_message(m))
-}
-
 pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
     Ok(MESSAGES.insert(m)? as *mut wm_message)
+}
+
+/// The body every `wm_*_try_recv` / `wm_*_recv` export shares: clears `*out`, then under the
+/// panic guard resolves the handle (`arg`), checks `out`, takes a message (`take`) and stores it
+/// in `*out` as a new message handle.
+///
+/// # Safety
+/// `out` is NULL or valid for writes.
+pub(crate) unsafe fn recv_into<A>(
+    name: &'static str,
+    out: *mut *mut wm_message,
+    arg: impl FnOnce() -> Res<A>,
+    take: impl FnOnce(A) -> Res<MessageObj>,
+) -> wm_status {
+    // SAFETY: the caller passes NULL or a writable pointer.
+    unsafe { write_out(out, std::ptr::null_mut()) };
+    guard(name, || {
+        let a = arg()?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let h = insert_message(take(a)?)?;
+        // SAFETY: checked non-null above; the caller promises it is writable.
+        unsafe { *out = h };
+        Ok(())
+    })
+}
+
+/// A C timeout in milliseconds: negative means "wait forever".
+pub(crate) fn timeout_arg(timeout_ms: i64) -> Option<Duration> {
+    (timeout_ms >= 0).then(|| Duration::from_millis(timeout_ms as u64))
 }
 
 /// Runs `f` on the message behind `m` (under its slot's lock; `f` must not use the message

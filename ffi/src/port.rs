@@ -160,10 +160,6 @@ pub(crate) fn post(port: &PortObj, payload: Payload, transfer: &[Arc<PortObj>], 
     Ok(())
 }
 
-fn timeout_arg(timeout_ms: i64) -> Option<Duration> {
-    (timeout_ms >= 0).then(|| Duration::from_millis(timeout_ms as u64))
-}
-
 /// Creates a message channel: two new ports, entangled with each other, not started
 /// (`new MessageChannel()`, R-CH-1).
 ///
@@ -330,7 +326,7 @@ pub unsafe extern "C" fn wm_port_try_post(
         let p = port_arg(port, "port")?;
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
-        let mode = timeout_arg(timeout_ms).map_or(Mode::Try, Mode::Wait);
+        let mode = message::timeout_arg(timeout_ms).map_or(Mode::Try, Mode::Wait);
         value::post_value(&p, value, &t, mode)
     })
 }
@@ -391,13 +387,6 @@ pub extern "C" fn wm_port_free(port: *mut wm_port) -> wm_status {
     })
 }
 
-fn store_message(m: webmessaging_core::Message, out: *mut *mut wm_message) -> Res {
-    let h = message::new_message_handle(m)?;
-    // SAFETY: `out` was checked non-null by the caller of this helper and is writable.
-    unsafe { *out = h };
-    Ok(())
-}
-
 /// Takes the next message from the port's queue without waiting (like Node's
 /// `receiveMessageOnPort`; works whether or not the port is started).
 ///
@@ -412,21 +401,19 @@ pub unsafe extern "C" fn wm_port_try_recv(
     port: *mut wm_port,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    // SAFETY: the caller passes NULL or a writable pointer.
-    unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_port_try_recv", || {
-        let p = port_arg(port, "port")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        match p.port.try_recv()? {
-            Some(m) => store_message(m, out),
-            None => Err(Failure::new(
-                WM_ERR_EMPTY,
-                "no message is queued at this port",
-            )),
-        }
-    })
+    let arg = || port_arg(port, "port");
+    // SAFETY: forwarded from this function's contract on `out`.
+    unsafe {
+        message::recv_into("wm_port_try_recv", out, arg, |p| {
+            match p.port.try_recv()? {
+                Some(m) => Ok(MessageObj::from_message(m)),
+                None => Err(Failure::new(
+                    WM_ERR_EMPTY,
+                    "no message is queued at this port",
+                )),
+            }
+        })
+    }
 }
 
 /// Takes the next message from the port's queue, blocking up to `timeout_ms` milliseconds
@@ -442,16 +429,15 @@ pub unsafe extern "C" fn wm_port_recv(
     timeout_ms: i64,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    // SAFETY: the caller passes NULL or a writable pointer.
-    unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_port_recv", || {
-        let p = port_arg(port, "port")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let m = p.port.recv(timeout_arg(timeout_ms))?;
-        store_message(m, out)
-    })
+    let arg = || port_arg(port, "port");
+    // SAFETY: forwarded from this function's contract on `out`.
+    unsafe {
+        message::recv_into("wm_port_recv", out, arg, |p| {
+            Ok(MessageObj::from_message(
+                p.port.recv(message::timeout_arg(timeout_ms))?,
+            ))
+        })
+    }
 }
 
 /// Limits the port's receiving queue (beyond the standard): `max_messages` and `max_bytes`, 0

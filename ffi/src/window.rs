@@ -2,7 +2,6 @@
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
-use std::time::Duration;
 
 use webmessaging_core::clone::{self, Transferable};
 use webmessaging_core::{MessagePort, Notifier, Origin, Payload, TargetOrigin, Window};
@@ -238,13 +237,6 @@ pub unsafe extern "C" fn wm_window_post_json(
     })
 }
 
-fn store(out: *mut *mut wm_message, m: MessageObj) -> Res {
-    let h = message::insert_message(m)?;
-    // SAFETY: checked non-null by the callers; the caller promises it is writable.
-    unsafe { *out = h };
-    Ok(())
-}
-
 /// Takes the next message delivered to the window without waiting (messages failing the origin
 /// check are dropped on the way).
 /// Ownership: on `WM_OK`, `*out` is a new message (`wm_message_free`); else NULL.
@@ -255,21 +247,19 @@ pub unsafe extern "C" fn wm_window_try_recv(
     window: *mut wm_window,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    // SAFETY: the caller passes NULL or a writable pointer.
-    unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_window_try_recv", || {
-        let w = window_arg(window, "window")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        match w.window.try_recv() {
-            Some(e) => store(out, MessageObj::from_event(e)),
-            None => Err(Failure::new(
-                WM_ERR_EMPTY,
-                "no message is waiting for this window",
-            )),
-        }
-    })
+    let arg = || window_arg(window, "window");
+    // SAFETY: forwarded from this function's contract on `out`.
+    unsafe {
+        message::recv_into("wm_window_try_recv", out, arg, |w| {
+            match w.window.try_recv() {
+                Some(e) => Ok(MessageObj::from_event(e)),
+                None => Err(Failure::new(
+                    WM_ERR_EMPTY,
+                    "no message is waiting for this window",
+                )),
+            }
+        })
+    }
 }
 
 /// Takes the next message delivered to the window, waiting up to `timeout_ms` (< 0: forever).
@@ -281,17 +271,15 @@ pub unsafe extern "C" fn wm_window_recv(
     timeout_ms: i64,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    // SAFETY: the caller passes NULL or a writable pointer.
-    unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_window_recv", || {
-        let w = window_arg(window, "window")?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let timeout = (timeout_ms >= 0).then(|| Duration::from_millis(timeout_ms as u64));
-        let e = w.window.recv(timeout)?;
-        store(out, MessageObj::from_event(e))
-    })
+    let arg = || window_arg(window, "window");
+    // SAFETY: forwarded from this function's contract on `out`.
+    unsafe {
+        message::recv_into("wm_window_recv", out, arg, |w| {
+            Ok(MessageObj::from_event(
+                w.window.recv(message::timeout_arg(timeout_ms))?,
+            ))
+        })
+    }
 }
 
 /// Attaches a window to the loop: `onmessage` runs in `wm_loop_dispatch` for each message

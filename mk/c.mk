@@ -19,7 +19,7 @@ C_VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml
 # The library leaks nothing at exit: ASan's leak checker stays on with no suppressions. Valgrind
 # needs one, for an interior-pointer false positive in the core (see tests/c/valgrind.supp).
 C_ASAN_ENV     := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-C_VALGRIND     := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
+C_VALGRIND     := valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
                   --suppressions=$(ROOT)/tests/c/valgrind.supp
 
 .PHONY: c-lib c-tools header test-c test-c-header test-c-plain test-c-asan test-c-valgrind \

@@ -1,9 +1,16 @@
 /* Threads: ports handed across threads, 4 threads posting while a fifth closes, a handle freed
  * while other threads use it, blocking receives woken by close. */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "harness.h"
+
+/* Spin-waits yield: valgrind runs one thread at a time, and a thread spinning without a yield
+ * can starve the very thread it waits for. */
+#define SPIN_UNTIL(cond) \
+  while (!(cond)) sched_yield()
 
 /* ---- a port transferred to another thread through a channel ---- */
 
@@ -81,8 +88,7 @@ typedef struct {
 
 static void *poster(void *p) {
   poster_arg *a = p;
-  while (!atomic_load(a->go)) {
-  }
+  SPIN_UNTIL(atomic_load(a->go));
   for (int i = 0; i < a->count; i++) {
     char buf[32];
     snprintf(buf, sizeof buf, "[%d,%d]", a->id, i);
@@ -100,8 +106,7 @@ typedef struct {
 
 static void *closer(void *p) {
   closer_arg *c = p;
-  while (!atomic_load(c->go)) {
-  }
+  SPIN_UNTIL(atomic_load(c->go));
   for (volatile int spin = 0; spin < c->after_us * 100; spin++) {
   }
   wm_port_close(c->port);
@@ -206,8 +211,7 @@ static void handle_freed_while_other_threads_use_it(void) {
       ua[i] = (user_arg){.port = a, .started = &started};
       REQUIRE(pthread_create(&th[i], NULL, user, &ua[i]) == 0);
     }
-    while (atomic_load(&started) < POSTERS) {
-    }
+    SPIN_UNTIL(atomic_load(&started) >= POSTERS);
     CHECK_OK(wm_port_free(a));
     for (int i = 0; i < POSTERS; i++) {
       pthread_join(th[i], NULL);

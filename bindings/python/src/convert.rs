@@ -744,6 +744,20 @@ fn typecode(kind: ViewKind) -> Option<&'static str> {
 }
 
 impl<'py> Decoder<'_, 'py> {
+    /// Runs `f` one nesting level deeper, refusing to go past `MAX_DEPTH`: the walk recurses,
+    /// so the bound keeps it within the thread's stack.
+    fn nested<R>(&mut self, f: impl FnOnce(&mut Self) -> PyResult<R>) -> PyResult<R> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(format!(
+                "the value is nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
+    }
+
     fn error(&self, message: impl Into<String>) -> PyErr {
         match errors::decode_error_type(self.py) {
             Ok(ty) => match ty.call1((message.into(),)) {
@@ -774,15 +788,7 @@ impl<'py> Decoder<'_, 'py> {
                 if let Some(Some(done)) = self.memo.get(id.index()) {
                     return Ok(done.clone());
                 }
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err(self.error(format!(
-                        "the value is nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-                let result = self.object(*id);
-                self.depth -= 1;
-                result?
+                self.nested(|d| d.object(*id))?
             }
         })
     }
@@ -800,32 +806,14 @@ impl<'py> Decoder<'_, 'py> {
         match self.graph.get(*id) {
             Some(Object::Array(array)) if plain_elements(array).is_some() => {
                 let items = plain_elements(array).unwrap_or_default();
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err(self.error(format!(
-                        "the value is nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-                let items = items
-                    .iter()
-                    .map(|i| self.key(i))
-                    .collect::<PyResult<Vec<_>>>();
-                self.depth -= 1;
-                Ok(PyTuple::new(py, items?)?.into_any())
+                let items =
+                    self.nested(|d| items.iter().map(|i| d.key(i)).collect::<PyResult<Vec<_>>>())?;
+                Ok(PyTuple::new(py, items)?.into_any())
             }
             Some(Object::Set(items)) => {
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err(self.error(format!(
-                        "the value is nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-                let items = items
-                    .iter()
-                    .map(|i| self.key(i))
-                    .collect::<PyResult<Vec<_>>>();
-                self.depth -= 1;
-                Ok(PyFrozenSet::new(py, items?.iter())?.into_any())
+                let items =
+                    self.nested(|d| items.iter().map(|i| d.key(i)).collect::<PyResult<Vec<_>>>())?;
+                Ok(PyFrozenSet::new(py, items.iter())?.into_any())
             }
             _ => self.value(v),
         }

@@ -164,6 +164,19 @@ impl Drop for NativePort {
     }
 }
 
+/// The batch layout `Batch` in index.js reads: a little-endian u32 `end` code, a u32 `count`,
+/// `count` u32 end offsets into the data, then every message's bytes back to back.
+fn batch_bytes(end: u32, ends: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + 4 * ends.len() + data.len());
+    out.extend_from_slice(&end.to_le_bytes());
+    out.extend_from_slice(&(ends.len() as u32).to_le_bytes());
+    for e in ends {
+        out.extend_from_slice(&e.to_le_bytes());
+    }
+    out.extend_from_slice(data);
+    out
+}
+
 fn js_error(e: wm::Error) -> Error {
     // "Name: message": index.js turns this into a DOMException with that name.
     Error::new(Status::GenericFailure, format!("{}: {}", e.name(), e))
@@ -490,13 +503,7 @@ impl Handle {
         if ends.is_empty() && end == 0 {
             return Ok(None);
         }
-        let mut out = Vec::with_capacity(8 + 4 * ends.len() + data.len());
-        out.extend_from_slice(&end.to_le_bytes());
-        out.extend_from_slice(&(ends.len() as u32).to_le_bytes());
-        for e in &ends {
-            out.extend_from_slice(&e.to_le_bytes());
-        }
-        out.extend_from_slice(&data);
+        let out = batch_bytes(end, &ends, &data);
         if ends.len() <= 1 && extras.is_none() {
             // A lone message (the latency-bound case): hand it over in this env's receive
             // scratch, skipping the Buffer allocation. JS decodes it before anything else runs.
@@ -877,13 +884,7 @@ pub fn broadcast_drain(env: &Env, id: u32, max: u32) -> Result<Option<BufferSlic
     if ends.is_empty() && end == 0 {
         return Ok(None);
     }
-    let mut out = Vec::with_capacity(8 + 4 * ends.len() + data.len());
-    out.extend_from_slice(&end.to_le_bytes());
-    out.extend_from_slice(&(ends.len() as u32).to_le_bytes());
-    for e in &ends {
-        out.extend_from_slice(&e.to_le_bytes());
-    }
-    out.extend_from_slice(&data);
+    let out = batch_bytes(end, &ends, &data);
     Ok(Some(BufferSlice::copy_from(env, &out)?))
 }
 

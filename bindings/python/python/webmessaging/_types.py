@@ -25,47 +25,46 @@ __all__ = [
 ]
 
 
-class Undefined:
-    """JavaScript ``undefined`` (``None`` is ``null``). Use the singleton :data:`UNDEFINED`."""
+class _Singleton:
+    """A marker type with exactly one instance, which survives pickling; ``repr`` is the name
+    of the module constant that holds it."""
 
-    _instance = None
     __slots__ = ()
+    _name = ""
 
     def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+        instance = cls.__dict__.get("_instance")
+        if instance is None:
+            instance = super().__new__(cls)
+            cls._instance = instance
+        return instance
 
     def __repr__(self) -> str:
-        return "UNDEFINED"
+        return self._name
+
+    def __reduce__(self):
+        return (type(self), ())
+
+
+class Undefined(_Singleton):
+    """JavaScript ``undefined`` (``None`` is ``null``). Use the singleton :data:`UNDEFINED`."""
+
+    __slots__ = ()
+    _name = "UNDEFINED"
 
     def __bool__(self) -> bool:
         return False
-
-    def __reduce__(self):
-        return (Undefined, ())
 
 
 UNDEFINED = Undefined()
 
 
-class Hole:
+class Hole(_Singleton):
     """A missing element of a JavaScript array with holes (``[1, , 3]``), inside a
     :class:`JSArray`. Use the singleton :data:`HOLE`."""
 
-    _instance = None
     __slots__ = ()
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "HOLE"
-
-    def __reduce__(self):
-        return (Hole, ())
+    _name = "HOLE"
 
 
 HOLE = Hole()
@@ -188,22 +187,11 @@ class JSTypedArray:
         return f"JSTypedArray({self.type!r}, {self.data!r})"
 
 
-class InvalidDate:
+class InvalidDate(_Singleton):
     """``new Date(NaN)``. Use the singleton :data:`INVALID_DATE`."""
 
-    _instance = None
     __slots__ = ()
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "INVALID_DATE"
-
-    def __reduce__(self):
-        return (InvalidDate, ())
+    _name = "INVALID_DATE"
 
 
 INVALID_DATE = InvalidDate()

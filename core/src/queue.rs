@@ -119,6 +119,16 @@ impl<T, X> State<T, X> {
     }
 }
 
+/// Releases the queue lock, then calls the notifier if this change was an edge: the notifier is
+/// user code and never runs under the lock.
+fn release_and_notify<T, X>(mut st: MutexGuard<'_, State<T, X>>) {
+    let notify = st.edge();
+    drop(st);
+    if let Some(n) = notify {
+        n();
+    }
+}
+
 /// A FIFO with an end record, a notifier, capacity and counters. See the module docs.
 pub(crate) struct Queue<T, X> {
     state: Mutex<State<T, X>>,
@@ -204,11 +214,7 @@ impl<T, X> Queue<T, X> {
         if st.readers_waiting > 0 {
             self.readable.notify_one();
         }
-        let notify = st.edge();
-        drop(st);
-        if let Some(n) = notify {
-            n();
-        }
+        release_and_notify(st);
         Ok(())
     }
 
@@ -224,11 +230,7 @@ impl<T, X> Queue<T, X> {
         if st.readers_waiting > 0 {
             self.readable.notify_one();
         }
-        let notify = st.edge();
-        drop(st);
-        if let Some(n) = notify {
-            n();
-        }
+        release_and_notify(st);
     }
 
     /// Reserves room for one message of `bytes` under `admission`. Returns whether a reservation
@@ -375,11 +377,7 @@ impl<T, X> Queue<T, X> {
         }
         self.readable.notify_all();
         self.writable.notify_all();
-        let notify = st.edge();
-        drop(st);
-        if let Some(n) = notify {
-            n();
-        }
+        release_and_notify(st);
         first
     }
 
@@ -395,11 +393,7 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn enable(&self) {
         let mut st = self.state.lock();
         st.enabled = true;
-        let notify = st.edge();
-        drop(st);
-        if let Some(n) = notify {
-            n();
-        }
+        release_and_notify(st);
     }
 
     pub(crate) fn is_enabled(&self) -> bool {
@@ -412,13 +406,10 @@ impl<T, X> Queue<T, X> {
         let mut st = self.state.lock();
         let old = std::mem::replace(&mut st.notifier, notifier);
         st.notified = false;
-        let notify = st.edge();
-        drop(st);
-        // The old notifier is user code's closure: it may own ports whose drop locks this queue.
+        release_and_notify(st);
+        // The old notifier is user code's closure: it may own ports whose drop locks this queue,
+        // so it is dropped only now, with the lock released.
         drop(old);
-        if let Some(n) = notify {
-            n();
-        }
     }
 
     /// Hands the queue to a new owner: disabled again, no notifier, and receive calls made for

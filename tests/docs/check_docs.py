@@ -9,6 +9,7 @@ It fails when
     include/webmessaging.h does not resolve: the file must exist inside the repository and an
     `#anchor` must be a heading (or an explicit anchor) of the target Markdown file;
   * any of those files points outside the repository (`../shared/...`, the old design notes);
+  * a catalogue row has no known status, or says **tested** while no test file cites the id;
   * a worked example in docs/wire-format.md disagrees with tests/vectors/v8-vectors.json.
 
 `--self-test` copies the documents to a scratch tree, plants one defect at a time (a broken link,
@@ -42,6 +43,7 @@ SCAN_SKIP_FILES = {"tests/vectors/v8-vectors.json", "tests/docs/check_docs.py"}
 COMMENT_ID = re.compile(r"(?<![A-Za-z0-9])R-([A-Z]{2,4})-(\d+)((?:(?:\.\.|–|/)\d+)*)")
 # r_ch_26_backlog..., test_r_win_3_4_12_13_target...
 NAME_ID = re.compile(r"^(?:test_)?r_([a-z]{2,4})_(\d+(?:_(?:and_)?\d+)*)(?:_|$)")
+STATUSES = ("tested", "implemented", "partly", "differs", "not implemented", "not applicable")
 CATALOGUE_ROW = re.compile(r"^\|\s*(R-[A-Z]{2,4}-\d+)\s*\|")
 
 DEF_PATTERNS = {
@@ -167,10 +169,16 @@ def catalogue_ids(root, report):
             rid = m.group(1)
             if rid in ids:
                 report.fail(f"docs/requirements.md:{lineno}",
-                            f"{rid} is defined twice (first at line {ids[rid]})")
-            else:
-                ids[rid] = lineno
-    return set(ids)
+                            f"{rid} is defined twice (first at line {ids[rid][0]})")
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            status = re.match(r"\*\*([a-z ]+)\*\*", cells[2]) if len(cells) > 2 else None
+            if not status or status.group(1) not in STATUSES:
+                report.fail(f"docs/requirements.md:{lineno}",
+                            f"{rid}: the status must start with one of " + ", ".join(
+                                f"**{s}**" for s in STATUSES))
+            ids[rid] = (lineno, status.group(1) if status else None)
+    return ids
 
 
 def check_ids(root, report):
@@ -184,6 +192,16 @@ def check_ids(root, report):
         who = f" (in {where[1]})" if where[1] else ""
         report.fail(f"{where[0]}:{where[2]}",
                     f"requirement id {rid}{who} is not in docs/requirements.md")
+    # "tested" is a claim the sources must back: some test file cites the id.
+    in_tests = {rid for rid, refs in cited.items() if any(is_test_file(f) for f, _, _ in refs)}
+    for rid, (lineno, status) in sorted(defined.items(), key=lambda kv: id_sort_key(kv[0])):
+        if status != "tested":
+            continue
+        if rid in in_tests:
+            report.ok()
+        else:
+            report.fail(f"docs/requirements.md:{lineno}",
+                        f"{rid} is marked tested but no test names or mentions it")
     report.note(f"requirement ids: {len(cited)} cited in the sources, "
                 f"{len(defined)} in the catalogue")
 
@@ -376,16 +394,20 @@ PLANTS = [
      "#[test]\nfn planted() {\n    // R-ZZ-7: planted\n}\n", "R-ZZ-7"),
     ("a wrong worked example", "docs/wire-format.md", "\n| `null` | `ff 0f 31` |\n",
      "example 'null'"),
+    ("a tested claim no test backs", "docs/requirements.md",
+     "\n| R-XX-1 | planted | **tested** | — |\n", "R-XX-1 is marked tested"),
+    ("a row without a status", "docs/requirements.md", "\n| R-XX-2 | planted | maybe | — |\n",
+     "R-XX-2: the status"),
 ]
 
 
 def self_test(report):
     with tempfile.TemporaryDirectory() as scratch:
-        for item in ["README.md", "CHANGELOG.md", "docs", "include", "tests/vectors/v8-vectors.json"]:
+        for item in ["README.md", "CHANGELOG.md", "docs", "include", "core/tests", "tests"]:
             src = os.path.join(ROOT, item)
             dst = os.path.join(scratch, item)
             if os.path.isdir(src):
-                shutil.copytree(src, dst)
+                shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*SKIP_DIRS))
             elif os.path.exists(src):
                 os.makedirs(os.path.dirname(dst), exist_ok=True)
                 shutil.copy2(src, dst)

@@ -1,0 +1,12 @@
+# Documentation check: every requirement id a test cites is in docs/requirements.md; every
+# relative link in README.md, CHANGELOG.md, docs/ and include/webmessaging.h resolves (file and
+# #anchor); nothing points outside the repository; the wire-format examples match the golden
+# vectors. `--self-test` also plants each kind of defect in a scratch copy and fails unless the
+# check catches it. Needs only python3.
+
+.PHONY: test-docs
+TEST_TARGETS += test-docs
+
+test-docs:
+	@command -v python3 >/dev/null || { echo "test-docs: python3 is required" >&2; exit 1; }
+	python3 tests/docs/check_docs.py --self-test

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
+use webmessaging_python_macros::catch_panics;
 
 use crate::port::PortShared;
 
@@ -82,6 +83,7 @@ pub(crate) struct Hub {
     pub(crate) core: Arc<HubCore>,
 }
 
+#[catch_panics]
 #[pymethods]
 impl Hub {
     /// `Hub(socket=False)`: a condition-variable hub for a dispatcher thread, or with

@@ -17,6 +17,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyDict, PyTuple};
 use webmessaging_core as core;
 use webmessaging_core::{Error, Message};
+use webmessaging_python_macros::catch_panics;
 
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
@@ -595,6 +596,7 @@ impl MessagePort {
     }
 }
 
+#[catch_panics]
 #[pymethods]
 impl MessagePort {
     /// Posts `data` (structured-cloned) to the entangled port, transferring the ports in
@@ -775,6 +777,7 @@ pub(crate) struct MessageChannel {
     port2: Py<MessagePort>,
 }
 
+#[catch_panics]
 #[pymethods]
 impl MessageChannel {
     #[new]
@@ -825,6 +828,7 @@ impl MessageEvent {
     }
 }
 
+#[catch_panics]
 #[pymethods]
 impl MessageEvent {
     #[new]

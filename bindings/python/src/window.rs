@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple, PyWeakrefReference};
 use webmessaging_core as core;
+use webmessaging_python_macros::catch_panics;
 
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
@@ -91,6 +92,7 @@ impl Window {
     }
 }
 
+#[catch_panics]
 #[pymethods]
 impl Window {
     /// `Window(origin)`: `origin` is a URL whose origin the window's document has
@@ -228,6 +230,7 @@ pub(crate) struct BroadcastChannel {
     channel: core::BroadcastChannel,
 }
 
+#[catch_panics]
 #[pymethods]
 impl BroadcastChannel {
     #[new]
@@ -340,7 +343,8 @@ impl BroadcastChannel {
 
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, PyTuple>) -> bool {
-        self.close();
+        self.channel.close();
+        self.shared.on_closed();
         false
     }
 

@@ -12,6 +12,7 @@ __all__ = [
     "PortClosedError",
     "QueueFullError",
     "DecodeError",
+    "InternalError",
 ]
 
 
@@ -84,3 +85,10 @@ class QueueFullError(Exception):
 
 class DecodeError(ValueError):
     """Bytes given to :func:`deserialize` are not a valid message."""
+
+
+class InternalError(RuntimeError):
+    """A bug inside webmessaging, not in the caller's program: a Rust panic caught at the
+    binding's boundary (the message says where; please report it). Being a ``RuntimeError``, it
+    is caught by ``except Exception``, unlike pyo3's default ``PanicException``; the process
+    and other ports go on, but treat the objects that call used as suspect."""

@@ -7,14 +7,19 @@
 //! socket pair for an asyncio loop (`loop.add_reader`). The consumer then runs [`Hub::run`] with
 //! the interpreter attached: it resolves `recv_async` futures and calls `onmessage` handlers,
 //! draining each port in order. One wake-up per batch, never one per message.
+//!
+//! The hub's lock and condition variable are `std`'s (futex-based) rather than `parking_lot`'s:
+//! after `fork()`, parking_lot's user-space queue of waiters would still list the parent's dead
+//! dispatcher thread, and the child's first wake-up would go to it and be lost. The kernel's
+//! futex queue only holds live threads, so the child's new dispatcher thread (started by
+//! `webmessaging._dispatch` after a fork) is woken.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 use webmessaging_python_macros::catch_panics;
 
@@ -43,13 +48,38 @@ pub(crate) struct HubCore {
     state: Mutex<HubState>,
     cond: Condvar,
     wake: Wake,
+    /// Ports whose `onmessage` was set to run here (weak; dead entries are pruned as the list
+    /// grows): after a fork, the child's new consumer re-serves them all.
+    listeners: Mutex<Vec<Weak<PortShared>>>,
+}
+
+fn unpoisoned<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl HubCore {
+    /// The hub state; a panic elsewhere never poisons it for good (the fields stay consistent:
+    /// each critical section is a plain field update).
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        unpoisoned(&self.state)
+    }
+
+    /// Records that `port`'s `onmessage` runs on this hub (see [`Hub::after_fork_in_child`]).
+    pub(crate) fn add_listener(&self, port: &Arc<PortShared>) {
+        let mut list = unpoisoned(&self.listeners);
+        if list.len() == list.capacity() {
+            // Amortized O(1): prune the dead and the duplicates only when the list would grow.
+            list.retain(|w| w.strong_count() > 0);
+            list.sort_by_key(|w| w.as_ptr());
+            list.dedup_by(|a, b| a.ptr_eq(b));
+        }
+        list.push(Arc::downgrade(port));
+    }
+
     /// Queues `port` for the consumer; called from notifiers on any thread, without Python.
     pub(crate) fn push(&self, port: Arc<PortShared>) {
         let wake = {
-            let mut st = self.state.lock();
+            let mut st = self.lock();
             if st.closed {
                 return;
             }
@@ -70,7 +100,7 @@ impl HubCore {
     }
 
     fn take(&self) -> VecDeque<Arc<PortShared>> {
-        let mut st = self.state.lock();
+        let mut st = self.lock();
         st.signaled = false;
         std::mem::take(&mut st.ready)
     }
@@ -104,6 +134,7 @@ impl Hub {
                 state: Mutex::new(HubState::default()),
                 cond: Condvar::new(),
                 wake,
+                listeners: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -124,16 +155,21 @@ impl Hub {
         let core = self.core.clone();
         let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
         py.detach(move || {
-            let mut st = core.state.lock();
+            let mut st = core.lock();
             while st.ready.is_empty() && !st.closed {
-                match deadline {
+                st = match deadline {
                     Some(d) => {
-                        if core.cond.wait_until(&mut st, d).timed_out() {
+                        let left = d.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
                             break;
                         }
+                        core.cond
+                            .wait_timeout(st, left)
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0
                     }
-                    None => core.cond.wait(&mut st),
-                }
+                    None => core.cond.wait(st).unwrap_or_else(PoisonError::into_inner),
+                };
             }
             !st.closed
         })
@@ -154,10 +190,25 @@ impl Hub {
         n
     }
 
+    /// In a forked child, before its new dispatcher thread starts (the child's only thread):
+    /// the parent's dispatcher may have been inside a batch when the process forked, leaving
+    /// ports marked as being dispatched or taken from the ready list but never served. Clears
+    /// those marks and queues every listening port once (a port with nothing waiting is a no-op).
+    fn _after_fork_in_child(&self) {
+        let ports: Vec<Arc<PortShared>> = unpoisoned(&self.core.listeners)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for port in ports {
+            port.after_fork();
+            self.core.push(port);
+        }
+    }
+
     /// Stops the hub: queued work is dropped and `wait` returns `False`.
     fn close(&self) {
         let dropped = {
-            let mut st = self.core.state.lock();
+            let mut st = self.core.lock();
             st.closed = true;
             std::mem::take(&mut st.ready)
         };

@@ -211,6 +211,12 @@ impl PortShared {
         drop(removed);
     }
 
+    /// In a forked child, where no thread is dispatching: forgets the parent's in-progress mark.
+    pub(crate) fn after_fork(&self) {
+        self.dispatching.store(false, Ordering::Release);
+        self.again.store(false, Ordering::Release);
+    }
+
     /// The notifier body: runs on any thread, never touches Python.
     fn notify(self: Arc<Self>) {
         let mut hubs: Vec<Arc<HubCore>> = Vec::new();
@@ -348,6 +354,9 @@ impl PortShared {
             None => None,
         };
         let start = handler.is_some();
+        if let (Some(hub), Some(me)) = (&hub, self.me.upgrade()) {
+            hub.add_listener(&me);
+        }
         let old = {
             let mut st = self.state.lock();
             // Windows live as long as their host keeps them; ports and broadcast channels with

@@ -6,10 +6,16 @@
   ``webmessaging-dispatcher``), which waits with the GIL released.
 
 Either way the handlers of one port run one at a time, in message order.
+
+After ``os.fork()`` the child has no dispatcher thread (fork copies only the calling thread):
+a new one is started on the same hub, so ``onmessage`` handlers set before the fork keep running
+in the child. Handlers set inside an asyncio loop are not carried over: asyncio loops are not
+fork-safe, and the child must run its own loop and set its handlers there.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import weakref
@@ -48,12 +54,27 @@ def thread_hub():
     with _lock:
         if _thread_hub is None:
             hub = _native.Hub()
-            thread = threading.Thread(
-                target=_serve, args=(hub,), name="webmessaging-dispatcher", daemon=True
-            )
-            thread.start()
+            _start_dispatcher(hub)
             _thread_hub = hub
         return _thread_hub
+
+
+def _start_dispatcher(hub) -> None:
+    threading.Thread(target=_serve, args=(hub,), name="webmessaging-dispatcher", daemon=True).start()
+
+
+def _after_fork_in_child() -> None:
+    """The dispatcher thread did not survive the fork: serve the same hub from a new one (the
+    hub's ready list and every port's handler were copied with the process)."""
+    global _lock
+    _lock = threading.Lock()  # possibly held by a thread that no longer exists
+    if _thread_hub is not None:
+        _thread_hub._after_fork_in_child()
+        _start_dispatcher(_thread_hub)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def loop_hub(loop):

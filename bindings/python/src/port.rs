@@ -647,7 +647,8 @@ impl MessagePort {
         self.shared.recv_blocking(py, timeout)
     }
 
-    /// The next message, or `None` if none is waiting.
+    /// The next message; `None` while none is waiting; `PortClosedError` at the close record
+    /// and on every call after (the end of a port is documented on `PortClosedError`).
     fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
         self.shared.try_recv(py)
     }

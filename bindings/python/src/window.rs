@@ -303,7 +303,7 @@ impl BroadcastChannel {
         self.shared.recv_blocking(py, timeout)
     }
 
-    /// The next message, or `None`.
+    /// The next message; `None` while none is waiting; `PortClosedError` once closed.
     fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
         self.shared.try_recv(py)
     }

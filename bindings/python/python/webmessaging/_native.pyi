@@ -58,9 +58,10 @@ class MessagePort:
         """Closes the port: the peer receives everything sent before, then the close notice."""
     def recv(self, timeout: float | None = None) -> MessageEvent:
         """Blocks (GIL released) for the next message. Raises the built-in ``TimeoutError``,
-        or :class:`PortClosedError` once the close record is reached."""
+        or :class:`PortClosedError` at the close record and after (see there)."""
     def try_recv(self) -> MessageEvent | None:
-        """The next message, or ``None`` if none is waiting."""
+        """The next message; ``None`` while none is waiting; :class:`PortClosedError` at the
+        close record and on every call after (see there)."""
     async def recv_async(self, timeout: float | None = None) -> MessageEvent:
         """Awaits the next message on the running loop (starts the port; cancellable)."""
     onmessage: Handler

@@ -12,13 +12,12 @@
 //! after `fork()`, parking_lot's user-space queue of waiters would still list the parent's dead
 //! dispatcher thread, and the child's first wake-up would go to it and be lost. The kernel's
 //! futex queue only holds live threads, so the child's new dispatcher thread (started by
-//! `webmessaging._dispatch` after a fork) is woken.
+//! [`crate::dispatch`] after a fork) is woken.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use webmessaging_python_macros::catch_panics;
@@ -107,20 +106,16 @@ impl HubCore {
 }
 
 /// A place where onmessage handlers and recv_async futures run: the library dispatcher thread
-/// or one asyncio event loop (private; used by `webmessaging._dispatch`).
+/// or one asyncio event loop (private; chosen by [`crate::dispatch`]).
 #[pyclass(module = "webmessaging._native", frozen)]
 pub(crate) struct Hub {
     pub(crate) core: Arc<HubCore>,
 }
 
-#[catch_panics]
-#[pymethods]
 impl Hub {
-    /// `Hub(socket=False)`: a condition-variable hub for a dispatcher thread, or with
-    /// `socket=True` a hub whose `fileno()` becomes readable when there is work.
-    #[new]
-    #[pyo3(signature = (socket = false))]
-    fn new(socket: bool) -> PyResult<Self> {
+    /// A condition-variable hub for a dispatcher thread, or with `socket` a hub whose
+    /// [`Hub::fileno`] becomes readable when there is work.
+    pub(crate) fn new(socket: bool) -> std::io::Result<Self> {
         let wake = if socket {
             let (reader, writer) = UnixStream::pair()?;
             reader.set_nonblocking(true)?;
@@ -140,61 +135,44 @@ impl Hub {
     }
 
     /// The file descriptor an event loop should watch (socket hubs only).
-    fn fileno(&self) -> PyResult<i32> {
+    pub(crate) fn fileno(&self) -> Option<i32> {
         use std::os::fd::AsRawFd;
         match &self.core.wake {
-            Wake::Socket { reader, .. } => Ok(reader.as_raw_fd()),
-            Wake::Thread => Err(pyo3::exceptions::PyValueError::new_err("not a socket hub")),
+            Wake::Socket { reader, .. } => Some(reader.as_raw_fd()),
+            Wake::Thread => None,
         }
     }
 
-    /// Blocks (with the interpreter released) until there is work, the timeout passes or the
-    /// hub is closed. Returns `False` once the hub is closed.
-    #[pyo3(signature = (timeout = None))]
-    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> bool {
+    /// Blocks (with the interpreter released) until there is work or the hub is closed.
+    /// Returns `false` once the hub is closed.
+    fn wait(&self, py: Python<'_>) -> bool {
         let core = self.core.clone();
-        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
         py.detach(move || {
             let mut st = core.lock();
             while st.ready.is_empty() && !st.closed {
-                st = match deadline {
-                    Some(d) => {
-                        let left = d.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            break;
-                        }
-                        core.cond
-                            .wait_timeout(st, left)
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .0
-                    }
-                    None => core.cond.wait(st).unwrap_or_else(PoisonError::into_inner),
-                };
+                st = core.cond.wait(st).unwrap_or_else(PoisonError::into_inner);
             }
             !st.closed
         })
     }
 
     /// Runs one batch: every port that became ready resolves its futures on this hub and
-    /// dispatches its messages to its onmessage handler. Returns how many ports were served.
-    fn run(&self, py: Python<'_>) -> usize {
+    /// dispatches its messages to its onmessage handler.
+    fn run_batch(&self, py: Python<'_>) {
         if let Wake::Socket { reader, .. } = &self.core.wake {
             let mut buf = [0u8; 256];
             while matches!((&*reader).read(&mut buf), Ok(n) if n > 0) {}
         }
-        let batch = self.core.take();
-        let n = batch.len();
-        for port in batch {
+        for port in self.core.take() {
             port.serve(py, &self.core);
         }
-        n
     }
 
     /// In a forked child, before its new dispatcher thread starts (the child's only thread):
     /// the parent's dispatcher may have been inside a batch when the process forked, leaving
     /// ports marked as being dispatched or taken from the ready list but never served. Clears
     /// those marks and queues every listening port once (a port with nothing waiting is a no-op).
-    fn _after_fork_in_child(&self) {
+    pub(crate) fn after_fork_in_child(&self) {
         let ports: Vec<Arc<PortShared>> = unpoisoned(&self.core.listeners)
             .iter()
             .filter_map(Weak::upgrade)
@@ -203,6 +181,31 @@ impl Hub {
             port.after_fork();
             self.core.push(port);
         }
+    }
+}
+
+#[catch_panics]
+#[pymethods]
+impl Hub {
+    /// The body of the dispatcher thread (its `threading.Thread` target): serves batches until
+    /// the hub is closed. A failure of one batch is reported and the thread goes on.
+    fn _serve(slf: &Bound<'_, Self>) {
+        let py = slf.py();
+        let hub = slf.get();
+        while hub.wait(py) {
+            let batch = crate::panics::guard(|| {
+                hub.run_batch(py);
+                Ok(())
+            });
+            if let Err(e) = batch {
+                e.write_unraisable(py, Some(slf.as_any()));
+            }
+        }
+    }
+
+    /// Runs one batch (an asyncio loop's `add_reader` callback).
+    fn run(&self, py: Python<'_>) {
+        self.run_batch(py);
     }
 
     /// Stops the hub: queued work is dropped and `wait` returns `False`.

@@ -350,7 +350,7 @@ impl PortShared {
     pub(crate) fn set_onmessage(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
         let handler = handler.filter(|h| !h.is_none(py));
         let hub = match &handler {
-            Some(_) => Some(current_hub(py)?),
+            Some(_) => Some(crate::dispatch::current_hub(py)?),
             None => None,
         };
         let start = handler.is_some();
@@ -383,21 +383,6 @@ impl PortShared {
         }
         Ok(())
     }
-}
-
-/// The hub for the caller: the running asyncio loop's, else the library dispatcher thread's.
-fn current_hub(py: Python<'_>) -> PyResult<Arc<HubCore>> {
-    static CURRENT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let f = CURRENT.get_or_try_init(py, || {
-        Ok::<_, PyErr>(
-            py.import("webmessaging._dispatch")?
-                .getattr("current_hub")?
-                .unbind(),
-        )
-    })?;
-    let hub = f.call0(py)?;
-    let hub = hub.bind(py).cast::<Hub>()?;
-    Ok(hub.get().core.clone())
 }
 
 fn aio_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {

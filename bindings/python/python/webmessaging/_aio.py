@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ._dispatch import loop_hub
+from ._native import _loop_hub as loop_hub
 from ._errors import PortClosedError
 
 

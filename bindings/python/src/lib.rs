@@ -4,6 +4,7 @@
 //! this module is private (like `pydantic_core._pydantic_core`). All semantics come from
 //! `webmessaging-core`; this crate only maps them to Python objects, threads and event loops.
 
+mod aio;
 mod convert;
 mod dispatch;
 mod errors;
@@ -104,13 +105,6 @@ fn _live_mailboxes() -> usize {
     webmessaging_core::live_mailboxes()
 }
 
-/// The hub of the asyncio loop `event_loop` (private: used by `webmessaging._aio`).
-#[catch_panics]
-#[pyfunction]
-fn _loop_hub<'py>(event_loop: &Bound<'py, PyAny>) -> PyResult<Bound<'py, hub::Hub>> {
-    dispatch::loop_hub(event_loop)
-}
-
 /// Testing only: panics with `message`, so the test suite can check that a panic inside the
 /// binding reaches Python as `InternalError` (a `RuntimeError`) and not as pyo3's
 /// `PanicException`. Never called by the library itself.
@@ -134,8 +128,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(structured_clone, m)?)?;
     m.add_function(wrap_pyfunction!(_live_mailboxes, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_testing, m)?)?;
-    m.add_function(wrap_pyfunction!(_loop_hub, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::_after_fork_in_child, m)?)?;
     dispatch::register_at_fork(m)?;
+    aio::register(m.py())?;
     Ok(())
 }

@@ -13,15 +13,15 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyDict, PyTuple};
 use webmessaging_core as core;
 use webmessaging_core::{Error, Message};
 use webmessaging_python_macros::catch_panics;
 
+use crate::aio::{self, Mode, Receive};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
-use crate::hub::{Hub, HubCore};
+use crate::hub::HubCore;
 
 /// How many messages one port may dispatch per hub round before yielding to other ports.
 const DISPATCH_BUDGET: usize = 512;
@@ -35,7 +35,7 @@ struct PyState {
     /// Where `onmessage` runs (set with it).
     hub: Option<Arc<HubCore>>,
     /// `recv_async` futures waiting for this port, with the hub of their loop.
-    waiters: Vec<(Arc<HubCore>, Py<PyAny>)>,
+    waiters: Vec<(Arc<HubCore>, Py<PyAny>, Mode)>,
     /// A port with an `onmessage` handler stays alive while entangled even when the program
     /// drops every handle (R-CH-33); cleared on close, on transfer and when the handler is removed.
     keepalive: Option<Arc<PortShared>>,
@@ -190,11 +190,10 @@ impl PortShared {
         drop(old);
     }
 
-    pub(crate) fn add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.state
-            .lock()
-            .waiters
-            .push((hub.get().core.clone(), future));
+    /// Registers a `recv_async` future to be resolved on `hub` (see [`crate::aio`]); installs
+    /// the notifier and starts the port.
+    pub(crate) fn add_waiter(&self, hub: &Arc<HubCore>, future: Py<PyAny>, mode: Mode) {
+        self.state.lock().waiters.push((hub.clone(), future, mode));
         self.ensure_notifier();
         self.start();
     }
@@ -204,7 +203,7 @@ impl PortShared {
             let mut st = self.state.lock();
             let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut st.waiters)
                 .into_iter()
-                .partition(|(_, f)| f.bind(py).is(future));
+                .partition(|(_, f, _)| f.bind(py).is(future));
             st.waiters = keep;
             gone
         };
@@ -225,7 +224,7 @@ impl PortShared {
             if st.onmessage.is_some() {
                 hubs.extend(st.hub.iter().cloned());
             }
-            for (hub, _) in &st.waiters {
+            for (hub, _, _) in &st.waiters {
                 if !hubs.iter().any(|h| Arc::ptr_eq(h, hub)) {
                     hubs.push(hub.clone());
                 }
@@ -239,30 +238,44 @@ impl PortShared {
     /// Called by a hub's consumer with the interpreter attached: wakes this hub's futures and
     /// dispatches to `onmessage` if it runs on this hub.
     pub(crate) fn serve(self: Arc<Self>, py: Python<'_>, hub: &Arc<HubCore>) {
-        let futures: Vec<Py<PyAny>> = {
+        let mine: Vec<(Arc<HubCore>, Py<PyAny>, Mode)> = {
             let mut st = self.state.lock();
-            let mut mine = Vec::new();
-            st.waiters.retain(|(h, fut)| {
-                if Arc::ptr_eq(h, hub) {
-                    mine.push(fut.clone_ref(py));
-                    false
-                } else {
-                    true
-                }
-            });
+            let (mine, others) = std::mem::take(&mut st.waiters)
+                .into_iter()
+                .partition(|(h, _, _)| Arc::ptr_eq(h, hub));
+            st.waiters = others;
             mine
         };
-        for fut in futures {
-            let fut = fut.bind(py);
-            let done = fut
+        // One message per waiting future, in registration order; cancelled or timed-out
+        // futures are skipped (their messages stay queued). Waiters left once the queue is
+        // empty go back to the list, ahead of any registered meanwhile.
+        let mut pending = Vec::new();
+        let mut empty = false;
+        for (h, fut, mode) in mine {
+            let future = fut.bind(py);
+            let done = future
                 .call_method0("done")
                 .and_then(|d| d.is_truthy())
                 .unwrap_or(true);
-            if !done {
-                if let Err(e) = fut.call_method1("set_result", (py.None(),)) {
-                    e.write_unraisable(py, Some(fut));
+            if done {
+                continue;
+            }
+            if !empty {
+                match aio::resolve(py, &self, future, mode) {
+                    Ok(true) => continue,
+                    Ok(false) => empty = true,
+                    Err(e) => {
+                        e.write_unraisable(py, Some(future));
+                        continue;
+                    }
                 }
             }
+            pending.push((h, fut, mode));
+        }
+        if !pending.is_empty() {
+            let mut st = self.state.lock();
+            let later = std::mem::replace(&mut st.waiters, pending);
+            st.waiters.extend(later);
         }
         self.dispatch(py, hub);
     }
@@ -383,16 +396,6 @@ impl PortShared {
         }
         Ok(())
     }
-}
-
-fn aio_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    MODULE
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("webmessaging._aio")?.unbind())
-        })?
-        .bind(py)
-        .getattr(name)
 }
 
 /// Builds the step for a decoded message: an event, or a `messageerror` event plus the error.
@@ -640,11 +643,8 @@ impl MessagePort {
 
     /// Awaits the next message on the running asyncio loop (starts the port).
     #[pyo3(signature = (timeout = None))]
-    fn recv_async<'py>(
-        slf: &Bound<'py, Self>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "recv_async")?.call1((slf, timeout))
+    fn recv_async(&self, timeout: Option<f64>) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), timeout, Mode::Recv)
     }
 
     #[getter]
@@ -728,8 +728,8 @@ impl MessagePort {
         slf
     }
 
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "anext")?.call1((slf,))
+    fn __anext__(&self) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), None, Mode::Next)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -751,17 +751,6 @@ impl MessagePort {
             "unentangled"
         };
         format!("<webmessaging.MessagePort {state}>")
-    }
-
-    /// (private) Registers a `recv_async` future to be resolved on `hub` when the port has
-    /// something; installs the notifier and starts the port.
-    fn _add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.shared.add_waiter(hub, future);
-    }
-
-    /// (private) Forgets a future registered with `_add_waiter`.
-    fn _remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
-        self.shared.remove_waiter(py, future);
     }
 }
 

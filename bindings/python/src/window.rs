@@ -10,9 +10,9 @@ use pyo3::types::{PyBytes, PyString, PyTuple, PyWeakrefReference};
 use webmessaging_core as core;
 use webmessaging_python_macros::catch_panics;
 
+use crate::aio::{Mode, Receive};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
-use crate::hub::Hub;
 use crate::port::{after_transfer, transfer_list, Inner, MessageEvent, PortShared};
 
 /// Windows that have posted, so an event's `source` is the very `Window` object that posted.
@@ -68,10 +68,6 @@ fn parse_origin(py: Python<'_>, origin: Option<&str>) -> PyResult<core::Origin> 
         None => Ok(core::Origin::opaque()),
         Some(text) => core::Origin::parse(text).py_err(py),
     }
-}
-
-fn aio_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    py.import("webmessaging._aio")?.getattr(name)
 }
 
 /// A stand-in for a browsing context: an origin (which `navigate` changes) and an event queue.
@@ -154,19 +150,16 @@ impl Window {
 
     /// Awaits the next event on the running asyncio loop.
     #[pyo3(signature = (timeout = None))]
-    fn recv_async<'py>(
-        slf: &Bound<'py, Self>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "recv_async")?.call1((slf, timeout))
+    fn recv_async(&self, timeout: Option<f64>) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), timeout, Mode::Recv)
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
 
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "anext")?.call1((slf,))
+    fn __anext__(&self) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), None, Mode::Next)
     }
 
     #[getter]
@@ -201,14 +194,6 @@ impl Window {
 
     fn __repr__(&self) -> String {
         format!("<webmessaging.Window origin={:?}>", self.origin())
-    }
-
-    fn _add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.shared.add_waiter(hub, future);
-    }
-
-    fn _remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
-        self.shared.remove_waiter(py, future);
     }
 }
 
@@ -310,19 +295,16 @@ impl BroadcastChannel {
 
     /// Awaits the next message on the running asyncio loop.
     #[pyo3(signature = (timeout = None))]
-    fn recv_async<'py>(
-        slf: &Bound<'py, Self>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "recv_async")?.call1((slf, timeout))
+    fn recv_async(&self, timeout: Option<f64>) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), timeout, Mode::Recv)
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
 
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "anext")?.call1((slf,))
+    fn __anext__(&self) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), None, Mode::Next)
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -382,13 +364,5 @@ impl BroadcastChannel {
                 ""
             }
         )
-    }
-
-    fn _add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.shared.add_waiter(hub, future);
-    }
-
-    fn _remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
-        self.shared.remove_waiter(py, future);
     }
 }

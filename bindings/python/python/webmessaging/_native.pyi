@@ -18,7 +18,6 @@ __all__ = [
     "structured_clone",
     "_live_mailboxes",
     "_panic_for_testing",
-    "_loop_hub",
     "_after_fork_in_child",
 ]
 
@@ -185,7 +184,6 @@ class Hub:
     def close(self) -> None: ...
 
 def _live_mailboxes() -> int: ...
-def _loop_hub(event_loop: object) -> Hub: ...
 def _after_fork_in_child() -> None: ...
 def _panic_for_testing(message: str) -> None:
     """Testing only: panics inside the native module, which must raise :class:`InternalError`."""

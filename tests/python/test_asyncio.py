@@ -231,3 +231,19 @@ def test_timed_out_receives_take_nothing_and_the_next_receive_gets_the_message(c
         return (await waiting).data
 
     assert run(main()) == "kept"
+
+
+@pytest.mark.parametrize("how", ["close", "drop"])
+def test_an_abandoned_receive_takes_no_message(channel, how):
+    async def main():
+        coro = channel.port2.recv_async()
+        coro.send(None)  # started: now waiting on the loop
+        if how == "close":
+            coro.close()
+        del coro
+        channel.port1.post_message("kept")
+        await asyncio.sleep(0.05)  # the loop serves the port: no waiter may take the message
+        return channel.port2.try_recv()
+
+    event = run(main())
+    assert event is not None and event.data == "kept"

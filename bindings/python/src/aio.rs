@@ -61,8 +61,8 @@ pub(crate) struct Receive {
     shared: Arc<PortShared>,
     timeout: Option<f64>,
     mode: Mode,
-    /// The future's `__await__` iterator, once started.
-    inner: Mutex<Option<Py<PyAny>>>,
+    /// The future and its `__await__` iterator, once started.
+    inner: Mutex<Option<(Py<PyAny>, Py<PyAny>)>>,
 }
 
 impl Receive {
@@ -82,13 +82,31 @@ impl Receive {
 
     /// The future's iterator, starting the receive on the running loop at the first step.
     fn inner<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(inner) = &*self.inner.lock().unwrap_or_else(PoisonError::into_inner) {
+        if let Some((_, inner)) = &*self.inner.lock().unwrap_or_else(PoisonError::into_inner) {
             return Ok(inner.bind(py).clone());
         }
         let future = self.start(py)?;
         let inner = future.call_method0("__await__")?;
-        *self.inner.lock().unwrap_or_else(PoisonError::into_inner) = Some(inner.clone().unbind());
+        *self.inner.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((future.unbind(), inner.clone().unbind()));
         Ok(inner)
+    }
+
+    /// Forgets a receive that will not be awaited to the end: its waiter goes (so no message is
+    /// taken for it) and its future is cancelled.
+    fn abandon(&self, py: Python<'_>) -> PyResult<()> {
+        let started = self
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some((future, inner)) = started {
+            let future = future.bind(py);
+            self.shared.remove_waiter(py, future);
+            inner.bind(py).call_method0("close")?;
+            future.call_method0("cancel")?;
+        }
+        Ok(())
     }
 
     fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -144,17 +162,33 @@ impl Receive {
         self.inner(py)?.call_method1("throw", args)
     }
 
-    /// Abandons the receive: the future is cancelled (its waiter removed), nothing is taken.
+    /// Abandons the receive: its waiter is removed and its future cancelled; nothing is taken.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(inner) = inner {
-            inner.bind(py).call_method0("close")?;
+        self.abandon(py)
+    }
+}
+
+impl Drop for Receive {
+    /// A receive dropped mid-way (never awaited to the end) must not take a message later.
+    fn drop(&mut self) {
+        let started = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if started.is_some() {
+            // Dropped by the interpreter (it is a Python object), so attaching only nests; at
+            // shutdown nothing is left to protect and nothing is done. A
+            // deallocation may happen while an exception is propagating (the StopAsyncIteration
+            // that ends `async for`): set it aside while calling Python, as CPython's own
+            // finalizers do, and put it back.
+            Python::try_attach(|py| {
+                let propagating = PyErr::take(py);
+                if let Err(e) = self.abandon(py) {
+                    // The loop may be closed already; the waiter is gone either way.
+                    drop(e);
+                }
+                if let Some(e) = propagating {
+                    e.restore(py);
+                }
+            });
         }
-        Ok(())
     }
 }
 

@@ -31,11 +31,10 @@ def test_public_names():
 
 
 def test_typing_files_are_installed():
+    # Their content is checked against the compiled module by mypy.stubtest (make test-python).
     files = importlib.resources.files("webmessaging")
     assert (files / "py.typed").is_file()
-    stub = (files / "_native.pyi").read_text()
-    for name in ["class MessagePort", "def post_message", "def recv_async", "class Window", "class BroadcastChannel"]:
-        assert name in stub
+    assert (files / "_native.pyi").is_file()
 
 
 def test_error_hierarchy_and_names():

@@ -196,3 +196,54 @@ def test_handler_moved_from_the_dispatcher_thread_to_a_loop_keeps_order():
     run(main())
     assert [d for _, d in got] == list(range(100))
     assert all(where == "loop" for where, d in got if d > 0)
+
+
+def test_recv_async_is_a_coroutine_that_create_task_accepts():
+    async def main():
+        ch = MessageChannel()
+        task = asyncio.create_task(ch.port2.recv_async(timeout=5))
+        ch.port1.post_message("via a task")
+        return (await task).data
+
+    assert run(main()) == "via a task"
+
+
+def test_recv_async_created_outside_the_loop_runs_when_awaited():
+    ch = MessageChannel()
+    pending = ch.port2.recv_async(timeout=5)  # nothing happens until it is awaited
+    ch.port1.post_message("later")
+    assert asyncio.run(pending).data == "later"
+
+
+def test_recv_async_rejects_a_negative_timeout(channel):
+    with pytest.raises(ValueError):
+        channel.port2.recv_async(timeout=-1)
+
+
+def test_timed_out_receives_take_nothing_and_the_next_receive_gets_the_message(channel):
+    async def main():
+        for _ in range(200):
+            with pytest.raises(TimeoutError):
+                await channel.port2.recv_async(timeout=0)
+        waiting = asyncio.ensure_future(channel.port2.recv_async(timeout=5))
+        await asyncio.sleep(0)
+        channel.port1.post_message("kept")
+        return (await waiting).data
+
+    assert run(main()) == "kept"
+
+
+@pytest.mark.parametrize("how", ["close", "drop"])
+def test_an_abandoned_receive_takes_no_message(channel, how):
+    async def main():
+        coro = channel.port2.recv_async()
+        coro.send(None)  # started: now waiting on the loop
+        if how == "close":
+            coro.close()
+        del coro
+        channel.port1.post_message("kept")
+        await asyncio.sleep(0.05)  # the loop serves the port: no waiter may take the message
+        return channel.port2.try_recv()
+
+    event = run(main())
+    assert event is not None and event.data == "kept"

@@ -24,6 +24,7 @@ py_error_type!(dom_syntax_error_type, "DOMSyntaxError");
 py_error_type!(port_closed_error_type, "PortClosedError");
 py_error_type!(queue_full_error_type, "QueueFullError");
 py_error_type!(decode_error_type, "DecodeError");
+py_error_type!(internal_error_type, "InternalError");
 
 /// Builds an instance of one of the Python-defined error classes.
 fn make<'py, A>(ty: PyResult<&Bound<'py, PyType>>, args: A) -> PyErr
@@ -97,4 +98,9 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
 /// A `DecodeError` with `message`.
 pub(crate) fn decode_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
     make(decode_error_type(py), (message.into(),))
+}
+
+/// An `InternalError` (a bug in the binding, e.g. a caught panic) with `message`.
+pub(crate) fn internal(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    make(internal_error_type(py), (message.into(),))
 }

@@ -4,19 +4,24 @@
 //! this module is private (like `pydantic_core._pydantic_core`). All semantics come from
 //! `webmessaging-core`; this crate only maps them to Python objects, threads and event loops.
 
+mod aio;
 mod convert;
+mod dispatch;
 mod errors;
 mod hub;
+mod panics;
 mod port;
 mod window;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use webmessaging_core::clone;
+use webmessaging_python_macros::catch_panics;
 
 /// Serializes `value` to the wire format (V8 ValueSerializer v15 profile): the bytes Node's
 /// `v8.Deserializer` reads. `transfer` must be empty: ports cannot travel inside bare bytes
 /// (post them on a port or window instead).
+#[catch_panics]
 #[pyfunction]
 #[pyo3(signature = (value, transfer = None))]
 fn serialize<'py>(
@@ -37,6 +42,7 @@ fn serialize<'py>(
 
 /// Reads a value from wire-format bytes (e.g. written by Node's `new v8.Serializer()`); with
 /// `node=True`, Node's `v8.serialize()` dialect (typed arrays as host objects).
+#[catch_panics]
 #[pyfunction]
 #[pyo3(signature = (data, *, node = false))]
 fn deserialize<'py>(
@@ -62,6 +68,7 @@ fn deserialize<'py>(
 
 /// A structured clone of `value` (serialize then deserialize, keeping shared references and
 /// cycles); ports in `transfer` are transferred into the clone.
+#[catch_panics]
 #[pyfunction]
 #[pyo3(signature = (value, transfer = None))]
 fn structured_clone<'py>(
@@ -92,11 +99,22 @@ fn structured_clone<'py>(
 }
 
 /// Number of live port mailboxes in the process (diagnostics; tests use it to check for leaks).
+#[catch_panics]
 #[pyfunction]
 fn _live_mailboxes() -> usize {
     webmessaging_core::live_mailboxes()
 }
 
+/// Testing only: panics with `message`, so the test suite can check that a panic inside the
+/// binding reaches Python as `InternalError` (a `RuntimeError`) and not as pyo3's
+/// `PanicException`. Never called by the library itself.
+#[catch_panics]
+#[pyfunction]
+fn _panic_for_testing(message: &str) {
+    panic!("{message}");
+}
+
+#[catch_panics]
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<port::MessageChannel>()?;
@@ -109,5 +127,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(deserialize, m)?)?;
     m.add_function(wrap_pyfunction!(structured_clone, m)?)?;
     m.add_function(wrap_pyfunction!(_live_mailboxes, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_testing, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::_after_fork_in_child, m)?)?;
+    dispatch::register_at_fork(m)?;
+    aio::register(m.py())?;
     Ok(())
 }

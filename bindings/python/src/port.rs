@@ -13,14 +13,15 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyDict, PyTuple};
 use webmessaging_core as core;
 use webmessaging_core::{Error, Message};
+use webmessaging_python_macros::catch_panics;
 
+use crate::aio::{self, Mode, Receive};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
-use crate::hub::{Hub, HubCore};
+use crate::hub::HubCore;
 
 /// How many messages one port may dispatch per hub round before yielding to other ports.
 const DISPATCH_BUDGET: usize = 512;
@@ -34,7 +35,7 @@ struct PyState {
     /// Where `onmessage` runs (set with it).
     hub: Option<Arc<HubCore>>,
     /// `recv_async` futures waiting for this port, with the hub of their loop.
-    waiters: Vec<(Arc<HubCore>, Py<PyAny>)>,
+    waiters: Vec<(Arc<HubCore>, Py<PyAny>, Mode)>,
     /// A port with an `onmessage` handler stays alive while entangled even when the program
     /// drops every handle (R-CH-33); cleared on close, on transfer and when the handler is removed.
     keepalive: Option<Arc<PortShared>>,
@@ -189,11 +190,10 @@ impl PortShared {
         drop(old);
     }
 
-    pub(crate) fn add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.state
-            .lock()
-            .waiters
-            .push((hub.get().core.clone(), future));
+    /// Registers a `recv_async` future to be resolved on `hub` (see [`crate::aio`]); installs
+    /// the notifier and starts the port.
+    pub(crate) fn add_waiter(&self, hub: &Arc<HubCore>, future: Py<PyAny>, mode: Mode) {
+        self.state.lock().waiters.push((hub.clone(), future, mode));
         self.ensure_notifier();
         self.start();
     }
@@ -203,11 +203,17 @@ impl PortShared {
             let mut st = self.state.lock();
             let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut st.waiters)
                 .into_iter()
-                .partition(|(_, f)| f.bind(py).is(future));
+                .partition(|(_, f, _)| f.bind(py).is(future));
             st.waiters = keep;
             gone
         };
         drop(removed);
+    }
+
+    /// In a forked child, where no thread is dispatching: forgets the parent's in-progress mark.
+    pub(crate) fn after_fork(&self) {
+        self.dispatching.store(false, Ordering::Release);
+        self.again.store(false, Ordering::Release);
     }
 
     /// The notifier body: runs on any thread, never touches Python.
@@ -218,7 +224,7 @@ impl PortShared {
             if st.onmessage.is_some() {
                 hubs.extend(st.hub.iter().cloned());
             }
-            for (hub, _) in &st.waiters {
+            for (hub, _, _) in &st.waiters {
                 if !hubs.iter().any(|h| Arc::ptr_eq(h, hub)) {
                     hubs.push(hub.clone());
                 }
@@ -232,30 +238,44 @@ impl PortShared {
     /// Called by a hub's consumer with the interpreter attached: wakes this hub's futures and
     /// dispatches to `onmessage` if it runs on this hub.
     pub(crate) fn serve(self: Arc<Self>, py: Python<'_>, hub: &Arc<HubCore>) {
-        let futures: Vec<Py<PyAny>> = {
+        let mine: Vec<(Arc<HubCore>, Py<PyAny>, Mode)> = {
             let mut st = self.state.lock();
-            let mut mine = Vec::new();
-            st.waiters.retain(|(h, fut)| {
-                if Arc::ptr_eq(h, hub) {
-                    mine.push(fut.clone_ref(py));
-                    false
-                } else {
-                    true
-                }
-            });
+            let (mine, others) = std::mem::take(&mut st.waiters)
+                .into_iter()
+                .partition(|(h, _, _)| Arc::ptr_eq(h, hub));
+            st.waiters = others;
             mine
         };
-        for fut in futures {
-            let fut = fut.bind(py);
-            let done = fut
+        // One message per waiting future, in registration order; cancelled or timed-out
+        // futures are skipped (their messages stay queued). Waiters left once the queue is
+        // empty go back to the list, ahead of any registered meanwhile.
+        let mut pending = Vec::new();
+        let mut empty = false;
+        for (h, fut, mode) in mine {
+            let future = fut.bind(py);
+            let done = future
                 .call_method0("done")
                 .and_then(|d| d.is_truthy())
                 .unwrap_or(true);
-            if !done {
-                if let Err(e) = fut.call_method1("set_result", (py.None(),)) {
-                    e.write_unraisable(py, Some(fut));
+            if done {
+                continue;
+            }
+            if !empty {
+                match aio::resolve(py, &self, future, mode) {
+                    Ok(true) => continue,
+                    Ok(false) => empty = true,
+                    Err(e) => {
+                        e.write_unraisable(py, Some(future));
+                        continue;
+                    }
                 }
             }
+            pending.push((h, fut, mode));
+        }
+        if !pending.is_empty() {
+            let mut st = self.state.lock();
+            let later = std::mem::replace(&mut st.waiters, pending);
+            st.waiters.extend(later);
         }
         self.dispatch(py, hub);
     }
@@ -343,10 +363,13 @@ impl PortShared {
     pub(crate) fn set_onmessage(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
         let handler = handler.filter(|h| !h.is_none(py));
         let hub = match &handler {
-            Some(_) => Some(current_hub(py)?),
+            Some(_) => Some(crate::dispatch::current_hub(py)?),
             None => None,
         };
         let start = handler.is_some();
+        if let (Some(hub), Some(me)) = (&hub, self.me.upgrade()) {
+            hub.add_listener(&me);
+        }
         let old = {
             let mut st = self.state.lock();
             // Windows live as long as their host keeps them; ports and broadcast channels with
@@ -373,31 +396,6 @@ impl PortShared {
         }
         Ok(())
     }
-}
-
-/// The hub for the caller: the running asyncio loop's, else the library dispatcher thread's.
-fn current_hub(py: Python<'_>) -> PyResult<Arc<HubCore>> {
-    static CURRENT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let f = CURRENT.get_or_try_init(py, || {
-        Ok::<_, PyErr>(
-            py.import("webmessaging._dispatch")?
-                .getattr("current_hub")?
-                .unbind(),
-        )
-    })?;
-    let hub = f.call0(py)?;
-    let hub = hub.bind(py).cast::<Hub>()?;
-    Ok(hub.get().core.clone())
-}
-
-fn aio_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    MODULE
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("webmessaging._aio")?.unbind())
-        })?
-        .bind(py)
-        .getattr(name)
 }
 
 /// Builds the step for a decoded message: an event, or a `messageerror` event plus the error.
@@ -595,6 +593,7 @@ impl MessagePort {
     }
 }
 
+#[catch_panics]
 #[pymethods]
 impl MessagePort {
     /// Posts `data` (structured-cloned) to the entangled port, transferring the ports in
@@ -636,18 +635,16 @@ impl MessagePort {
         self.shared.recv_blocking(py, timeout)
     }
 
-    /// The next message, or `None` if none is waiting.
+    /// The next message; `None` while none is waiting; `PortClosedError` at the close record
+    /// and on every call after (the end of a port is documented on `PortClosedError`).
     fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
         self.shared.try_recv(py)
     }
 
     /// Awaits the next message on the running asyncio loop (starts the port).
     #[pyo3(signature = (timeout = None))]
-    fn recv_async<'py>(
-        slf: &Bound<'py, Self>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "recv_async")?.call1((slf, timeout))
+    fn recv_async(&self, timeout: Option<f64>) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), timeout, Mode::Recv)
     }
 
     #[getter]
@@ -731,8 +728,8 @@ impl MessagePort {
         slf
     }
 
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "anext")?.call1((slf,))
+    fn __anext__(&self) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), None, Mode::Next)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -755,17 +752,6 @@ impl MessagePort {
         };
         format!("<webmessaging.MessagePort {state}>")
     }
-
-    /// (private) Registers a `recv_async` future to be resolved on `hub` when the port has
-    /// something; installs the notifier and starts the port.
-    fn _add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.shared.add_waiter(hub, future);
-    }
-
-    /// (private) Forgets a future registered with `_add_waiter`.
-    fn _remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
-        self.shared.remove_waiter(py, future);
-    }
 }
 
 /// Two entangled ports (`port1`, `port2`).
@@ -775,6 +761,7 @@ pub(crate) struct MessageChannel {
     port2: Py<MessagePort>,
 }
 
+#[catch_panics]
 #[pymethods]
 impl MessageChannel {
     #[new]
@@ -825,6 +812,7 @@ impl MessageEvent {
     }
 }
 
+#[catch_panics]
 #[pymethods]
 impl MessageEvent {
     #[new]

@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple, PyWeakrefReference};
 use webmessaging_core as core;
+use webmessaging_python_macros::catch_panics;
 
+use crate::aio::{Mode, Receive};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
-use crate::hub::Hub;
 use crate::port::{after_transfer, transfer_list, Inner, MessageEvent, PortShared};
 
 /// Windows that have posted, so an event's `source` is the very `Window` object that posted.
@@ -69,10 +70,6 @@ fn parse_origin(py: Python<'_>, origin: Option<&str>) -> PyResult<core::Origin> 
     }
 }
 
-fn aio_helper<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    py.import("webmessaging._aio")?.getattr(name)
-}
-
 /// A stand-in for a browsing context: an origin (which `navigate` changes) and an event queue.
 /// `target.post_message(data, target_origin, transfer, source=sender)` checks the target
 /// origin when the message is delivered.
@@ -91,6 +88,7 @@ impl Window {
     }
 }
 
+#[catch_panics]
 #[pymethods]
 impl Window {
     /// `Window(origin)`: `origin` is a URL whose origin the window's document has
@@ -152,19 +150,16 @@ impl Window {
 
     /// Awaits the next event on the running asyncio loop.
     #[pyo3(signature = (timeout = None))]
-    fn recv_async<'py>(
-        slf: &Bound<'py, Self>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "recv_async")?.call1((slf, timeout))
+    fn recv_async(&self, timeout: Option<f64>) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), timeout, Mode::Recv)
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
 
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "anext")?.call1((slf,))
+    fn __anext__(&self) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), None, Mode::Next)
     }
 
     #[getter]
@@ -200,14 +195,6 @@ impl Window {
     fn __repr__(&self) -> String {
         format!("<webmessaging.Window origin={:?}>", self.origin())
     }
-
-    fn _add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.shared.add_waiter(hub, future);
-    }
-
-    fn _remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
-        self.shared.remove_waiter(py, future);
-    }
 }
 
 fn utf16_units(s: &Bound<'_, PyString>) -> PyResult<Vec<u16>> {
@@ -228,6 +215,7 @@ pub(crate) struct BroadcastChannel {
     channel: core::BroadcastChannel,
 }
 
+#[catch_panics]
 #[pymethods]
 impl BroadcastChannel {
     #[new]
@@ -300,26 +288,23 @@ impl BroadcastChannel {
         self.shared.recv_blocking(py, timeout)
     }
 
-    /// The next message, or `None`.
+    /// The next message; `None` while none is waiting; `PortClosedError` once closed.
     fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
         self.shared.try_recv(py)
     }
 
     /// Awaits the next message on the running asyncio loop.
     #[pyo3(signature = (timeout = None))]
-    fn recv_async<'py>(
-        slf: &Bound<'py, Self>,
-        timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "recv_async")?.call1((slf, timeout))
+    fn recv_async(&self, timeout: Option<f64>) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), timeout, Mode::Recv)
     }
 
     fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
 
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        aio_helper(slf.py(), "anext")?.call1((slf,))
+    fn __anext__(&self) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), None, Mode::Next)
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -340,7 +325,8 @@ impl BroadcastChannel {
 
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, PyTuple>) -> bool {
-        self.close();
+        self.channel.close();
+        self.shared.on_closed();
         false
     }
 
@@ -378,13 +364,5 @@ impl BroadcastChannel {
                 ""
             }
         )
-    }
-
-    fn _add_waiter(&self, hub: &Bound<'_, Hub>, future: Py<PyAny>) {
-        self.shared.add_waiter(hub, future);
-    }
-
-    fn _remove_waiter(&self, py: Python<'_>, future: &Bound<'_, PyAny>) {
-        self.shared.remove_waiter(py, future);
     }
 }

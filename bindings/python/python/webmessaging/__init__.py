@@ -17,6 +17,7 @@ from ._errors import (
     DecodeError,
     DOMException,
     DOMSyntaxError,
+    InternalError,
     InvalidStateError,
     PortClosedError,
     QueueFullError,
@@ -78,4 +79,5 @@ __all__ = [
     "PortClosedError",
     "QueueFullError",
     "DecodeError",
+    "InternalError",
 ]

@@ -1,4 +1,17 @@
-"""Exceptions raised by webmessaging (the native module raises these very classes)."""
+"""Exceptions raised by webmessaging (the native module raises these very classes).
+
+Each also derives from the built-in exception a Python programmer would reach for first:
+
+* :class:`DataCloneError` is a :class:`TypeError`, what ``json.dumps`` and ``pickle.dumps`` raise
+  for an object they cannot encode.
+* :class:`PortClosedError` is an :class:`EOFError`: it means "nothing more will arrive", the
+  orderly end of a stream, which is what ``multiprocessing.Connection.recv()`` raises when the
+  other end closed. It is not a :class:`ConnectionError`: that is an :class:`OSError` (errno,
+  sockets), and posting to a closed port is not an error at all (the message is dropped, as on
+  the web), so only receiving ever raises it.
+* :class:`DOMSyntaxError` is a :class:`SyntaxError`, :class:`DecodeError` a :class:`ValueError`,
+  :class:`InternalError` a :class:`RuntimeError`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +25,7 @@ __all__ = [
     "PortClosedError",
     "QueueFullError",
     "DecodeError",
+    "InternalError",
 ]
 
 
@@ -35,8 +49,8 @@ def _rebuild_dom_exception(cls, message, name):
     return cls(message)
 
 
-class DataCloneError(DOMException):
-    """A value or transfer list cannot be cloned or transferred."""
+class DataCloneError(DOMException, TypeError):
+    """A value or transfer list cannot be cloned or transferred. Also a :class:`TypeError`."""
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message, "DataCloneError")
@@ -61,8 +75,16 @@ class DOMSyntaxError(DOMException, builtins.SyntaxError):
         return self.message
 
 
-class PortClosedError(Exception):
-    """The port's queue reached its close record: nothing more will arrive.
+class PortClosedError(EOFError):
+    """The receiver reached its end: nothing more will arrive. Also an :class:`EOFError`.
+
+    The end of a port, in one place. Messages posted before the close come first, in order.
+    Then the close record: ``recv()`` and ``try_recv()`` raise ``PortClosedError`` on reaching
+    it and on every call after (``try_recv()`` returns ``None`` only while the queue is merely
+    empty); ``await recv_async()`` raises it too; ``for`` and ``async for`` end; ``onmessage``
+    is simply not called again. The same holds for a closed :class:`BroadcastChannel`. A port
+    transferred away raises :class:`InvalidStateError` instead (its messages go to the new
+    owner), and a ``Window`` never ends.
 
     ``reason`` is ``"closed"`` (``close()`` was called), ``"dropped"`` (the port was garbage
     collected without ``close()``) or ``"doomed"`` (it was posted through its own channel);
@@ -84,3 +106,10 @@ class QueueFullError(Exception):
 
 class DecodeError(ValueError):
     """Bytes given to :func:`deserialize` are not a valid message."""
+
+
+class InternalError(RuntimeError):
+    """A bug inside webmessaging, not in the caller's program: a Rust panic caught at the
+    binding's boundary (the message says where; please report it). Being a ``RuntimeError``, it
+    is caught by ``except Exception``, unlike pyo3's default ``PanicException``; the process
+    and other ports go on, but treat the objects that call used as suspect."""

@@ -4,16 +4,31 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Literal, final
 
-from typing_extensions import Self
+from typing_extensions import Self, TypeAlias
 
-Handler = Callable[[MessageEvent], object] | None
+__all__ = [
+    "MessageChannel",
+    "MessagePort",
+    "MessageEvent",
+    "Window",
+    "BroadcastChannel",
+    "Hub",
+    "serialize",
+    "deserialize",
+    "structured_clone",
+    "_live_mailboxes",
+    "_panic_for_testing",
+    "_after_fork_in_child",
+]
+
+_Handler: TypeAlias = Callable[[MessageEvent], object] | None
 
 @final
 class MessageEvent:
     """A delivered message (also the argument of ``onmessage`` / ``onmessageerror``)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         type: str = "message",
         *,
         data: Any = None,
@@ -21,7 +36,7 @@ class MessageEvent:
         last_event_id: str = "",
         source: Window | None = None,
         ports: Iterable[MessagePort] | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def type(self) -> str:
         """``"message"``, or ``"messageerror"`` for a message that could not be deserialized."""
@@ -45,7 +60,7 @@ class MessageEvent:
 class MessagePort:
     """One end of a :class:`MessageChannel`. Usable from any thread; transferable."""
 
-    def post_message(self, data: Any, transfer: Iterable[MessagePort | bytearray] | None = ()) -> None:
+    def post_message(self, data: Any, transfer: Iterable[MessagePort | bytearray] | None = None) -> None:
         """Posts a structured clone of ``data`` to the entangled port, transferring ``transfer``
         (ports move; a ``bytearray`` moves its bytes and is left empty, like a transferred
         ArrayBuffer).
@@ -58,15 +73,16 @@ class MessagePort:
         """Closes the port: the peer receives everything sent before, then the close notice."""
     def recv(self, timeout: float | None = None) -> MessageEvent:
         """Blocks (GIL released) for the next message. Raises the built-in ``TimeoutError``,
-        or :class:`PortClosedError` once the close record is reached."""
+        or :class:`PortClosedError` at the close record and after (see there)."""
     def try_recv(self) -> MessageEvent | None:
-        """The next message, or ``None`` if none is waiting."""
+        """The next message; ``None`` while none is waiting; :class:`PortClosedError` at the
+        close record and on every call after (see there)."""
     async def recv_async(self, timeout: float | None = None) -> MessageEvent:
         """Awaits the next message on the running loop (starts the port; cancellable)."""
-    onmessage: Handler
+    onmessage: _Handler
     """Handler called with each :class:`MessageEvent`. Setting it starts the port. It runs on
     the running asyncio loop if set inside one, else on the library's dispatcher thread."""
-    onmessageerror: Handler
+    onmessageerror: _Handler
     """Handler for messages that could not be deserialized (does not start the port)."""
     @property
     def detached(self) -> bool: ...
@@ -88,7 +104,7 @@ class MessagePort:
 class MessageChannel:
     """Two entangled ports."""
 
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Self: ...
     @property
     def port1(self) -> MessagePort: ...
     @property
@@ -98,7 +114,7 @@ class MessageChannel:
 class Window:
     """A browsing-context stand-in with an origin (``None``: opaque) and an event queue."""
 
-    def __init__(self, origin: str | None = None) -> None: ...
+    def __new__(cls, origin: str | None = None) -> Self: ...
     @property
     def origin(self) -> str: ...
     def navigate(self, origin: str | None = None) -> None: ...
@@ -106,7 +122,7 @@ class Window:
         self,
         data: Any,
         target_origin: str = "/",
-        transfer: Iterable[MessagePort | bytearray] | None = (),
+        transfer: Iterable[MessagePort | bytearray] | None = None,
         *,
         source: Window,
     ) -> None:
@@ -115,8 +131,8 @@ class Window:
     def recv(self, timeout: float | None = None) -> MessageEvent: ...
     def try_recv(self) -> MessageEvent | None: ...
     async def recv_async(self, timeout: float | None = None) -> MessageEvent: ...
-    onmessage: Handler
-    onmessageerror: Handler
+    onmessage: _Handler
+    onmessageerror: _Handler
     def __aiter__(self) -> AsyncIterator[MessageEvent]: ...
     async def __anext__(self) -> MessageEvent: ...
 
@@ -124,7 +140,7 @@ class Window:
 class BroadcastChannel:
     """Every other open channel with the same name and origin receives each message."""
 
-    def __init__(self, name: object, origin: str | Window | None = None) -> None: ...
+    def __new__(cls, name: object, origin: str | Window | None = None) -> Self: ...
     @property
     def name(self) -> str: ...
     @property
@@ -137,8 +153,8 @@ class BroadcastChannel:
     def recv(self, timeout: float | None = None) -> MessageEvent: ...
     def try_recv(self) -> MessageEvent | None: ...
     async def recv_async(self, timeout: float | None = None) -> MessageEvent: ...
-    onmessage: Handler
-    onmessageerror: Handler
+    onmessage: _Handler
+    onmessageerror: _Handler
     def __iter__(self) -> Iterator[MessageEvent]: ...
     def __next__(self) -> MessageEvent: ...
     def __aiter__(self) -> AsyncIterator[MessageEvent]: ...
@@ -148,24 +164,26 @@ class BroadcastChannel:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]: ...
 
-def serialize(value: Any, transfer: Iterable[MessagePort] | None = ()) -> bytes:
+def serialize(value: Any, transfer: Iterable[MessagePort] | None = None) -> bytes:
     """The wire bytes of ``value`` (V8 ValueSerializer v15, readable by Node's ``v8.Deserializer``).
     ``transfer`` must be empty (ports cannot travel in bare bytes): :class:`DataCloneError`."""
 
 def deserialize(data: bytes | bytearray | memoryview, *, node: bool = False) -> Any:
     """Reads wire bytes (``node=True``: Node's ``v8.serialize()`` dialect). Raises :class:`DecodeError`."""
 
-def structured_clone(value: Any, transfer: Iterable[MessagePort | bytearray] | None = ()) -> Any:
+def structured_clone(value: Any, transfer: Iterable[MessagePort | bytearray] | None = None) -> Any:
     """A structured clone of ``value``; shared references and cycles are kept."""
 
 @final
 class Hub:
-    """Private: where handlers run (see ``webmessaging._dispatch``)."""
+    """Private: a place where handlers and ``recv_async`` futures run (the dispatcher thread or
+    one asyncio loop); created by the module itself."""
 
-    def __init__(self, socket: bool = False) -> None: ...
-    def fileno(self) -> int: ...
-    def wait(self, timeout: float | None = None) -> bool: ...
-    def run(self) -> int: ...
+    def _serve(self) -> None: ...
+    def run(self) -> None: ...
     def close(self) -> None: ...
 
 def _live_mailboxes() -> int: ...
+def _after_fork_in_child() -> None: ...
+def _panic_for_testing(message: str) -> None:
+    """Testing only: panics inside the native module, which must raise :class:`InternalError`."""

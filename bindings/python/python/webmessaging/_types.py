@@ -279,7 +279,11 @@ def _error_to_js(exc: BaseException) -> tuple:
                 break
         else:
             name = "Error"
-        message = str(exc) if exc.args else None
+        if isinstance(exc, KeyError) and len(exc.args) == 1:
+            # str(KeyError("k")) is "'k'" (KeyError quotes its key); the message is the key.
+            message = str(exc.args[0])
+        else:
+            message = str(exc) if exc.args else None
         stack = getattr(exc, "stack", None)
         if not isinstance(stack, str):
             stack = None

@@ -36,6 +36,32 @@
 #define WM_VERSION_PATCH 0
 
 /**
+ * JSON output budget: the text of `wm_message_to_json` / `wm_value_to_json` may be at most
+ * `WM_JSON_BASE_BYTES` plus `WM_JSON_BYTES_PER_UNIT` bytes per unit of the value's size.
+ */
+#define WM_JSON_BASE_BYTES (1 << 20)
+
+/**
+ * Bytes of JSON text allowed per unit of the value's size, where the size counts 4 units for
+ * every object, element, property and Map/Set entry and 1 per string code unit, each once
+ * however many places refer to it. Every value without shared references fits; shared ones
+ * are written at each place they appear (as `JSON.stringify` does) until the budget runs out.
+ */
+#define WM_JSON_BYTES_PER_UNIT 8
+
+/**
+ * Sparse-array budget of one decoded message: the holes of all its sparse arrays (`length`
+ * minus the elements present) may add up to at most `WM_SPARSE_BASE_HOLES` plus
+ * `WM_SPARSE_HOLES_PER_BYTE` per byte of the serialized message.
+ */
+#define WM_SPARSE_BASE_HOLES (1 << 20)
+
+/**
+ * Holes allowed per byte of the serialized message (see `WM_SPARSE_BASE_HOLES`).
+ */
+#define WM_SPARSE_HOLES_PER_BYTE 16
+
+/**
  * The result of every fallible `wm_*` call.
  *
  * `WM_OK` is 0; every other value is an error with a fixed number that is never reused or
@@ -666,12 +692,18 @@ wm_status wm_message_serialized(const wm_message *msg, const uint8_t **data, siz
  * written as `\uXXXX` escapes). `undefined`, NaN and infinities, BigInt, Date, RegExp, Map, Set,
  * ArrayBuffers and views, Errors, boxed primitives, sparse arrays, arrays with extra properties
  * and cycles have no JSON form: `WM_ERR_DATA_CLONE` (use `wm_message_value` for those).
- * A value reached twice (a shared reference without a cycle) is written twice.
+ * A value reached twice (a shared reference without a cycle) is written twice, within a
+ * budget: the text may be at most `WM_JSON_BASE_BYTES` (1 MiB) plus `WM_JSON_BYTES_PER_UNIT`
+ * (8) bytes per unit of the value's size (4 units per object, element, property and entry, 1
+ * per string code unit, each counted once however often it is referenced). Every value
+ * without shared references fits; one whose shared references expand past the budget is
+ * `WM_ERR_DATA_CLONE`, with `wm_last_error` saying so.
  *
  * Ownership: on `WM_OK`, `*out` is a new string owned by the caller; free it with
  * `wm_string_free`. On failure `*out` is NULL. Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes: the standard's `messageerror`),
- * `WM_ERR_DATA_CLONE` (no JSON form), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ * Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes, the standard's `messageerror`, or sparse
+ * arrays past their budget, see `wm_message_value`), `WM_ERR_DATA_CLONE` (no JSON form, or
+ * past the JSON budget), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_message_to_json(const wm_message *msg, char **out);
 
@@ -679,9 +711,15 @@ wm_status wm_message_to_json(const wm_message *msg, char **out);
  * Decodes the message's value into a new value tree (every type of the value model, see the
  * `wm_value_*` functions).
  *
+ * A sparse array is a length with only its present elements behind it, so a few bytes can
+ * claim millions of elements. A message's sparse arrays may have at most
+ * `WM_SPARSE_BASE_HOLES` (2^20) plus `WM_SPARSE_HOLES_PER_BYTE` (16) holes per byte of the
+ * message in all; past that the message is refused with `WM_ERR_DECODE`.
+ *
  * Ownership: on `WM_OK`, `*out` is a new value owned by the caller (`wm_value_free`); on
  * failure `*out` is NULL. Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_DECODE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ * Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes, or sparse arrays past their budget),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_message_value(const wm_message *msg, wm_value **out);
 
@@ -1298,9 +1336,10 @@ wm_status wm_value_get_port(const wm_value *value, wm_port **out);
 wm_status wm_value_same(const wm_value *a, const wm_value *b, bool *out);
 
 /**
- * Writes `value` as JSON text to a new string `*out`, with the strict mapping described at
- * `wm_message_to_json`. Ownership: `*out` for `wm_string_free` (NULL on failure).
- * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (no JSON form), `WM_ERR_NULL_ARG`,
+ * Writes `value` as JSON text to a new string `*out`, with the strict mapping and the output
+ * budget described at `wm_message_to_json`. Ownership: `*out` for `wm_string_free` (NULL on
+ * failure).
+ * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (no JSON form, or past the budget), `WM_ERR_NULL_ARG`,
  * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_value_to_json(const wm_value *value, char **out);

@@ -24,6 +24,7 @@ pub mod broadcast;
 pub mod event_loop;
 mod handle;
 pub mod json;
+pub mod limits;
 pub mod message;
 pub mod port;
 pub mod status;

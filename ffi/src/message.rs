@@ -224,12 +224,18 @@ pub unsafe extern "C" fn wm_message_serialized(
 /// written as `\uXXXX` escapes). `undefined`, NaN and infinities, BigInt, Date, RegExp, Map, Set,
 /// ArrayBuffers and views, Errors, boxed primitives, sparse arrays, arrays with extra properties
 /// and cycles have no JSON form: `WM_ERR_DATA_CLONE` (use `wm_message_value` for those).
-/// A value reached twice (a shared reference without a cycle) is written twice.
+/// A value reached twice (a shared reference without a cycle) is written twice, within a
+/// budget: the text may be at most `WM_JSON_BASE_BYTES` (1 MiB) plus `WM_JSON_BYTES_PER_UNIT`
+/// (8) bytes per unit of the value's size (4 units per object, element, property and entry, 1
+/// per string code unit, each counted once however often it is referenced). Every value
+/// without shared references fits; one whose shared references expand past the budget is
+/// `WM_ERR_DATA_CLONE`, with `wm_last_error` saying so.
 ///
 /// Ownership: on `WM_OK`, `*out` is a new string owned by the caller; free it with
 /// `wm_string_free`. On failure `*out` is NULL. Thread safety: any thread.
-/// Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes: the standard's `messageerror`),
-/// `WM_ERR_DATA_CLONE` (no JSON form), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+/// Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes, the standard's `messageerror`, or sparse
+/// arrays past their budget, see `wm_message_value`), `WM_ERR_DATA_CLONE` (no JSON form, or
+/// past the JSON budget), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_message_to_json(
     msg: *const wm_message,
@@ -254,9 +260,15 @@ pub unsafe extern "C" fn wm_message_to_json(
 /// Decodes the message's value into a new value tree (every type of the value model, see the
 /// `wm_value_*` functions).
 ///
+/// A sparse array is a length with only its present elements behind it, so a few bytes can
+/// claim millions of elements. A message's sparse arrays may have at most
+/// `WM_SPARSE_BASE_HOLES` (2^20) plus `WM_SPARSE_HOLES_PER_BYTE` (16) holes per byte of the
+/// message in all; past that the message is refused with `WM_ERR_DECODE`.
+///
 /// Ownership: on `WM_OK`, `*out` is a new value owned by the caller (`wm_value_free`); on
 /// failure `*out` is NULL. Thread safety: any thread.
-/// Returns `WM_OK`, `WM_ERR_DECODE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+/// Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes, or sparse arrays past their budget),
+/// `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_message_value(
     msg: *const wm_message,

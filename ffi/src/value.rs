@@ -464,15 +464,18 @@ pub(crate) fn encode_graph(graph: &Graph, ports: &[Arc<PortObj>]) -> Res<Payload
     )?))
 }
 
-/// Decodes a message into a graph; its port nodes are the message's ports.
+/// Decodes a message into a graph; its port nodes are the message's ports. Sparse arrays may
+/// not claim more holes than `limits::check_sparse` allows for the message's size.
 pub(crate) fn decode_message(m: &MessageObj) -> Res<Graph> {
-    clone::decode_transfer(
+    let g = clone::decode_transfer(
         &m.data,
         &DecodeOptions::default(),
         &m.port_clones(),
         m.array_buffers.clone(),
     )
-    .map_err(|e| Failure::new(WM_ERR_DECODE, format!("DecodeError: {e}")))
+    .map_err(|e| Failure::new(WM_ERR_DECODE, format!("DecodeError: {e}")))?;
+    crate::limits::check_sparse(&g, m.data.len())?;
+    Ok(g)
 }
 
 pub(crate) fn value_from_message(m: &MessageObj) -> Res<*mut wm_value> {
@@ -1727,9 +1730,10 @@ pub unsafe extern "C" fn wm_value_same(
     })
 }
 
-/// Writes `value` as JSON text to a new string `*out`, with the strict mapping described at
-/// `wm_message_to_json`. Ownership: `*out` for `wm_string_free` (NULL on failure).
-/// Returns `WM_OK`, `WM_ERR_DATA_CLONE` (no JSON form), `WM_ERR_NULL_ARG`,
+/// Writes `value` as JSON text to a new string `*out`, with the strict mapping and the output
+/// budget described at `wm_message_to_json`. Ownership: `*out` for `wm_string_free` (NULL on
+/// failure).
+/// Returns `WM_OK`, `WM_ERR_DATA_CLONE` (no JSON form, or past the budget), `WM_ERR_NULL_ARG`,
 /// `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_value_to_json(

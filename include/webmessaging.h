@@ -835,6 +835,25 @@ wm_status wm_port_post_serialized(wm_port *port,
                                   size_t n);
 
 /**
+ * Posts a value with ports *and ArrayBuffers* transferred (`postMessage(value, [port,
+ * buffer])`): the `m` buffers in `buffers` (ArrayBuffer values, usually referenced by `value`)
+ * move to the receiver without a copy and are left detached here (length 0; posting them
+ * again is `WM_ERR_DATA_CLONE`, R-SC-10). Otherwise as `wm_port_post`. `value` may be NULL
+ * (undefined) only when `m` is 0.
+ *
+ * Ownership: all handles stay the caller's. Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (a buffer that is not an ArrayBuffer, detached, or listed
+ * twice; the transfer-list errors of `wm_port_post`), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_port_post_transfer(wm_port *port,
+                                const wm_value *value,
+                                wm_port *const *transfer,
+                                size_t n,
+                                const wm_value *const *buffers,
+                                size_t m);
+
+/**
  * Like `wm_port_post`, but respects the receiver's capacity (`wm_port_set_capacity`): when the
  * peer's queue is full, returns `WM_ERR_FULL` at once with nothing sent or detached.
  * `timeout_ms` < 0 means "fail at once"; `timeout_ms` >= 0 waits up to that long for room and then
@@ -961,23 +980,28 @@ const char *wm_status_str(int32_t status);
 const char *wm_last_error(void);
 
 /**
- * Posts a value with ports *and ArrayBuffers* transferred (`postMessage(value, [port,
- * buffer])`): the `m` buffers in `buffers` (ArrayBuffer values, usually referenced by `value`)
- * move to the receiver without a copy and are left detached here (length 0; posting them
- * again is `WM_ERR_DATA_CLONE`, R-SC-10). Otherwise as `wm_port_post`. `value` may be NULL
- * (undefined) only when `m` is 0.
- *
- * Ownership: all handles stay the caller's. Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (a buffer that is not an ArrayBuffer, detached, or listed
- * twice; the transfer-list errors of `wm_port_post`), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
- * `WM_ERR_PANIC`.
+ * Writes to `*out` whether `a` and `b` are the same value: SameValue for primitives, identity
+ * for objects (two handles to one shared object are the same).
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
-wm_status wm_port_post_transfer(wm_port *port,
-                                const wm_value *value,
-                                wm_port *const *transfer,
-                                size_t n,
-                                const wm_value *const *buffers,
-                                size_t m);
+wm_status wm_value_same(const wm_value *a, const wm_value *b, bool *out);
+
+/**
+ * Writes `value` as JSON text to a new string `*out`, with the strict mapping and the output
+ * budget described at `wm_message_to_json`. Ownership: `*out` for `wm_string_free` (NULL on
+ * failure).
+ * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (no JSON form, or past the budget), `WM_ERR_NULL_ARG`,
+ * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_value_to_json(const wm_value *value, char **out);
+
+/**
+ * Releases a value handle. Objects stay alive for the other handles and containers that refer
+ * to them. Ownership: consumes the handle. Accepts NULL (returns `WM_OK`).
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
+ */
+wm_status wm_value_free(wm_value *value);
 
 /**
  * Creates `undefined`. Ownership: `*out` is a new value owned by the caller (`wm_value_free`).
@@ -1327,30 +1351,6 @@ wm_status wm_value_set_get(const wm_value *set, size_t index, wm_value **out);
  * Returns `WM_OK`, `WM_ERR_WRONG_TYPE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_value_get_port(const wm_value *value, wm_port **out);
-
-/**
- * Writes to `*out` whether `a` and `b` are the same value: SameValue for primitives, identity
- * for objects (two handles to one shared object are the same).
- * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
- */
-wm_status wm_value_same(const wm_value *a, const wm_value *b, bool *out);
-
-/**
- * Writes `value` as JSON text to a new string `*out`, with the strict mapping and the output
- * budget described at `wm_message_to_json`. Ownership: `*out` for `wm_string_free` (NULL on
- * failure).
- * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (no JSON form, or past the budget), `WM_ERR_NULL_ARG`,
- * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
- */
-wm_status wm_value_to_json(const wm_value *value, char **out);
-
-/**
- * Releases a value handle. Objects stay alive for the other handles and containers that refer
- * to them. Ownership: consumes the handle. Accepts NULL (returns `WM_OK`).
- * Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
- */
-wm_status wm_value_free(wm_value *value);
 
 /**
  * Creates a window whose document has the origin of the URL `origin` (NUL-terminated UTF-8,

@@ -305,6 +305,51 @@ pub unsafe extern "C" fn wm_port_post_serialized(
     })
 }
 
+/// Posts a value with ports *and ArrayBuffers* transferred (`postMessage(value, [port,
+/// buffer])`): the `m` buffers in `buffers` (ArrayBuffer values, usually referenced by `value`)
+/// move to the receiver without a copy and are left detached here (length 0; posting them
+/// again is `WM_ERR_DATA_CLONE`, R-SC-10). Otherwise as `wm_port_post`. `value` may be NULL
+/// (undefined) only when `m` is 0.
+///
+/// Ownership: all handles stay the caller's. Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_DATA_CLONE` (a buffer that is not an ArrayBuffer, detached, or listed
+/// twice; the transfer-list errors of `wm_port_post`), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+/// `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_port_post_transfer(
+    port: *mut wm_port,
+    value: *const wm_value,
+    transfer: *const *mut wm_port,
+    n: usize,
+    buffers: *const *const wm_value,
+    m: usize,
+) -> wm_status {
+    guard("wm_port_post_transfer", || {
+        let p = port_arg(port, "port")?;
+        // SAFETY: forwarded caller promise about `transfer`.
+        let ports = unsafe { transfer_arg(transfer, n)? };
+        if m == 0 {
+            check_source_not_listed(&p, &ports)?;
+            let payload = value::serialize(value, &ports)?;
+            return post(&p, payload, &ports, Mode::Web);
+        }
+        if buffers.is_null() {
+            return Err(Failure::null("buffers"));
+        }
+        let v = value::value_arg(value, "value")?;
+        // SAFETY: non-null, and the caller promises `m` readable handles.
+        let list = unsafe { std::slice::from_raw_parts(buffers, m) };
+        let bufs = list
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| value::value_arg(b, &format!("buffers[{i}]")))
+            .collect::<Res<Vec<_>>>()?;
+        check_source_not_listed(&p, &ports)?;
+        let payload = value::serialize_with_buffers(&v, &ports, &bufs)?;
+        post(&p, payload, &ports, Mode::Web)
+    })
+}
+
 /// Like `wm_port_post`, but respects the receiver's capacity (`wm_port_set_capacity`): when the
 /// peer's queue is full, returns `WM_ERR_FULL` at once with nothing sent or detached.
 /// `timeout_ms` < 0 means "fail at once"; `timeout_ms` >= 0 waits up to that long for room and then

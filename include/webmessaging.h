@@ -108,7 +108,8 @@ enum wm_status
    */
   WM_ERR_TIMEOUT = 7,
   /**
-   * Nothing to receive right now (non-blocking receive on an empty port).
+   * Nothing to receive right now (non-blocking receive on an empty queue). Only receive calls
+   * return it.
    */
   WM_ERR_EMPTY = 8,
   /**
@@ -135,6 +136,11 @@ enum wm_status
    * A value accessor was used on a value of another type (`wm_value_get_number` on a string).
    */
   WM_ERR_WRONG_TYPE = 14,
+  /**
+   * What was looked up is not there: an object has no property of that key
+   * (`wm_value_object_get`), a message has no source window (`wm_message_source`).
+   */
+  WM_ERR_NOT_FOUND = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -741,7 +747,7 @@ wm_status wm_message_origin(const wm_message *msg, const char **out);
  *
  * Ownership: on `WM_OK`, `*out` is a new window handle owned by the caller (`wm_window_free`);
  * otherwise NULL. Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_EMPTY` (not a window message, or the sending window is gone),
+ * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (not a window message, or the sending window is gone),
  * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_message_source(const wm_message *msg, wm_window **out);
@@ -855,12 +861,14 @@ wm_status wm_port_post_transfer(wm_port *port,
 
 /**
  * Like `wm_port_post`, but respects the receiver's capacity (`wm_port_set_capacity`): when the
- * peer's queue is full, returns `WM_ERR_FULL` at once with nothing sent or detached.
- * `timeout_ms` < 0 means "fail at once"; `timeout_ms` >= 0 waits up to that long for room and then
- * returns `WM_ERR_TIMEOUT` (nothing sent or detached).
+ * peer's queue is full, it waits for room as `timeout_ms` says, like every timeout of this
+ * library: 0 does not wait (`WM_ERR_FULL` at once), > 0 waits up to that many milliseconds
+ * (then `WM_ERR_TIMEOUT`), < 0 waits without limit (until a receive makes room, or a close
+ * makes the post go nowhere as `wm_port_post` would). On `WM_ERR_FULL` and `WM_ERR_TIMEOUT`
+ * nothing is sent or detached.
  *
  * Ownership and transfer rules: as `wm_port_post`. Thread safety: any thread; it may block
- * the calling thread for up to `timeout_ms`.
+ * the calling thread as `timeout_ms` allows.
  * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_DATA_CLONE`,
  * `WM_ERR_FULL`, `WM_ERR_TIMEOUT`, `WM_ERR_PANIC`.
  */
@@ -1114,7 +1122,8 @@ wm_status wm_value_new_array_buffer(const uint8_t *data, size_t len, wm_value **
  * `byte_offset` and `byte_length` bytes long. The view refers to the buffer (it is not
  * copied); several views of one buffer share it after a post, too.
  * Ownership: as `wm_value_new_undefined`; `buffer` stays the caller's.
- * Returns `WM_OK`, `WM_ERR_WRONG_TYPE` (`buffer` is not an ArrayBuffer), `WM_ERR_INVALID_ARG`
+ * Returns `WM_OK`, `WM_ERR_WRONG_TYPE` (`buffer` is not an ArrayBuffer), `WM_ERR_INVALID_STATE`
+ * (`buffer` is detached), `WM_ERR_INVALID_ARG`
  * (unknown kind; range outside the buffer or not a multiple of the element size),
  * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
@@ -1323,7 +1332,7 @@ wm_status wm_value_object_entry(const wm_value *object, size_t index, char **key
 /**
  * Writes a new handle to property `key` (NUL-terminated UTF-8) of the plain object `object`.
  * Ownership: `*out` for `wm_value_free` (NULL on failure).
- * Returns `WM_OK`, `WM_ERR_EMPTY` (no such property), `WM_ERR_WRONG_TYPE`,
+ * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (no such property), `WM_ERR_WRONG_TYPE`,
  * `WM_ERR_INVALID_ARG` (key not UTF-8), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_value_object_get(const wm_value *object, const char *key, wm_value **out);

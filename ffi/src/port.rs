@@ -177,7 +177,7 @@ pub unsafe extern "C" fn wm_channel_new(
         write_out(port1, std::ptr::null_mut());
         write_out(port2, std::ptr::null_mut());
     }
-    guard("wm_channel_new", || {
+    guard(here!(), || {
         if port1.is_null() {
             return Err(Failure::null("port1"));
         }
@@ -227,7 +227,7 @@ pub unsafe extern "C" fn wm_port_post(
     transfer: *const *mut wm_port,
     n: usize,
 ) -> wm_status {
-    guard("wm_port_post", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
@@ -244,8 +244,31 @@ pub unsafe extern "C" fn wm_port_post(
 /// `WM_ERR_SYNTAX` (malformed JSON), `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_port_post_json(port: *mut wm_port, json: *const c_char) -> wm_status {
-    // SAFETY: forwarded caller promises.
-    unsafe { wm_port_post_json_transfer(port, json, std::ptr::null(), 0) }
+    // SAFETY: forwarded caller promise about `json`; an empty transfer list.
+    guard(here!(), || unsafe {
+        post_json(port, json, std::ptr::null(), 0)
+    })
+}
+
+/// The body of `wm_port_post_json_transfer` (and `wm_port_post_json`).
+///
+/// # Safety
+/// As `wm_port_post_json_transfer`.
+unsafe fn post_json(
+    port: *mut wm_port,
+    json: *const c_char,
+    transfer: *const *mut wm_port,
+    n: usize,
+) -> Res {
+    let p = port_arg(port, "port")?;
+    // SAFETY: the caller passes NULL or a NUL-terminated string.
+    let text = unsafe { json::str_arg(json, "json")? };
+    // SAFETY: forwarded caller promise about `transfer`.
+    let t = unsafe { transfer_arg(transfer, n)? };
+    let graph = json::graph_from_json(text)?;
+    check_source_not_listed(&p, &t)?;
+    let payload = value::encode_graph(&graph, &t)?;
+    post(&p, payload, &t, Mode::Web)
 }
 
 /// Posts a value given as JSON text with a transfer list.
@@ -266,17 +289,8 @@ pub unsafe extern "C" fn wm_port_post_json_transfer(
     transfer: *const *mut wm_port,
     n: usize,
 ) -> wm_status {
-    guard("wm_port_post_json", || {
-        let p = port_arg(port, "port")?;
-        // SAFETY: the caller passes NULL or a NUL-terminated string.
-        let text = unsafe { json::str_arg(json, "json")? };
-        // SAFETY: forwarded caller promise about `transfer`.
-        let t = unsafe { transfer_arg(transfer, n)? };
-        let graph = json::graph_from_json(text)?;
-        check_source_not_listed(&p, &t)?;
-        let payload = value::encode_graph(&graph, &t)?;
-        post(&p, payload, &t, Mode::Web)
-    })
+    // SAFETY: forwarded caller promises.
+    guard(here!(), || unsafe { post_json(port, json, transfer, n) })
 }
 
 /// Posts already-serialized wire-format bytes (see the project's wire-format spec) with a
@@ -295,7 +309,7 @@ pub unsafe extern "C" fn wm_port_post_serialized(
     transfer: *const *mut wm_port,
     n: usize,
 ) -> wm_status {
-    guard("wm_port_post_serialized", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         // SAFETY: the caller promises `len` readable bytes.
         let bytes = unsafe { bytes_arg(data, len, "data")? };
@@ -324,7 +338,7 @@ pub unsafe extern "C" fn wm_port_post_transfer(
     buffers: *const *const wm_value,
     m: usize,
 ) -> wm_status {
-    guard("wm_port_post_transfer", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         // SAFETY: forwarded caller promise about `transfer`.
         let ports = unsafe { transfer_arg(transfer, n)? };
@@ -351,12 +365,14 @@ pub unsafe extern "C" fn wm_port_post_transfer(
 }
 
 /// Like `wm_port_post`, but respects the receiver's capacity (`wm_port_set_capacity`): when the
-/// peer's queue is full, returns `WM_ERR_FULL` at once with nothing sent or detached.
-/// `timeout_ms` < 0 means "fail at once"; `timeout_ms` >= 0 waits up to that long for room and then
-/// returns `WM_ERR_TIMEOUT` (nothing sent or detached).
+/// peer's queue is full, it waits for room as `timeout_ms` says, like every timeout of this
+/// library: 0 does not wait (`WM_ERR_FULL` at once), > 0 waits up to that many milliseconds
+/// (then `WM_ERR_TIMEOUT`), < 0 waits without limit (until a receive makes room, or a close
+/// makes the post go nowhere as `wm_port_post` would). On `WM_ERR_FULL` and `WM_ERR_TIMEOUT`
+/// nothing is sent or detached.
 ///
 /// Ownership and transfer rules: as `wm_port_post`. Thread safety: any thread; it may block
-/// the calling thread for up to `timeout_ms`.
+/// the calling thread as `timeout_ms` allows.
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_DATA_CLONE`,
 /// `WM_ERR_FULL`, `WM_ERR_TIMEOUT`, `WM_ERR_PANIC`.
 #[no_mangle]
@@ -367,11 +383,16 @@ pub unsafe extern "C" fn wm_port_try_post(
     n: usize,
     timeout_ms: i64,
 ) -> wm_status {
-    guard("wm_port_try_post", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
-        let mode = message::timeout_arg(timeout_ms).map_or(Mode::Try, Mode::Wait);
+        let mode = match message::timeout_arg(timeout_ms) {
+            Some(t) if t.is_zero() => Mode::Try,
+            Some(t) => Mode::Wait(t),
+            // A deadline past the end of time: the core waits without one.
+            None => Mode::Wait(Duration::MAX),
+        };
         value::post_value(&p, value, &t, mode)
     })
 }
@@ -385,7 +406,7 @@ pub unsafe extern "C" fn wm_port_try_post(
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_port_start(port: *mut wm_port) -> wm_status {
-    guard("wm_port_start", || {
+    guard(here!(), || {
         port_arg(port, "port")?.port.start();
         Ok(())
     })
@@ -401,7 +422,7 @@ pub extern "C" fn wm_port_start(port: *mut wm_port) -> wm_status {
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_port_close(port: *mut wm_port) -> wm_status {
-    guard("wm_port_close", || {
+    guard(here!(), || {
         port_arg(port, "port")?.port.close();
         Ok(())
     })
@@ -420,7 +441,7 @@ pub extern "C" fn wm_port_close(port: *mut wm_port) -> wm_status {
 /// Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_port_free(port: *mut wm_port) -> wm_status {
-    guard("wm_port_free", || {
+    guard(here!(), || {
         if port.is_null() {
             return Ok(());
         }
@@ -449,14 +470,12 @@ pub unsafe extern "C" fn wm_port_try_recv(
     let arg = || port_arg(port, "port");
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into("wm_port_try_recv", out, arg, |p| {
-            match p.port.try_recv()? {
-                Some(m) => Ok(MessageObj::from_message(m)),
-                None => Err(Failure::new(
-                    WM_ERR_EMPTY,
-                    "no message is queued at this port",
-                )),
-            }
+        message::recv_into(here!(), out, arg, |p| match p.port.try_recv()? {
+            Some(m) => Ok(MessageObj::from_message(m)),
+            None => Err(Failure::new(
+                WM_ERR_EMPTY,
+                "no message is queued at this port",
+            )),
         })
     }
 }
@@ -477,7 +496,7 @@ pub unsafe extern "C" fn wm_port_recv(
     let arg = || port_arg(port, "port");
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into("wm_port_recv", out, arg, |p| {
+        message::recv_into(here!(), out, arg, |p| {
             Ok(MessageObj::from_message(
                 p.port.recv(message::timeout_arg(timeout_ms))?,
             ))
@@ -497,7 +516,7 @@ pub extern "C" fn wm_port_set_capacity(
     max_messages: usize,
     max_bytes: usize,
 ) -> wm_status {
-    guard("wm_port_set_capacity", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         p.port.set_capacity(Capacity {
             max_messages: (max_messages != 0).then_some(max_messages),
@@ -537,7 +556,7 @@ pub unsafe extern "C" fn wm_port_get_metrics(
     port: *const wm_port,
     out: *mut wm_port_metrics,
 ) -> wm_status {
-    guard("wm_port_get_metrics", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         if out.is_null() {
             return Err(Failure::null("out"));
@@ -580,7 +599,7 @@ pub unsafe extern "C" fn wm_port_get_state(
     port: *const wm_port,
     out: *mut wm_port_state,
 ) -> wm_status {
-    guard("wm_port_get_state", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         if out.is_null() {
             return Err(Failure::null("out"));

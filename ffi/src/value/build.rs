@@ -18,7 +18,7 @@ use crate::port::{port_arg, wm_port};
 pub unsafe extern "C" fn wm_value_new_undefined(out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_undefined", || {
+    guard(here!(), || {
         out_handle!(out, new_primitive(Value::Undefined))
     })
 }
@@ -28,9 +28,7 @@ pub unsafe extern "C" fn wm_value_new_undefined(out: *mut *mut wm_value) -> wm_s
 pub unsafe extern "C" fn wm_value_new_null(out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_null", || {
-        out_handle!(out, new_primitive(Value::Null))
-    })
+    guard(here!(), || out_handle!(out, new_primitive(Value::Null)))
 }
 
 /// Creates a boolean. Ownership and statuses: as `wm_value_new_undefined`.
@@ -38,9 +36,7 @@ pub unsafe extern "C" fn wm_value_new_null(out: *mut *mut wm_value) -> wm_status
 pub unsafe extern "C" fn wm_value_new_bool(b: bool, out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_bool", || {
-        out_handle!(out, new_primitive(Value::Bool(b)))
-    })
+    guard(here!(), || out_handle!(out, new_primitive(Value::Bool(b))))
 }
 
 /// Creates a Number (any double: -0, NaN and infinities survive a post).
@@ -49,7 +45,7 @@ pub unsafe extern "C" fn wm_value_new_bool(b: bool, out: *mut *mut wm_value) -> 
 pub unsafe extern "C" fn wm_value_new_number(n: f64, out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_number", || {
+    guard(here!(), || {
         out_handle!(out, new_primitive(Value::Number(n)))
     })
 }
@@ -65,7 +61,7 @@ pub unsafe extern "C" fn wm_value_new_bigint(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_bigint", || {
+    guard(here!(), || {
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let text = unsafe { json::str_arg(decimal, "decimal")? };
         let b = JsBigInt::parse_decimal(text).ok_or_else(|| {
@@ -91,7 +87,7 @@ pub unsafe extern "C" fn wm_value_new_bigint_bytes(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_bigint_bytes", || {
+    guard(here!(), || {
         // SAFETY: the caller promises `len` readable bytes.
         let bytes = unsafe { crate::port::bytes_arg(magnitude, len, "magnitude")? };
         out_handle!(
@@ -124,7 +120,7 @@ pub unsafe extern "C" fn wm_value_new_string(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_string", || {
+    guard(here!(), || {
         // SAFETY: the caller promises `len` readable bytes.
         let s = unsafe { utf8_arg(s, len, "s")? };
         out_handle!(out, new_primitive(Value::String(s)))
@@ -142,7 +138,7 @@ pub unsafe extern "C" fn wm_value_new_string_utf16(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_string_utf16", || {
+    guard(here!(), || {
         let units: &[u16] = if len == 0 {
             &[]
         } else if units.is_null() {
@@ -163,7 +159,7 @@ pub unsafe extern "C" fn wm_value_new_string_utf16(
 pub unsafe extern "C" fn wm_value_new_object(out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_object", || {
+    guard(here!(), || {
         out_handle!(out, new_object(Object::Object(Vec::new())))
     })
 }
@@ -173,7 +169,7 @@ pub unsafe extern "C" fn wm_value_new_object(out: *mut *mut wm_value) -> wm_stat
 pub unsafe extern "C" fn wm_value_new_array(out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_array", || {
+    guard(here!(), || {
         out_handle!(out, new_object(Object::Array(Array::dense(Vec::new()))))
     })
 }
@@ -183,7 +179,7 @@ pub unsafe extern "C" fn wm_value_new_array(out: *mut *mut wm_value) -> wm_statu
 pub unsafe extern "C" fn wm_value_new_map(out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_map", || {
+    guard(here!(), || {
         out_handle!(out, new_object(Object::Map(Vec::new())))
     })
 }
@@ -193,7 +189,7 @@ pub unsafe extern "C" fn wm_value_new_map(out: *mut *mut wm_value) -> wm_status 
 pub unsafe extern "C" fn wm_value_new_set(out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_set", || {
+    guard(here!(), || {
         out_handle!(out, new_object(Object::Set(Vec::new())))
     })
 }
@@ -204,9 +200,7 @@ pub unsafe extern "C" fn wm_value_new_set(out: *mut *mut wm_value) -> wm_status 
 pub unsafe extern "C" fn wm_value_new_date(ms: f64, out: *mut *mut wm_value) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_date", || {
-        out_handle!(out, new_object(Object::Date(ms)))
-    })
+    guard(here!(), || out_handle!(out, new_object(Object::Date(ms))))
 }
 
 /// Creates a RegExp from its source and flag letters (`"gi"`; NUL-terminated UTF-8, borrowed).
@@ -221,7 +215,7 @@ pub unsafe extern "C" fn wm_value_new_regexp(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_regexp", || {
+    guard(here!(), || {
         // SAFETY: the caller passes NULL or NUL-terminated strings.
         let (source, flags) = unsafe {
             (
@@ -258,7 +252,7 @@ pub unsafe extern "C" fn wm_value_new_error(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_error", || {
+    guard(here!(), || {
         // SAFETY: the caller passes NULL or NUL-terminated strings.
         let name = unsafe { json::str_arg(name, "name")? };
         let message = if message.is_null() {
@@ -290,7 +284,7 @@ pub unsafe extern "C" fn wm_value_new_array_buffer(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_array_buffer", || {
+    guard(here!(), || {
         // SAFETY: the caller promises `len` readable bytes.
         let bytes = unsafe { crate::port::bytes_arg(data, len, "data")? };
         out_handle!(
@@ -304,7 +298,8 @@ pub unsafe extern "C" fn wm_value_new_array_buffer(
 /// `byte_offset` and `byte_length` bytes long. The view refers to the buffer (it is not
 /// copied); several views of one buffer share it after a post, too.
 /// Ownership: as `wm_value_new_undefined`; `buffer` stays the caller's.
-/// Returns `WM_OK`, `WM_ERR_WRONG_TYPE` (`buffer` is not an ArrayBuffer), `WM_ERR_INVALID_ARG`
+/// Returns `WM_OK`, `WM_ERR_WRONG_TYPE` (`buffer` is not an ArrayBuffer), `WM_ERR_INVALID_STATE`
+/// (`buffer` is detached), `WM_ERR_INVALID_ARG`
 /// (unknown kind; range outside the buffer or not a multiple of the element size),
 /// `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
@@ -317,7 +312,7 @@ pub unsafe extern "C" fn wm_value_new_view(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_view", || {
+    guard(here!(), || {
         let b = value_arg(buffer, "buffer")?;
         let kind = usize::try_from(kind)
             .ok()
@@ -331,6 +326,12 @@ pub unsafe extern "C" fn wm_value_new_view(
             let Some(Object::ArrayBuffer(ab)) = g.get(id) else {
                 return Err(wrong_type("an ArrayBuffer"));
             };
+            if ab.detached {
+                return Err(Failure::new(
+                    WM_ERR_INVALID_STATE,
+                    "the ArrayBuffer is detached (it was transferred away)",
+                ));
+            }
             let end = byte_offset.checked_add(byte_length);
             if end.is_none_or(|e| e > ab.data.len())
                 || byte_offset % size != 0
@@ -369,7 +370,7 @@ pub unsafe extern "C" fn wm_value_new_boxed(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_boxed", || {
+    guard(here!(), || {
         let p = value_arg(primitive, "primitive")?;
         let object = match &p.value {
             Value::Bool(b) => Object::BooleanObject(*b),
@@ -394,7 +395,7 @@ pub unsafe extern "C" fn wm_value_new_port(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_new_port", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         out_handle!(out, new_object(Object::MessagePort(p.port.clone())))
     })
@@ -411,7 +412,7 @@ pub unsafe extern "C" fn wm_value_from_json(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_from_json", || {
+    guard(here!(), || {
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let text = unsafe { json::str_arg(text, "text")? };
         let mut g = json::graph_from_json(text)?;

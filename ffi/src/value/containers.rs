@@ -17,7 +17,7 @@ use super::*;
 /// `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_value_array_push(array: *mut wm_value, item: *const wm_value) -> wm_status {
-    guard("wm_value_array_push", || {
+    guard(here!(), || {
         let (a, i) = (value_arg(array, "array")?, value_arg(item, "item")?);
         with_two(&a, &i, |g, av, iv| {
             match av.as_object().and_then(|id| g.get_mut(id)) {
@@ -47,7 +47,7 @@ pub unsafe extern "C" fn wm_value_object_set(
     key: *const c_char,
     item: *const wm_value,
 ) -> wm_status {
-    guard("wm_value_object_set", || {
+    guard(here!(), || {
         let o = value_arg(object, "object")?;
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let key = JsString::from(unsafe { json::str_arg(key, "key")? });
@@ -75,7 +75,7 @@ pub extern "C" fn wm_value_map_set(
     key: *const wm_value,
     item: *const wm_value,
 ) -> wm_status {
-    guard("wm_value_map_set", || {
+    guard(here!(), || {
         let (m, k, i) = (
             value_arg(map, "map")?,
             value_arg(key, "key")?,
@@ -127,7 +127,7 @@ fn same_value_zero(a: &Value, b: &Value) -> bool {
 /// `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_value_set_add(set: *mut wm_value, item: *const wm_value) -> wm_status {
-    guard("wm_value_set_add", || {
+    guard(here!(), || {
         let (s, i) = (value_arg(set, "set")?, value_arg(item, "item")?);
         with_two(&s, &i, |g, sv, iv| {
             match sv.as_object().and_then(|id| g.get_mut(id)) {
@@ -152,7 +152,7 @@ pub extern "C" fn wm_value_error_set_cause(
     error: *mut wm_value,
     cause: *const wm_value,
 ) -> wm_status {
-    guard("wm_value_error_set_cause", || {
+    guard(here!(), || {
         let (e, c) = (value_arg(error, "error")?, value_arg(cause, "cause")?);
         with_two(&e, &c, |g, ev, cv| {
             match ev.as_object().and_then(|id| g.get_mut(id)) {

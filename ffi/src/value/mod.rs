@@ -201,7 +201,7 @@ pub unsafe extern "C" fn wm_value_same(
     b: *const wm_value,
     out: *mut bool,
 ) -> wm_status {
-    guard("wm_value_same", || {
+    guard(here!(), || {
         let (a, b) = (value_arg(a, "a")?, value_arg(b, "b")?);
         if out.is_null() {
             return Err(Failure::null("out"));
@@ -230,7 +230,7 @@ pub unsafe extern "C" fn wm_value_to_json(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_to_json", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         if out.is_null() {
             return Err(Failure::null("out"));
@@ -248,7 +248,7 @@ pub unsafe extern "C" fn wm_value_to_json(
 /// Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_value_free(value: *mut wm_value) -> wm_status {
-    guard("wm_value_free", || {
+    guard(here!(), || {
         if value.is_null() {
             return Ok(());
         }

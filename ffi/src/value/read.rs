@@ -44,7 +44,7 @@ pub unsafe extern "C" fn wm_value_get_type(
     value: *const wm_value,
     out: *mut wm_value_type,
 ) -> wm_status {
-    guard("wm_value_get_type", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         if out.is_null() {
             return Err(Failure::null("out"));
@@ -77,7 +77,7 @@ fn read<T>(
 /// Returns `WM_OK`, `WM_ERR_WRONG_TYPE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_value_get_bool(value: *const wm_value, out: *mut bool) -> wm_status {
-    guard("wm_value_get_bool", || {
+    guard(here!(), || {
         read(value, out, "a boolean", |g, v| match v {
             Value::Bool(b) => Some(*b),
             Value::Object(id) => match g.get(*id) {
@@ -93,7 +93,7 @@ pub unsafe extern "C" fn wm_value_get_bool(value: *const wm_value, out: *mut boo
 /// Returns `WM_OK`, `WM_ERR_WRONG_TYPE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_value_get_number(value: *const wm_value, out: *mut f64) -> wm_status {
-    guard("wm_value_get_number", || {
+    guard(here!(), || {
         read(value, out, "a Number", |g, v| match v {
             Value::Number(n) => Some(*n),
             Value::Object(id) => match g.get(*id) {
@@ -109,7 +109,7 @@ pub unsafe extern "C" fn wm_value_get_number(value: *const wm_value, out: *mut f
 /// Returns `WM_OK`, `WM_ERR_WRONG_TYPE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_value_get_date(value: *const wm_value, out: *mut f64) -> wm_status {
-    guard("wm_value_get_date", || {
+    guard(here!(), || {
         read(value, out, "a Date", |g, v| match g.get(v.as_object()?) {
             Some(Object::Date(t)) => Some(*t),
             _ => None,
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn wm_value_get_bigint(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_get_bigint", || {
+    guard(here!(), || {
         read(value, out, "a BigInt", |g, v| {
             let b = match v {
                 Value::BigInt(b) => b,
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn wm_value_get_bigint_bytes(
     cap: usize,
     len: *mut usize,
 ) -> wm_status {
-    guard("wm_value_get_bigint_bytes", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         if len.is_null() {
             return Err(Failure::null("len"));
@@ -201,7 +201,7 @@ pub unsafe extern "C" fn wm_value_get_string(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_get_string", || {
+    guard(here!(), || {
         let mut n = 0;
         read(value, out, "a string", |g, v| {
             let text = string_of(g, v)?.to_string_lossy();
@@ -240,7 +240,7 @@ pub unsafe extern "C" fn wm_value_get_string_utf16(
     cap: usize,
     len: *mut usize,
 ) -> wm_status {
-    guard("wm_value_get_string_utf16", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         if len.is_null() {
             return Err(Failure::null("len"));
@@ -283,7 +283,7 @@ pub unsafe extern "C" fn wm_value_get_bytes(
     cap: usize,
     len: *mut usize,
 ) -> wm_status {
-    guard("wm_value_get_bytes", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         if len.is_null() {
             return Err(Failure::null("len"));
@@ -292,6 +292,8 @@ pub unsafe extern "C" fn wm_value_get_bytes(
             match g.get(v.as_object()?)? {
                 Object::ArrayBuffer(b) => Some(b.data.clone()),
                 Object::View(view) => match g.get(view.buffer)? {
+                    // A view of a detached buffer sees no bytes (its byteLength is 0).
+                    Object::ArrayBuffer(b) if b.detached => Some(Vec::new()),
                     Object::ArrayBuffer(b) => {
                         let start = view.byte_offset as usize;
                         let end = if view.length_tracking {
@@ -326,7 +328,7 @@ pub unsafe extern "C" fn wm_value_get_view(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(buffer, std::ptr::null_mut()) };
-    guard("wm_value_get_view", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         let view = with_graph(&v, |g, val| match g.get(val.as_object()?) {
             Some(Object::View(view)) => Some(view.clone()),
@@ -362,7 +364,7 @@ pub unsafe extern "C" fn wm_value_get_regexp(
         write_out(source, std::ptr::null_mut());
         write_out(flags, std::ptr::null_mut());
     }
-    guard("wm_value_get_regexp", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         let r = with_graph(&v, |g, val| match g.get(val.as_object()?) {
             Some(Object::RegExp(r)) => Some(r.clone()),
@@ -399,7 +401,7 @@ pub unsafe extern "C" fn wm_value_get_error(
         write_out(message, std::ptr::null_mut());
         write_out(cause, std::ptr::null_mut());
     }
-    guard("wm_value_get_error", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         let e = with_graph(&v, |g, val| match g.get(val.as_object()?) {
             Some(Object::Error(e)) => Some(e.clone()),
@@ -432,7 +434,7 @@ pub unsafe extern "C" fn wm_value_get_error(
 /// `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_value_length(value: *const wm_value, out: *mut usize) -> wm_status {
-    guard("wm_value_length", || {
+    guard(here!(), || {
         read(
             value,
             out,
@@ -467,7 +469,7 @@ pub unsafe extern "C" fn wm_value_array_get(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_array_get", || {
+    guard(here!(), || {
         let a = value_arg(array, "array")?;
         let item = with_graph(&a, |g, v| match v.as_object().and_then(|id| g.get(id)) {
             Some(Object::Array(arr)) => {
@@ -506,7 +508,7 @@ pub unsafe extern "C" fn wm_value_object_entry(
         write_out(key, std::ptr::null_mut());
         write_out(item, std::ptr::null_mut());
     }
-    guard("wm_value_object_entry", || {
+    guard(here!(), || {
         let o = value_arg(object, "object")?;
         let (k, v) = with_graph(&o, |g, v| match v.as_object().and_then(|id| g.get(id)) {
             Some(Object::Object(props)) => props.get(index).cloned().ok_or_else(|| {
@@ -529,7 +531,7 @@ pub unsafe extern "C" fn wm_value_object_entry(
 
 /// Writes a new handle to property `key` (NUL-terminated UTF-8) of the plain object `object`.
 /// Ownership: `*out` for `wm_value_free` (NULL on failure).
-/// Returns `WM_OK`, `WM_ERR_EMPTY` (no such property), `WM_ERR_WRONG_TYPE`,
+/// Returns `WM_OK`, `WM_ERR_NOT_FOUND` (no such property), `WM_ERR_WRONG_TYPE`,
 /// `WM_ERR_INVALID_ARG` (key not UTF-8), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_value_object_get(
@@ -539,7 +541,7 @@ pub unsafe extern "C" fn wm_value_object_get(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_object_get", || {
+    guard(here!(), || {
         let o = value_arg(object, "object")?;
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let key = unsafe { json::str_arg(key, "key")? };
@@ -548,7 +550,7 @@ pub unsafe extern "C" fn wm_value_object_get(
                 .iter()
                 .find(|(k, _)| k.eq_str(key))
                 .map(|(_, v)| v.clone())
-                .ok_or_else(|| Failure::new(WM_ERR_EMPTY, format!("no property {key:?}"))),
+                .ok_or_else(|| Failure::new(WM_ERR_NOT_FOUND, format!("no property {key:?}"))),
             _ => Err(wrong_type("a plain object")),
         })?;
         out_handle!(out, sibling(&o, v))
@@ -571,7 +573,7 @@ pub unsafe extern "C" fn wm_value_map_entry(
         write_out(key, std::ptr::null_mut());
         write_out(item, std::ptr::null_mut());
     }
-    guard("wm_value_map_entry", || {
+    guard(here!(), || {
         let m = value_arg(map, "map")?;
         let (k, v) = with_graph(&m, |g, v| match v.as_object().and_then(|id| g.get(id)) {
             Some(Object::Map(entries)) => entries.get(index).cloned().ok_or_else(|| {
@@ -614,7 +616,7 @@ pub unsafe extern "C" fn wm_value_set_get(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_set_get", || {
+    guard(here!(), || {
         let s = value_arg(set, "set")?;
         let v = with_graph(&s, |g, v| match v.as_object().and_then(|id| g.get(id)) {
             Some(Object::Set(items)) => items.get(index).cloned().ok_or_else(|| {
@@ -637,7 +639,7 @@ pub unsafe extern "C" fn wm_value_get_port(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_value_get_port", || {
+    guard(here!(), || {
         let v = value_arg(value, "value")?;
         let p = with_graph(&v, |g, val| match g.get(val.as_object()?) {
             Some(Object::MessagePort(p)) => Some(p.clone()),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use webmessaging_core::clone::{self, DecodeOptions, Graph, Transferable, Value};
+use webmessaging_core::clone::{self, DecodeOptions, Graph, Object, Transferable, Value};
 use webmessaging_core::Payload;
 
 use super::graph::{resolve, with_graph, with_two, Doc, DocState};
@@ -71,6 +71,17 @@ pub(crate) fn serialize_with_buffers(
         let DocState::Live(g) = &mut *st else {
             continue;
         };
+        // Said here, before serializing: the core would first trip over a view of the buffer,
+        // whose bytes are gone, and call it out of bounds.
+        if let Some(i) = ids
+            .iter()
+            .position(|id| matches!(g.get(*id), Some(Object::ArrayBuffer(b)) if b.detached))
+        {
+            return Err(Failure::new(
+                WM_ERR_DATA_CLONE,
+                format!("DataCloneError: buffers[{i}] is detached (it was transferred before)"),
+            ));
+        }
         let transfer: Vec<Transferable> = ports
             .iter()
             .map(|p| Transferable::Port(p.port.clone()))

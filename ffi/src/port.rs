@@ -69,6 +69,37 @@ pub(crate) fn port_arg(p: *const wm_port, name: &str) -> Res<Arc<PortObj>> {
     PORTS.get(p as usize)
 }
 
+/// Runs `f` on the port behind `p` inside its handle slot, with no reference count traffic: the
+/// hot path of posts without a transfer list and of non-blocking receives. `f` must not block
+/// or run C code (see `Table::with`).
+pub(crate) fn with_port<R>(
+    p: *const wm_port,
+    name: &str,
+    f: impl FnOnce(&PortObj) -> Res<R>,
+) -> Res<R> {
+    if p.is_null() {
+        return Err(Failure::null(name));
+    }
+    PORTS.with(p as usize, |o| f(o))?
+}
+
+/// Posts `payload` from the port behind `handle` (already checked non-NULL). Without a transfer
+/// list and without waiting, the post runs inside the port's handle slot; otherwise it takes a
+/// reference to the port first.
+fn post_from(
+    handle: *const wm_port,
+    payload: Payload,
+    transfer: &[Arc<PortObj>],
+    mode: Mode,
+) -> Res {
+    if transfer.is_empty() && !matches!(mode, Mode::Wait(_)) {
+        // Neither a transfer (whose registrations' finalizers are C code) nor a wait happens
+        // here, so the post may run inside the slot.
+        return with_port(handle, "port", |p| post(p, payload, &[], mode));
+    }
+    post(&*port_arg(handle, "port")?, payload, transfer, mode)
+}
+
 /// Issues a new handle for `port`.
 pub(crate) fn new_port_handle(port: MessagePort) -> Res<*mut wm_port> {
     Ok(PORTS.insert(PortObj::new(port))? as *mut wm_port)
@@ -228,10 +259,16 @@ pub unsafe extern "C" fn wm_port_post(
     n: usize,
 ) -> wm_status {
     guard(here!(), || {
-        let p = port_arg(port, "port")?;
+        if port.is_null() {
+            return Err(Failure::null("port"));
+        }
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
-        value::post_value(&p, value, &t, Mode::Web)
+        if !t.is_empty() {
+            // The standard's first check, before serializing (R-CH-13).
+            check_source_not_listed(&*port_arg(port, "port")?, &t)?;
+        }
+        post_from(port, value::serialize(value, &t)?, &t, Mode::Web)
     })
 }
 
@@ -310,12 +347,14 @@ pub unsafe extern "C" fn wm_port_post_serialized(
     n: usize,
 ) -> wm_status {
     guard(here!(), || {
-        let p = port_arg(port, "port")?;
+        if port.is_null() {
+            return Err(Failure::null("port"));
+        }
         // SAFETY: the caller promises `len` readable bytes.
         let bytes = unsafe { bytes_arg(data, len, "data")? };
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
-        post(&p, Payload::from(bytes), &t, Mode::Web)
+        post_from(port, Payload::from(bytes), &t, Mode::Web)
     })
 }
 
@@ -467,10 +506,11 @@ pub unsafe extern "C" fn wm_port_try_recv(
     port: *mut wm_port,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    let arg = || port_arg(port, "port");
+    // The receive runs inside the port's handle slot: it never blocks.
+    let arg = || with_port(port, "port", |p| Ok(p.port.try_recv()?));
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into(here!(), out, arg, |p| match p.port.try_recv()? {
+        message::recv_into(here!(), out, arg, |m| match m {
             Some(m) => Ok(MessageObj::from_message(m)),
             None => Err(Failure::new(
                 WM_ERR_EMPTY,

@@ -533,13 +533,19 @@ pub unsafe extern "C" fn wm_port_recv(
     timeout_ms: i64,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    let arg = || port_arg(port, "port");
+    // A message already queued is taken inside the port's slot, as `wm_port_try_recv` does;
+    // only an empty queue makes the call take a reference to the port and block.
+    let arg = || with_port(port, "port", |p| Ok(p.port.try_recv()?));
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into(here!(), out, arg, |p| {
-            Ok(MessageObj::from_message(
-                p.port.recv(message::timeout_arg(timeout_ms))?,
-            ))
+        message::recv_into(here!(), out, arg, |queued| {
+            let m = match queued {
+                Some(m) => m,
+                None => port_arg(port, "port")?
+                    .port
+                    .recv(message::timeout_arg(timeout_ms))?,
+            };
+            Ok(MessageObj::from_message(m))
         })
     }
 }

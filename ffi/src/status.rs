@@ -54,21 +54,34 @@ pub enum wm_status {
 
 pub use wm_status::*;
 
-/// An error on its way to C: a status plus a message for `wm_last_error`.
+/// An error on its way to C: a status plus a message for `wm_last_error`. Boxed, so that a
+/// `Res` is one word and the success path of every call moves nothing but a null pointer.
 #[derive(Debug)]
-pub(crate) struct Failure {
+pub(crate) struct Failure(Box<FailureInner>);
+
+/// What a [`Failure`] carries.
+#[derive(Debug)]
+pub(crate) struct FailureInner {
     pub(crate) status: wm_status,
     pub(crate) message: String,
+}
+
+impl std::ops::Deref for Failure {
+    type Target = FailureInner;
+    fn deref(&self) -> &FailureInner {
+        &self.0
+    }
 }
 
 pub(crate) type Res<T = ()> = Result<T, Failure>;
 
 impl Failure {
+    #[cold]
     pub(crate) fn new(status: wm_status, message: impl Into<String>) -> Self {
-        Failure {
+        Failure(Box::new(FailureInner {
             status,
             message: message.into(),
-        }
+        }))
     }
     pub(crate) fn null(arg: &str) -> Self {
         Failure::new(WM_ERR_NULL_ARG, format!("argument `{arg}` is NULL"))

@@ -36,6 +36,32 @@
 #define WM_VERSION_PATCH 0
 
 /**
+ * JSON output budget: the text of `wm_message_to_json` / `wm_value_to_json` may be at most
+ * `WM_JSON_BASE_BYTES` plus `WM_JSON_BYTES_PER_UNIT` bytes per unit of the value's size.
+ */
+#define WM_JSON_BASE_BYTES (1 << 20)
+
+/**
+ * Bytes of JSON text allowed per unit of the value's size, where the size counts 4 units for
+ * every object, element, property and Map/Set entry and 1 per string code unit, each once
+ * however many places refer to it. Every value without shared references fits; shared ones
+ * are written at each place they appear (as `JSON.stringify` does) until the budget runs out.
+ */
+#define WM_JSON_BYTES_PER_UNIT 8
+
+/**
+ * Sparse-array budget of one decoded message: the holes of all its sparse arrays (`length`
+ * minus the elements present) may add up to at most `WM_SPARSE_BASE_HOLES` plus
+ * `WM_SPARSE_HOLES_PER_BYTE` per byte of the serialized message.
+ */
+#define WM_SPARSE_BASE_HOLES (1 << 20)
+
+/**
+ * Holes allowed per byte of the serialized message (see `WM_SPARSE_BASE_HOLES`).
+ */
+#define WM_SPARSE_HOLES_PER_BYTE 16
+
+/**
  * The result of every fallible `wm_*` call.
  *
  * `WM_OK` is 0; every other value is an error with a fixed number that is never reused or
@@ -82,7 +108,8 @@ enum wm_status
    */
   WM_ERR_TIMEOUT = 7,
   /**
-   * Nothing to receive right now (non-blocking receive on an empty port).
+   * Nothing to receive right now (non-blocking receive on an empty queue). Only receive calls
+   * return it.
    */
   WM_ERR_EMPTY = 8,
   /**
@@ -109,6 +136,11 @@ enum wm_status
    * A value accessor was used on a value of another type (`wm_value_get_number` on a string).
    */
   WM_ERR_WRONG_TYPE = 14,
+  /**
+   * What was looked up is not there: an object has no property of that key
+   * (`wm_value_object_get`), a message has no source window (`wm_message_source`).
+   */
+  WM_ERR_NOT_FOUND = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -666,12 +698,18 @@ wm_status wm_message_serialized(const wm_message *msg, const uint8_t **data, siz
  * written as `\uXXXX` escapes). `undefined`, NaN and infinities, BigInt, Date, RegExp, Map, Set,
  * ArrayBuffers and views, Errors, boxed primitives, sparse arrays, arrays with extra properties
  * and cycles have no JSON form: `WM_ERR_DATA_CLONE` (use `wm_message_value` for those).
- * A value reached twice (a shared reference without a cycle) is written twice.
+ * A value reached twice (a shared reference without a cycle) is written twice, within a
+ * budget: the text may be at most `WM_JSON_BASE_BYTES` (1 MiB) plus `WM_JSON_BYTES_PER_UNIT`
+ * (8) bytes per unit of the value's size (4 units per object, element, property and entry, 1
+ * per string code unit, each counted once however often it is referenced). Every value
+ * without shared references fits; one whose shared references expand past the budget is
+ * `WM_ERR_DATA_CLONE`, with `wm_last_error` saying so.
  *
  * Ownership: on `WM_OK`, `*out` is a new string owned by the caller; free it with
  * `wm_string_free`. On failure `*out` is NULL. Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes: the standard's `messageerror`),
- * `WM_ERR_DATA_CLONE` (no JSON form), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ * Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes, the standard's `messageerror`, or sparse
+ * arrays past their budget, see `wm_message_value`), `WM_ERR_DATA_CLONE` (no JSON form, or
+ * past the JSON budget), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_message_to_json(const wm_message *msg, char **out);
 
@@ -679,9 +717,15 @@ wm_status wm_message_to_json(const wm_message *msg, char **out);
  * Decodes the message's value into a new value tree (every type of the value model, see the
  * `wm_value_*` functions).
  *
+ * A sparse array is a length with only its present elements behind it, so a few bytes can
+ * claim millions of elements. A message's sparse arrays may have at most
+ * `WM_SPARSE_BASE_HOLES` (2^20) plus `WM_SPARSE_HOLES_PER_BYTE` (16) holes per byte of the
+ * message in all; past that the message is refused with `WM_ERR_DECODE`.
+ *
  * Ownership: on `WM_OK`, `*out` is a new value owned by the caller (`wm_value_free`); on
  * failure `*out` is NULL. Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_DECODE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ * Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes, or sparse arrays past their budget),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_message_value(const wm_message *msg, wm_value **out);
 
@@ -703,7 +747,7 @@ wm_status wm_message_origin(const wm_message *msg, const char **out);
  *
  * Ownership: on `WM_OK`, `*out` is a new window handle owned by the caller (`wm_window_free`);
  * otherwise NULL. Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_EMPTY` (not a window message, or the sending window is gone),
+ * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (not a window message, or the sending window is gone),
  * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_message_source(const wm_message *msg, wm_window **out);
@@ -797,13 +841,34 @@ wm_status wm_port_post_serialized(wm_port *port,
                                   size_t n);
 
 /**
+ * Posts a value with ports *and ArrayBuffers* transferred (`postMessage(value, [port,
+ * buffer])`): the `m` buffers in `buffers` (ArrayBuffer values, usually referenced by `value`)
+ * move to the receiver without a copy and are left detached here (length 0; posting them
+ * again is `WM_ERR_DATA_CLONE`, R-SC-10). Otherwise as `wm_port_post`. `value` may be NULL
+ * (undefined) only when `m` is 0.
+ *
+ * Ownership: all handles stay the caller's. Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (a buffer that is not an ArrayBuffer, detached, or listed
+ * twice; the transfer-list errors of `wm_port_post`), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_port_post_transfer(wm_port *port,
+                                const wm_value *value,
+                                wm_port *const *transfer,
+                                size_t n,
+                                const wm_value *const *buffers,
+                                size_t m);
+
+/**
  * Like `wm_port_post`, but respects the receiver's capacity (`wm_port_set_capacity`): when the
- * peer's queue is full, returns `WM_ERR_FULL` at once with nothing sent or detached.
- * `timeout_ms` < 0 means "fail at once"; `timeout_ms` >= 0 waits up to that long for room and then
- * returns `WM_ERR_TIMEOUT` (nothing sent or detached).
+ * peer's queue is full, it waits for room as `timeout_ms` says, like every timeout of this
+ * library: 0 does not wait (`WM_ERR_FULL` at once), > 0 waits up to that many milliseconds
+ * (then `WM_ERR_TIMEOUT`), < 0 waits without limit (until a receive makes room, or a close
+ * makes the post go nowhere as `wm_port_post` would). On `WM_ERR_FULL` and `WM_ERR_TIMEOUT`
+ * nothing is sent or detached.
  *
  * Ownership and transfer rules: as `wm_port_post`. Thread safety: any thread; it may block
- * the calling thread for up to `timeout_ms`.
+ * the calling thread as `timeout_ms` allows.
  * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_DATA_CLONE`,
  * `WM_ERR_FULL`, `WM_ERR_TIMEOUT`, `WM_ERR_PANIC`.
  */
@@ -923,23 +988,28 @@ const char *wm_status_str(int32_t status);
 const char *wm_last_error(void);
 
 /**
- * Posts a value with ports *and ArrayBuffers* transferred (`postMessage(value, [port,
- * buffer])`): the `m` buffers in `buffers` (ArrayBuffer values, usually referenced by `value`)
- * move to the receiver without a copy and are left detached here (length 0; posting them
- * again is `WM_ERR_DATA_CLONE`, R-SC-10). Otherwise as `wm_port_post`. `value` may be NULL
- * (undefined) only when `m` is 0.
- *
- * Ownership: all handles stay the caller's. Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (a buffer that is not an ArrayBuffer, detached, or listed
- * twice; the transfer-list errors of `wm_port_post`), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
- * `WM_ERR_PANIC`.
+ * Writes to `*out` whether `a` and `b` are the same value: SameValue for primitives, identity
+ * for objects (two handles to one shared object are the same).
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
-wm_status wm_port_post_transfer(wm_port *port,
-                                const wm_value *value,
-                                wm_port *const *transfer,
-                                size_t n,
-                                const wm_value *const *buffers,
-                                size_t m);
+wm_status wm_value_same(const wm_value *a, const wm_value *b, bool *out);
+
+/**
+ * Writes `value` as JSON text to a new string `*out`, with the strict mapping and the output
+ * budget described at `wm_message_to_json`. Ownership: `*out` for `wm_string_free` (NULL on
+ * failure).
+ * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (no JSON form, or past the budget), `WM_ERR_NULL_ARG`,
+ * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_value_to_json(const wm_value *value, char **out);
+
+/**
+ * Releases a value handle. Objects stay alive for the other handles and containers that refer
+ * to them. Ownership: consumes the handle. Accepts NULL (returns `WM_OK`).
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
+ */
+wm_status wm_value_free(wm_value *value);
 
 /**
  * Creates `undefined`. Ownership: `*out` is a new value owned by the caller (`wm_value_free`).
@@ -1052,7 +1122,8 @@ wm_status wm_value_new_array_buffer(const uint8_t *data, size_t len, wm_value **
  * `byte_offset` and `byte_length` bytes long. The view refers to the buffer (it is not
  * copied); several views of one buffer share it after a post, too.
  * Ownership: as `wm_value_new_undefined`; `buffer` stays the caller's.
- * Returns `WM_OK`, `WM_ERR_WRONG_TYPE` (`buffer` is not an ArrayBuffer), `WM_ERR_INVALID_ARG`
+ * Returns `WM_OK`, `WM_ERR_WRONG_TYPE` (`buffer` is not an ArrayBuffer), `WM_ERR_INVALID_STATE`
+ * (`buffer` is detached), `WM_ERR_INVALID_ARG`
  * (unknown kind; range outside the buffer or not a multiple of the element size),
  * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
@@ -1261,7 +1332,7 @@ wm_status wm_value_object_entry(const wm_value *object, size_t index, char **key
 /**
  * Writes a new handle to property `key` (NUL-terminated UTF-8) of the plain object `object`.
  * Ownership: `*out` for `wm_value_free` (NULL on failure).
- * Returns `WM_OK`, `WM_ERR_EMPTY` (no such property), `WM_ERR_WRONG_TYPE`,
+ * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (no such property), `WM_ERR_WRONG_TYPE`,
  * `WM_ERR_INVALID_ARG` (key not UTF-8), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_value_object_get(const wm_value *object, const char *key, wm_value **out);
@@ -1289,29 +1360,6 @@ wm_status wm_value_set_get(const wm_value *set, size_t index, wm_value **out);
  * Returns `WM_OK`, `WM_ERR_WRONG_TYPE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_value_get_port(const wm_value *value, wm_port **out);
-
-/**
- * Writes to `*out` whether `a` and `b` are the same value: SameValue for primitives, identity
- * for objects (two handles to one shared object are the same).
- * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
- */
-wm_status wm_value_same(const wm_value *a, const wm_value *b, bool *out);
-
-/**
- * Writes `value` as JSON text to a new string `*out`, with the strict mapping described at
- * `wm_message_to_json`. Ownership: `*out` for `wm_string_free` (NULL on failure).
- * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (no JSON form), `WM_ERR_NULL_ARG`,
- * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
- */
-wm_status wm_value_to_json(const wm_value *value, char **out);
-
-/**
- * Releases a value handle. Objects stay alive for the other handles and containers that refer
- * to them. Ownership: consumes the handle. Accepts NULL (returns `WM_OK`).
- * Thread safety: any thread.
- * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
- */
-wm_status wm_value_free(wm_value *value);
 
 /**
  * Creates a window whose document has the origin of the URL `origin` (NUL-terminated UTF-8,

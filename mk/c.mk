@@ -84,6 +84,9 @@ test-c-install: c-tools
 	$(MAKE) --no-print-directory install PREFIX=$(C_TEST_PREFIX)
 	@readelf -d $(C_TEST_PREFIX)/lib/libwebmessaging.so | grep -q 'SONAME.*libwebmessaging.so.$(C_MAJOR)\]' || { \
 		echo "SONAME does not carry the major version"; exit 1; }
+	@! readelf -S $(C_TEST_PREFIX)/lib/libwebmessaging.so $(C_TEST_PREFIX)/lib/libwebmessaging.a 2>/dev/null \
+		| grep -q '\.debug_' || { echo "the installed libraries carry debug info"; exit 1; }
+	@echo "installed sizes: $$(du -b $(C_TEST_PREFIX)/lib/libwebmessaging.so.$(C_VERSION) $(C_TEST_PREFIX)/lib/libwebmessaging.a | awk '{printf "%s %s bytes; ", $$2, $$1}')"
 	PKG_CONFIG_PATH=$(C_TEST_PREFIX)/lib/pkgconfig sh -c '$(CC) -std=c11 -Wall -Wextra -Werror -pthread \
 		-o $(C_BUILD)/installed_ping_pong examples/c/ping_pong.c \
 		$$(pkg-config --cflags --libs webmessaging) -Wl,-rpath,$(C_TEST_PREFIX)/lib'
@@ -95,12 +98,19 @@ test-c-install: c-tools
 	$(C_BUILD)/installed_ping_pong_static
 	@echo "installed tree: shared and static builds via pkg-config work"
 
+# Installs stripped libraries: the build tree keeps its debug info (release builds carry it for
+# profiling), the installed .so keeps only its dynamic symbols and the .a only what linking needs
+# (no debug info, no local symbols, no embedded LLVM bitcode).
+STRIP ?= strip
 install: c-lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(C_LIBDIR)/libwebmessaging.so $(DESTDIR)$(PREFIX)/lib/libwebmessaging.so.$(C_VERSION)
+	$(STRIP) --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libwebmessaging.so.$(C_VERSION)
 	ln -sf libwebmessaging.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/libwebmessaging.so.$(C_MAJOR)
 	ln -sf libwebmessaging.so.$(C_MAJOR) $(DESTDIR)$(PREFIX)/lib/libwebmessaging.so
 	install -m 0644 $(C_LIBDIR)/libwebmessaging.a $(DESTDIR)$(PREFIX)/lib/libwebmessaging.a
+	$(STRIP) --strip-unneeded --remove-section=.llvmbc --remove-section=.llvmcmd \
+		$(DESTDIR)$(PREFIX)/lib/libwebmessaging.a
 	install -m 0644 $(C_HEADER) $(DESTDIR)$(PREFIX)/include/webmessaging.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(C_VERSION)|g' ffi/webmessaging.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/webmessaging.pc

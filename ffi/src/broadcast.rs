@@ -88,7 +88,7 @@ pub unsafe extern "C" fn wm_broadcast_new(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_broadcast_new", || {
+    guard(here!(), || {
         if out.is_null() {
             return Err(Failure::null("out"));
         }
@@ -121,7 +121,7 @@ pub extern "C" fn wm_broadcast_post(
     channel: *mut wm_broadcast,
     value: *const wm_value,
 ) -> wm_status {
-    guard("wm_broadcast_post", || {
+    guard(here!(), || {
         let c = channel_arg(channel)?;
         if c.channel.is_closed() {
             return Err(webmessaging_core::Error::InvalidStateError(
@@ -144,7 +144,7 @@ pub unsafe extern "C" fn wm_broadcast_post_json(
     channel: *mut wm_broadcast,
     json_text: *const c_char,
 ) -> wm_status {
-    guard("wm_broadcast_post_json", || {
+    guard(here!(), || {
         let c = channel_arg(channel)?;
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let text = unsafe { json::str_arg(json_text, "json")? };
@@ -173,14 +173,12 @@ pub unsafe extern "C" fn wm_broadcast_try_recv(
     let arg = || channel_arg(channel);
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into("wm_broadcast_try_recv", out, arg, |c| {
-            match c.channel.try_recv()? {
-                Some(e) => Ok(MessageObj::from_event(e)),
-                None => Err(Failure::new(
-                    WM_ERR_EMPTY,
-                    "no message is waiting on this channel",
-                )),
-            }
+        message::recv_into(here!(), out, arg, |c| match c.channel.try_recv()? {
+            Some(e) => Ok(MessageObj::from_event(e)),
+            None => Err(Failure::new(
+                WM_ERR_EMPTY,
+                "no message is waiting on this channel",
+            )),
         })
     }
 }
@@ -198,7 +196,7 @@ pub unsafe extern "C" fn wm_broadcast_recv(
     let arg = || channel_arg(channel);
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into("wm_broadcast_recv", out, arg, |c| {
+        message::recv_into(here!(), out, arg, |c| {
             Ok(MessageObj::from_event(
                 c.channel.recv(message::timeout_arg(timeout_ms))?,
             ))
@@ -212,7 +210,7 @@ pub unsafe extern "C" fn wm_broadcast_recv(
 /// `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_broadcast_close(channel: *mut wm_broadcast) -> wm_status {
-    guard("wm_broadcast_close", || {
+    guard(here!(), || {
         channel_arg(channel)?.channel.close();
         Ok(())
     })
@@ -230,7 +228,7 @@ pub extern "C" fn wm_broadcast_attach(
     userdata: *mut c_void,
     finalizer: wm_finalizer,
 ) -> wm_status {
-    guard("wm_broadcast_attach", || {
+    guard(here!(), || {
         let c = channel_arg(channel)?;
         event_loop::attach_source(
             l,
@@ -247,7 +245,7 @@ pub extern "C" fn wm_broadcast_attach(
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_broadcast_detach(l: *mut wm_loop, channel: *mut wm_broadcast) -> wm_status {
-    guard("wm_broadcast_detach", || {
+    guard(here!(), || {
         let c = channel_arg(channel)?;
         event_loop::detach_source(l, &*c)
     })
@@ -258,7 +256,7 @@ pub extern "C" fn wm_broadcast_detach(l: *mut wm_loop, channel: *mut wm_broadcas
 /// Returns `WM_OK`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_broadcast_free(channel: *mut wm_broadcast) -> wm_status {
-    guard("wm_broadcast_free", || {
+    guard(here!(), || {
         if channel.is_null() {
             return Ok(());
         }

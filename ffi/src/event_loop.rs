@@ -401,7 +401,7 @@ impl Drop for Waker {
 pub unsafe extern "C" fn wm_loop_new(out: *mut *mut wm_loop) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_loop_new", || {
+    guard(here!(), || {
         if out.is_null() {
             return Err(Failure::null("out"));
         }
@@ -431,7 +431,7 @@ pub unsafe extern "C" fn wm_loop_new(out: *mut *mut wm_loop) -> wm_status {
 /// `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_loop_fd(l: *const wm_loop, fd: *mut c_int) -> wm_status {
-    guard("wm_loop_fd", || {
+    guard(here!(), || {
         let inner = loop_arg(l)?;
         if fd.is_null() {
             return Err(Failure::null("fd"));
@@ -463,7 +463,7 @@ pub extern "C" fn wm_loop_attach(
     userdata: *mut c_void,
     finalizer: wm_finalizer,
 ) -> wm_status {
-    guard("wm_loop_attach", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         attach(
             l,
@@ -486,7 +486,7 @@ pub extern "C" fn wm_loop_attach(
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_loop_detach(l: *mut wm_loop, port: *mut wm_port) -> wm_status {
-    guard("wm_loop_detach", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         detach(l, &*p)
     })
@@ -514,7 +514,7 @@ pub unsafe extern "C" fn wm_loop_dispatch(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(dispatched, 0) };
-    guard("wm_loop_dispatch", || {
+    guard(here!(), || {
         let inner = loop_arg(l)?;
         let Some(_running) = inner.dispatching.try_lock() else {
             return Err(Failure::new(
@@ -618,7 +618,7 @@ fn drain(l: &Arc<LoopInner>, src: &Arc<dyn Source>, budget: usize) -> usize {
 /// `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_loop_wait(l: *mut wm_loop, timeout_ms: i64) -> wm_status {
-    guard("wm_loop_wait", || {
+    guard(here!(), || {
         let inner = loop_arg(l)?;
         let ms: c_int = if timeout_ms < 0 {
             -1
@@ -656,7 +656,7 @@ pub extern "C" fn wm_loop_wait(l: *mut wm_loop, timeout_ms: i64) -> wm_status {
 /// Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_loop_free(l: *mut wm_loop) -> wm_status {
-    guard("wm_loop_free", || {
+    guard(here!(), || {
         if l.is_null() {
             return Ok(());
         }

@@ -15,11 +15,17 @@
 //! library never dereferences a handle, so no misuse of one can touch freed memory. (A generation
 //! wraps after 2^32 reuses of one slot; a handle that old could alias a new one of the same kind.)
 //!
-//! Lookups clone the object's `Arc` under the slot's own lock and release it before doing any work,
-//! so a call never holds the table lock while it blocks or while C code runs, and an object stays
-//! alive until the last call using it returns even if another thread frees its handle meanwhile.
+//! A slot is one atomic word (generation, live bit, count of calls using it) beside the object.
+//! A call using a handle registers in that word with one compare-and-swap and leaves with one
+//! subtraction, with no lock and no reference-count traffic: that is the whole per-call cost of
+//! a handle. Freeing waits for the calls inside the slot to leave (they are short: `with` bodies
+//! never block and never run C code), then takes the object out. Calls that block or run C code
+//! clone the object's `Arc` (`get`) and leave the slot first, so an object stays alive until the
+//! last call using it returns even if another thread frees its handle meanwhile.
 
 use parking_lot::Mutex;
+use std::cell::{Cell, UnsafeCell};
+use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
@@ -48,17 +54,91 @@ pub(crate) enum Kind {
     Broadcast = 6,
 }
 
-struct SlotState<T> {
-    generation: u32,
-    object: Option<T>,
-}
+/// Bits of a slot's state word: the generation in the high 32 bits, then the live bit, then the
+/// number of calls inside the slot.
+const LIVE: u64 = 1 << 31;
+const USERS: u64 = LIVE - 1;
 
 /// One slot, alone on its cache line: two threads using two handles never share a line.
 #[repr(align(64))]
 struct Slot<T> {
-    state: Mutex<SlotState<T>>,
+    /// `generation << 32 | LIVE? | users`. The object may be read while LIVE is set and this
+    /// call is counted in `users`; it is written only by the one thread that owns the slot while
+    /// it is not live (after `pop_free`, or after `remove` cleared LIVE with no users).
+    state: AtomicU64,
+    object: UnsafeCell<Option<T>>,
     /// The next free slot + 1 (0: none) while this slot is on the free stack.
     next_free: AtomicU32,
+}
+
+// SAFETY: `object` is shared only under the protocol of `state` above: readers (`&T`) while
+// counted in a live slot, the single owner (`&mut`) while not live. That needs `T: Send + Sync`.
+unsafe impl<T: Send + Sync> Sync for Slot<T> {}
+
+/// A call inside a slot; leaving (also by unwinding) uncounts it.
+struct Inside<'a>(&'a AtomicU64);
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// A table's shared free stack, as the per-thread stash gives slots back to it.
+trait FreeStack: Sync {
+    fn give_back(&self, index: u32);
+}
+
+impl<T: Send + Sync> FreeStack for Table<T> {
+    fn give_back(&self, index: u32) {
+        if let Some(slot) = self.slot(index as usize) {
+            self.push_free(index, slot);
+        }
+    }
+}
+
+/// The slot a thread freed last, kept for its next insert: a thread that receives, reads and
+/// frees message after message reuses one slot without touching the table's shared free stack
+/// (two atomic read-modify-writes per message fewer). Given back when replaced or when the
+/// thread exits.
+struct Stash(Cell<Option<(&'static dyn FreeStack, u32)>>);
+
+impl Drop for Stash {
+    fn drop(&mut self) {
+        if let Some((table, index)) = self.0.take() {
+            table.give_back(index);
+        }
+    }
+}
+
+thread_local! {
+    static STASH: Stash = const { Stash(Cell::new(None)) };
+}
+
+impl Stash {
+    /// Takes the stashed slot if it belongs to `table`.
+    fn take(table: &'static dyn FreeStack) -> Option<u32> {
+        STASH
+            .try_with(|s| match s.0.take() {
+                Some((t, i)) if std::ptr::addr_eq(t, table) => Some(i),
+                other => {
+                    s.0.set(other);
+                    None
+                }
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Stashes a slot just freed from `table`; the one it replaces goes back to its table.
+    fn keep(table: &'static dyn FreeStack, index: u32) {
+        match STASH.try_with(|s| s.0.replace(Some((table, index)))) {
+            Ok(Some((t, i))) => t.give_back(i),
+            Ok(None) => {}
+            // The thread is exiting and its stash is gone: straight back to the table.
+            Err(_) => table.give_back(index),
+        }
+    }
 }
 
 /// One table per handle kind. `T` is what a slot stores: usually an `Arc` of the object, so a
@@ -73,6 +153,8 @@ pub(crate) struct Table<T> {
     /// Slots ever created; guarded by `grow` for creation.
     created: AtomicU32,
     grow: Mutex<()>,
+    /// The table shares `T`s between threads as its slots do (see `Slot`'s `Sync`).
+    _slots: PhantomData<Slot<T>>,
 }
 
 impl<T> Table<T> {
@@ -83,6 +165,7 @@ impl<T> Table<T> {
             free: AtomicU64::new(0),
             created: AtomicU32::new(0),
             grow: Mutex::new(()),
+            _slots: PhantomData,
         }
     }
 
@@ -173,10 +256,8 @@ impl<T> Table<T> {
         if i % CHUNK == 0 {
             let chunk: Box<[Slot<T>]> = (0..CHUNK)
                 .map(|_| Slot {
-                    state: Mutex::new(SlotState {
-                        generation: 1,
-                        object: None,
-                    }),
+                    state: AtomicU64::new(1 << 32),
+                    object: UnsafeCell::new(None),
                     next_free: AtomicU32::new(0),
                 })
                 .collect();
@@ -188,44 +269,80 @@ impl<T> Table<T> {
     }
 
     /// Stores `object` and returns its new handle.
-    pub(crate) fn insert(&self, object: T) -> Res<usize> {
-        let index = match self.pop_free() {
+    pub(crate) fn insert(&'static self, object: T) -> Res<usize>
+    where
+        T: Send + Sync + 'static,
+    {
+        let index = match Stash::take(self).or_else(|| self.pop_free()) {
             Some(i) => i,
             None => self.fresh()?,
         };
         let slot = self.slot(index as usize).ok_or_else(|| self.stale())?;
-        let mut st = slot.state.lock();
-        st.object = Some(object);
-        Ok(self.encode(index, st.generation))
+        // The slot came off the free stack (or is new): this thread owns it, and it is not
+        // live, so no call reads `object` now.
+        let state = slot.state.load(Ordering::Acquire);
+        debug_assert_eq!(state & (LIVE | USERS), 0);
+        // SAFETY: exclusive by the protocol of `Slot::state`.
+        unsafe { *slot.object.get() = Some(object) };
+        slot.state.store(state | LIVE, Ordering::Release);
+        Ok(self.encode(index, (state >> 32) as u32))
     }
 
-    /// Invalidates `handle` and returns its object (the caller drops it with no lock held, since
-    /// dropping may run C finalizers).
-    /// Runs `f` on the live object behind `handle`, under its slot's lock: `f` must be short and
-    /// must not use this table.
+    /// Runs `f` on the live object behind `handle`, counted inside its slot: `f` must be short,
+    /// must not block or run C code, and must not free this handle (a free waits for `f`).
     pub(crate) fn with<R>(&self, handle: usize, f: impl FnOnce(&T) -> R) -> Res<R> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
-        let st = slot.state.lock();
-        match &st.object {
-            Some(o) if st.generation == generation => Ok(f(o)),
-            _ => Err(self.stale()),
+        let live = (u64::from(generation) << 32) | LIVE;
+        let mut state = slot.state.load(Ordering::Relaxed);
+        loop {
+            if state & !USERS != live {
+                return Err(self.stale());
+            }
+            match slot.state.compare_exchange_weak(
+                state,
+                state + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(s) => state = s,
+            }
+        }
+        let _inside = Inside(&slot.state);
+        // SAFETY: counted inside a live slot of the right generation: `remove` cannot take the
+        // object until this call leaves, and nothing else writes it while it is live.
+        match unsafe { &*slot.object.get() } {
+            Some(o) => Ok(f(o)),
+            None => Err(self.stale()),
         }
     }
 
-    pub(crate) fn remove(&self, handle: usize) -> Res<T> {
+    /// Invalidates `handle` and returns its object (the caller drops it with no lock held, since
+    /// dropping may run C finalizers). Waits for calls inside the slot to leave.
+    pub(crate) fn remove(&'static self, handle: usize) -> Res<T>
+    where
+        T: Send + Sync + 'static,
+    {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
-        let object = {
-            let mut st = slot.state.lock();
-            if st.generation != generation || st.object.is_none() {
-                return Err(self.stale());
+        let live = (u64::from(generation) << 32) | LIVE;
+        // Skip generation 0 so a handle is never below 2^32.
+        let next = u64::from(generation.wrapping_add(1).max(1)) << 32;
+        loop {
+            match slot
+                .state
+                .compare_exchange_weak(live, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                // Calls inside (or a spurious failure): wait for them to leave.
+                Err(s) if s & !USERS == live => std::thread::yield_now(),
+                Err(_) => return Err(self.stale()),
             }
-            // Skip generation 0 so a handle is never below 2^32.
-            st.generation = st.generation.wrapping_add(1).max(1);
-            st.object.take()
-        };
-        self.push_free(index as u32, slot);
+        }
+        // SAFETY: no longer live and no call inside: this thread owns the slot.
+        let object = unsafe { (*slot.object.get()).take() };
+        Stash::keep(self, index as u32);
         object.ok_or_else(|| self.stale())
     }
 
@@ -235,7 +352,7 @@ impl<T> Table<T> {
         let created = self.created.load(Ordering::Acquire) as usize;
         (0..created)
             .filter_map(|i| self.slot(i))
-            .filter(|s| s.state.lock().object.is_some())
+            .filter(|s| s.state.load(Ordering::Acquire) & LIVE != 0)
             .count()
     }
 }
@@ -254,8 +371,9 @@ mod tests {
 
     #[test]
     fn stale_reused_and_foreign_handles_are_refused() {
-        let ports: Table<Arc<u32>> = Table::new(Kind::Port);
-        let values: Table<Arc<u32>> = Table::new(Kind::Value);
+        static PORTS: Table<Arc<u32>> = Table::new(Kind::Port);
+        static VALUES: Table<Arc<u32>> = Table::new(Kind::Value);
+        let (ports, values) = (&PORTS, &VALUES);
         let a = ports.insert(Arc::new(1)).unwrap();
         assert_eq!(*ports.get(a).unwrap(), 1);
         assert!(a as u64 >= 1 << 32, "handles are never small numbers");
@@ -273,6 +391,45 @@ mod tests {
         assert!(ports.get(a).is_err());
         assert_eq!(*ports.get(b).unwrap(), 2);
         assert_eq!(ports.live(), 1);
+    }
+
+    #[test]
+    fn a_free_waits_for_calls_inside_the_slot_and_later_calls_fail() {
+        use std::sync::atomic::AtomicBool;
+        static T: Table<Arc<u32>> = Table::new(Kind::Loop);
+        let h = T.insert(Arc::new(7)).unwrap();
+        let inside = AtomicBool::new(false);
+        let freed = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                T.with(h, |v| {
+                    inside.store(true, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    // The free on the other thread is still waiting for this call to leave.
+                    assert!(!freed.load(Ordering::SeqCst));
+                    assert_eq!(**v, 7);
+                })
+                .unwrap();
+            });
+            while !inside.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            assert_eq!(*T.remove(h).unwrap(), 7);
+            freed.store(true, Ordering::SeqCst);
+        });
+        assert!(T.with(h, |_| ()).is_err());
+        assert!(T.remove(h).is_err());
+        assert_eq!(T.live(), 0);
+    }
+
+    #[test]
+    fn a_panic_inside_a_call_leaves_the_slot() {
+        static T: Table<Arc<u32>> = Table::new(Kind::Window);
+        let h = T.insert(Arc::new(1)).unwrap();
+        let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
+        assert!(r.is_err());
+        // Not counted inside any more: the free does not wait forever.
+        assert_eq!(*T.remove(h).unwrap(), 1);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use webmessaging_core::clone::{Elements, Graph, JsString, Object, ObjectId, Value};
 
+use crate::limits;
 use crate::status::*;
 
 /// Reads a NUL-terminated UTF-8 string argument.
@@ -119,15 +120,25 @@ fn not_json(what: &str) -> Failure {
     )
 }
 
-/// Writes `value` of `graph` as JSON (see `wm_message_to_json` for the mapping).
+/// Writes `value` of `graph` as JSON (see `wm_message_to_json` for the mapping), within the
+/// budget of `limits::json_budget`.
 pub(crate) fn graph_to_json(graph: &Graph, value: &Value) -> Res<String> {
+    let budget = limits::json_budget(graph, value);
     let mut out = String::new();
-    let mut path = Vec::new();
-    write_value(graph, value, &mut out, &mut path)?;
+    write_value(graph, value, &mut out, &mut Vec::new(), budget)?;
     Ok(out)
 }
 
-fn write_value(graph: &Graph, value: &Value, out: &mut String, path: &mut Vec<ObjectId>) -> Res {
+/// Writes one value; `path` holds the objects open around it (to refuse cycles). The budget is
+/// checked after every value, so the text outgrows it by at most one string, which the budget
+/// counts once already: a shared reference cannot make it grow without bound.
+fn write_value(
+    graph: &Graph,
+    value: &Value,
+    out: &mut String,
+    path: &mut Vec<ObjectId>,
+    budget: usize,
+) -> Res {
     match value {
         Value::Undefined => return Err(not_json("undefined")),
         Value::Null => out.push_str("null"),
@@ -156,7 +167,7 @@ fn write_value(graph: &Graph, value: &Value, out: &mut String, path: &mut Vec<Ob
                         }
                         write_string(k, out);
                         out.push(':');
-                        write_value(graph, v, out, path)?;
+                        write_value(graph, v, out, path, budget)?;
                     }
                     out.push('}');
                 }
@@ -167,7 +178,7 @@ fn write_value(graph: &Graph, value: &Value, out: &mut String, path: &mut Vec<Ob
                             if i > 0 {
                                 out.push(',');
                             }
-                            write_value(graph, v, out, path)?;
+                            write_value(graph, v, out, path, budget)?;
                         }
                         out.push(']');
                     }
@@ -180,6 +191,9 @@ fn write_value(graph: &Graph, value: &Value, out: &mut String, path: &mut Vec<Ob
             }
             path.pop();
         }
+    }
+    if out.len() > budget {
+        return Err(limits::json_too_large(budget));
     }
     Ok(())
 }

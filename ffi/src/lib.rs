@@ -24,6 +24,7 @@ pub mod broadcast;
 pub mod event_loop;
 mod handle;
 pub mod json;
+pub mod limits;
 pub mod message;
 pub mod port;
 pub mod status;
@@ -56,7 +57,7 @@ pub extern "C" fn wm_version() -> *const c_char {
 /// Thread safety: any thread (the count can change as soon as it is read). Never fails.
 #[no_mangle]
 pub extern "C" fn wm_live_handles() -> usize {
-    status::guard_value("wm_live_handles", 0, || {
+    status::guard_value(status::here!(), 0, || {
         port::live()
             + message::live()
             + value::live()

@@ -72,20 +72,20 @@ pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
 }
 
 /// The body every `wm_*_try_recv` / `wm_*_recv` export shares: clears `*out`, then under the
-/// panic guard resolves the handle (`arg`), checks `out`, takes a message (`take`) and stores it
+/// panic guard (labelled by `here`, the caller's `here!()`) resolves the handle (`arg`), checks `out`, takes a message (`take`) and stores it
 /// in `*out` as a new message handle.
 ///
 /// # Safety
 /// `out` is NULL or valid for writes.
-pub(crate) unsafe fn recv_into<A>(
-    name: &'static str,
+pub(crate) unsafe fn recv_into<F: Fn(), A>(
+    here: F,
     out: *mut *mut wm_message,
     arg: impl FnOnce() -> Res<A>,
     take: impl FnOnce(A) -> Res<MessageObj>,
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard(name, || {
+    guard(here, || {
         let a = arg()?;
         if out.is_null() {
             return Err(Failure::null("out"));
@@ -97,7 +97,8 @@ pub(crate) unsafe fn recv_into<A>(
     })
 }
 
-/// A C timeout in milliseconds: negative means "wait forever".
+/// A C timeout in milliseconds, read the same way by every call that takes one: negative waits
+/// without limit (`None`), 0 does not wait, positive waits up to that long.
 pub(crate) fn timeout_arg(timeout_ms: i64) -> Option<Duration> {
     (timeout_ms >= 0).then(|| Duration::from_millis(timeout_ms as u64))
 }
@@ -125,7 +126,7 @@ pub unsafe extern "C" fn wm_message_port_count(
     msg: *const wm_message,
     out: *mut usize,
 ) -> wm_status {
-    guard("wm_message_port_count", || {
+    guard(here!(), || {
         with_message(msg, "msg", |m| {
             if out.is_null() {
                 return Err(Failure::null("out"));
@@ -156,7 +157,7 @@ pub unsafe extern "C" fn wm_message_take_port(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_message_take_port", || {
+    guard(here!(), || {
         with_message(msg, "msg", |m| {
             if out.is_null() {
                 return Err(Failure::null("out"));
@@ -198,7 +199,7 @@ pub unsafe extern "C" fn wm_message_serialized(
     data: *mut *const u8,
     len: *mut usize,
 ) -> wm_status {
-    guard("wm_message_serialized", || {
+    guard(here!(), || {
         with_message(msg, "msg", |m| {
             if data.is_null() {
                 return Err(Failure::null("data"));
@@ -224,12 +225,18 @@ pub unsafe extern "C" fn wm_message_serialized(
 /// written as `\uXXXX` escapes). `undefined`, NaN and infinities, BigInt, Date, RegExp, Map, Set,
 /// ArrayBuffers and views, Errors, boxed primitives, sparse arrays, arrays with extra properties
 /// and cycles have no JSON form: `WM_ERR_DATA_CLONE` (use `wm_message_value` for those).
-/// A value reached twice (a shared reference without a cycle) is written twice.
+/// A value reached twice (a shared reference without a cycle) is written twice, within a
+/// budget: the text may be at most `WM_JSON_BASE_BYTES` (1 MiB) plus `WM_JSON_BYTES_PER_UNIT`
+/// (8) bytes per unit of the value's size (4 units per object, element, property and entry, 1
+/// per string code unit, each counted once however often it is referenced). Every value
+/// without shared references fits; one whose shared references expand past the budget is
+/// `WM_ERR_DATA_CLONE`, with `wm_last_error` saying so.
 ///
 /// Ownership: on `WM_OK`, `*out` is a new string owned by the caller; free it with
 /// `wm_string_free`. On failure `*out` is NULL. Thread safety: any thread.
-/// Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes: the standard's `messageerror`),
-/// `WM_ERR_DATA_CLONE` (no JSON form), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+/// Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes, the standard's `messageerror`, or sparse
+/// arrays past their budget, see `wm_message_value`), `WM_ERR_DATA_CLONE` (no JSON form, or
+/// past the JSON budget), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_message_to_json(
     msg: *const wm_message,
@@ -237,7 +244,7 @@ pub unsafe extern "C" fn wm_message_to_json(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_message_to_json", || {
+    guard(here!(), || {
         with_message(msg, "msg", |m| {
             if out.is_null() {
                 return Err(Failure::null("out"));
@@ -254,9 +261,15 @@ pub unsafe extern "C" fn wm_message_to_json(
 /// Decodes the message's value into a new value tree (every type of the value model, see the
 /// `wm_value_*` functions).
 ///
+/// A sparse array is a length with only its present elements behind it, so a few bytes can
+/// claim millions of elements. A message's sparse arrays may have at most
+/// `WM_SPARSE_BASE_HOLES` (2^20) plus `WM_SPARSE_HOLES_PER_BYTE` (16) holes per byte of the
+/// message in all; past that the message is refused with `WM_ERR_DECODE`.
+///
 /// Ownership: on `WM_OK`, `*out` is a new value owned by the caller (`wm_value_free`); on
 /// failure `*out` is NULL. Thread safety: any thread.
-/// Returns `WM_OK`, `WM_ERR_DECODE`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+/// Returns `WM_OK`, `WM_ERR_DECODE` (malformed bytes, or sparse arrays past their budget),
+/// `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_message_value(
     msg: *const wm_message,
@@ -264,7 +277,7 @@ pub unsafe extern "C" fn wm_message_value(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_message_value", || {
+    guard(here!(), || {
         with_message(msg, "msg", |m| {
             if out.is_null() {
                 return Err(Failure::null("out"));
@@ -290,7 +303,7 @@ pub unsafe extern "C" fn wm_message_origin(
     msg: *const wm_message,
     out: *mut *const c_char,
 ) -> wm_status {
-    guard("wm_message_origin", || {
+    guard(here!(), || {
         with_message(msg, "msg", |m| {
             if out.is_null() {
                 return Err(Failure::null("out"));
@@ -313,7 +326,7 @@ pub unsafe extern "C" fn wm_message_origin(
 ///
 /// Ownership: on `WM_OK`, `*out` is a new window handle owned by the caller (`wm_window_free`);
 /// otherwise NULL. Thread safety: any thread.
-/// Returns `WM_OK`, `WM_ERR_EMPTY` (not a window message, or the sending window is gone),
+/// Returns `WM_OK`, `WM_ERR_NOT_FOUND` (not a window message, or the sending window is gone),
 /// `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_message_source(
@@ -322,7 +335,7 @@ pub unsafe extern "C" fn wm_message_source(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_message_source", || {
+    guard(here!(), || {
         with_message(msg, "msg", |m| {
             if out.is_null() {
                 return Err(Failure::null("out"));
@@ -332,7 +345,10 @@ pub unsafe extern "C" fn wm_message_source(
                 .as_ref()
                 .and_then(WindowProxy::window)
                 .ok_or_else(|| {
-                    Failure::new(WM_ERR_EMPTY, "the message has no source window (any more)")
+                    Failure::new(
+                        WM_ERR_NOT_FOUND,
+                        "the message has no source window (any more)",
+                    )
                 })?;
             let h = crate::window::new_window_handle(w)?;
             // SAFETY: checked non-null; the caller promises it is writable.
@@ -350,7 +366,7 @@ pub unsafe extern "C" fn wm_message_source(
 /// Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_message_free(msg: *mut wm_message) -> wm_status {
-    guard("wm_message_free", || {
+    guard(here!(), || {
         if msg.is_null() {
             return Ok(());
         }

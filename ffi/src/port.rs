@@ -69,6 +69,37 @@ pub(crate) fn port_arg(p: *const wm_port, name: &str) -> Res<Arc<PortObj>> {
     PORTS.get(p as usize)
 }
 
+/// Runs `f` on the port behind `p` inside its handle slot, with no reference count traffic: the
+/// hot path of posts without a transfer list and of non-blocking receives. `f` must not block
+/// or run C code (see `Table::with`).
+pub(crate) fn with_port<R>(
+    p: *const wm_port,
+    name: &str,
+    f: impl FnOnce(&PortObj) -> Res<R>,
+) -> Res<R> {
+    if p.is_null() {
+        return Err(Failure::null(name));
+    }
+    PORTS.with(p as usize, |o| f(o))?
+}
+
+/// Posts `payload` from the port behind `handle` (already checked non-NULL). Without a transfer
+/// list and without waiting, the post runs inside the port's handle slot; otherwise it takes a
+/// reference to the port first.
+fn post_from(
+    handle: *const wm_port,
+    payload: Payload,
+    transfer: &[Arc<PortObj>],
+    mode: Mode,
+) -> Res {
+    if transfer.is_empty() && !matches!(mode, Mode::Wait(_)) {
+        // Neither a transfer (whose registrations' finalizers are C code) nor a wait happens
+        // here, so the post may run inside the slot.
+        return with_port(handle, "port", |p| post(p, payload, &[], mode));
+    }
+    post(&*port_arg(handle, "port")?, payload, transfer, mode)
+}
+
 /// Issues a new handle for `port`.
 pub(crate) fn new_port_handle(port: MessagePort) -> Res<*mut wm_port> {
     Ok(PORTS.insert(PortObj::new(port))? as *mut wm_port)
@@ -177,7 +208,7 @@ pub unsafe extern "C" fn wm_channel_new(
         write_out(port1, std::ptr::null_mut());
         write_out(port2, std::ptr::null_mut());
     }
-    guard("wm_channel_new", || {
+    guard(here!(), || {
         if port1.is_null() {
             return Err(Failure::null("port1"));
         }
@@ -227,11 +258,17 @@ pub unsafe extern "C" fn wm_port_post(
     transfer: *const *mut wm_port,
     n: usize,
 ) -> wm_status {
-    guard("wm_port_post", || {
-        let p = port_arg(port, "port")?;
+    guard(here!(), || {
+        if port.is_null() {
+            return Err(Failure::null("port"));
+        }
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
-        value::post_value(&p, value, &t, Mode::Web)
+        if !t.is_empty() {
+            // The standard's first check, before serializing (R-CH-13).
+            check_source_not_listed(&*port_arg(port, "port")?, &t)?;
+        }
+        post_from(port, value::serialize(value, &t)?, &t, Mode::Web)
     })
 }
 
@@ -244,8 +281,31 @@ pub unsafe extern "C" fn wm_port_post(
 /// `WM_ERR_SYNTAX` (malformed JSON), `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_port_post_json(port: *mut wm_port, json: *const c_char) -> wm_status {
-    // SAFETY: forwarded caller promises.
-    unsafe { wm_port_post_json_transfer(port, json, std::ptr::null(), 0) }
+    // SAFETY: forwarded caller promise about `json`; an empty transfer list.
+    guard(here!(), || unsafe {
+        post_json(port, json, std::ptr::null(), 0)
+    })
+}
+
+/// The body of `wm_port_post_json_transfer` (and `wm_port_post_json`).
+///
+/// # Safety
+/// As `wm_port_post_json_transfer`.
+unsafe fn post_json(
+    port: *mut wm_port,
+    json: *const c_char,
+    transfer: *const *mut wm_port,
+    n: usize,
+) -> Res {
+    let p = port_arg(port, "port")?;
+    // SAFETY: the caller passes NULL or a NUL-terminated string.
+    let text = unsafe { json::str_arg(json, "json")? };
+    // SAFETY: forwarded caller promise about `transfer`.
+    let t = unsafe { transfer_arg(transfer, n)? };
+    let graph = json::graph_from_json(text)?;
+    check_source_not_listed(&p, &t)?;
+    let payload = value::encode_graph(&graph, &t)?;
+    post(&p, payload, &t, Mode::Web)
 }
 
 /// Posts a value given as JSON text with a transfer list.
@@ -266,17 +326,8 @@ pub unsafe extern "C" fn wm_port_post_json_transfer(
     transfer: *const *mut wm_port,
     n: usize,
 ) -> wm_status {
-    guard("wm_port_post_json", || {
-        let p = port_arg(port, "port")?;
-        // SAFETY: the caller passes NULL or a NUL-terminated string.
-        let text = unsafe { json::str_arg(json, "json")? };
-        // SAFETY: forwarded caller promise about `transfer`.
-        let t = unsafe { transfer_arg(transfer, n)? };
-        let graph = json::graph_from_json(text)?;
-        check_source_not_listed(&p, &t)?;
-        let payload = value::encode_graph(&graph, &t)?;
-        post(&p, payload, &t, Mode::Web)
-    })
+    // SAFETY: forwarded caller promises.
+    guard(here!(), || unsafe { post_json(port, json, transfer, n) })
 }
 
 /// Posts already-serialized wire-format bytes (see the project's wire-format spec) with a
@@ -295,23 +346,72 @@ pub unsafe extern "C" fn wm_port_post_serialized(
     transfer: *const *mut wm_port,
     n: usize,
 ) -> wm_status {
-    guard("wm_port_post_serialized", || {
-        let p = port_arg(port, "port")?;
+    guard(here!(), || {
+        if port.is_null() {
+            return Err(Failure::null("port"));
+        }
         // SAFETY: the caller promises `len` readable bytes.
         let bytes = unsafe { bytes_arg(data, len, "data")? };
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
-        post(&p, Payload::from(bytes), &t, Mode::Web)
+        post_from(port, Payload::from(bytes), &t, Mode::Web)
+    })
+}
+
+/// Posts a value with ports *and ArrayBuffers* transferred (`postMessage(value, [port,
+/// buffer])`): the `m` buffers in `buffers` (ArrayBuffer values, usually referenced by `value`)
+/// move to the receiver without a copy and are left detached here (length 0; posting them
+/// again is `WM_ERR_DATA_CLONE`, R-SC-10). Otherwise as `wm_port_post`. `value` may be NULL
+/// (undefined) only when `m` is 0.
+///
+/// Ownership: all handles stay the caller's. Thread safety: any thread.
+/// Returns `WM_OK`, `WM_ERR_DATA_CLONE` (a buffer that is not an ArrayBuffer, detached, or listed
+/// twice; the transfer-list errors of `wm_port_post`), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+/// `WM_ERR_PANIC`.
+#[no_mangle]
+pub unsafe extern "C" fn wm_port_post_transfer(
+    port: *mut wm_port,
+    value: *const wm_value,
+    transfer: *const *mut wm_port,
+    n: usize,
+    buffers: *const *const wm_value,
+    m: usize,
+) -> wm_status {
+    guard(here!(), || {
+        let p = port_arg(port, "port")?;
+        // SAFETY: forwarded caller promise about `transfer`.
+        let ports = unsafe { transfer_arg(transfer, n)? };
+        if m == 0 {
+            check_source_not_listed(&p, &ports)?;
+            let payload = value::serialize(value, &ports)?;
+            return post(&p, payload, &ports, Mode::Web);
+        }
+        if buffers.is_null() {
+            return Err(Failure::null("buffers"));
+        }
+        let v = value::value_arg(value, "value")?;
+        // SAFETY: non-null, and the caller promises `m` readable handles.
+        let list = unsafe { std::slice::from_raw_parts(buffers, m) };
+        let bufs = list
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| value::value_arg(b, &format!("buffers[{i}]")))
+            .collect::<Res<Vec<_>>>()?;
+        check_source_not_listed(&p, &ports)?;
+        let payload = value::serialize_with_buffers(&v, &ports, &bufs)?;
+        post(&p, payload, &ports, Mode::Web)
     })
 }
 
 /// Like `wm_port_post`, but respects the receiver's capacity (`wm_port_set_capacity`): when the
-/// peer's queue is full, returns `WM_ERR_FULL` at once with nothing sent or detached.
-/// `timeout_ms` < 0 means "fail at once"; `timeout_ms` >= 0 waits up to that long for room and then
-/// returns `WM_ERR_TIMEOUT` (nothing sent or detached).
+/// peer's queue is full, it waits for room as `timeout_ms` says, like every timeout of this
+/// library: 0 does not wait (`WM_ERR_FULL` at once), > 0 waits up to that many milliseconds
+/// (then `WM_ERR_TIMEOUT`), < 0 waits without limit (until a receive makes room, or a close
+/// makes the post go nowhere as `wm_port_post` would). On `WM_ERR_FULL` and `WM_ERR_TIMEOUT`
+/// nothing is sent or detached.
 ///
 /// Ownership and transfer rules: as `wm_port_post`. Thread safety: any thread; it may block
-/// the calling thread for up to `timeout_ms`.
+/// the calling thread as `timeout_ms` allows.
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_DATA_CLONE`,
 /// `WM_ERR_FULL`, `WM_ERR_TIMEOUT`, `WM_ERR_PANIC`.
 #[no_mangle]
@@ -322,11 +422,16 @@ pub unsafe extern "C" fn wm_port_try_post(
     n: usize,
     timeout_ms: i64,
 ) -> wm_status {
-    guard("wm_port_try_post", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
-        let mode = message::timeout_arg(timeout_ms).map_or(Mode::Try, Mode::Wait);
+        let mode = match message::timeout_arg(timeout_ms) {
+            Some(t) if t.is_zero() => Mode::Try,
+            Some(t) => Mode::Wait(t),
+            // A deadline past the end of time: the core waits without one.
+            None => Mode::Wait(Duration::MAX),
+        };
         value::post_value(&p, value, &t, mode)
     })
 }
@@ -340,7 +445,7 @@ pub unsafe extern "C" fn wm_port_try_post(
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_port_start(port: *mut wm_port) -> wm_status {
-    guard("wm_port_start", || {
+    guard(here!(), || {
         port_arg(port, "port")?.port.start();
         Ok(())
     })
@@ -356,7 +461,7 @@ pub extern "C" fn wm_port_start(port: *mut wm_port) -> wm_status {
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_port_close(port: *mut wm_port) -> wm_status {
-    guard("wm_port_close", || {
+    guard(here!(), || {
         port_arg(port, "port")?.port.close();
         Ok(())
     })
@@ -375,7 +480,7 @@ pub extern "C" fn wm_port_close(port: *mut wm_port) -> wm_status {
 /// Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_port_free(port: *mut wm_port) -> wm_status {
-    guard("wm_port_free", || {
+    guard(here!(), || {
         if port.is_null() {
             return Ok(());
         }
@@ -401,17 +506,16 @@ pub unsafe extern "C" fn wm_port_try_recv(
     port: *mut wm_port,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    let arg = || port_arg(port, "port");
+    // The receive runs inside the port's handle slot: it never blocks.
+    let arg = || with_port(port, "port", |p| Ok(p.port.try_recv()?));
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into("wm_port_try_recv", out, arg, |p| {
-            match p.port.try_recv()? {
-                Some(m) => Ok(MessageObj::from_message(m)),
-                None => Err(Failure::new(
-                    WM_ERR_EMPTY,
-                    "no message is queued at this port",
-                )),
-            }
+        message::recv_into(here!(), out, arg, |m| match m {
+            Some(m) => Ok(MessageObj::from_message(m)),
+            None => Err(Failure::new(
+                WM_ERR_EMPTY,
+                "no message is queued at this port",
+            )),
         })
     }
 }
@@ -429,13 +533,19 @@ pub unsafe extern "C" fn wm_port_recv(
     timeout_ms: i64,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    let arg = || port_arg(port, "port");
+    // A message already queued is taken inside the port's slot, as `wm_port_try_recv` does;
+    // only an empty queue makes the call take a reference to the port and block.
+    let arg = || with_port(port, "port", |p| Ok(p.port.try_recv()?));
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into("wm_port_recv", out, arg, |p| {
-            Ok(MessageObj::from_message(
-                p.port.recv(message::timeout_arg(timeout_ms))?,
-            ))
+        message::recv_into(here!(), out, arg, |queued| {
+            let m = match queued {
+                Some(m) => m,
+                None => port_arg(port, "port")?
+                    .port
+                    .recv(message::timeout_arg(timeout_ms))?,
+            };
+            Ok(MessageObj::from_message(m))
         })
     }
 }
@@ -452,7 +562,7 @@ pub extern "C" fn wm_port_set_capacity(
     max_messages: usize,
     max_bytes: usize,
 ) -> wm_status {
-    guard("wm_port_set_capacity", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         p.port.set_capacity(Capacity {
             max_messages: (max_messages != 0).then_some(max_messages),
@@ -492,7 +602,7 @@ pub unsafe extern "C" fn wm_port_get_metrics(
     port: *const wm_port,
     out: *mut wm_port_metrics,
 ) -> wm_status {
-    guard("wm_port_get_metrics", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         if out.is_null() {
             return Err(Failure::null("out"));
@@ -535,7 +645,7 @@ pub unsafe extern "C" fn wm_port_get_state(
     port: *const wm_port,
     out: *mut wm_port_state,
 ) -> wm_status {
-    guard("wm_port_get_state", || {
+    guard(here!(), || {
         let p = port_arg(port, "port")?;
         if out.is_null() {
             return Err(Failure::null("out"));

@@ -32,7 +32,8 @@ pub enum wm_status {
     WM_ERR_SYNTAX = 6,
     /// A blocking call's timeout ran out.
     WM_ERR_TIMEOUT = 7,
-    /// Nothing to receive right now (non-blocking receive on an empty port).
+    /// Nothing to receive right now (non-blocking receive on an empty queue). Only receive calls
+    /// return it.
     WM_ERR_EMPTY = 8,
     /// The port's queue reached its close record: nothing more will ever arrive.
     WM_ERR_CLOSED = 9,
@@ -46,25 +47,41 @@ pub enum wm_status {
     WM_ERR_IO = 13,
     /// A value accessor was used on a value of another type (`wm_value_get_number` on a string).
     WM_ERR_WRONG_TYPE = 14,
+    /// What was looked up is not there: an object has no property of that key
+    /// (`wm_value_object_get`), a message has no source window (`wm_message_source`).
+    WM_ERR_NOT_FOUND = 15,
 }
 
 pub use wm_status::*;
 
-/// An error on its way to C: a status plus a message for `wm_last_error`.
+/// An error on its way to C: a status plus a message for `wm_last_error`. Boxed, so that a
+/// `Res` is one word and the success path of every call moves nothing but a null pointer.
 #[derive(Debug)]
-pub(crate) struct Failure {
+pub(crate) struct Failure(Box<FailureInner>);
+
+/// What a [`Failure`] carries.
+#[derive(Debug)]
+pub(crate) struct FailureInner {
     pub(crate) status: wm_status,
     pub(crate) message: String,
+}
+
+impl std::ops::Deref for Failure {
+    type Target = FailureInner;
+    fn deref(&self) -> &FailureInner {
+        &self.0
+    }
 }
 
 pub(crate) type Res<T = ()> = Result<T, Failure>;
 
 impl Failure {
+    #[cold]
     pub(crate) fn new(status: wm_status, message: impl Into<String>) -> Self {
-        Failure {
+        Failure(Box::new(FailureInner {
             status,
             message: message.into(),
-        }
+        }))
     }
     pub(crate) fn null(arg: &str) -> Self {
         Failure::new(WM_ERR_NULL_ARG, format!("argument `{arg}` is NULL"))
@@ -109,18 +126,41 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// A marker naming the export it is written in: `here!()` is a function item declared inside
+/// the export, whose type name ends in `<export>::here`. The guards take it instead of a typed
+/// label, so an error message always names the export that failed (and costs nothing until one
+/// does).
+macro_rules! here {
+    () => {{
+        fn here() {}
+        here
+    }};
+}
+pub(crate) use here;
+
+/// The name of the export a `here!()` marker of type `F` was written in.
+pub(crate) fn export_name<F>() -> &'static str {
+    std::any::type_name::<F>()
+        .rsplit("::")
+        .find(|s| *s != "here" && *s != "{{closure}}")
+        .unwrap_or("libwebmessaging")
+}
+
 /// Runs an export's body: catches panics (`WM_ERR_PANIC`), turns failures into a status and a
-/// last-error message. Every status-returning export goes through here.
-pub(crate) fn guard(name: &str, body: impl FnOnce() -> Res) -> wm_status {
+/// last-error message prefixed with the export's name (from `here`, a `here!()` marker). Every
+/// status-returning export goes through here.
+pub(crate) fn guard<F: Fn()>(here: F, body: impl FnOnce() -> Res) -> wm_status {
+    let _ = here;
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => WM_OK,
         Ok(Err(f)) => {
-            set_last_error(&format!("{name}: {}", f.message));
+            set_last_error(&format!("{}: {}", export_name::<F>(), f.message));
             f.status
         }
         Err(payload) => {
             set_last_error(&format!(
-                "{name}: panic: {}",
+                "{}: panic: {}",
+                export_name::<F>(),
                 panic_message(payload.as_ref())
             ));
             WM_ERR_PANIC
@@ -130,12 +170,14 @@ pub(crate) fn guard(name: &str, body: impl FnOnce() -> Res) -> wm_status {
 
 /// Like [`guard`] for the few exports that return a value instead of a status: a panic yields
 /// `fallback` (and sets the last error).
-pub(crate) fn guard_value<T>(name: &str, fallback: T, body: impl FnOnce() -> T) -> T {
+pub(crate) fn guard_value<F: Fn(), T>(here: F, fallback: T, body: impl FnOnce() -> T) -> T {
+    let _ = here;
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(v) => v,
         Err(payload) => {
             set_last_error(&format!(
-                "{name}: panic: {}",
+                "{}: panic: {}",
+                export_name::<F>(),
                 panic_message(payload.as_ref())
             ));
             fallback
@@ -176,6 +218,7 @@ pub extern "C" fn wm_status_str(status: i32) -> *const c_char {
         12 => c"WM_ERR_PANIC",
         13 => c"WM_ERR_IO",
         14 => c"WM_ERR_WRONG_TYPE",
+        15 => c"WM_ERR_NOT_FOUND",
         _ => c"WM_ERR_UNKNOWN",
     };
     s.as_ptr()
@@ -202,28 +245,45 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_wm_err_panic_with_a_message() {
-        let status = guard("wm_test", || panic!("boom"));
+        let status = guard(here!(), || panic!("boom"));
         assert_eq!(status, WM_ERR_PANIC);
         // SAFETY: wm_last_error returns a valid NUL-terminated string.
         let text = unsafe { CStr::from_ptr(wm_last_error()) }.to_str().unwrap();
-        assert_eq!(text, "wm_test: panic: boom");
-        assert_eq!(guard_value("wm_test", 7, || -> i32 { panic!("again") }), 7);
+        assert_eq!(
+            text,
+            "a_panic_becomes_wm_err_panic_with_a_message: panic: boom"
+        );
+        assert_eq!(guard_value(here!(), 7, || -> i32 { panic!("again") }), 7);
+    }
+
+    fn wm_a() -> wm_status {
+        guard(here!(), || Err(Failure::null("x")))
+    }
+
+    #[test]
+    fn labels_name_the_function_they_are_written_in() {
+        assert_eq!(wm_a(), WM_ERR_NULL_ARG);
+        let in_closure = || guard(here!(), || Err(Failure::invalid("y")));
+        assert_eq!(in_closure(), WM_ERR_INVALID_ARG);
+        // SAFETY: wm_last_error returns a valid NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(wm_last_error()) }.to_str().unwrap();
+        assert_eq!(text, "labels_name_the_function_they_are_written_in: y");
     }
 
     #[test]
     fn failures_set_the_last_error_and_successes_keep_it() {
-        assert_eq!(guard("wm_a", || Err(Failure::null("x"))), WM_ERR_NULL_ARG);
-        assert_eq!(guard("wm_b", || Ok(())), WM_OK);
+        assert_eq!(wm_a(), WM_ERR_NULL_ARG);
+        assert_eq!(guard(here!(), || Ok(())), WM_OK);
         // SAFETY: as above.
         let text = unsafe { CStr::from_ptr(wm_last_error()) }.to_str().unwrap();
         assert_eq!(text, "wm_a: argument `x` is NULL");
-        let nul = guard("wm_c", || Err(Failure::invalid("a\0b")));
+        let nul = guard(here!(), || Err(Failure::invalid("a\0b")));
         assert_eq!(nul, WM_ERR_INVALID_ARG);
     }
 
     #[test]
     fn every_status_has_a_name() {
-        for code in 0..=14 {
+        for code in 0..=15 {
             // SAFETY: wm_status_str returns a static NUL-terminated string.
             let name = unsafe { CStr::from_ptr(wm_status_str(code)) }
                 .to_str()

@@ -95,7 +95,7 @@ pub unsafe extern "C" fn wm_window_new(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_window_new", || {
+    guard(here!(), || {
         if out.is_null() {
             return Err(Failure::null("out"));
         }
@@ -119,7 +119,7 @@ pub unsafe extern "C" fn wm_window_get_origin(
 ) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
     unsafe { write_out(out, std::ptr::null_mut()) };
-    guard("wm_window_get_origin", || {
+    guard(here!(), || {
         let w = window_arg(window, "window")?;
         if out.is_null() {
             return Err(Failure::null("out"));
@@ -140,7 +140,7 @@ pub unsafe extern "C" fn wm_window_navigate(
     window: *mut wm_window,
     origin: *const c_char,
 ) -> wm_status {
-    guard("wm_window_navigate", || {
+    guard(here!(), || {
         let w = window_arg(window, "window")?;
         // SAFETY: the caller passes NULL or a NUL-terminated string.
         let origin = unsafe { origin_arg(origin)? };
@@ -192,7 +192,7 @@ pub unsafe extern "C" fn wm_window_post(
     n: usize,
     source: *const wm_window,
 ) -> wm_status {
-    guard("wm_window_post", || {
+    guard(here!(), || {
         let t = window_arg(target, "target")?;
         let s = window_arg(source, "source")?;
         // SAFETY: the caller passes NULL or a NUL-terminated string.
@@ -216,7 +216,7 @@ pub unsafe extern "C" fn wm_window_post_json(
     target_origin: *const c_char,
     source: *const wm_window,
 ) -> wm_status {
-    guard("wm_window_post_json", || {
+    guard(here!(), || {
         let t = window_arg(target, "target")?;
         let s = window_arg(source, "source")?;
         // SAFETY: the caller passes NULL or NUL-terminated strings.
@@ -250,14 +250,12 @@ pub unsafe extern "C" fn wm_window_try_recv(
     let arg = || window_arg(window, "window");
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into("wm_window_try_recv", out, arg, |w| {
-            match w.window.try_recv() {
-                Some(e) => Ok(MessageObj::from_event(e)),
-                None => Err(Failure::new(
-                    WM_ERR_EMPTY,
-                    "no message is waiting for this window",
-                )),
-            }
+        message::recv_into(here!(), out, arg, |w| match w.window.try_recv() {
+            Some(e) => Ok(MessageObj::from_event(e)),
+            None => Err(Failure::new(
+                WM_ERR_EMPTY,
+                "no message is waiting for this window",
+            )),
         })
     }
 }
@@ -274,7 +272,7 @@ pub unsafe extern "C" fn wm_window_recv(
     let arg = || window_arg(window, "window");
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into("wm_window_recv", out, arg, |w| {
+        message::recv_into(here!(), out, arg, |w| {
             Ok(MessageObj::from_event(
                 w.window.recv(message::timeout_arg(timeout_ms))?,
             ))
@@ -293,7 +291,7 @@ pub extern "C" fn wm_window_attach(
     userdata: *mut c_void,
     finalizer: wm_finalizer,
 ) -> wm_status {
-    guard("wm_window_attach", || {
+    guard(here!(), || {
         let w = window_arg(window, "window")?;
         event_loop::attach_source(
             l,
@@ -310,7 +308,7 @@ pub extern "C" fn wm_window_attach(
 /// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_window_detach(l: *mut wm_loop, window: *mut wm_window) -> wm_status {
-    guard("wm_window_detach", || {
+    guard(here!(), || {
         let w = window_arg(window, "window")?;
         event_loop::detach_source(l, &*w)
     })
@@ -322,7 +320,7 @@ pub extern "C" fn wm_window_detach(l: *mut wm_loop, window: *mut wm_window) -> w
 /// Returns `WM_OK`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub extern "C" fn wm_window_free(window: *mut wm_window) -> wm_status {
-    guard("wm_window_free", || {
+    guard(here!(), || {
         if window.is_null() {
             return Ok(());
         }

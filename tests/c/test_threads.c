@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -419,6 +420,37 @@ static void value_graphs_merge_safely_across_threads(void) {
   wm_value_free(root);
 }
 
+/* ---- timeouts: < 0 waits without limit everywhere, 0 does not wait ---- */
+
+static void *drain_one_later(void *p) {
+  wm_port *b = p;
+  struct timespec ts = {0, 50 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  wm_message *m = NULL;
+  if (wm_port_try_recv(b, &m) == WM_OK) wm_message_free(m);
+  return NULL;
+}
+
+static void negative_timeout_waits_without_limit_in_try_post_as_in_recv(void) {
+  wm_port *a, *b;
+  CHECK_OK(wm_channel_new(&a, &b));
+  CHECK_OK(wm_port_set_capacity(b, 1, 0));
+  CHECK_OK(wm_port_try_post(a, NULL, NULL, 0, 0));
+  /* Full: 0 fails at once, a positive timeout runs out. */
+  CHECK_STATUS(wm_port_try_post(a, NULL, NULL, 0, 0), WM_ERR_FULL);
+  CHECK_STATUS(wm_port_try_post(a, NULL, NULL, 0, 5), WM_ERR_TIMEOUT);
+  /* Negative: waits until another thread makes room, as wm_port_recv waits for a message. */
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, drain_one_later, b) == 0);
+  CHECK_OK(wm_port_try_post(a, NULL, NULL, 0, -1));
+  pthread_join(t, NULL);
+  wm_port_metrics met;
+  CHECK_OK(wm_port_get_metrics(b, &met));
+  CHECK(met.enqueued == 2 && met.depth == 1);
+  wm_port_free(a);
+  wm_port_free(b);
+}
+
 int main(void) {
   RUN(port_transferred_across_threads);
   RUN(four_threads_post_while_a_fifth_closes);
@@ -426,5 +458,6 @@ int main(void) {
   RUN(close_wakes_a_blocked_receiver);
   RUN(loop_dispatch_while_four_threads_post_and_a_fifth_closes);
   RUN(value_graphs_merge_safely_across_threads);
+  RUN(negative_timeout_waits_without_limit_in_try_post_as_in_recv);
   return harness_finish("test_threads");
 }

@@ -125,7 +125,7 @@ static void window_message_source_gone_and_null_args(void) {
   wm_message *m;
   CHECK_OK(wm_window_try_recv(b, &m));
   wm_window *src = (wm_window *)1;
-  CHECK_STATUS(wm_message_source(m, &src), WM_ERR_EMPTY);
+  CHECK_STATUS(wm_message_source(m, &src), WM_ERR_NOT_FOUND);
   CHECK(src == NULL);
   wm_message_free(m);
   CHECK_STATUS(wm_window_recv(b, 10, &m), WM_ERR_TIMEOUT);
@@ -152,7 +152,7 @@ static void window_message_source_gone_and_null_args(void) {
   const char *o = NULL;
   CHECK_OK(wm_message_origin(m, &o));
   CHECK_STR(o, "");
-  CHECK_STATUS(wm_message_source(m, &src), WM_ERR_EMPTY);
+  CHECK_STATUS(wm_message_source(m, &src), WM_ERR_NOT_FOUND);
   wm_message_free(m);
   wm_port_free(p);
   wm_port_free(q);

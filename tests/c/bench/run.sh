@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs the C-ABI bench and the Rust-core bench alternately (5 runs each, same machine, same run)
+# Runs the C-ABI bench and the Rust-core bench alternately (7 runs each, same machine, same run)
 # and prints the medians side by side with the C/Rust cost ratio.
 # usage: run.sh path/to/bench_c path/to/bench_core [messages] [round_trips]
 set -eu
@@ -7,7 +7,7 @@ C_BENCH=$1
 RUST_BENCH=$2
 N=${3:-200000}
 R=${4:-20000}
-RUNS=5
+RUNS=7
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 i=0

@@ -37,6 +37,27 @@ pub struct Limits {
     pub max_string_units: usize,
     /// Largest BigInt magnitude, in bytes. Default 1 MiB (V8's own maximum is 128 MiB).
     pub max_bigint_bytes: usize,
+    /// Sparse-array slots one decode may claim for free, beyond what the input pays for (see
+    /// [`sparse_length_per_byte`](Self::sparse_length_per_byte)). Default 65,536.
+    pub sparse_length_base: usize,
+    /// Sparse-array slots each input byte buys. A sparse array's length costs at most five
+    /// bytes whatever its value, so without a bound a 13-byte message claims 16 M elements, and
+    /// a binding that materialises arrays (a Python list, JSON) allocates them all. The lengths
+    /// of all sparse arrays of one decode together may not exceed
+    /// `sparse_length_base + sparse_length_per_byte × input bytes`, so what a reader materialises
+    /// stays linear in what it read. Default 16 (with the base: a 1 KiB message may hold sparse
+    /// arrays of 81,920 elements in all). Dense arrays need no such bound: each element, hole
+    /// or not, takes an input byte.
+    pub sparse_length_per_byte: usize,
+}
+
+impl Limits {
+    /// How many sparse-array slots an input of `input_len` bytes may claim (see
+    /// [`sparse_length_per_byte`](Self::sparse_length_per_byte)).
+    pub fn sparse_budget(&self, input_len: usize) -> usize {
+        self.sparse_length_base
+            .saturating_add(self.sparse_length_per_byte.saturating_mul(input_len))
+    }
 }
 
 impl Default for Limits {
@@ -47,6 +68,8 @@ impl Default for Limits {
             max_bytes: 1 << 30,
             max_string_units: 1 << 28,
             max_bigint_bytes: 1 << 20,
+            sparse_length_base: 1 << 16,
+            sparse_length_per_byte: 16,
         }
     }
 }
@@ -120,15 +143,56 @@ pub fn decode_transfer(
     ports: &[MessagePort],
     array_buffers: Vec<Vec<u8>>,
 ) -> Result<Graph, DecodeError> {
-    read(bytes, options, ports, array_buffers).map_err(|e| *e)
+    let table = Table {
+        ports: ports
+            .iter()
+            .map(|p| Some(Object::MessagePort(p.clone())))
+            .collect(),
+        buffer_lens: array_buffers.iter().map(Vec::len).collect(),
+        buffers: array_buffers,
+    };
+    read(bytes, options, table).map_err(|e| *e)
 }
 
-fn read(
+/// Checks that bytes would decode under `options`, for a sender holding bytes it did not write
+/// itself (a foreign encoder such as Node's `v8.Serializer`): the message will carry `ports`
+/// ports and transferred ArrayBuffers of `array_buffer_lens` bytes, whose contents the check
+/// does not need. It runs the reader itself, so it accepts exactly what
+/// [`decode_transfer`] with the same options and table accepts (every limit included) and
+/// costs about a decode, minus copying the transferred buffers. Posting the bytes after it
+/// passed cannot end in a [`DecodeError`] at a receiver using the same options.
+pub fn validate(
     bytes: &[u8],
     options: &DecodeOptions,
-    ports: &[MessagePort],
-    array_buffers: Vec<Vec<u8>>,
-) -> R<Graph> {
+    ports: usize,
+    array_buffer_lens: &[usize],
+) -> Result<(), DecodeError> {
+    let table = Table {
+        // A stand-in object: the graph is thrown away, only the reader's checks matter.
+        ports: (0..ports)
+            .map(|_| Some(Object::Object(Vec::new())))
+            .collect(),
+        buffer_lens: array_buffer_lens.to_vec(),
+        buffers: vec![Vec::new(); array_buffer_lens.len()],
+    };
+    read(bytes, options, table).map(drop).map_err(|e| *e)
+}
+
+/// What a message carries beside its bytes.
+struct Table {
+    /// The object each `\ i` becomes (taken at its first mention).
+    ports: Vec<Option<Object>>,
+    /// Transferred buffers' contents (empty when only validating) and their true lengths.
+    buffers: Vec<Vec<u8>>,
+    buffer_lens: Vec<usize>,
+}
+
+fn read(bytes: &[u8], options: &DecodeOptions, table: Table) -> R<Graph> {
+    let Table {
+        ports,
+        buffers,
+        buffer_lens,
+    } = table;
     let mut r = Reader {
         input: bytes,
         pos: 0,
@@ -140,14 +204,17 @@ fn read(
         bytes_used: 0,
         units_used: 0,
         reservable: bytes.len(),
-        ports: ports.iter().map(|p| Some(p.clone())).collect(),
-        buffer_used: vec![false; array_buffers.len()],
+        sparse_left: options.limits.sparse_budget(bytes.len()),
+        ports,
+        buffer_lens: Vec::new(),
+        buffer_used: vec![false; buffers.len()],
         key_cache: std::array::from_fn(|_| None),
     };
-    for data in array_buffers {
-        r.charge_bytes(data.len())?;
+    for (data, &len) in buffers.into_iter().zip(&buffer_lens) {
+        r.charge_bytes(len)?;
         r.alloc(Object::ArrayBuffer(ArrayBuffer::new(data)))?;
     }
+    r.buffer_lens = buffer_lens;
     r.header()?;
     let root = r.run()?;
     if r.opts.strict {
@@ -343,7 +410,11 @@ struct Reader<'a> {
     units_used: usize,
     /// Element slots dense arrays may still reserve up front (see `reserve_elements`).
     reservable: usize,
-    ports: Vec<Option<MessagePort>>,
+    /// Sparse-array slots still allowed (see [`Limits::sparse_length_per_byte`]).
+    sparse_left: usize,
+    ports: Vec<Option<Object>>,
+    /// The true length of each transferred buffer (its contents are absent when validating).
+    buffer_lens: Vec<usize>,
     /// Whether each transferred buffer (arena ids `0..n`) was mentioned yet.
     buffer_used: Vec<bool>,
     /// Recently seen one-byte keys too long to be inline: records repeat their keys, and one
@@ -516,6 +587,24 @@ impl<'a> Reader<'a> {
             return Err(self.err(Kind::LimitExceeded, "ArrayBuffer bytes exceed the limit"));
         }
         Ok(())
+    }
+
+    fn charge_sparse(&mut self, at: usize, length: u32) -> R<()> {
+        match self.sparse_left.checked_sub(length as usize) {
+            Some(left) => {
+                self.sparse_left = left;
+                Ok(())
+            }
+            None => Err(self.err_at(
+                at,
+                Kind::LimitExceeded,
+                format!(
+                    "sparse array length {length} exceeds the limit for {} input bytes \
+                     (Limits::sparse_length_per_byte)",
+                    self.input.len()
+                ),
+            )),
+        }
     }
 
     /// How many element slots a dense array may reserve up front. Each element takes at least
@@ -763,7 +852,11 @@ impl<'a> Reader<'a> {
         let Some(Object::ArrayBuffer(b)) = self.objects.get(buffer.index()) else {
             return Err(self.err_at(at, Kind::Malformed, "a view must follow an ArrayBuffer"));
         };
-        let (buf_len, resizable) = (b.data.len() as u64, b.max_byte_length.is_some());
+        let buf_len = match self.buffer_lens.get(buffer.index()) {
+            Some(&len) => len as u64, // a transferred buffer
+            None => b.data.len() as u64,
+        };
+        let resizable = b.max_byte_length.is_some();
         let tracking = flags & VIEW_LENGTH_TRACKING != 0;
         if resizable != (flags & VIEW_BACKED_BY_RAB != 0) || (tracking && !resizable) {
             return Err(self.err_at(
@@ -830,7 +923,7 @@ impl<'a> Reader<'a> {
                         format!("port {i} appears twice (the second must be a reference)"),
                     ));
                 };
-                Ok(Value::Object(self.alloc_wire(Object::MessagePort(port))?))
+                Ok(Value::Object(self.alloc_wire(port)?))
             }
             HostObjects::NodeSerialize => {
                 const KINDS: [ViewKind; 13] = [
@@ -1031,6 +1124,7 @@ impl<'a> Reader<'a> {
             }
             BEGIN_SPARSE_JS_ARRAY => {
                 let length = self.varint()?;
+                self.charge_sparse(at, length)?;
                 let id = self.alloc_wire(Object::Array(Array::sparse(length)))?;
                 let frame = Frame::Sparse {
                     id,

@@ -321,7 +321,9 @@ impl Drop for OwnedMailbox {
         self.0.close(CloseReason::Dropped);
         // Nobody can receive them now; a handle the port was transferred away from may keep
         // the mailbox's memory a while, but not the ports riding in its messages.
-        self.0.discard_items();
+        if self.0.queue.has_items_besides_end() {
+            self.0.discard_items();
+        }
     }
 }
 

@@ -426,6 +426,12 @@ impl<T, X> Queue<T, X> {
         drop(old); // outside the lock, as in `set_notifier`
     }
 
+    /// Whether items may be queued besides the end record, without taking the lock. Exact once
+    /// the end record is set and nobody can receive any more (nothing is appended after it).
+    pub(crate) fn has_items_besides_end(&self) -> bool {
+        self.available.load(Ordering::Acquire) > 1
+    }
+
     /// Removes every queued item (for a queue that is being torn down).
     pub(crate) fn take_items(&self) -> Vec<T> {
         let mut st = self.state.lock();

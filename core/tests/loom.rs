@@ -165,3 +165,76 @@ fn receive_racing_the_transfer_of_the_receiver_delivers_exactly_once() {
         drop(a);
     });
 }
+
+/// The receiver takes posts in batches: a receive racing posts sees them in order, and the
+/// notifier fires again once a receive call has found the queue empty.
+#[test]
+fn receive_racing_posts_keeps_order_and_the_notifier_edge() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let counter = fired.clone();
+        b.set_onmessage(Some(Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })));
+        let poster = loom::thread::spawn(move || {
+            a.post_message("1", &[]).unwrap();
+            a.post_message("2", &[]).unwrap();
+            a
+        });
+        let b2 = b.clone();
+        let receiver = loom::thread::spawn(move || {
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                if let Ok(Some(m)) = b2.try_recv() {
+                    got.push(m.data);
+                }
+            }
+            got
+        });
+        let a = poster.join().unwrap();
+        let mut got = receiver.join().unwrap();
+        let (rest, end) = drain(&b);
+        got.extend(rest);
+        assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
+        assert_eq!(end, None);
+        let before = fired.load(Ordering::SeqCst);
+        assert!(before >= 1);
+        a.post_message("3", &[]).unwrap();
+        assert_eq!(
+            fired.load(Ordering::SeqCst),
+            before + 1,
+            "found empty, so told again"
+        );
+    });
+}
+
+/// A bounded post waiting for room is woken by a receive that frees it, and a blocked receive
+/// by the post: no lost wake-up between the receiver's batch and the writers' wait.
+#[test]
+fn bounded_post_and_blocking_receive_wake_each_other() {
+    use std::time::Duration;
+    use webmessaging_core::Capacity;
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        b.set_capacity(Capacity {
+            max_messages: Some(1),
+            max_bytes: None,
+        });
+        a.try_post("1", &[]).unwrap();
+        let writer = loom::thread::spawn(move || {
+            a.post_timeout("2", &[], Duration::MAX).unwrap();
+            a
+        });
+        let reader = loom::thread::spawn(move || {
+            let first = b.recv(None).unwrap().data;
+            let second = b.recv(None).unwrap().data;
+            (first, second, b)
+        });
+        let _a = writer.join().unwrap();
+        let (first, second, _b) = reader.join().unwrap();
+        assert_eq!((first, second), (b"1".to_vec(), b"2".to_vec()));
+    });
+}

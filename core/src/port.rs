@@ -23,6 +23,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize};
 use std::time::{Duration, Instant};
 
+use crate::close::{CloseNotice, CloseReason};
 use crate::error::{Error, Result};
 use crate::queue::{Admission, Capacity, Notifier, Popped, Queue, QueueMetrics};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, Weak};
@@ -36,42 +37,6 @@ static NEXT_MAILBOX_ID: StdAtomicU64 = StdAtomicU64::new(1);
 /// leave no reference cycle behind.
 pub fn live_mailboxes() -> usize {
     LIVE_MAILBOXES.load(Ordering::SeqCst)
-}
-
-/// Why a port's queue ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CloseReason {
-    /// `close()` was called.
-    Closed,
-    /// The last handle was dropped without `close()` (the stand-in for garbage collection).
-    Dropped,
-    /// The port was posted through its own channel (the standard's "doomed" case); the channel
-    /// is lost and the message with it.
-    Doomed,
-}
-
-/// The in-band record that ends a port's queue: every earlier message is delivered first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CloseNotice {
-    /// What ended the channel.
-    pub reason: CloseReason,
-    /// `true` when the peer port caused it, `false` when this port did (e.g. its own `close()`).
-    pub by_peer: bool,
-}
-
-impl fmt::Display for CloseNotice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let who = if self.by_peer {
-            "the peer port"
-        } else {
-            "this port"
-        };
-        match self.reason {
-            CloseReason::Closed => write!(f, "{who} was closed"),
-            CloseReason::Dropped => write!(f, "{who} was dropped without close()"),
-            CloseReason::Doomed => write!(f, "{who} was posted through its own channel"),
-        }
-    }
 }
 
 /// What a port posts: the serialized value plus the ArrayBuffers it transfers.

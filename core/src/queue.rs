@@ -10,8 +10,8 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use crate::close::CloseNotice;
 use crate::error::{Error, Result};
-use crate::port::CloseNotice;
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// Called when a receiver has something to deliver (see [`crate::MessagePort::set_notifier`]).

@@ -105,6 +105,51 @@ fn crossbeam_round_trips() -> Vec<Duration> {
     times
 }
 
+const CHANNELS: usize = 200_000;
+
+/// `MessageChannel::new()` and closing both ends, per second.
+fn ours_channels() -> f64 {
+    let start = Instant::now();
+    for _ in 0..CHANNELS {
+        let (a, b) = MessageChannel::new().into_ports();
+        a.close();
+        b.close();
+    }
+    CHANNELS as f64 / start.elapsed().as_secs_f64()
+}
+
+/// crossbeam's channel creation (and drop, its only way to close), per second.
+fn crossbeam_channels() -> f64 {
+    let start = Instant::now();
+    for _ in 0..CHANNELS {
+        let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+        drop(std::hint::black_box(tx));
+        drop(std::hint::black_box(rx));
+    }
+    CHANNELS as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Node's `new MessageChannel()` + closing both ports, per second (median of `RUNS` runs in
+/// one process), or `None` without `node`.
+fn node_channels() -> Option<f64> {
+    const SCRIPT: &str = r#"
+const { MessageChannel } = require('worker_threads');
+const N = 50000, rates = [];
+for (let r = 0; r < 5; r++) {
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) { const c = new MessageChannel(); c.port1.close(); c.port2.close(); }
+  rates.push(N / (Number(process.hrtime.bigint() - t) / 1e9));
+}
+rates.sort((a, b) => a - b);
+console.log(rates[2]);
+"#;
+    let out = std::process::Command::new("node")
+        .args(["-e", SCRIPT])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
 /// p50 and p99 over the round trips of every run, in microseconds.
 fn latency(runs: impl Fn() -> Vec<Duration>) -> (f64, f64) {
     let mut all: Vec<Duration> = (0..RUNS).flat_map(|_| runs()).collect();
@@ -119,6 +164,14 @@ fn main() {
     let theirs = median((0..RUNS).map(|_| crossbeam_throughput()).collect());
     let (ours_p50, ours_p99) = latency(ours_round_trips);
     let (cb_p50, cb_p99) = latency(crossbeam_round_trips);
+    // Interleaved, so both see the same machine.
+    let (mut ours_new, mut cb_new) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        ours_new.push(ours_channels());
+        cb_new.push(crossbeam_channels());
+    }
+    let (ours_new, cb_new) = (median(ours_new), median(cb_new));
+    let node_new = node_channels();
 
     println!(
         "\ncore channel benchmark ({PAYLOAD}-byte messages, median of {RUNS} runs, 2 threads)"
@@ -148,4 +201,21 @@ fn main() {
         cb_p99,
         ours_p99 / cb_p99
     );
+    println!(
+        "{:<38} {:>14.0} {:>14.0} {:>7.2}x",
+        "channel create + close (per s, higher)",
+        ours_new,
+        cb_new,
+        ours_new / cb_new
+    );
+    match node_new {
+        Some(node) => println!(
+            "{:<38} {:>14.0} {:>14.0} {:>7.2}x  (peer: Node `new MessageChannel()` + close)",
+            "channel create + close vs Node",
+            ours_new,
+            node,
+            ours_new / node
+        ),
+        None => println!("channel create + close vs Node: node not found, row skipped"),
+    }
 }

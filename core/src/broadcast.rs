@@ -14,12 +14,12 @@ use std::sync::{LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::clone::{self, Graph};
+use crate::close::{CloseNotice, CloseReason};
 use crate::error::{Error, Result};
+use crate::event::{MessageEvent, MessageEventType};
 use crate::origin::Origin;
-use crate::port::{CloseNotice, CloseReason};
 use crate::queue::{Notifier, Popped, Queue};
 use crate::sync::{Arc, Mutex, Weak};
-use crate::window::{MessageEvent, MessageEventType};
 
 /// A channel name as the standard compares it: a DOMString, i.e. UTF-16 code units, matched
 /// exactly with no normalization (R-BC-5); lone surrogates are kept (R-BC-2).

@@ -1,6 +1,6 @@
 //! Errors, named after the DOMExceptions the standard throws, plus the library's own.
 
-use crate::port::CloseNotice;
+use crate::close::CloseNotice;
 
 /// Every error the core returns.
 ///

@@ -48,7 +48,9 @@
 mod broadcast;
 mod channel;
 pub mod clone;
+mod close;
 mod error;
+mod event;
 mod origin;
 mod port;
 mod queue;
@@ -57,13 +59,10 @@ mod window;
 
 pub use broadcast::{live_broadcast_channels, BroadcastChannel};
 pub use channel::MessageChannel;
+pub use close::{CloseNotice, CloseReason};
 pub use error::{Error, Result};
+pub use event::{MessageEvent, MessageEventType};
 pub use origin::Origin;
-pub use port::{
-    live_mailboxes, CloseNotice, CloseReason, Message, MessagePort, Payload, PortMetrics,
-};
+pub use port::{live_mailboxes, Message, MessagePort, Payload, PortMetrics};
 pub use queue::{Capacity, Notifier, QueueMetrics};
-pub use window::{
-    MessageEvent, MessageEventType, TargetOrigin, Window, WindowMetrics, WindowPostMessageOptions,
-    WindowProxy,
-};
+pub use window::{TargetOrigin, Window, WindowMetrics, WindowPostMessageOptions, WindowProxy};

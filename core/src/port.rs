@@ -11,15 +11,22 @@
 //!
 //! Lock order: a handle's lock may be held while taking a queue lock, never the reverse, and no
 //! code holds two queue locks at once. User code (notifiers) runs with no lock held.
+//!
+//! The post path takes one lock, the peer queue's: a handle keeps its mailbox for life and a
+//! flag says whether it still owns it (cleared once, by transfer), a mailbox knows its peer from
+//! birth, and its counters are atomics. Whether the two are still entangled is decided under the
+//! peer queue's lock, atomically with the append, so close and transfer order exactly as before.
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize};
 use std::time::{Duration, Instant};
 
+use crate::close::{CloseNotice, CloseReason};
 use crate::error::{Error, Result};
 use crate::queue::{Admission, Capacity, Notifier, Popped, Queue, QueueMetrics};
-use crate::sync::{Arc, Mutex, Ordering, Weak};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering, Weak};
 
 // Plain std atomics: these are process-wide diagnostics, not part of any modelled race.
 static LIVE_MAILBOXES: StdAtomicUsize = StdAtomicUsize::new(0);
@@ -30,42 +37,6 @@ static NEXT_MAILBOX_ID: StdAtomicU64 = StdAtomicU64::new(1);
 /// leave no reference cycle behind.
 pub fn live_mailboxes() -> usize {
     LIVE_MAILBOXES.load(Ordering::SeqCst)
-}
-
-/// Why a port's queue ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CloseReason {
-    /// `close()` was called.
-    Closed,
-    /// The last handle was dropped without `close()` (the stand-in for garbage collection).
-    Dropped,
-    /// The port was posted through its own channel (the standard's "doomed" case); the channel
-    /// is lost and the message with it.
-    Doomed,
-}
-
-/// The in-band record that ends a port's queue: every earlier message is delivered first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CloseNotice {
-    /// What ended the channel.
-    pub reason: CloseReason,
-    /// `true` when the peer port caused it, `false` when this port did (e.g. its own `close()`).
-    pub by_peer: bool,
-}
-
-impl fmt::Display for CloseNotice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let who = if self.by_peer {
-            "the peer port"
-        } else {
-            "this port"
-        };
-        match self.reason {
-            CloseReason::Closed => write!(f, "{who} was closed"),
-            CloseReason::Dropped => write!(f, "{who} was dropped without close()"),
-            CloseReason::Doomed => write!(f, "{who} was posted through its own channel"),
-        }
-    }
 }
 
 /// What a port posts: the serialized value plus the ArrayBuffers it transfers.
@@ -161,13 +132,13 @@ impl Envelope {
     }
 }
 
-/// A mailbox's state besides its queue.
+/// A mailbox's state besides its queue, guarded by the queue's lock.
 pub(crate) struct Link {
+    /// The entangled peer; `None` once disentangled. Posts are admitted only while it names
+    /// the sender.
     peer: Option<Weak<Mailbox>>,
     /// While the port is in flight: the mailbox whose queue carries it.
     carrier: Option<Weak<Mailbox>>,
-    posted: u64,
-    dropped: u64,
 }
 
 impl Link {
@@ -181,23 +152,52 @@ impl Link {
 pub(crate) struct Mailbox {
     id: u64,
     queue: Queue<Envelope, Link>,
+    /// The peer this mailbox was entangled with at birth, for the post path to reach without
+    /// a lock; `Link::peer` says whether it still is.
+    born_peer: Weak<Mailbox>,
+    /// Posts from this mailbox, and those that went nowhere (plain counters: metrics only).
+    posted: StdAtomicU64,
+    dropped: StdAtomicU64,
 }
 
 impl Mailbox {
-    fn new(peer: Option<Weak<Mailbox>>) -> Self {
+    fn new(peer: Weak<Mailbox>) -> Self {
         LIVE_MAILBOXES.fetch_add(1, Ordering::SeqCst);
         Mailbox {
             id: NEXT_MAILBOX_ID.fetch_add(1, Ordering::Relaxed),
             queue: Queue::new(
                 Link {
-                    peer,
+                    peer: Some(peer.clone()),
                     carrier: None,
-                    posted: 0,
-                    dropped: 0,
                 },
                 false,
             ),
+            born_peer: peer,
+            posted: StdAtomicU64::new(0),
+            dropped: StdAtomicU64::new(0),
         }
+    }
+
+    /// Drops every queued message, one at a time (see `Drop for Mailbox`).
+    fn discard_items(&self) {
+        let items = self.queue.take_items();
+        if items.is_empty() {
+            return;
+        }
+        let nested = TEARDOWN.with(|t| match t.borrow_mut().as_mut() {
+            Some(pending) => {
+                pending.extend(items);
+                None
+            }
+            None => Some(items),
+        });
+        let Some(items) = nested else { return };
+        TEARDOWN.with(|t| *t.borrow_mut() = Some(items));
+        // Dropped outside the borrow: dropping one may add more to the list.
+        while let Some(envelope) = TEARDOWN.with(|t| t.borrow_mut().as_mut().and_then(Vec::pop)) {
+            drop(envelope);
+        }
+        TEARDOWN.with(|t| *t.borrow_mut() = None);
     }
 
     /// Disentangles and ends both queues: this one with `by_peer: false`, the peer's with
@@ -274,24 +274,7 @@ impl Drop for Mailbox {
     /// collects the messages of every mailbox that dies under it and drops them one at a time.
     fn drop(&mut self) {
         LIVE_MAILBOXES.fetch_sub(1, Ordering::SeqCst);
-        let items = self.queue.take_items();
-        if items.is_empty() {
-            return;
-        }
-        let nested = TEARDOWN.with(|t| match t.borrow_mut().as_mut() {
-            Some(pending) => {
-                pending.extend(items);
-                None
-            }
-            None => Some(items),
-        });
-        let Some(items) = nested else { return };
-        TEARDOWN.with(|t| *t.borrow_mut() = Some(items));
-        // Dropped outside the borrow: dropping one may add more to the list.
-        while let Some(envelope) = TEARDOWN.with(|t| t.borrow_mut().as_mut().and_then(Vec::pop)) {
-            drop(envelope);
-        }
-        TEARDOWN.with(|t| *t.borrow_mut() = None);
+        self.discard_items();
     }
 }
 
@@ -301,6 +284,11 @@ pub(crate) struct OwnedMailbox(Arc<Mailbox>);
 impl Drop for OwnedMailbox {
     fn drop(&mut self) {
         self.0.close(CloseReason::Dropped);
+        // Nobody can receive them now; a handle the port was transferred away from may keep
+        // the mailbox's memory a while, but not the ports riding in its messages.
+        if self.0.queue.has_items_besides_end() {
+            self.0.discard_items();
+        }
     }
 }
 
@@ -312,6 +300,12 @@ struct HandleState {
 
 struct PortHandle {
     state: Mutex<HandleState>,
+    /// The mailbox this handle was made for; it never changes. Whether the handle still owns it
+    /// is `here`.
+    mailbox: Arc<Mailbox>,
+    /// Cleared (once, under `state`'s lock, before the mailbox's epoch moves) when the port is
+    /// transferred away, so posting and receiving need no handle lock.
+    here: AtomicBool,
 }
 
 /// One end of a [`crate::MessageChannel`].
@@ -358,19 +352,25 @@ impl MessagePort {
     fn from_owned(owned: OwnedMailbox) -> Self {
         owned.0.queue.with_ext(|link| link.carrier = None);
         MessagePort(Arc::new(PortHandle {
+            mailbox: owned.0.clone(),
             state: Mutex::new(HandleState {
                 owned: Some(owned),
                 detached: false,
             }),
+            here: AtomicBool::new(true),
         }))
     }
 
     /// Creates two ports entangled with each other (the work of `new MessageChannel()`).
     pub(crate) fn entangled_pair() -> (MessagePort, MessagePort) {
-        let a = Arc::new(Mailbox::new(None));
-        let b = Arc::new(Mailbox::new(Some(Arc::downgrade(&a))));
-        a.queue
-            .with_ext(|link| link.peer = Some(Arc::downgrade(&b)));
+        let mut b = None;
+        let a = Arc::new_cyclic(|a| {
+            let b_box = Arc::new(Mailbox::new(a.clone()));
+            let a_box = Mailbox::new(Arc::downgrade(&b_box));
+            b = Some(b_box);
+            a_box
+        });
+        let b = b.unwrap_or_else(|| Arc::new(Mailbox::new(Arc::downgrade(&a))));
         (
             MessagePort::from_owned(OwnedMailbox(a)),
             MessagePort::from_owned(OwnedMailbox(b)),
@@ -382,12 +382,21 @@ impl MessagePort {
         self.0.state.lock().owned.as_ref().map(|m| m.0.clone())
     }
 
-    /// The mailbox and its owner epoch, read together under the handle lock so a concurrent
-    /// transfer is always noticed (the transfer bumps the epoch while holding the same lock).
-    fn mailbox_for_recv(&self) -> Result<(Arc<Mailbox>, u64)> {
-        let st = self.0.state.lock();
-        match &st.owned {
-            Some(m) => Ok((m.0.clone(), m.0.queue.epoch())),
+    /// This handle's mailbox without a lock or a reference count, unless the port was
+    /// transferred away. A transfer racing with the caller is ordered after it.
+    fn own_mailbox(&self) -> Option<&Mailbox> {
+        self.0
+            .here
+            .load(Ordering::Acquire)
+            .then_some(&*self.0.mailbox)
+    }
+
+    /// The mailbox and its owner epoch. The epoch is read first: a transfer clears `here` before
+    /// it bumps the epoch, so either this sees `here` cleared or the queue sees the epoch move.
+    fn mailbox_for_recv(&self) -> Result<(&Mailbox, u64)> {
+        let epoch = self.0.mailbox.queue.epoch();
+        match self.own_mailbox() {
+            Some(m) => Ok((m, epoch)),
             None => Err(transferred()),
         }
     }
@@ -434,20 +443,19 @@ impl MessagePort {
         admission: Admission,
     ) -> Result<()> {
         check_transfer_list(Some(self), transfer)?;
-        let source = self.mailbox();
-        let target = source.as_ref().and_then(|s| {
-            s.queue.with_ext(|link| {
-                link.posted += 1;
-                link.peer.as_ref().and_then(Weak::upgrade)
-            })
-        });
+        let source = self.own_mailbox();
+        if let Some(s) = source {
+            s.posted.fetch_add(1, Relaxed);
+        }
+        // Only a lock-free look-up: whether the peer still listens to us is the queue's call.
+        let target = source.and_then(|s| s.born_peer.upgrade());
         let doomed = target.as_ref().is_some_and(|t| {
             transfer
                 .iter()
                 .any(|p| p.mailbox().is_some_and(|m| Arc::ptr_eq(&m, t)))
         });
         let bytes = payload.byte_len();
-        let is_from_source = |link: &Link| source.as_deref().is_some_and(|s| link.is_peer(s));
+        let is_from_source = |link: &Link| source.is_some_and(|s| link.is_peer(s));
 
         let reserved = match (&target, doomed) {
             (Some(t), false) => t.queue.reserve(bytes, admission, is_from_source)?,
@@ -482,8 +490,8 @@ impl MessagePort {
                     peer.0.close(CloseReason::Doomed);
                 }
             }
-            if let Some(s) = &source {
-                s.queue.with_ext(|link| link.dropped += 1);
+            if let Some(s) = source {
+                s.dropped.fetch_add(1, Relaxed);
             }
             // Dropped here, with no lock held: it may close the ports it carries.
             drop(envelope);
@@ -624,7 +632,7 @@ impl MessagePort {
             enqueued,
             delivered,
         } = m.queue.metrics();
-        let (posted, dropped) = m.queue.with_ext(|link| (link.posted, link.dropped));
+        let (posted, dropped) = (m.posted.load(Relaxed), m.dropped.load(Relaxed));
         PortMetrics {
             depth,
             queued_bytes,
@@ -712,11 +720,13 @@ pub(crate) fn detach_for_transfer(transfer: &[MessagePort]) -> Result<Vec<OwnedM
     guards.sort_by_key(|(i, _)| *i);
     Ok(guards
         .into_iter()
-        .filter_map(|(_, mut st)| {
+        .filter_map(|(i, mut st)| {
             st.detached = true;
             let owned = st.owned.take();
             if let Some(m) = &owned {
-                // Under the handle lock, so a receive call racing with this sees the move.
+                // Under the handle lock, `here` first: a receive call racing with this sees
+                // either the flag or the epoch move (see `mailbox_for_recv`).
+                transfer[i].0.here.store(false, Ordering::SeqCst);
                 m.0.queue.ship(|_| ());
             }
             owned

@@ -10,8 +10,8 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use crate::close::CloseNotice;
 use crate::error::{Error, Result};
-use crate::port::CloseNotice;
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// Called when a receiver has something to deliver (see [`crate::MessagePort::set_notifier`]).
@@ -424,6 +424,12 @@ impl<T, X> Queue<T, X> {
         self.readable.notify_all();
         drop(st);
         drop(old); // outside the lock, as in `set_notifier`
+    }
+
+    /// Whether items may be queued besides the end record, without taking the lock. Exact once
+    /// the end record is set and nobody can receive any more (nothing is appended after it).
+    pub(crate) fn has_items_besides_end(&self) -> bool {
+        self.available.load(Ordering::Acquire) > 1
     }
 
     /// Removes every queued item (for a queue that is being torn down).

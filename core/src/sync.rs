@@ -12,7 +12,7 @@ mod imp {
     use std::time::Instant;
 
     pub(crate) use parking_lot::MutexGuard;
-    pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
     /// A mutex without poisoning.
     #[derive(Debug, Default)]
@@ -61,7 +61,7 @@ mod imp {
 mod imp {
     use std::time::Instant;
 
-    pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use loom::sync::MutexGuard;
 
     // Poisoning needs a panic while locked; under loom a panic already fails the model.

@@ -15,7 +15,6 @@
 //! dropped it behaves like a closed browsing context: posting to its proxy still validates and
 //! detaches, then drops the message silently.
 
-mod event;
 mod target;
 mod value;
 
@@ -28,7 +27,7 @@ use crate::port::{check_transfer_list, detach_for_transfer, Envelope, MessagePor
 use crate::queue::{Notifier, Popped, Queue, QueueMetrics};
 use crate::sync::{Arc, Weak};
 
-pub use event::{MessageEvent, MessageEventType};
+pub use crate::event::{MessageEvent, MessageEventType};
 pub use target::TargetOrigin;
 
 /// The queue's owner epoch: unlike a port's, this queue never changes owner.

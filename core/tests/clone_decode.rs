@@ -81,7 +81,13 @@ fn lengths_are_checked_against_the_remaining_input_before_allocating() {
 
 #[test]
 fn sparse_length_and_max_byte_length_are_never_preallocated() {
-    let g = ok(b"\xff\x0f\x61\xff\xff\xff\xff\x0f\x40\x00\xff\xff\xff\xff\x0f");
+    // Beyond the default sparse budget (see clone_limits.rs); lifted here.
+    let lifted = limits(|l| l.sparse_length_base = usize::MAX);
+    let g = decode_with(
+        b"\xff\x0f\x61\xff\xff\xff\xff\x0f\x40\x00\xff\xff\xff\xff\x0f",
+        &lifted,
+    )
+    .unwrap();
     match root_obj(&g) {
         Object::Array(a) => assert_eq!(a.length(), 4294967295),
         o => panic!("{o:?}"),

@@ -4,8 +4,10 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use webmessaging_core::clone::{
-    decode, encode, structured_clone, Array, ArrayBuffer, ArrayBufferView, Elements, ErrorName,
-    ErrorObject, Graph, JsBigInt, JsString, Object, ObjectId, RegExp, RegExpFlags, Value, ViewKind,
+    decode, decode_transfer, decode_with, encode, encode_with, structured_clone, Array,
+    ArrayBuffer, ArrayBufferView, DecodeOptions, Elements, EncodeOptions, ErrorName, ErrorObject,
+    Graph, JsBigInt, JsString, Limits, Object, ObjectId, RegExp, RegExpFlags, Transferable, Value,
+    ViewKind,
 };
 
 const GRAPHS: u64 = 3_000;
@@ -127,7 +129,12 @@ fn random_graph(seed: u64) -> Graph {
                 })
             }
             2 => {
-                let length = rng.random_range(1..u32::MAX);
+                // Short ones fit the default sparse budget; long ones test the wire's varints.
+                let length = if rng.random_bool(0.5) {
+                    rng.random_range(1..300)
+                } else {
+                    rng.random_range(1..u32::MAX)
+                };
                 let mut idx: Vec<u32> = (0..rng.random_range(0..4))
                     .map(|_| rng.random_range(0..length))
                     .collect();
@@ -224,19 +231,40 @@ fn random_graph(seed: u64) -> Graph {
     g
 }
 
+/// The default limits without the sparse-array budget (random sparse lengths reach 2^32 - 1).
+fn relaxed() -> Limits {
+    Limits {
+        sparse_length_base: usize::MAX,
+        ..Limits::default()
+    }
+}
+
+fn encode_relaxed(g: &Graph) -> Vec<u8> {
+    let options = EncodeOptions {
+        limits: relaxed(),
+        ..EncodeOptions::default()
+    };
+    encode_with(g, &options, &[]).unwrap_or_else(|e| panic!("{e}\n{g:?}"))
+}
+
 #[test]
 fn r_sc_36_random_graphs_with_cycles_round_trip() {
     let mut cyclic = 0;
+    let options = DecodeOptions {
+        limits: relaxed(),
+        ..DecodeOptions::default()
+    };
     for seed in 0..GRAPHS {
         let g = random_graph(seed);
-        let bytes = encode(&g).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{g:?}"));
-        let back = decode(&bytes).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{bytes:02x?}"));
+        let bytes = encode_relaxed(&g);
+        let back = decode_with(&bytes, &options)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{bytes:02x?}"));
         assert!(
             back.equivalent(&g, true),
             "seed {seed}: {g:?}\n!=\n{back:?}"
         );
         assert_eq!(
-            encode(&back).unwrap(),
+            encode_relaxed(&back),
             bytes,
             "seed {seed}: encoding is not stable"
         );
@@ -252,10 +280,127 @@ fn r_sc_36_random_graphs_with_cycles_round_trip() {
 
 #[test]
 fn structured_clone_of_random_graphs_is_equivalent() {
+    let mut cloned = 0;
     for seed in 0..200 {
         let mut g = random_graph(seed);
-        let c = structured_clone(&mut g, &[]).unwrap();
-        assert!(c.equivalent(&g, true), "seed {seed}");
+        match structured_clone(&mut g, &[]) {
+            Ok(c) => {
+                assert!(c.equivalent(&g, true), "seed {seed}");
+                cloned += 1;
+            }
+            // Only what the default limits refuse may fail (long sparse arrays here).
+            Err(e) => assert!(encode(&g).is_err(), "seed {seed}: {e}"),
+        }
+    }
+    assert!(cloned > 100, "only {cloned} of 200 cloned");
+}
+
+/// Each limit set tight enough that random graphs land on both sides of it.
+fn tight_limits() -> Vec<(&'static str, Limits)> {
+    let base = relaxed();
+    vec![
+        (
+            "objects",
+            Limits {
+                max_objects: 3,
+                ..base.clone()
+            },
+        ),
+        (
+            "units",
+            Limits {
+                max_string_units: 6,
+                ..base.clone()
+            },
+        ),
+        (
+            "bytes",
+            Limits {
+                max_bytes: 8,
+                ..base.clone()
+            },
+        ),
+        (
+            "bigint",
+            Limits {
+                max_bigint_bytes: 8,
+                ..base.clone()
+            },
+        ),
+        (
+            "depth",
+            Limits {
+                max_depth: 2,
+                ..base.clone()
+            },
+        ),
+        (
+            "sparse",
+            Limits {
+                sparse_length_base: 0,
+                sparse_length_per_byte: 2,
+                ..base
+            },
+        ),
+    ]
+}
+
+#[test]
+fn the_writer_refuses_exactly_what_the_reader_refuses() {
+    for (name, limits) in tight_limits() {
+        let (mut written, mut refused) = (0, 0);
+        let encode_options = EncodeOptions {
+            limits: limits.clone(),
+            ..EncodeOptions::default()
+        };
+        let decode_options = DecodeOptions {
+            limits: limits.clone(),
+            ..DecodeOptions::default()
+        };
+        for seed in 0..1500 {
+            let g = random_graph(seed);
+            // Half the graphs transfer their first buffer: counted although it is out of band.
+            // (Not a resizable one: transfer carries bytes only, so its views would not read.)
+            let fixed = matches!(g.get(ObjectId(0)), Some(Object::ArrayBuffer(b)) if b.max_byte_length.is_none());
+            let transfer = if seed % 2 == 0 && fixed {
+                vec![Transferable::ArrayBuffer(ObjectId(0))]
+            } else {
+                Vec::new()
+            };
+            let relaxed_options = EncodeOptions {
+                limits: relaxed(),
+                ..EncodeOptions::default()
+            };
+            let bytes = encode_with(&g, &relaxed_options, &transfer).unwrap();
+            let buffers = match (transfer.is_empty(), g.get(ObjectId(0))) {
+                (false, Some(Object::ArrayBuffer(b))) => vec![b.data.clone()],
+                _ => Vec::new(),
+            };
+            let read = decode_transfer(&bytes, &decode_options, &[], buffers);
+            match encode_with(&g, &encode_options, &transfer) {
+                Ok(ours) => {
+                    assert!(
+                        read.is_ok(),
+                        "{name} seed {seed}: written, then refused: {read:?}"
+                    );
+                    assert_eq!(ours, bytes);
+                    written += 1;
+                }
+                Err(e) => {
+                    assert_eq!(e.name(), "DataCloneError");
+                    assert!(
+                        read.is_err(),
+                        "{name} seed {seed}: refused ({e}) but readable"
+                    );
+                    refused += 1;
+                }
+            }
+        }
+        eprintln!("{name}: {written} written, {refused} refused");
+        assert!(
+            written > 20 && refused > 20,
+            "{name}: {written} written, {refused} refused: the limit is not exercised"
+        );
     }
 }
 

@@ -101,3 +101,140 @@ fn close_racing_transfer_gives_exactly_one_notice_at_the_new_owner() {
         assert!(matches!(moved.try_recv(), Err(Error::Closed(_))));
     });
 }
+
+/// The lock-free post path: a post through one handle racing with the transfer of that very
+/// port through another. Either the post came first (the peer gets it, before anything the new
+/// owner sends) or it went nowhere; it is never lost halfway or delivered out of order.
+#[test]
+fn post_racing_the_transfer_of_its_own_port_is_ordered() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let (c, d) = MessageChannel::new().into_ports();
+        let a2 = a.clone();
+        let poster = loom::thread::spawn(move || a2.post_message("x", &[]).unwrap());
+        let mover = loom::thread::spawn(move || c.post_message("", &[a]).unwrap());
+        poster.join().unwrap();
+        mover.join().unwrap();
+        let moved = d
+            .try_recv()
+            .unwrap()
+            .expect("the port arrived")
+            .ports
+            .remove(0);
+        moved.post_message("y", &[]).unwrap();
+        let (got, end) = drain(&b);
+        assert!(
+            got == [b"x".to_vec(), b"y".to_vec()] || got == [b"y".to_vec()],
+            "{got:?}"
+        );
+        assert_eq!(end, None);
+        let m = moved.metrics();
+        assert_eq!(m.posted - m.dropped, got.len() as u64);
+    });
+}
+
+/// The lock-free receive path: a receive through one handle racing with the transfer of the
+/// receiving port. The message is received exactly once: by the old handle before the move, or
+/// by the new owner after it.
+#[test]
+fn receive_racing_the_transfer_of_the_receiver_delivers_exactly_once() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let (c, d) = MessageChannel::new().into_ports();
+        a.post_message("1", &[]).unwrap();
+        let b2 = b.clone();
+        let receiver = loom::thread::spawn(move || match b2.try_recv() {
+            Ok(Some(m)) => vec![m.data],
+            Ok(None) => panic!("the message was queued before"),
+            Err(Error::InvalidStateError(_)) => Vec::new(),
+            Err(e) => panic!("unexpected {e:?}"),
+        });
+        let mover = loom::thread::spawn(move || c.post_message("", &[b]).unwrap());
+        let early = receiver.join().unwrap();
+        mover.join().unwrap();
+        let moved = d
+            .try_recv()
+            .unwrap()
+            .expect("the port arrived")
+            .ports
+            .remove(0);
+        let (late, _) = drain(&moved);
+        let mut all = early;
+        all.extend(late);
+        assert_eq!(all, [b"1".to_vec()]);
+        drop(a);
+    });
+}
+
+/// The receiver takes posts in batches: a receive racing posts sees them in order, and the
+/// notifier fires again once a receive call has found the queue empty.
+#[test]
+fn receive_racing_posts_keeps_order_and_the_notifier_edge() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let counter = fired.clone();
+        b.set_onmessage(Some(Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })));
+        let poster = loom::thread::spawn(move || {
+            a.post_message("1", &[]).unwrap();
+            a.post_message("2", &[]).unwrap();
+            a
+        });
+        let b2 = b.clone();
+        let receiver = loom::thread::spawn(move || {
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                if let Ok(Some(m)) = b2.try_recv() {
+                    got.push(m.data);
+                }
+            }
+            got
+        });
+        let a = poster.join().unwrap();
+        let mut got = receiver.join().unwrap();
+        let (rest, end) = drain(&b);
+        got.extend(rest);
+        assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
+        assert_eq!(end, None);
+        let before = fired.load(Ordering::SeqCst);
+        assert!(before >= 1);
+        a.post_message("3", &[]).unwrap();
+        assert_eq!(
+            fired.load(Ordering::SeqCst),
+            before + 1,
+            "found empty, so told again"
+        );
+    });
+}
+
+/// A bounded post waiting for room is woken by a receive that frees it, and a blocked receive
+/// by the post: no lost wake-up between the receiver's batch and the writers' wait.
+#[test]
+fn bounded_post_and_blocking_receive_wake_each_other() {
+    use std::time::Duration;
+    use webmessaging_core::Capacity;
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        b.set_capacity(Capacity {
+            max_messages: Some(1),
+            max_bytes: None,
+        });
+        a.try_post("1", &[]).unwrap();
+        let writer = loom::thread::spawn(move || {
+            a.post_timeout("2", &[], Duration::MAX).unwrap();
+            a
+        });
+        let reader = loom::thread::spawn(move || {
+            let first = b.recv(None).unwrap().data;
+            let second = b.recv(None).unwrap().data;
+            (first, second, b)
+        });
+        let _a = writer.join().unwrap();
+        let (first, second, _b) = reader.join().unwrap();
+        assert_eq!((first, second), (b"1".to_vec(), b"2".to_vec()));
+    });
+}

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::bigint::JsBigInt;
+use super::decode::Limits;
 use super::number::{canonical, time_clip};
 use super::string::JsString;
 use super::transfer::Transferable;
@@ -19,12 +20,19 @@ pub struct EncodeOptions {
     /// The deepest nesting of containers written; deeper graphs are a `DataCloneError`.
     /// Default 10,000 (the reader's default too, so what we write we can read).
     pub max_depth: usize,
+    /// The receiving reader's budgets: a value that a reader with these [`Limits`] would refuse
+    /// (too many objects, string code units, ArrayBuffer bytes, too large a BigInt, too long
+    /// sparse arrays for the bytes written, nesting deeper than `limits.max_depth`) is a
+    /// `DataCloneError` here, at the sender, instead of a `DecodeError` at the receiver.
+    /// Default [`Limits::default()`], what the reader uses by default.
+    pub limits: Limits,
 }
 
 impl Default for EncodeOptions {
     fn default() -> Self {
         EncodeOptions {
             max_depth: super::decode::DEFAULT_MAX_DEPTH,
+            limits: Limits::default(),
         }
     }
 }
@@ -34,7 +42,7 @@ impl Default for EncodeOptions {
 /// Errors with `DataCloneError` when the graph cannot be written: a MessagePort (ports must be
 /// transferred, R-CH-15), a detached ArrayBuffer (R-SC-10), an out-of-bounds or misaligned view
 /// (R-SC-14), a dangling [`ObjectId`], duplicate or misplaced keys, or nesting deeper than
-/// [`EncodeOptions::max_depth`].
+/// [`EncodeOptions::max_depth`], or a value the default reader [`Limits`] would refuse.
 pub fn encode(graph: &Graph) -> Result<Vec<u8>> {
     encode_with(graph, &EncodeOptions::default(), &[])
 }
@@ -54,6 +62,7 @@ pub fn encode_with(
     // Index among the list's ports / buffers.
     let mut ports: HashMap<&MessagePort, u32> = HashMap::new();
     let mut buffers: HashMap<ObjectId, u32> = HashMap::new();
+    let mut budget = Budget::default();
     for t in transfer {
         match t {
             Transferable::Port(p) => {
@@ -67,6 +76,11 @@ pub fn encode_with(
                 if buffers.insert(*id, n).is_some() {
                     return Err(dce("the transfer list holds an ArrayBuffer twice"));
                 }
+                // The reader makes (and charges) every listed buffer, mentioned or not.
+                budget.objects += 1;
+                if let Some(Object::ArrayBuffer(b)) = graph.get(*id) {
+                    budget.bytes += b.data.len();
+                }
             }
         }
     }
@@ -77,12 +91,72 @@ pub fn encode_with(
         next_id: 0,
         ports: &ports,
         buffers: &buffers,
-        max_depth: options.max_depth,
+        max_depth: options.max_depth.min(options.limits.max_depth),
+        max_bigint_bytes: options.limits.max_bigint_bytes,
         depth: 0,
+        budget,
     };
     w.buf.extend_from_slice(&[VERSION, LATEST_VERSION as u8]);
     w.run(&graph.root)?;
+    w.budget.check(&options.limits, w.buf.len())?;
     Ok(w.buf)
+}
+
+/// What the reader will charge against its [`Limits`] for the bytes being written, counted as
+/// the reader counts (see `decode.rs`): the whole value is bounded by the graph, so the sums
+/// are checked once, at the end.
+#[derive(Default)]
+struct Budget {
+    /// Arena objects: every new object written, plus each listed transferred buffer.
+    objects: usize,
+    /// String code units, keys included.
+    units: usize,
+    /// ArrayBuffer bytes, inline and transferred.
+    bytes: usize,
+    /// Sum of sparse-array lengths.
+    sparse: usize,
+}
+
+impl Budget {
+    fn check(&self, limits: &Limits, written: usize) -> Result<()> {
+        let over = |what: &str, n: usize, limit: usize, field: &str| {
+            dce(format!(
+                "the value has {n} {what}, more than the receiver reads \
+                 (limit {limit}, Limits::{field})"
+            ))
+        };
+        if self.objects > limits.max_objects {
+            return Err(over(
+                "objects",
+                self.objects,
+                limits.max_objects,
+                "max_objects",
+            ));
+        }
+        if self.units > limits.max_string_units {
+            let field = "max_string_units";
+            return Err(over(
+                "string code units",
+                self.units,
+                limits.max_string_units,
+                field,
+            ));
+        }
+        if self.bytes > limits.max_bytes {
+            return Err(over(
+                "ArrayBuffer bytes",
+                self.bytes,
+                limits.max_bytes,
+                "max_bytes",
+            ));
+        }
+        let sparse = limits.sparse_budget(written);
+        if self.sparse > sparse {
+            let field = "sparse_length_per_byte";
+            return Err(over("sparse-array slots", self.sparse, sparse, field));
+        }
+        Ok(())
+    }
 }
 
 const UNSEEN: u32 = u32::MAX;
@@ -111,7 +185,9 @@ struct Writer<'g> {
     ports: &'g HashMap<&'g MessagePort, u32>,
     buffers: &'g HashMap<ObjectId, u32>,
     max_depth: usize,
+    max_bigint_bytes: usize,
     depth: usize,
+    budget: Budget,
 }
 
 fn dce(msg: impl Into<String>) -> Error {
@@ -167,6 +243,7 @@ impl<'g> Writer<'g> {
     }
 
     fn string(&mut self, s: &JsString) {
+        self.budget.units += s.len();
         match s.as_latin1() {
             Some(bytes) => {
                 self.buf.push(ONE_BYTE_STRING);
@@ -196,6 +273,13 @@ impl<'g> Writer<'g> {
         let byte_len = mag.len().div_ceil(8) * 8;
         if byte_len > (1 << 27) {
             return Err(dce("BigInt is larger than V8's maximum (2^30 bits)"));
+        }
+        if byte_len > self.max_bigint_bytes {
+            return Err(dce(format!(
+                "BigInt of {byte_len} bytes is larger than the receiver reads \
+                 (limit {}, Limits::max_bigint_bytes)",
+                self.max_bigint_bytes
+            )));
         }
         self.varint(u32::from(b.is_negative()) | ((byte_len as u32) << 1));
         self.buf.extend_from_slice(mag);
@@ -242,6 +326,10 @@ impl<'g> Writer<'g> {
         }
         *slot = self.next_id;
         self.next_id += 1;
+        // A transferred buffer was counted with the transfer list.
+        if !self.buffers.contains_key(&id) {
+            self.budget.objects += 1;
+        }
         false
     }
 
@@ -366,6 +454,7 @@ impl<'g> Writer<'g> {
                     }
                     prev = Some(*i);
                 }
+                self.budget.sparse += *length as usize;
                 self.buf.push(BEGIN_SPARSE_JS_ARRAY);
                 self.varint(*length);
                 self.enter(stack)?;
@@ -393,6 +482,7 @@ impl<'g> Writer<'g> {
             return Err(dce("a detached ArrayBuffer cannot be cloned"));
         }
         let len = Self::len_u32(b.data.len(), "ArrayBuffer")?;
+        self.budget.bytes += b.data.len();
         match b.max_byte_length {
             Some(max) => {
                 if len > max {
@@ -475,6 +565,8 @@ impl<'g> Writer<'g> {
     }
 
     fn error(&mut self, e: &'g ErrorObject, stack: &mut Vec<Task<'g>>) -> Result<()> {
+        // The reader opens a level for every Error, cause or not.
+        self.enter(stack)?;
         self.buf.push(ERROR);
         if let Some(t) = e.name.wire_tag() {
             self.buf.push(t);
@@ -490,7 +582,6 @@ impl<'g> Writer<'g> {
         match &e.cause {
             Some(c) => {
                 self.buf.push(ERROR_CAUSE);
-                self.enter(stack)?;
                 stack.push(Task::Tag(ERROR_END));
                 stack.push(Task::Value(c));
             }

@@ -55,7 +55,9 @@ mod value;
 mod wire;
 
 pub use bigint::{JsBigInt, ParseBigIntError};
-pub use decode::{decode, decode_transfer, decode_with, DecodeOptions, HostObjects, Limits};
+pub use decode::{
+    decode, decode_transfer, decode_with, validate, DecodeOptions, HostObjects, Limits,
+};
 pub use encode::{encode, encode_with, EncodeOptions};
 pub use error::{DecodeError, DecodeErrorKind};
 pub use string::JsString;

@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 use webmessaging_core::clone::{
     Array, ArrayBuffer, ArrayBufferView, DecodeOptions, Elements, ErrorName, ErrorObject, Graph,
-    JsBigInt, JsString, Object, ObjectId, RegExp, RegExpFlags, Value, ViewKind,
+    JsBigInt, JsString, Limits, Object, ObjectId, RegExp, RegExpFlags, Value, ViewKind,
 };
 use webmessaging_core::{MessageChannel, MessagePort};
 
@@ -57,12 +57,24 @@ pub fn load() -> Vec<Vector> {
 }
 
 impl Vector {
+    /// The reader options for this vector. V8 writes sparse arrays of any length (one vector
+    /// is 2^32 - 1 long in 15 bytes), beyond our default sparse budget: vectors lift it.
     pub fn options(&self) -> DecodeOptions {
-        if self.node_mode {
+        let mut options = if self.node_mode {
             DecodeOptions::node_serialize()
         } else {
             DecodeOptions::default()
-        }
+        };
+        options.limits = relaxed();
+        options
+    }
+}
+
+/// The default limits without the sparse-array budget.
+pub fn relaxed() -> Limits {
+    Limits {
+        sparse_length_base: usize::MAX,
+        ..Limits::default()
     }
 }
 

@@ -1,4 +1,4 @@
-//! `MessageEvent`: what windows and broadcast channels deliver.
+//! `MessageEvent`: what windows and broadcast channels deliver (one event type for both).
 
 use std::fmt;
 

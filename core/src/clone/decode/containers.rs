@@ -1,0 +1,718 @@
+//! The driver: containers open on an explicit stack (objects, arrays, Maps, Sets, Errors), take
+//! their keys and values, and are built when they end.
+
+use super::dedup::{earlier, Seen, Svz};
+use super::*;
+
+/// An open container.
+#[allow(clippy::box_collection)]
+enum Frame {
+    Object {
+        id: ObjectId,
+        props: Properties,
+        key: Option<JsString>,
+        seen: Seen<JsString>,
+    },
+    Dense {
+        id: ObjectId,
+        len: u32,
+        elements: Vec<Value>,
+        /// Indices of `-` holes (rare).
+        holes: Vec<u32>,
+        props: Properties,
+        key: Option<JsString>,
+        seen: Seen<JsString>,
+    },
+    Sparse {
+        id: ObjectId,
+        length: u32,
+        entries: Vec<(u32, Value)>,
+        props: Properties,
+        key: Option<Key>,
+        seen: Seen<JsString>,
+        seen_index: Seen<u32>,
+    },
+    Map {
+        id: ObjectId,
+        /// Entries on the wire (duplicates merged in lenient mode still count).
+        wire: usize,
+        entries: Vec<(Value, Value)>,
+        key: Option<Value>,
+        seen: Option<Box<HashMap<Svz, usize>>>,
+    },
+    Set {
+        id: ObjectId,
+        wire: usize,
+        values: Vec<Value>,
+        seen: Option<Box<HashMap<Svz, usize>>>,
+    },
+    Error {
+        id: ObjectId,
+        wire_id: usize,
+        error: ErrorObject,
+        awaiting_cause: bool,
+        started: bool,
+    },
+}
+
+/// What the open container wants next.
+enum Step {
+    /// Read a value and hand it to the container.
+    Value,
+    /// The container ended: build it.
+    End,
+    /// Something was consumed (a key, a hole); ask again.
+    Again,
+}
+
+impl<'a> Reader<'a> {
+    fn push(&mut self, stack: &mut Vec<Frame>, frame: Frame) -> R<()> {
+        if stack.len() >= self.opts.limits.max_depth {
+            return Err(self.err(
+                Kind::LimitExceeded,
+                format!("nesting deeper than {} levels", self.opts.limits.max_depth),
+            ));
+        }
+        stack.push(frame);
+        Ok(())
+    }
+
+    /// Reads the next value if it is a primitive (the common case inside containers); leaves
+    /// anything else for [`start_value`](Self::start_value).
+    #[inline]
+    fn primitive(&mut self) -> R<Option<Value>> {
+        let tag = self.peek_tag()?;
+        let v = match tag {
+            UNDEFINED => Value::Undefined,
+            NULL => Value::Null,
+            TRUE => Value::Bool(true),
+            FALSE => Value::Bool(false),
+            INT32 => {
+                self.pos += 1;
+                return Ok(Some(Value::Number(f64::from(self.zigzag()?))));
+            }
+            DOUBLE => {
+                self.pos += 1;
+                return Ok(Some(Value::Number(self.double()?)));
+            }
+            ONE_BYTE_STRING | TWO_BYTE_STRING => {
+                self.pos += 1;
+                return Ok(Some(Value::String(self.string_body(tag)?)));
+            }
+            _ => return Ok(None),
+        };
+        self.pos += 1;
+        Ok(Some(v))
+    }
+
+    /// Reads a value (a view right after a buffer included). `None` if it opened a container.
+    fn start_value(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
+        let v = self.start_value_inner(stack)?;
+        if let Some(Value::Object(id)) = v {
+            if matches!(self.objects.get(id.index()), Some(Object::ArrayBuffer(_)))
+                && self.input.get(self.pos..).is_some_and(|rest| {
+                    rest.iter().find(|&&b| b != PADDING) == Some(&ARRAY_BUFFER_VIEW)
+                })
+            {
+                self.peek_tag()?;
+                self.pos += 1;
+                return self.view(id).map(Some);
+            }
+        }
+        Ok(v)
+    }
+
+    fn start_value_inner(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
+        let at = self.pos;
+        let mut tag = self.tag()?;
+        while tag == VERIFY_OBJECT_COUNT {
+            self.varint()?;
+            tag = self.tag()?;
+        }
+        let v = match tag {
+            UNDEFINED => Value::Undefined,
+            NULL => Value::Null,
+            TRUE => Value::Bool(true),
+            FALSE => Value::Bool(false),
+            INT32 => Value::Number(f64::from(self.zigzag()?)),
+            UINT32 => Value::Number(f64::from(self.varint()?)),
+            DOUBLE => Value::Number(self.double()?),
+            BIGINT => Value::BigInt(self.bigint()?),
+            ONE_BYTE_STRING | TWO_BYTE_STRING | UTF8_STRING => {
+                Value::String(self.string_body(tag)?)
+            }
+            OBJECT_REFERENCE => {
+                let wire = self.varint()? as usize;
+                match self.id_map.get(wire) {
+                    Some(Some(id)) => Value::Object(*id),
+                    Some(None) => {
+                        return Err(self.err_at(
+                            at,
+                            Kind::Malformed,
+                            format!("reference to object {wire} before it can be referenced"),
+                        ))
+                    }
+                    None => {
+                        return Err(self.err_at(
+                            at,
+                            Kind::Malformed,
+                            format!("reference to unknown object {wire}"),
+                        ))
+                    }
+                }
+            }
+            BEGIN_JS_OBJECT => {
+                let id = self.alloc_wire(Object::Object(Vec::new()))?;
+                let frame = Frame::Object {
+                    id,
+                    props: Vec::new(),
+                    key: None,
+                    seen: Seen::new(),
+                };
+                self.push(stack, frame)?;
+                return Ok(None);
+            }
+            BEGIN_DENSE_JS_ARRAY => {
+                let len = self.varint()?;
+                // Every element takes at least one byte.
+                if len as usize > self.remaining() {
+                    return Err(self.err_at(
+                        at,
+                        Kind::Truncated,
+                        format!("dense array of {len} elements is longer than the input"),
+                    ));
+                }
+                let id = self.alloc_wire(Object::Array(Array::dense(Vec::new())))?;
+                let frame = Frame::Dense {
+                    id,
+                    len,
+                    elements: Vec::with_capacity(self.reserve_elements(len as usize)),
+                    holes: Vec::new(),
+                    props: Vec::new(),
+                    key: None,
+                    seen: Seen::new(),
+                };
+                self.push(stack, frame)?;
+                return Ok(None);
+            }
+            BEGIN_SPARSE_JS_ARRAY => {
+                let length = self.varint()?;
+                self.charge_sparse(at, length)?;
+                let id = self.alloc_wire(Object::Array(Array::sparse(length)))?;
+                let frame = Frame::Sparse {
+                    id,
+                    length,
+                    entries: Vec::new(),
+                    props: Vec::new(),
+                    key: None,
+                    seen: Seen::new(),
+                    seen_index: Seen::new(),
+                };
+                self.push(stack, frame)?;
+                return Ok(None);
+            }
+            BEGIN_JS_MAP => {
+                let id = self.alloc_wire(Object::Map(Vec::new()))?;
+                self.push(
+                    stack,
+                    Frame::Map {
+                        id,
+                        wire: 0,
+                        entries: Vec::new(),
+                        key: None,
+                        seen: None,
+                    },
+                )?;
+                return Ok(None);
+            }
+            BEGIN_JS_SET => {
+                let id = self.alloc_wire(Object::Set(Vec::new()))?;
+                self.push(
+                    stack,
+                    Frame::Set {
+                        id,
+                        wire: 0,
+                        values: Vec::new(),
+                        seen: None,
+                    },
+                )?;
+                return Ok(None);
+            }
+            DATE => {
+                let t = time_clip(self.double()?);
+                Value::Object(self.alloc_wire(Object::Date(t))?)
+            }
+            TRUE_OBJECT => Value::Object(self.alloc_wire(Object::BooleanObject(true))?),
+            FALSE_OBJECT => Value::Object(self.alloc_wire(Object::BooleanObject(false))?),
+            NUMBER_OBJECT => {
+                let n = self.double()?;
+                Value::Object(self.alloc_wire(Object::NumberObject(n))?)
+            }
+            BIGINT_OBJECT => {
+                let b = self.bigint()?;
+                Value::Object(self.alloc_wire(Object::BigIntObject(b))?)
+            }
+            STRING_OBJECT => {
+                let s = self.tagged_string("String object")?;
+                Value::Object(self.alloc_wire(Object::StringObject(s))?)
+            }
+            REGEXP => self.regexp()?,
+            ARRAY_BUFFER => self.array_buffer(false)?,
+            RESIZABLE_ARRAY_BUFFER => self.array_buffer(true)?,
+            ARRAY_BUFFER_TRANSFER => self.transferred_buffer()?,
+            HOST_OBJECT => self.host_object()?,
+            ERROR => {
+                // The id is taken now but the error is referable only once its cause starts.
+                let id = self.alloc(Object::Error(ErrorObject::default()))?;
+                let wire_id = self.id_map.len();
+                self.id_map.push(None);
+                let frame = Frame::Error {
+                    id,
+                    wire_id,
+                    error: ErrorObject::default(),
+                    awaiting_cause: false,
+                    started: false,
+                };
+                self.push(stack, frame)?;
+                return Ok(None);
+            }
+            ARRAY_BUFFER_VIEW => {
+                return Err(self.err_at(at, Kind::Malformed, "a view must follow an ArrayBuffer"))
+            }
+            THE_HOLE => {
+                return Err(self.err_at(at, Kind::Malformed, "a hole outside a dense array"))
+            }
+            SHARED_ARRAY_BUFFER | SHARED_OBJECT | WASM_MODULE_TRANSFER | WASM_MEMORY_TRANSFER => {
+                return Err(self.err_at(
+                    at,
+                    Kind::Unsupported,
+                    format!(
+                        "tag {} (shared memory or WebAssembly) is not supported",
+                        show(tag)
+                    ),
+                ))
+            }
+            t => {
+                return Err(self.err_at(at, Kind::Malformed, format!("unexpected tag {}", show(t))))
+            }
+        };
+        Ok(Some(v))
+    }
+
+    pub(super) fn run(&mut self) -> R<Value> {
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut done = self.start_value(&mut stack)?;
+        loop {
+            if let Some(v) = done.take() {
+                match stack.last_mut() {
+                    None => return Ok(v),
+                    Some(frame) => self.deliver(frame, v)?,
+                }
+            }
+            let Some(frame) = stack.last_mut() else {
+                return Err(self.err(Kind::Malformed, "reader lost its place"));
+            };
+            match self.next_step(frame)? {
+                Step::Value => done = self.start_value(&mut stack)?,
+                Step::Again => {}
+                Step::End => {
+                    let Some(frame) = stack.pop() else {
+                        return Err(self.err(Kind::Malformed, "reader lost its place"));
+                    };
+                    done = Some(self.finish(frame)?);
+                }
+            }
+        }
+    }
+
+    /// Reads the key of the next property, or the end tag. Returns `None` at the end tag.
+    fn key_or_end(&mut self, end: u8) -> R<Option<Key>> {
+        if self.peek_tag()? == end {
+            self.pos += 1;
+            return Ok(None);
+        }
+        self.key().map(Some)
+    }
+
+    fn check_count(&mut self, expected: usize, what: &str) -> R<()> {
+        let at = self.pos;
+        let n = self.varint()? as usize;
+        if n != expected {
+            return Err(self.err_at(
+                at,
+                Kind::Malformed,
+                format!("{what}: end count {n} but {expected} read"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn add_prop(
+        &self,
+        props: &Properties,
+        seen: &mut Seen<JsString>,
+        name: &JsString,
+        at: usize,
+    ) -> R<()> {
+        if !seen.insert(name, props.iter().map(|(k, _)| k)) {
+            return Err(self.err_at(
+                at,
+                Kind::Malformed,
+                format!("duplicate property key {name:?}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn next_step(&mut self, frame: &mut Frame) -> R<Step> {
+        let at = self.pos;
+        match frame {
+            Frame::Object {
+                props, key, seen, ..
+            } => {
+                if key.is_some() {
+                    return Ok(Step::Value);
+                }
+                match self.key_or_end(END_JS_OBJECT)? {
+                    None => {
+                        self.check_count(props.len(), "object")?;
+                        Ok(Step::End)
+                    }
+                    Some(k) => {
+                        let name = k.into_name();
+                        self.add_prop(props, seen, &name, at)?;
+                        // Fast path: a primitive value needs no trip through the driver.
+                        if let Some(v) = self.primitive()? {
+                            props.push((name, v));
+                            return Ok(Step::Again);
+                        }
+                        *key = Some(name);
+                        Ok(Step::Value)
+                    }
+                }
+            }
+            Frame::Dense {
+                len,
+                elements,
+                holes,
+                props,
+                key,
+                seen,
+                ..
+            } => {
+                while elements.len() < *len as usize {
+                    if self.peek_tag()? == THE_HOLE {
+                        self.pos += 1;
+                        holes.push(elements.len() as u32);
+                        elements.push(Value::Undefined);
+                        continue;
+                    }
+                    match self.primitive()? {
+                        Some(v) => elements.push(v),
+                        None => return Ok(Step::Value),
+                    }
+                }
+                if key.is_some() {
+                    return Ok(Step::Value);
+                }
+                match self.key_or_end(END_DENSE_JS_ARRAY)? {
+                    None => {
+                        self.check_count(props.len(), "dense array properties")?;
+                        self.check_count(*len as usize, "dense array length")?;
+                        Ok(Step::End)
+                    }
+                    Some(Key::Index(i)) => Err(self.err_at(
+                        at,
+                        Kind::Malformed,
+                        format!("index key {i} among a dense array's properties"),
+                    )),
+                    Some(Key::Name(name)) => {
+                        self.add_prop(props, seen, &name, at)?;
+                        *key = Some(name);
+                        Ok(Step::Value)
+                    }
+                }
+            }
+            Frame::Sparse {
+                length,
+                entries,
+                props,
+                key,
+                seen,
+                seen_index,
+                ..
+            } => {
+                if key.is_some() {
+                    return Ok(Step::Value);
+                }
+                match self.key_or_end(END_SPARSE_JS_ARRAY)? {
+                    None => {
+                        self.check_count(entries.len() + props.len(), "sparse array properties")?;
+                        self.check_count(*length as usize, "sparse array length")?;
+                        Ok(Step::End)
+                    }
+                    Some(Key::Index(i)) => {
+                        if i >= *length {
+                            return Err(self.err_at(
+                                at,
+                                Kind::Malformed,
+                                format!("index {i} beyond the sparse array's length {length}"),
+                            ));
+                        }
+                        if !seen_index.insert(&i, entries.iter().map(|(j, _)| j)) {
+                            return Err(self.err_at(
+                                at,
+                                Kind::Malformed,
+                                format!("duplicate array index {i}"),
+                            ));
+                        }
+                        *key = Some(Key::Index(i));
+                        Ok(Step::Value)
+                    }
+                    Some(Key::Name(name)) => {
+                        self.add_prop(props, seen, &name, at)?;
+                        *key = Some(Key::Name(name));
+                        Ok(Step::Value)
+                    }
+                }
+            }
+            Frame::Map { wire, key, .. } => {
+                if key.is_none() && self.peek_tag()? == END_JS_MAP {
+                    self.pos += 1;
+                    self.check_count(*wire * 2, "Map")?;
+                    return Ok(Step::End);
+                }
+                Ok(Step::Value)
+            }
+            Frame::Set { wire, .. } => {
+                if self.peek_tag()? == END_JS_SET {
+                    self.pos += 1;
+                    self.check_count(*wire, "Set")?;
+                    return Ok(Step::End);
+                }
+                Ok(Step::Value)
+            }
+            Frame::Error {
+                id,
+                wire_id,
+                error,
+                awaiting_cause,
+                started,
+            } => {
+                if *awaiting_cause {
+                    return Ok(Step::Value);
+                }
+                self.error_fields(*id, *wire_id, error, awaiting_cause, started)
+            }
+        }
+    }
+
+    /// Error sub-tags (read as raw bytes, not tags) up to the cause or the end.
+    fn error_fields(
+        &mut self,
+        id: ObjectId,
+        wire_id: usize,
+        error: &mut ErrorObject,
+        awaiting_cause: &mut bool,
+        started: &mut bool,
+    ) -> R<Step> {
+        loop {
+            let at = self.pos;
+            let first = !*started;
+            *started = true;
+            let sub = self.byte()?;
+            match sub {
+                ERROR_MESSAGE if error.message.is_none() => {
+                    error.message = Some(self.tagged_string("Error message")?)
+                }
+                ERROR_STACK if error.stack.is_none() => {
+                    error.stack = Some(self.tagged_string("Error stack")?)
+                }
+                ERROR_CAUSE if error.cause.is_none() => {
+                    // Newer V8 lets the cause refer to the error itself.
+                    if let Some(slot) = self.id_map.get_mut(wire_id) {
+                        *slot = Some(id);
+                    }
+                    *awaiting_cause = true;
+                    return Ok(Step::Value);
+                }
+                ERROR_END => return Ok(Step::End),
+                t if first && ErrorName::from_wire_tag(t).is_some() => {
+                    error.name = ErrorName::from_wire_tag(t).unwrap_or_default();
+                }
+                t => {
+                    return Err(self.err_at(
+                        at,
+                        Kind::Malformed,
+                        format!("unexpected or repeated Error field {}", show(t)),
+                    ))
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, frame: &mut Frame, v: Value) -> R<()> {
+        let at = self.pos;
+        match frame {
+            Frame::Object { props, key, .. } | Frame::Dense { props, key, .. } if key.is_some() => {
+                if let Some(k) = key.take() {
+                    props.push((k, v));
+                }
+            }
+            Frame::Dense { elements, .. } => elements.push(v),
+            Frame::Object { .. } => return Err(self.err(Kind::Malformed, "value without a key")),
+            Frame::Sparse {
+                entries,
+                props,
+                key,
+                ..
+            } => match key.take() {
+                Some(Key::Index(i)) => entries.push((i, v)),
+                Some(Key::Name(n)) => props.push((n, v)),
+                None => return Err(self.err(Kind::Malformed, "value without a key")),
+            },
+            Frame::Map {
+                wire,
+                entries,
+                key,
+                seen,
+                ..
+            } => match key.take() {
+                None => *key = Some(v),
+                Some(k) => {
+                    *wire += 1;
+                    match earlier(seen, entries.iter().map(|(x, _)| x), &k) {
+                        None => entries.push((k, v)),
+                        Some(_) if self.opts.strict => {
+                            return Err(self.err_at(at, Kind::Malformed, "duplicate Map key"))
+                        }
+                        // Map.prototype.set on an existing key replaces its value in place.
+                        Some(i) => {
+                            if let Some(e) = entries.get_mut(i) {
+                                e.1 = v;
+                            }
+                        }
+                    }
+                }
+            },
+            Frame::Set {
+                wire, values, seen, ..
+            } => {
+                *wire += 1;
+                if earlier(seen, values.iter(), &v).is_none() {
+                    values.push(v);
+                } else if self.opts.strict {
+                    return Err(self.err_at(at, Kind::Malformed, "duplicate Set value"));
+                }
+            }
+            Frame::Error {
+                error,
+                awaiting_cause,
+                ..
+            } => {
+                error.cause = Some(v);
+                *awaiting_cause = false;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, frame: Frame) -> R<Value> {
+        let (id, obj) = match frame {
+            Frame::Object { id, props, .. } => (id, Object::Object(js_key_order(props))),
+            Frame::Dense {
+                id,
+                len,
+                elements,
+                holes,
+                props,
+                ..
+            } => {
+                let elements = if holes.is_empty() {
+                    Elements::Dense(elements)
+                } else {
+                    let mut holes = holes.into_iter().peekable();
+                    let entries = elements
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| {
+                            if holes.peek() == Some(&(i as u32)) {
+                                holes.next();
+                                None
+                            } else {
+                                Some((i as u32, v))
+                            }
+                        })
+                        .collect();
+                    Elements::Sparse {
+                        length: len,
+                        entries,
+                    }
+                };
+                (
+                    id,
+                    Object::Array(Array {
+                        elements,
+                        properties: props,
+                    }),
+                )
+            }
+            Frame::Sparse {
+                id,
+                length,
+                mut entries,
+                props,
+                ..
+            } => {
+                entries.sort_by_key(|(i, _)| *i);
+                (
+                    id,
+                    Object::Array(Array {
+                        elements: Elements::Sparse { length, entries },
+                        properties: props,
+                    }),
+                )
+            }
+            Frame::Map { id, entries, .. } => (id, Object::Map(entries)),
+            Frame::Set { id, values, .. } => (id, Object::Set(values)),
+            Frame::Error {
+                id, wire_id, error, ..
+            } => {
+                if let Some(slot) = self.id_map.get_mut(wire_id) {
+                    *slot = Some(id);
+                }
+                (id, Object::Error(error))
+            }
+        };
+        self.set(id, obj);
+        Ok(Value::Object(id))
+    }
+}
+
+/// JavaScript's own-key order: array indices ascending first, then the other keys in the order
+/// they were added. V8 writes keys in that order; other writers may not, and the graph must
+/// show what a JavaScript reader would see.
+fn js_key_order(props: Properties) -> Properties {
+    let mut prev: Option<u32> = None;
+    let mut seen_name = false;
+    let ordered = props.iter().all(|(k, _)| match k.array_index() {
+        Some(i) => {
+            let ok = !seen_name && prev.is_none_or(|p| p < i);
+            prev = Some(i);
+            ok
+        }
+        None => {
+            seen_name = true;
+            true
+        }
+    });
+    if ordered {
+        return props;
+    }
+    let (mut indexed, names): (Vec<_>, Vec<_>) = props
+        .into_iter()
+        .partition(|(k, _)| k.array_index().is_some());
+    indexed.sort_by_key(|(k, _)| k.array_index());
+    indexed.extend(names);
+    indexed
+}

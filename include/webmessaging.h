@@ -50,18 +50,6 @@
 #define WM_JSON_BYTES_PER_UNIT 8
 
 /**
- * Sparse-array budget of one decoded message: the holes of all its sparse arrays (`length`
- * minus the elements present) may add up to at most `WM_SPARSE_BASE_HOLES` plus
- * `WM_SPARSE_HOLES_PER_BYTE` per byte of the serialized message.
- */
-#define WM_SPARSE_BASE_HOLES (1 << 20)
-
-/**
- * Holes allowed per byte of the serialized message (see `WM_SPARSE_BASE_HOLES`).
- */
-#define WM_SPARSE_HOLES_PER_BYTE 16
-
-/**
  * The result of every fallible `wm_*` call.
  *
  * `WM_OK` is 0; every other value is an error with a fixed number that is never reused or
@@ -718,9 +706,8 @@ wm_status wm_message_to_json(const wm_message *msg, char **out);
  * `wm_value_*` functions).
  *
  * A sparse array is a length with only its present elements behind it, so a few bytes can
- * claim millions of elements. A message's sparse arrays may have at most
- * `WM_SPARSE_BASE_HOLES` (2^20) plus `WM_SPARSE_HOLES_PER_BYTE` (16) holes per byte of the
- * message in all; past that the message is refused with `WM_ERR_DECODE`.
+ * claim millions of elements. The lengths of a message's sparse arrays may add up to at most
+ * 2^20 plus 16 per byte of the message; past that the message is refused with `WM_ERR_DECODE`.
  *
  * Ownership: on `WM_OK`, `*out` is a new value owned by the caller (`wm_value_free`); on
  * failure `*out` is NULL. Thread safety: any thread.

@@ -48,17 +48,20 @@ fn a_13_byte_sparse_array_of_16_million_elements_is_refused() {
 
 #[test]
 fn the_sparse_budget_is_the_base_plus_a_ratio_of_the_input_for_all_arrays_together() {
-    // Length 65,536 (the base) in 11 bytes: fits.
-    let one = b"\xff\x0f\x61\x80\x80\x04\x40\x00\x80\x80\x04";
+    // Length 1,048,576 (the base) in 11 bytes: fits.
+    let one = b"\xff\x0f\x61\x80\x80\x40\x40\x00\x80\x80\x40";
     assert!(decode(one).is_ok());
-    // Two of them in a 25-byte array: 131,072 slots > 65,536 + 16 × 25.
+    // Two of them in a 25-byte array: 2,097,152 slots > 1,048,576 + 16 × 25.
     let mut two = b"\xff\x0f\x41\x02".to_vec();
     two.extend_from_slice(&one[2..]);
     two.extend_from_slice(&one[2..]);
     two.extend_from_slice(b"\x24\x00\x02");
     let e = decode(&two).unwrap_err();
     assert_eq!(e.kind, DecodeErrorKind::LimitExceeded, "{e}");
-    assert_eq!(Limits::default().sparse_budget(two.len()), 65_536 + 16 * 25);
+    assert_eq!(
+        Limits::default().sparse_budget(two.len()),
+        (1 << 20) + 16 * 25
+    );
 }
 
 #[test]

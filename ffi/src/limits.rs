@@ -4,7 +4,9 @@
 //! places is written twice as JSON (so 24 arrays each holding the next one twice are 170 bytes
 //! on the wire and 117 MB of text), and a sparse array is a length with nothing behind it (13
 //! bytes claim 16 million elements). The library refuses such inputs with a named error instead
-//! of letting them allocate without bound.
+//! of letting them allocate without bound: JSON text gets the budget below; sparse arrays are
+//! bounded by the core reader's own `Limits` (`sparse_length_base` + `sparse_length_per_byte`
+//! per input byte), which every decode applies.
 
 use webmessaging_core::clone::{Elements, Graph, Object, Value};
 
@@ -19,14 +21,6 @@ pub const WM_JSON_BASE_BYTES: usize = 1 << 20;
 /// however many places refer to it. Every value without shared references fits; shared ones
 /// are written at each place they appear (as `JSON.stringify` does) until the budget runs out.
 pub const WM_JSON_BYTES_PER_UNIT: usize = 8;
-
-/// Sparse-array budget of one decoded message: the holes of all its sparse arrays (`length`
-/// minus the elements present) may add up to at most `WM_SPARSE_BASE_HOLES` plus
-/// `WM_SPARSE_HOLES_PER_BYTE` per byte of the serialized message.
-pub const WM_SPARSE_BASE_HOLES: u64 = 1 << 20;
-
-/// Holes allowed per byte of the serialized message (see `WM_SPARSE_BASE_HOLES`).
-pub const WM_SPARSE_HOLES_PER_BYTE: u64 = 16;
 
 /// Units every object, element, property or entry counts for in a value's size.
 const SLOT_UNITS: usize = 4;
@@ -112,29 +106,4 @@ pub(crate) fn json_too_large(budget: usize) -> Failure {
              place they appear, so this value expands too much; read it with the wm_value API"
         ),
     )
-}
-
-/// Refuses a decoded message whose sparse arrays claim more holes than its size allows.
-pub(crate) fn check_sparse(graph: &Graph, input_len: usize) -> Res {
-    let limit = WM_SPARSE_BASE_HOLES
-        .saturating_add(WM_SPARSE_HOLES_PER_BYTE.saturating_mul(input_len as u64));
-    let mut holes = 0u64;
-    for (_, object) in graph.iter() {
-        if let Object::Array(a) = object {
-            if let Elements::Sparse { length, entries } = &a.elements {
-                holes =
-                    holes.saturating_add(u64::from(*length).saturating_sub(entries.len() as u64));
-            }
-        }
-    }
-    if holes > limit {
-        return Err(Failure::new(
-            WM_ERR_DECODE,
-            format!(
-                "DecodeError: the message's sparse arrays have {holes} holes, more than the \
-                 {limit} a {input_len}-byte message may expand to (2^20 + 16 per byte)"
-            ),
-        ));
-    }
-    Ok(())
 }

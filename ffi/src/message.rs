@@ -262,9 +262,8 @@ pub unsafe extern "C" fn wm_message_to_json(
 /// `wm_value_*` functions).
 ///
 /// A sparse array is a length with only its present elements behind it, so a few bytes can
-/// claim millions of elements. A message's sparse arrays may have at most
-/// `WM_SPARSE_BASE_HOLES` (2^20) plus `WM_SPARSE_HOLES_PER_BYTE` (16) holes per byte of the
-/// message in all; past that the message is refused with `WM_ERR_DECODE`.
+/// claim millions of elements. The lengths of a message's sparse arrays may add up to at most
+/// 2^20 plus 16 per byte of the message; past that the message is refused with `WM_ERR_DECODE`.
 ///
 /// Ownership: on `WM_OK`, `*out` is a new value owned by the caller (`wm_value_free`); on
 /// failure `*out` is NULL. Thread safety: any thread.

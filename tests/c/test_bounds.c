@@ -1,7 +1,7 @@
 /* Bounded expansion: a small input may not grow into unbounded output. JSON of shared
  * references has a size budget (WM_JSON_BASE_BYTES + WM_JSON_BYTES_PER_UNIT per unit of the
- * value's size), and a decoded message's sparse arrays a hole budget (WM_SPARSE_BASE_HOLES +
- * WM_SPARSE_HOLES_PER_BYTE per message byte). Past either: a named error, never an abort. */
+ * value's size), and a decoded message's sparse arrays a length budget (2^20 + 16 per message
+ * byte, the reader's limits). Past either: a named error, never an abort. */
 #include "harness.h"
 
 /* levels + 1 arrays, each holding the next one twice: tiny as a graph, 2^levels leaves as a
@@ -130,7 +130,7 @@ static void r_sparse_array_expansion_is_bounded(void) {
   wm_value *v = (wm_value *)1;
   CHECK_STATUS(wm_message_value(m, &v), WM_ERR_DECODE);
   CHECK(v == NULL);
-  CHECK(strstr(wm_last_error(), "sparse arrays have 16000000 holes") != NULL);
+  CHECK(strstr(wm_last_error(), "sparse array length 16000000 exceeds the limit") != NULL);
   char *json = (char *)"unset";
   CHECK_STATUS(wm_message_to_json(m, &json), WM_ERR_DECODE);
   CHECK(json == NULL);
@@ -138,7 +138,7 @@ static void r_sparse_array_expansion_is_bounded(void) {
   wm_port_free(a);
   wm_port_free(b);
 
-  /* Within the budget (2^20 holes, here length 1,000,000) the array reads as before. */
+  /* Within the budget (2^20, here length 1,000,000) the array reads as before. */
   const uint8_t fine[] = {0xFF, 0x0F, 'a', 0xC0, 0x84, 0x3D, 'I', 0x02, 'T', '@', 0x01, 0xC0, 0x84, 0x3D};
   m = receive_bytes(fine, sizeof fine, &a, &b);
   REQUIRE(m != NULL);
@@ -157,14 +157,14 @@ static void r_sparse_array_expansion_is_bounded(void) {
   wm_port_free(a);
   wm_port_free(b);
 
-  /* The budget grows with the message: 2^20 + 16 per byte. Two arrays of 600,000 holes each
-   * (1.2 M in all) in a 25-byte message are refused; the holes of all arrays add up. */
+  /* The budget grows with the message: 2^20 + 16 per byte. Two arrays of length 600,000 each
+   * (1.2 M in all) in a 25-byte message are refused; the lengths of all arrays add up. */
   const uint8_t two[] = {0xFF, 0x0F, 'A', 0x02, 'a', 0xC0, 0xCF, 0x24, '@', 0x00, 0xC0, 0xCF, 0x24,
                          'a', 0xC0, 0xCF, 0x24, '@', 0x00, 0xC0, 0xCF, 0x24, '$', 0x00, 0x02};
   m = receive_bytes(two, sizeof two, &a, &b);
   REQUIRE(m != NULL);
   CHECK_STATUS(wm_message_value(m, &v), WM_ERR_DECODE);
-  CHECK(strstr(wm_last_error(), "sparse arrays have 1200000 holes") != NULL);
+  CHECK(strstr(wm_last_error(), "sparse array length 600000 exceeds the limit") != NULL);
   wm_message_free(m);
   wm_port_free(a);
   wm_port_free(b);

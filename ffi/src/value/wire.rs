@@ -119,18 +119,16 @@ pub(crate) fn encode_graph(graph: &Graph, ports: &[Arc<PortObj>]) -> Res<Payload
     )?))
 }
 
-/// Decodes a message into a graph; its port nodes are the message's ports. Sparse arrays may
-/// not claim more holes than `limits::check_sparse` allows for the message's size.
+/// Decodes a message into a graph; its port nodes are the message's ports. The reader's
+/// default `Limits` bound it, sparse arrays included (2^20 + 16 per message byte in all).
 pub(crate) fn decode_message(m: &MessageObj) -> Res<Graph> {
-    let g = clone::decode_transfer(
+    clone::decode_transfer(
         &m.data,
         &DecodeOptions::default(),
         &m.port_clones(),
         m.array_buffers.clone(),
     )
-    .map_err(|e| Failure::new(WM_ERR_DECODE, format!("DecodeError: {e}")))?;
-    crate::limits::check_sparse(&g, m.data.len())?;
-    Ok(g)
+    .map_err(|e| Failure::new(WM_ERR_DECODE, format!("DecodeError: {e}")))
 }
 
 pub(crate) fn value_from_message(m: &MessageObj) -> Res<*mut wm_value> {

@@ -48,7 +48,7 @@ pub struct Limits {
     /// Largest BigInt magnitude, in bytes. Default 1 MiB (V8's own maximum is 128 MiB).
     pub max_bigint_bytes: usize,
     /// Sparse-array slots one decode may claim for free, beyond what the input pays for (see
-    /// [`sparse_length_per_byte`](Self::sparse_length_per_byte)). Default 65,536.
+    /// [`sparse_length_per_byte`](Self::sparse_length_per_byte)). Default 1,048,576 (2^20).
     pub sparse_length_base: usize,
     /// Sparse-array slots each input byte buys. A sparse array's length costs at most five
     /// bytes whatever its value, so without a bound a 13-byte message claims 16 M elements, and
@@ -56,7 +56,7 @@ pub struct Limits {
     /// of all sparse arrays of one decode together may not exceed
     /// `sparse_length_base + sparse_length_per_byte × input bytes`, so what a reader materialises
     /// stays linear in what it read. Default 16 (with the base: a 1 KiB message may hold sparse
-    /// arrays of 81,920 elements in all). Dense arrays need no such bound: each element, hole
+    /// arrays of 1,064,960 elements in all). Dense arrays need no such bound: each element, hole
     /// or not, takes an input byte.
     pub sparse_length_per_byte: usize,
 }
@@ -78,7 +78,7 @@ impl Default for Limits {
             max_bytes: 1 << 30,
             max_string_units: 1 << 28,
             max_bigint_bytes: 1 << 20,
-            sparse_length_base: 1 << 16,
+            sparse_length_base: 1 << 20,
             sparse_length_per_byte: 16,
         }
     }

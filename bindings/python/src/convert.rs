@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
@@ -20,7 +20,7 @@ use pyo3::types::{
 };
 use webmessaging_core::clone::{
     self, Array, ArrayBuffer, ArrayBufferView, DecodeOptions, Elements, ErrorName, ErrorObject,
-    Graph, JsBigInt, JsString, Object, ObjectId, RegExp, RegExpFlags, Transferable, Value,
+    Graph, JsBigInt, JsString, Limits, Object, ObjectId, RegExp, RegExpFlags, Transferable, Value,
     ViewKind,
 };
 use webmessaging_core::{Message, MessagePort as CorePort, Payload};
@@ -35,6 +35,19 @@ const MAX_DEPTH: usize = 1_000;
 const MOVE_THRESHOLD: usize = 64 * 1024;
 /// Largest JavaScript integer a Number holds exactly.
 const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
+/// Most objects a message may create by copying tuples and frozensets met more than once (each
+/// reference to one is a copy, so a few bytes of nested shared tuples could otherwise expand
+/// exponentially).
+const MAX_COPIED_OBJECTS: usize = 1 << 20;
+/// Holes a decoded message may materialise as `HOLE` list items: this many plus
+/// [`HOLES_PER_INPUT_BYTE`] for each byte of the message (a sparse array costs a few bytes
+/// whatever its length, a list costs 8 bytes per slot).
+const FREE_HOLES: usize = 1 << 16;
+/// See [`FREE_HOLES`].
+const HOLES_PER_INPUT_BYTE: usize = 64;
+/// JavaScript times of `datetime.min` and `datetime.max` (UTC): the Dates Python can read back.
+const MIN_DATE_MS: f64 = -62_135_596_800_000.0;
+const MAX_DATE_MS: f64 = 253_402_300_799_999.0;
 
 /// The Python classes the mapping needs, imported once.
 struct Types {
@@ -157,6 +170,76 @@ struct Encoder<'a, 'py> {
     /// Keeps temporaries whose identity is memoized alive for the whole walk.
     keep: Vec<Bound<'py, PyAny>>,
     depth: usize,
+    /// The reader's budgets, enforced here so that what we send can be read.
+    limits: Limits,
+    objects: usize,
+    units: usize,
+    buffer_bytes: usize,
+    /// Tuples and frozensets already walked once: walking one again copies it.
+    immutables: HashMap<usize, (), BuildHasherDefault<PtrHasher>>,
+    /// How many copies of such containers the walk is inside, and the objects they made.
+    copying: usize,
+    copied: usize,
+}
+
+/// Iterates a dict's items like Python's own dict iterator: a change of size during the walk
+/// (user code run by the walk, or another thread while a call released the GIL) is a
+/// `RuntimeError`, never a panic or a read of freed entries.
+struct DictItems<'a, 'py> {
+    dict: &'a Bound<'py, PyDict>,
+    pos: pyo3::ffi::Py_ssize_t,
+    len: usize,
+    remaining: usize,
+}
+
+impl<'a, 'py> DictItems<'a, 'py> {
+    fn new(dict: &'a Bound<'py, PyDict>) -> Self {
+        let len = dict.len();
+        DictItems {
+            dict,
+            pos: 0,
+            len,
+            remaining: len,
+        }
+    }
+
+    fn next_item(&mut self) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+        if self.dict.len() != self.len {
+            return Err(PyRuntimeError::new_err(
+                "dictionary changed size during serialization",
+            ));
+        }
+        let mut key: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+        let mut value: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+        // SAFETY: the GIL is held (we have `py`), the dict is alive for 'a, and PyDict_Next
+        // returns borrowed references that we turn into owned ones before any other call.
+        let found = unsafe {
+            pyo3::ffi::PyDict_Next(self.dict.as_ptr(), &mut self.pos, &mut key, &mut value)
+        };
+        if found == 0 || key.is_null() || value.is_null() {
+            if self.remaining != 0 {
+                return Err(PyRuntimeError::new_err(
+                    "dictionary keys changed during serialization",
+                ));
+            }
+            return Ok(None);
+        }
+        if self.remaining == 0 {
+            return Err(PyRuntimeError::new_err(
+                "dictionary keys changed during serialization",
+            ));
+        }
+        self.remaining -= 1;
+        let py = self.dict.py();
+        // SAFETY: non-null borrowed references from PyDict_Next, owned at once.
+        let (k, v) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, key),
+                Bound::from_borrowed_ptr(py, value),
+            )
+        };
+        Ok(Some((k, v)))
+    }
 }
 
 fn js_string(obj: &Bound<'_, PyAny>) -> PyResult<JsString> {
@@ -219,13 +302,105 @@ impl<'py> Encoder<'_, 'py> {
             }
             return Ok(Value::BigInt(JsBigInt::from(n)));
         }
-        Ok(Value::BigInt(big_int(obj)?))
+        Ok(Value::BigInt(self.big_int(obj)?))
     }
 
-    fn new_object(&mut self, obj: &Bound<'py, PyAny>, object: Object) -> ObjectId {
-        let id = self.graph.add(object);
+    /// Adds an object to the graph, within the reader's object limit and the copy budget.
+    fn add(&mut self, object: Object) -> PyResult<ObjectId> {
+        self.objects += 1;
+        if self.objects > self.limits.max_objects {
+            return Err(errors::data_clone(
+                self.py,
+                format!(
+                    "the value has more than {} objects, the most a reader accepts",
+                    self.limits.max_objects
+                ),
+            ));
+        }
+        if self.copying > 0 {
+            self.copied += 1;
+            if self.copied > MAX_COPIED_OBJECTS {
+                return Err(errors::data_clone(
+                    self.py,
+                    format!(
+                        "tuples or frozensets referenced more than once expand to more than \
+                         {MAX_COPIED_OBJECTS} copied objects (each reference is a copy)"
+                    ),
+                ));
+            }
+        }
+        Ok(self.graph.add(object))
+    }
+
+    fn new_object(&mut self, obj: &Bound<'py, PyAny>, object: Object) -> PyResult<ObjectId> {
+        let id = self.add(object)?;
         self.memo.insert(obj.as_ptr() as usize, id);
-        id
+        Ok(id)
+    }
+
+    /// A string, charged to the reader's code-unit budget (keys included, as the reader counts).
+    fn string(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<JsString> {
+        let s = js_string(obj)?;
+        self.units = self.units.saturating_add(s.len());
+        if self.units > self.limits.max_string_units {
+            return Err(errors::data_clone(
+                self.py,
+                format!(
+                    "the value's strings hold more than {} code units, the most a reader accepts",
+                    self.limits.max_string_units
+                ),
+            ));
+        }
+        Ok(s)
+    }
+
+    /// ArrayBuffer bytes, charged to the reader's byte budget.
+    fn charge_bytes(&mut self, n: usize) -> PyResult<()> {
+        self.buffer_bytes = self.buffer_bytes.saturating_add(n);
+        if self.buffer_bytes > self.limits.max_bytes {
+            return Err(errors::data_clone(
+                self.py,
+                format!(
+                    "the value's buffers hold more than {} bytes, the most a reader accepts",
+                    self.limits.max_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn big_int(&self, obj: &Bound<'py, PyAny>) -> PyResult<JsBigInt> {
+        let n = big_int(obj)?;
+        if n.magnitude_le().len().div_ceil(8) * 8 > self.limits.max_bigint_bytes {
+            return Err(errors::data_clone(
+                self.py,
+                format!(
+                    "an int of {} bits is larger than a reader accepts ({} bytes of BigInt digits)",
+                    n.magnitude_le().len() * 8,
+                    self.limits.max_bigint_bytes
+                ),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Walks a tuple or frozenset (`obj`): the second and later times the same one is met it
+    /// is copied, and its objects count against [`MAX_COPIED_OBJECTS`].
+    fn immutable<R>(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        f: impl FnOnce(&mut Self) -> PyResult<R>,
+    ) -> PyResult<R> {
+        let again = self.immutables.insert(obj.as_ptr() as usize, ()).is_some();
+        if again {
+            self.keep.push(obj.clone());
+            self.copying += 1;
+        }
+        let result = f(self);
+        if again {
+            self.copying -= 1;
+        }
+        result
     }
 
     fn set(&mut self, id: ObjectId, object: Object) {
@@ -249,7 +424,7 @@ impl<'py> Encoder<'_, 'py> {
             return Ok(Value::Number(obj.cast::<PyFloat>()?.value()));
         }
         if obj.is_exact_instance_of::<PyString>() {
-            return Ok(Value::String(js_string(obj)?));
+            return Ok(Value::String(self.string(obj)?));
         }
         if let Some(id) = self.memo.get(obj.as_ptr() as usize) {
             return Ok(Value::Object(id));
@@ -273,10 +448,11 @@ impl<'py> Encoder<'_, 'py> {
                 return self.map(obj, dict);
             }
             if dict.iter().all(|(k, _)| k.is_instance_of::<PyString>()) {
-                let id = self.new_object(obj, Object::Object(Vec::new()));
+                let id = self.new_object(obj, Object::Object(Vec::new()))?;
                 let mut props = Vec::with_capacity(dict.len());
-                for (k, v) in dict.iter() {
-                    props.push((js_string(&k)?, self.value(&v)?));
+                let mut items = DictItems::new(dict);
+                while let Some((k, v)) = items.next_item()? {
+                    props.push((self.string(&k)?, self.value(&v)?));
                 }
                 self.set(id, Object::Object(props));
                 return Ok(Value::Object(id));
@@ -287,7 +463,7 @@ impl<'py> Encoder<'_, 'py> {
             if !obj.is_exact_instance_of::<PyList>() && isinstance(obj, &t.js_array)? {
                 return self.js_array(obj, list);
             }
-            let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())));
+            let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())))?;
             let mut items = Vec::with_capacity(list.len());
             for item in list.iter() {
                 items.push(self.value(&item)?);
@@ -299,13 +475,15 @@ impl<'py> Encoder<'_, 'py> {
             // Not memoized: equal tuples are often one shared constant in Python, and sharing
             // them would alias the mutable lists they become. A cycle through a tuple still
             // ends at the list or dict it passes through.
-            let id = self.graph.add(Object::Array(Array::dense(Vec::new())));
-            let mut items = Vec::with_capacity(tuple.len());
-            for item in tuple.iter() {
-                items.push(self.value(&item)?);
-            }
-            self.set(id, Object::Array(Array::dense(items)));
-            return Ok(Value::Object(id));
+            return self.immutable(obj, |enc| {
+                let id = enc.add(Object::Array(Array::dense(Vec::new())))?;
+                let mut items = Vec::with_capacity(tuple.len());
+                for item in tuple.iter() {
+                    items.push(enc.value(&item)?);
+                }
+                enc.set(id, Object::Array(Array::dense(items)));
+                Ok(Value::Object(id))
+            });
         }
         self.rare(obj)
     }
@@ -323,7 +501,7 @@ impl<'py> Encoder<'_, 'py> {
         }
         if obj.is_instance_of::<PyInt>() {
             if isinstance(obj, &t.js_bigint)? {
-                return Ok(Value::BigInt(big_int(obj)?));
+                return Ok(Value::BigInt(self.big_int(obj)?));
             }
             return self.int(obj);
         }
@@ -331,19 +509,21 @@ impl<'py> Encoder<'_, 'py> {
             return Ok(Value::Number(f.value()));
         }
         if obj.is_instance_of::<PyString>() {
-            return Ok(Value::String(js_string(obj)?));
+            return Ok(Value::String(self.string(obj)?));
         }
         if let Ok(bytes) = obj.cast::<PyBytes>() {
+            self.charge_bytes(bytes.as_bytes().len())?;
             let mut buffer = ArrayBuffer::new(bytes.as_bytes().to_vec());
             if isinstance(obj, &t.resizable)? {
                 let max: u32 = obj.getattr("max_byte_length")?.extract()?;
                 buffer.max_byte_length = Some(max);
             }
-            let id = self.new_object(obj, Object::ArrayBuffer(buffer));
+            let id = self.new_object(obj, Object::ArrayBuffer(buffer))?;
             return Ok(Value::Object(id));
         }
         if let Ok(bytes) = obj.cast::<PyByteArray>() {
-            let id = self.new_object(obj, Object::ArrayBuffer(ArrayBuffer::new(bytes.to_vec())));
+            self.charge_bytes(bytes.len())?;
+            let id = self.new_object(obj, Object::ArrayBuffer(ArrayBuffer::new(bytes.to_vec())))?;
             return Ok(Value::Object(id));
         }
         if obj.is_instance_of::<PyMemoryView>() {
@@ -352,29 +532,43 @@ impl<'py> Encoder<'_, 'py> {
                 .cast::<PyBytes>()?
                 .as_bytes()
                 .to_vec();
-            let id = self.new_object(obj, Object::ArrayBuffer(ArrayBuffer::new(data)));
+            self.charge_bytes(data.len())?;
+            let id = self.new_object(obj, Object::ArrayBuffer(ArrayBuffer::new(data)))?;
             return Ok(Value::Object(id));
         }
         if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
             // A frozenset is immutable like a tuple: copied, not shared (see above).
-            let id = if obj.is_instance_of::<PyFrozenSet>() {
-                self.graph.add(Object::Set(Vec::new()))
-            } else {
-                self.new_object(obj, Object::Set(Vec::new()))
+            let fill = |enc: &mut Self, id: ObjectId| -> PyResult<Value> {
+                let mut items = Vec::new();
+                for item in obj.try_iter()? {
+                    items.push(enc.value(&item?)?);
+                }
+                enc.set(id, Object::Set(items));
+                Ok(Value::Object(id))
             };
-            let mut items = Vec::new();
-            for item in obj.try_iter()? {
-                items.push(self.value(&item?)?);
+            if obj.is_instance_of::<PyFrozenSet>() {
+                return self.immutable(obj, |enc| {
+                    let id = enc.add(Object::Set(Vec::new()))?;
+                    fill(enc, id)
+                });
             }
-            self.set(id, Object::Set(items));
-            return Ok(Value::Object(id));
+            let id = self.new_object(obj, Object::Set(Vec::new()))?;
+            return fill(self, id);
         }
         if isinstance(obj, &t.datetime)? {
             let ms: f64 = t.date_to_ms.call1(self.py, (obj,))?.extract(self.py)?;
-            return Ok(Value::Object(self.new_object(obj, Object::Date(ms))));
+            // A receiver turns a Date back into a UTC datetime: refuse what it could not (e.g.
+            // datetime.min with a positive UTC offset is in year 0 in UTC).
+            if !(MIN_DATE_MS..=MAX_DATE_MS).contains(&ms) {
+                return Err(self.clone_error(
+                    obj,
+                    " outside datetime's range once converted to UTC (a receiver could not read it)",
+                ));
+            }
+            return Ok(Value::Object(self.new_object(obj, Object::Date(ms))?));
         }
         if obj.is(t.invalid_date.bind(self.py)) {
-            return Ok(Value::Object(self.graph.add(Object::Date(f64::NAN))));
+            return Ok(Value::Object(self.add(Object::Date(f64::NAN))?));
         }
         if isinstance(obj, &t.pattern)? || isinstance(obj, &t.js_regexp)? {
             let (source, flags): (Bound<'py, PyAny>, String) = t
@@ -386,10 +580,10 @@ impl<'py> Encoder<'_, 'py> {
                 errors::data_clone(self.py, format!("invalid RegExp flags {flags:?}"))
             })?;
             let regexp = RegExp {
-                source: js_string(&source)?,
+                source: self.string(&source)?,
                 flags,
             };
-            return Ok(Value::Object(self.new_object(obj, Object::RegExp(regexp))));
+            return Ok(Value::Object(self.new_object(obj, Object::RegExp(regexp))?));
         }
         if obj.is_instance_of::<pyo3::exceptions::PyBaseException>() {
             return self.error(obj);
@@ -407,7 +601,7 @@ impl<'py> Encoder<'_, 'py> {
                     )
                 }
             };
-            return Ok(Value::Object(self.new_object(obj, object)));
+            return Ok(Value::Object(self.new_object(obj, object)?));
         }
         if isinstance(obj, &t.js_typed_array)? {
             let name: String = obj.getattr("type")?.extract()?;
@@ -430,7 +624,7 @@ impl<'py> Encoder<'_, 'py> {
             return self.view(obj, kind, data);
         }
         if let Ok(port) = obj.cast::<MessagePort>() {
-            let id = self.new_object(obj, Object::MessagePort(port.get().port.clone()));
+            let id = self.new_object(obj, Object::MessagePort(port.get().port.clone()))?;
             return Ok(Value::Object(id));
         }
         // Any other buffer-protocol object (numpy arrays, ...): a typed array by its format.
@@ -457,7 +651,8 @@ impl<'py> Encoder<'_, 'py> {
     fn view(&mut self, obj: &Bound<'py, PyAny>, kind: ViewKind, data: Vec<u8>) -> PyResult<Value> {
         let len = u32::try_from(data.len())
             .map_err(|_| errors::data_clone(self.py, "typed arrays are limited to 4 GiB"))?;
-        let buffer = self.graph.add(Object::ArrayBuffer(ArrayBuffer::new(data)));
+        self.charge_bytes(data.len())?;
+        let buffer = self.add(Object::ArrayBuffer(ArrayBuffer::new(data)))?;
         let view = ArrayBufferView {
             kind,
             buffer,
@@ -465,13 +660,14 @@ impl<'py> Encoder<'_, 'py> {
             byte_length: len,
             length_tracking: false,
         };
-        Ok(Value::Object(self.new_object(obj, Object::View(view))))
+        Ok(Value::Object(self.new_object(obj, Object::View(view))?))
     }
 
     fn map(&mut self, obj: &Bound<'py, PyAny>, dict: &Bound<'py, PyDict>) -> PyResult<Value> {
-        let id = self.new_object(obj, Object::Map(Vec::new()));
+        let id = self.new_object(obj, Object::Map(Vec::new()))?;
         let mut entries = Vec::with_capacity(dict.len());
-        for (k, v) in dict.iter() {
+        let mut items = DictItems::new(dict);
+        while let Some((k, v)) = items.next_item()? {
             entries.push((self.value(&k)?, self.value(&v)?));
         }
         self.set(id, Object::Map(entries));
@@ -479,7 +675,7 @@ impl<'py> Encoder<'_, 'py> {
     }
 
     fn js_array(&mut self, obj: &Bound<'py, PyAny>, list: &Bound<'py, PyList>) -> PyResult<Value> {
-        let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())));
+        let id = self.new_object(obj, Object::Array(Array::dense(Vec::new())))?;
         let hole = self.t.hole.bind(self.py).clone();
         let len =
             u32::try_from(list.len()).map_err(|_| errors::data_clone(self.py, "array too long"))?;
@@ -498,8 +694,9 @@ impl<'py> Encoder<'_, 'py> {
         let props_obj = obj.getattr("properties")?;
         let props_dict = props_obj.cast::<PyDict>()?;
         let mut properties = Vec::new();
-        for (k, v) in props_dict.iter() {
-            properties.push((js_string(&k)?, self.value(&v)?));
+        let mut items = DictItems::new(props_dict);
+        while let Some((k, v)) = items.next_item()? {
+            properties.push((self.string(&k)?, self.value(&v)?));
         }
         let elements = if holes {
             Elements::Sparse {
@@ -521,7 +718,7 @@ impl<'py> Encoder<'_, 'py> {
 
     fn error(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Value> {
         let py = self.py;
-        let id = self.new_object(obj, Object::Error(ErrorObject::default()));
+        let id = self.new_object(obj, Object::Error(ErrorObject::default()))?;
         let parts = self.t.error_to_js.call1(py, (obj,))?;
         let (name, message, stack, has_cause, cause): (
             String,
@@ -530,17 +727,19 @@ impl<'py> Encoder<'_, 'py> {
             bool,
             Bound<'py, PyAny>,
         ) = parts.extract(py)?;
-        let text = |v: &Bound<'py, PyAny>| -> PyResult<Option<JsString>> {
+        let mut text = |v: &Bound<'py, PyAny>| -> PyResult<Option<JsString>> {
             if v.is_none() {
                 Ok(None)
             } else {
-                Ok(Some(js_string(v)?))
+                Ok(Some(self.string(v)?))
             }
         };
+        let message = text(&message)?;
+        let stack = text(&stack)?;
         let mut error = ErrorObject {
             name: ErrorName::from_name(&name),
-            message: text(&message)?,
-            stack: text(&stack)?,
+            message,
+            stack,
             cause: None,
         };
         if has_cause {
@@ -552,12 +751,19 @@ impl<'py> Encoder<'_, 'py> {
     }
 }
 
+/// An `int` (or `__index__` object) as a BigInt, through `int.to_bytes`: linear in its size and
+/// free of `sys.int_max_str_digits` (the decimal path is neither).
 fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<JsBigInt> {
     if let Ok(n) = obj.extract::<i128>() {
         return Ok(JsBigInt::from(n));
     }
-    let text = obj.call_method0("__index__")?.str()?.to_string();
-    JsBigInt::parse_decimal(&text).ok_or_else(|| PyValueError::new_err("not an integer"))
+    let n = obj.call_method0("__index__")?;
+    let negative = n.lt(0)?;
+    let magnitude = if negative { n.neg()? } else { n };
+    let bits: usize = magnitude.call_method0("bit_length")?.extract()?;
+    let bytes = magnitude.call_method1("to_bytes", (bits.div_ceil(8), "little"))?;
+    let bytes = bytes.cast::<PyBytes>()?;
+    Ok(JsBigInt::from_sign_magnitude(negative, bytes.as_bytes()))
 }
 
 /// Builds the value graph of `value`.
@@ -584,6 +790,13 @@ pub(crate) fn graph_with_transfer(
         memo: Memo::default(),
         keep: Vec::new(),
         depth: 0,
+        limits: Limits::default(),
+        objects: 0,
+        units: 0,
+        buffer_bytes: 0,
+        immutables: HashMap::default(),
+        copying: 0,
+        copied: 0,
     };
     let root = enc.value(value)?;
     let mut list = Vec::with_capacity(transfer.items.len());
@@ -596,7 +809,7 @@ pub(crate) fn graph_with_transfer(
                     None => enc.new_object(
                         b.as_any(),
                         Object::ArrayBuffer(ArrayBuffer::new(b.to_vec())),
-                    ),
+                    )?,
                 };
                 list.push(Transferable::ArrayBuffer(id));
             }
@@ -668,6 +881,14 @@ struct Decoder<'a, 'py> {
     memo: Vec<Option<Bound<'py, PyAny>>>,
     ports: &'a [(CorePort, Bound<'py, PyAny>)],
     depth: usize,
+    /// `HOLE` items the rest of the walk may still create (see [`hole_budget`]).
+    holes: usize,
+}
+
+/// How many `HOLE` items a message of `input_len` bytes may expand to: [`FREE_HOLES`] plus
+/// [`HOLES_PER_INPUT_BYTE`] per byte, so a few bytes cannot become a list of millions.
+pub(crate) fn hole_budget(input_len: usize) -> usize {
+    FREE_HOLES.saturating_add(input_len.saturating_mul(HOLES_PER_INPUT_BYTE))
 }
 
 fn py_string<'py>(py: Python<'py>, s: &JsString) -> PyResult<Bound<'py, PyAny>> {
@@ -724,7 +945,15 @@ fn py_bigint<'py>(py: Python<'py>, n: &JsBigInt) -> PyResult<Bound<'py, PyAny>> 
     if let Some(v) = n.to_i128() {
         return Ok(v.into_pyobject(py)?.into_any());
     }
-    py.get_type::<PyInt>().call1((n.to_decimal(),))
+    // Through `int.from_bytes`: linear, and free of `sys.int_max_str_digits`.
+    let magnitude = py
+        .get_type::<PyInt>()
+        .call_method1("from_bytes", (PyBytes::new(py, n.magnitude_le()), "little"))?;
+    if n.is_negative() {
+        magnitude.neg()
+    } else {
+        Ok(magnitude)
+    }
 }
 
 fn typecode(kind: ViewKind) -> Option<&'static str> {
@@ -995,12 +1224,16 @@ impl<'py> Decoder<'_, 'py> {
                 }
             }
             Elements::Sparse { length, entries } => {
-                if *length as usize > (1 << 24) + 16 * entries.len() {
+                let holes = (*length as usize).saturating_sub(entries.len());
+                if holes > self.holes {
                     return Err(self.error(format!(
-                        "a sparse array of length {length} with {} elements is too sparse for a list",
+                        "a sparse array of length {length} with {} elements is too sparse for a \
+                         list (a message may expand to {FREE_HOLES} + {HOLES_PER_INPUT_BYTE} \
+                         holes per byte of input)",
                         entries.len()
                     )));
                 }
+                self.holes -= holes;
                 let hole = self.t.hole.bind(py);
                 let mut next = 0u32;
                 for (i, v) in entries {
@@ -1059,6 +1292,7 @@ pub(crate) fn from_graph<'py>(
     py: Python<'py>,
     graph: &Graph,
     ports: &[(CorePort, Bound<'py, PyAny>)],
+    holes: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let t = types(py)?;
     let mut dec = Decoder {
@@ -1068,6 +1302,7 @@ pub(crate) fn from_graph<'py>(
         memo: vec![None; graph.len()],
         ports,
         depth: 0,
+        holes,
     };
     dec.value(&graph.root)
 }
@@ -1089,6 +1324,7 @@ pub(crate) fn decode_message<'py>(
     py: Python<'py>,
     message: Message,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    let input_len = message.data.len() + message.array_buffers.iter().map(Vec::len).sum::<usize>();
     let received = clone::deserialize_message(message, &decode_options(false));
     let received = match received {
         Ok(r) => r,
@@ -1099,7 +1335,7 @@ pub(crate) fn decode_message<'py>(
         let obj = Bound::new(py, MessagePort::wrap(port.clone()))?.into_any();
         pairs.push((port, obj));
     }
-    let value = from_graph(py, &received.graph, &pairs)?;
+    let value = from_graph(py, &received.graph, &pairs, hole_budget(input_len))?;
     let ports = PyTuple::new(py, pairs.iter().map(|(_, o)| o))?;
     Ok((value, ports))
 }

@@ -57,7 +57,7 @@ fn deserialize<'py>(
     };
     let graph = clone::decode_with(data.as_bytes(), &convert::decode_options(node))
         .map_err(|e| errors::to_py(py, webmessaging_core::Error::from(e)))?;
-    convert::from_graph(py, &graph, &[])
+    convert::from_graph(py, &graph, &[], convert::hole_budget(data.as_bytes().len()))
 }
 
 /// A structured clone of `value` (serialize then deserialize, keeping shared references and
@@ -88,7 +88,8 @@ fn structured_clone<'py>(
             }
         }
     }
-    convert::from_graph(py, &cloned, &pairs)
+    // The holes come from a Python list that already had them: no expansion to bound.
+    convert::from_graph(py, &cloned, &pairs, usize::MAX)
 }
 
 /// Number of live port mailboxes in the process (diagnostics; tests use it to check for leaks).

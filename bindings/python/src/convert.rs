@@ -25,20 +25,21 @@ use webmessaging_core::clone::{
 };
 use webmessaging_core::{Message, MessagePort as CorePort, Payload};
 
+use crate::codec;
 use crate::errors::{self, IntoPyResult};
 use crate::port::{MessagePort, Transfer, TransferItem};
 
 /// Deepest nesting we walk (both ways). The walk is recursive, so this protects the stack of
 /// threads with small stacks; the core decoder enforces the same depth on bytes.
-const MAX_DEPTH: usize = 1_000;
+pub(crate) const MAX_DEPTH: usize = 1_000;
 /// ArrayBuffers at least this large ride in a message's buffer table instead of its bytes.
-const MOVE_THRESHOLD: usize = 64 * 1024;
+pub(crate) const MOVE_THRESHOLD: usize = 64 * 1024;
 /// Largest JavaScript integer a Number holds exactly.
 const MAX_SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
 /// Most objects a message may create by copying tuples and frozensets met more than once (each
 /// reference to one is a copy, so a few bytes of nested shared tuples could otherwise expand
 /// exponentially).
-const MAX_COPIED_OBJECTS: usize = 1 << 20;
+pub(crate) const MAX_COPIED_OBJECTS: usize = 1 << 20;
 /// Holes a decoded message may materialise as `HOLE` list items: this many plus
 /// [`HOLES_PER_INPUT_BYTE`] for each byte of the message (a sparse array costs a few bytes
 /// whatever its length, a list costs 8 bytes per slot).
@@ -50,8 +51,8 @@ const MIN_DATE_MS: f64 = -62_135_596_800_000.0;
 const MAX_DATE_MS: f64 = 253_402_300_799_999.0;
 
 /// The Python classes the mapping needs, imported once.
-struct Types {
-    undefined: Py<PyAny>,
+pub(crate) struct Types {
+    pub(crate) undefined: Py<PyAny>,
     hole: Py<PyAny>,
     invalid_date: Py<PyAny>,
     js_bigint: Py<PyAny>,
@@ -73,7 +74,7 @@ struct Types {
     set_cause: Py<PyAny>,
 }
 
-fn types(py: Python<'_>) -> PyResult<&Types> {
+pub(crate) fn types(py: Python<'_>) -> PyResult<&Types> {
     static TYPES: PyOnceLock<Types> = PyOnceLock::new();
     TYPES.get_or_try_init(py, || {
         let t = py.import("webmessaging._types")?;
@@ -113,7 +114,7 @@ fn isinstance(obj: &Bound<'_, PyAny>, ty: &Py<PyAny>) -> PyResult<bool> {
 /// Hashes object addresses (the memo's keys) with one multiplication: they are unique and
 /// not attacker-chosen, so SipHash's strength is not needed on this hot path.
 #[derive(Default)]
-struct PtrHasher(u64);
+pub(crate) struct PtrHasher(u64);
 
 impl Hasher for PtrHasher {
     fn finish(&self) -> u64 {
@@ -185,7 +186,7 @@ struct Encoder<'a, 'py> {
 /// Iterates a dict's items like Python's own dict iterator: a change of size during the walk
 /// (user code run by the walk, or another thread while a call released the GIL) is a
 /// `RuntimeError`, never a panic or a read of freed entries.
-struct DictItems<'a, 'py> {
+pub(crate) struct DictItems<'a, 'py> {
     dict: &'a Bound<'py, PyDict>,
     pos: pyo3::ffi::Py_ssize_t,
     len: usize,
@@ -193,7 +194,7 @@ struct DictItems<'a, 'py> {
 }
 
 impl<'a, 'py> DictItems<'a, 'py> {
-    fn new(dict: &'a Bound<'py, PyDict>) -> Self {
+    pub(crate) fn new(dict: &'a Bound<'py, PyDict>) -> Self {
         let len = dict.len();
         DictItems {
             dict,
@@ -203,7 +204,7 @@ impl<'a, 'py> DictItems<'a, 'py> {
         }
     }
 
-    fn next_item(&mut self) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    pub(crate) fn next_item(&mut self) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
         if self.dict.len() != self.len {
             return Err(PyRuntimeError::new_err(
                 "dictionary changed size during serialization",
@@ -865,10 +866,41 @@ pub(crate) fn encode(
     value: &Bound<'_, PyAny>,
     transfer: &Transfer<'_>,
 ) -> PyResult<(Payload, Vec<CorePort>)> {
+    if transfer.items.is_empty() {
+        if let Ok(payload) = codec::encode::write(value, true)? {
+            return Ok((payload, Vec::new()));
+        }
+    }
     let (mut graph, list) = graph_with_transfer(py, value, transfer, true)?;
     let serialized = clone::serialize_with_transfer(&mut graph, &list).py_err(py)?;
     detach_buffers(py, transfer)?;
     Ok((serialized.payload, serialized.ports))
+}
+
+/// The wire bytes of `value` with no transfer list (`serialize`, `BroadcastChannel`): the
+/// direct codec when it covers the value, the graph otherwise.
+pub(crate) fn serialize(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(payload) = codec::encode::write(value, false)? {
+        return Ok(payload.data);
+    }
+    let graph = to_graph(py, value)?;
+    clone::encode(&graph).map_err(|e| errors::to_py(py, e))
+}
+
+/// Reads `data` (no transfer table); `node`: Node's `v8.serialize()` dialect.
+pub(crate) fn deserialize<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    node: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    if !node {
+        if let Ok(value) = codec::decode::read(py, data, &[])? {
+            return Ok(value);
+        }
+    }
+    let graph = clone::decode_with(data, &decode_options(node))
+        .map_err(|e| errors::to_py(py, webmessaging_core::Error::from(e)))?;
+    from_graph(py, &graph, &[], hole_budget(data.len()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -915,9 +947,17 @@ const KEY_CACHE_SIZE: usize = 4096;
 type KeyCache = parking_lot::Mutex<HashMap<Box<[u8]>, Py<PyString>, BuildHasherDefault<PtrHasher>>>;
 
 fn py_key<'py>(py: Python<'py>, s: &JsString) -> PyResult<Bound<'py, PyAny>> {
+    match s.as_latin1() {
+        Some(b) if b.is_ascii() => ascii_key(py, b),
+        _ => py_string(py, s),
+    }
+}
+
+/// An object key made of ASCII `b`: from the cache of interned keys when short.
+pub(crate) fn ascii_key<'py>(py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     static KEYS: PyOnceLock<KeyCache> = PyOnceLock::new();
-    if let Some(b) = s.as_latin1() {
-        if b.len() <= 32 && b.is_ascii() {
+    {
+        if b.len() <= 32 {
             let cache = KEYS.get_or_init(py, Default::default);
             if let Some(k) = cache.lock().get(b) {
                 return Ok(k.bind(py).clone().into_any());
@@ -938,7 +978,23 @@ fn py_key<'py>(py: Python<'py>, s: &JsString) -> PyResult<Bound<'py, PyAny>> {
             return Ok(key.into_any());
         }
     }
-    py_string(py, s)
+    let text = std::str::from_utf8(b).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(PyString::new(py, text).into_any())
+}
+
+/// A BigInt: a `JSBigInt` when a Number could hold it (so it stays a BigInt on the way back),
+/// else a plain `int`.
+pub(crate) fn bigint_value<'py>(
+    py: Python<'py>,
+    t: &Types,
+    n: &JsBigInt,
+) -> PyResult<Bound<'py, PyAny>> {
+    let int = py_bigint(py, n)?;
+    if n.to_i64().is_some_and(|i| i.unsigned_abs() <= 1 << 53) {
+        t.js_bigint.bind(py).call1((int,))
+    } else {
+        Ok(int)
+    }
 }
 
 fn py_bigint<'py>(py: Python<'py>, n: &JsBigInt) -> PyResult<Bound<'py, PyAny>> {
@@ -1004,14 +1060,7 @@ impl<'py> Decoder<'_, 'py> {
             Value::Null => py.None().into_bound(py),
             Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
             Value::Number(n) => number(py, *n)?,
-            Value::BigInt(n) => {
-                let int = py_bigint(py, n)?;
-                if n.to_i64().is_some_and(|i| i.unsigned_abs() <= 1 << 53) {
-                    self.t.js_bigint.bind(py).call1((int,))?
-                } else {
-                    int
-                }
-            }
+            Value::BigInt(n) => bigint_value(py, self.t, n)?,
             Value::String(s) => py_string(py, s)?,
             Value::Object(id) => {
                 if let Some(Some(done)) = self.memo.get(id.index()) {
@@ -1279,7 +1328,7 @@ fn plain_elements(array: &Array) -> Option<Vec<&Value>> {
 }
 
 /// A Number: integral values within ±2^53 come back as `int` (except -0), others as `float`.
-fn number(py: Python<'_>, n: f64) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn number(py: Python<'_>, n: f64) -> PyResult<Bound<'_, PyAny>> {
     if n.fract() == 0.0 && n.abs() <= MAX_SAFE && !(n == 0.0 && n.is_sign_negative()) {
         return Ok((n as i64).into_pyobject(py)?.into_any());
     }
@@ -1324,6 +1373,11 @@ pub(crate) fn decode_message<'py>(
     py: Python<'py>,
     message: Message,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    if message.ports.is_empty() {
+        if let Ok(value) = codec::decode::read(py, &message.data, &message.array_buffers)? {
+            return Ok((value, PyTuple::empty(py)));
+        }
+    }
     let input_len = message.data.len() + message.array_buffers.iter().map(Vec::len).sum::<usize>();
     let received = clone::deserialize_message(message, &decode_options(false));
     let received = match received {

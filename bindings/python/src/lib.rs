@@ -4,6 +4,7 @@
 //! this module is private (like `pydantic_core._pydantic_core`). All semantics come from
 //! `webmessaging-core`; this crate only maps them to Python objects, threads and event loops.
 
+mod codec;
 mod convert;
 mod errors;
 mod hub;
@@ -30,8 +31,7 @@ fn serialize<'py>(
             "serialize() cannot transfer ports: bytes have no transfer table; post the value instead",
         ));
     }
-    let graph = convert::to_graph(py, value)?;
-    let bytes = clone::encode(&graph).map_err(|e| errors::to_py(py, e))?;
+    let bytes = convert::serialize(py, value)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
@@ -55,9 +55,7 @@ fn deserialize<'py>(
             &owned
         }
     };
-    let graph = clone::decode_with(data.as_bytes(), &convert::decode_options(node))
-        .map_err(|e| errors::to_py(py, webmessaging_core::Error::from(e)))?;
-    convert::from_graph(py, &graph, &[], convert::hole_budget(data.as_bytes().len()))
+    convert::deserialize(py, data.as_bytes(), node)
 }
 
 /// A structured clone of `value` (serialize then deserialize, keeping shared references and

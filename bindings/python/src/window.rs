@@ -277,8 +277,8 @@ impl BroadcastChannel {
         if self.channel.is_closed() {
             return Err(errors::invalid_state(py, "the BroadcastChannel is closed"));
         }
-        let graph = convert::to_graph(py, data)?;
-        self.channel.post_value(&graph).py_err(py)
+        let bytes = convert::serialize(py, data)?;
+        self.channel.post_message(bytes).py_err(py)
     }
 
     /// Closes the channel: it receives nothing more (idempotent).

@@ -60,6 +60,7 @@ pub(crate) struct Types {
     js_array: Py<PyAny>,
     js_boxed: Py<PyAny>,
     js_regexp: Py<PyAny>,
+    enum_type: Py<PyAny>,
     js_typed_array: Py<PyAny>,
     resizable: Py<PyAny>,
     datetime: Py<PyAny>,
@@ -88,6 +89,7 @@ pub(crate) fn types(py: Python<'_>) -> PyResult<&Types> {
             js_array: get("JSArray")?,
             js_boxed: get("JSBoxed")?,
             js_regexp: get("JSRegExp")?,
+            enum_type: py.import("enum")?.getattr("Enum")?.unbind(),
             js_typed_array: get("JSTypedArray")?,
             resizable: get("ResizableArrayBuffer")?,
             datetime: py.import("datetime")?.getattr("datetime")?.unbind(),
@@ -165,6 +167,8 @@ impl Memo {
 
 struct Encoder<'a, 'py> {
     py: Python<'py>,
+    /// The `default` hook: turns an object the mapping does not cover into one it does.
+    default: Option<Bound<'py, PyAny>>,
     t: &'a Types,
     graph: Graph,
     memo: Memo,
@@ -497,6 +501,15 @@ impl<'py> Encoder<'_, 'py> {
         if obj.is(t.undefined.bind(self.py)) {
             return Ok(Value::Undefined);
         }
+        // An Enum member (IntEnum and StrEnum ones too) would arrive as a bare int or str,
+        // its meaning lost: only the hook may decide that.
+        if isinstance(obj, &t.enum_type)? {
+            return self.hook(
+                obj,
+                " (an Enum member is not sent as its bare value: pass \
+                 default=lambda o: o.value to do that)",
+            );
+        }
         if obj.is_instance_of::<PyBool>() {
             return Ok(Value::Bool(obj.is_truthy()?));
         }
@@ -646,7 +659,21 @@ impl<'py> Encoder<'_, 'py> {
                 &format!(" (buffer format {format:?} has no typed array)"),
             ));
         }
-        Err(self.clone_error(obj, ""))
+        self.hook(obj, "")
+    }
+
+    /// Hands `obj` to the `default` hook and clones what it returns, or refuses `obj`.
+    fn hook(&mut self, obj: &Bound<'py, PyAny>, why: &str) -> PyResult<Value> {
+        let Some(default) = self.default.clone() else {
+            return Err(self.clone_error(obj, why));
+        };
+        let replacement = default.call1((obj,))?;
+        if replacement.is(obj) {
+            return Err(self.clone_error(obj, " (the default hook returned it unchanged)"));
+        }
+        // Its address may be memoized: keep it alive for the whole walk.
+        self.keep.push(replacement.clone());
+        self.value(&replacement)
     }
 
     fn view(&mut self, obj: &Bound<'py, PyAny>, kind: ViewKind, data: Vec<u8>) -> PyResult<Value> {
@@ -768,8 +795,12 @@ fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<JsBigInt> {
 }
 
 /// Builds the value graph of `value`.
-pub(crate) fn to_graph(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Graph> {
-    Ok(graph_with_transfer(py, value, &Transfer::default(), false)?.0)
+pub(crate) fn to_graph<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+    default: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Graph> {
+    Ok(graph_with_transfer(py, value, &Transfer::default(), false, default)?.0)
 }
 
 /// Builds the value graph of `value` and the transfer list for it, in the caller's order:
@@ -777,15 +808,17 @@ pub(crate) fn to_graph(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Gra
 /// does not mention them, R-TR-10). With `move_large`, large buffers are appended to the list
 /// so they travel beside the wire bytes, moved rather than copied into and out of them (the
 /// graph holds private copies of the Python bytes, so for the sender this is still a clone).
-pub(crate) fn graph_with_transfer(
-    py: Python<'_>,
-    value: &Bound<'_, PyAny>,
+pub(crate) fn graph_with_transfer<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
     transfer: &Transfer<'_>,
     move_large: bool,
+    default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Graph, Vec<Transferable>)> {
     let t = types(py)?;
     let mut enc = Encoder {
         py,
+        default: resolve_default(py, default),
         t,
         graph: Graph::new(),
         memo: Memo::default(),
@@ -840,6 +873,40 @@ pub(crate) fn graph_with_transfer(
     Ok((graph, list))
 }
 
+/// The process-wide `default` hook (`set_default`), used when a call passes none.
+static PROCESS_DEFAULT: parking_lot::Mutex<Option<Py<PyAny>>> = parking_lot::Mutex::new(None);
+
+fn resolve_default<'py>(
+    py: Python<'py>,
+    default: Option<&Bound<'py, PyAny>>,
+) -> Option<Bound<'py, PyAny>> {
+    match default {
+        Some(d) if !d.is_none() => Some(d.clone()),
+        _ => PROCESS_DEFAULT.lock().as_ref().map(|d| d.bind(py).clone()),
+    }
+}
+
+/// Sets the process-wide conversion hook: `default(obj)` is called with each object the value
+/// mapping does not cover (and each Enum member) and returns a value to send in its place, or
+/// raises (as `json.dumps(default=...)`). A `default=` given to a call takes precedence.
+/// `None` removes it. Returns the previous hook.
+#[pyfunction]
+#[pyo3(signature = (default, /))]
+pub(crate) fn set_default(default: Option<Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
+    let new = match default {
+        Some(d) if !d.is_none() => {
+            if !d.is_callable() {
+                return Err(pyo3::exceptions::PyTypeError::new_err(
+                    "default must be callable or None",
+                ));
+            }
+            Some(d.unbind())
+        }
+        _ => None,
+    };
+    Ok(std::mem::replace(&mut *PROCESS_DEFAULT.lock(), new))
+}
+
 /// Detaches the transferred `bytearray`s (empties them), after a successful serialization.
 pub(crate) fn detach_buffers(py: Python<'_>, transfer: &Transfer<'_>) -> PyResult<()> {
     for item in &transfer.items {
@@ -861,17 +928,18 @@ pub(crate) fn detach_buffers(py: Python<'_>, transfer: &Transfer<'_>) -> PyResul
 /// Serializes `value` for a message that transfers `transfer` (StructuredSerializeWithTransfer),
 /// then detaches the transferred buffers. Returns the payload and the ports to hand to
 /// `post_message` (which detaches them).
-pub(crate) fn encode(
-    py: Python<'_>,
-    value: &Bound<'_, PyAny>,
+pub(crate) fn encode<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
     transfer: &Transfer<'_>,
+    default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Payload, Vec<CorePort>)> {
     if transfer.items.is_empty() {
         if let Ok(payload) = codec::encode::write(value, true)? {
             return Ok((payload, Vec::new()));
         }
     }
-    let (mut graph, list) = graph_with_transfer(py, value, transfer, true)?;
+    let (mut graph, list) = graph_with_transfer(py, value, transfer, true, default)?;
     let serialized = clone::serialize_with_transfer(&mut graph, &list).py_err(py)?;
     detach_buffers(py, transfer)?;
     Ok((serialized.payload, serialized.ports))
@@ -879,11 +947,15 @@ pub(crate) fn encode(
 
 /// The wire bytes of `value` with no transfer list (`serialize`, `BroadcastChannel`): the
 /// direct codec when it covers the value, the graph otherwise.
-pub(crate) fn serialize(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+pub(crate) fn serialize<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+    default: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Vec<u8>> {
     if let Ok(payload) = codec::encode::write(value, false)? {
         return Ok(payload.data);
     }
-    let graph = to_graph(py, value)?;
+    let graph = to_graph(py, value, default)?;
     clone::encode(&graph).map_err(|e| errors::to_py(py, e))
 }
 

@@ -17,13 +17,14 @@ use webmessaging_core::clone;
 
 /// Serializes `value` to the wire format (V8 ValueSerializer v15 profile): the bytes Node's
 /// `v8.Deserializer` reads. `transfer` must be empty: ports cannot travel inside bare bytes
-/// (post them on a port or window instead).
+/// (post them on a port or window instead). `default`: the conversion hook (see `set_default`).
 #[pyfunction]
-#[pyo3(signature = (value, transfer = None))]
+#[pyo3(signature = (value, transfer = None, *, default = None))]
 fn serialize<'py>(
     py: Python<'py>,
     value: &Bound<'py, PyAny>,
     transfer: Option<&Bound<'py, PyAny>>,
+    default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     if !port::transfer_list(py, transfer)?.is_empty() {
         return Err(errors::data_clone(
@@ -31,7 +32,7 @@ fn serialize<'py>(
             "serialize() cannot transfer ports: bytes have no transfer table; post the value instead",
         ));
     }
-    let bytes = convert::serialize(py, value)?;
+    let bytes = convert::serialize(py, value, default)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
@@ -59,16 +60,17 @@ fn deserialize<'py>(
 }
 
 /// A structured clone of `value` (serialize then deserialize, keeping shared references and
-/// cycles); ports in `transfer` are transferred into the clone.
+/// cycles); ports in `transfer` are transferred into the clone. `default`: the conversion hook.
 #[pyfunction]
-#[pyo3(signature = (value, transfer = None))]
+#[pyo3(signature = (value, transfer = None, *, default = None))]
 fn structured_clone<'py>(
     py: Python<'py>,
     value: &Bound<'py, PyAny>,
     transfer: Option<&Bound<'py, PyAny>>,
+    default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let transfer = port::transfer_list(py, transfer)?;
-    let (mut graph, list) = convert::graph_with_transfer(py, value, &transfer, false)?;
+    let (mut graph, list) = convert::graph_with_transfer(py, value, &transfer, false, default)?;
     let cloned = clone::structured_clone(&mut graph, &list).map_err(|e| errors::to_py(py, e))?;
     convert::detach_buffers(py, &transfer)?;
     port::after_transfer(&transfer);
@@ -107,6 +109,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(serialize, m)?)?;
     m.add_function(wrap_pyfunction!(deserialize, m)?)?;
     m.add_function(wrap_pyfunction!(structured_clone, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::set_default, m)?)?;
     m.add_function(wrap_pyfunction!(_live_mailboxes, m)?)?;
     Ok(())
 }

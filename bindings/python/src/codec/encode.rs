@@ -34,7 +34,7 @@ struct Writer<'py> {
     /// Large `bytes` that travel beside the wire bytes (`t` + index), if moving is on.
     moved: Option<Vec<Vec<u8>>>,
     /// Wire ids of the dicts, lists and `bytes` written so far, by address.
-    ids: HashMap<usize, u32, BuildHasherDefault<PtrHasher>>,
+    ids: Ids,
     next_id: u32,
     /// Tuples walked once (walking one again copies it) and the objects such copies made.
     immutables: HashMap<usize, (), BuildHasherDefault<PtrHasher>>,
@@ -44,8 +44,53 @@ struct Writer<'py> {
     buffer_bytes: usize,
     depth: usize,
     limits: Limits,
-    /// Keeps every container alive (and its address unique) for the whole walk.
-    keep: Vec<Bound<'py, PyAny>>,
+    _py: std::marker::PhantomData<Bound<'py, PyAny>>,
+}
+
+/// Wire ids by object address. Addresses stay unique for the whole walk without keeping
+/// references: every object reached is owned by a container the walk is inside or has
+/// written, no user code runs, and the GIL is held throughout, so none can be freed.
+/// Most messages hold a handful of containers: a fixed array is searched linearly (no
+/// allocation, no hashing) until it fills.
+struct Ids {
+    few: [(usize, u32); Ids::FEW],
+    len: usize,
+    many: HashMap<usize, u32, BuildHasherDefault<PtrHasher>>,
+}
+
+impl Ids {
+    const FEW: usize = 16;
+
+    fn new() -> Self {
+        Ids {
+            few: [(0, 0); Ids::FEW],
+            len: 0,
+            many: HashMap::default(),
+        }
+    }
+
+    fn get(&self, key: usize) -> Option<u32> {
+        if self.len <= Self::FEW {
+            self.few[..self.len]
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, id)| *id)
+        } else {
+            self.many.get(&key).copied()
+        }
+    }
+
+    fn insert(&mut self, key: usize, id: u32) {
+        if self.len < Self::FEW {
+            self.few[self.len] = (key, id);
+        } else {
+            if self.len == Self::FEW {
+                self.many.extend(self.few.iter().copied());
+            }
+            self.many.insert(key, id);
+        }
+        self.len += 1;
+    }
 }
 
 /// Writes `value` (header included). `move_large`: `bytes` of [`MOVE_THRESHOLD`] or more go
@@ -54,7 +99,7 @@ pub(crate) fn write(value: &Bound<'_, PyAny>, move_large: bool) -> PyResult<Resu
     let mut w = Writer {
         buf: Vec::with_capacity(64),
         moved: move_large.then(Vec::new),
-        ids: HashMap::default(),
+        ids: Ids::new(),
         next_id: 0,
         immutables: HashMap::default(),
         copying: 0,
@@ -63,7 +108,7 @@ pub(crate) fn write(value: &Bound<'_, PyAny>, move_large: bool) -> PyResult<Resu
         buffer_bytes: 0,
         depth: 0,
         limits: Limits::default(),
-        keep: Vec::new(),
+        _py: std::marker::PhantomData,
     };
     w.buf
         .extend_from_slice(&[wire::VERSION, wire::LATEST_VERSION]);
@@ -96,19 +141,20 @@ impl<'py> Writer<'py> {
     }
 
     fn int(&mut self, obj: &Bound<'py, PyAny>) -> Step {
-        match obj.extract::<i64>() {
-            Ok(n) if n.unsigned_abs() <= 1 << 53 => {
-                wire::number(&mut self.buf, n as f64);
-                Ok(())
-            }
-            Ok(n) => {
-                let negative = n < 0;
-                wire::bigint(&mut self.buf, negative, &n.unsigned_abs().to_le_bytes());
-                Ok(())
-            }
+        let mut overflow = 0;
+        // SAFETY: `obj` is an exact int and the GIL is held; on overflow this returns -1 with
+        // `overflow` set and no exception, and an exact int raises nothing else.
+        let n = unsafe { pyo3::ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
+        if overflow != 0 {
             // Larger ints are rare: the full mapping converts them.
-            Err(_) => Err(Bail),
+            return Err(Bail);
         }
+        if n.unsigned_abs() <= 1 << 53 {
+            wire::number(&mut self.buf, n as f64);
+        } else {
+            wire::bigint(&mut self.buf, n < 0, &n.unsigned_abs().to_le_bytes());
+        }
+        Ok(())
     }
 
     fn charge_units(&mut self, n: usize) -> Step {
@@ -149,14 +195,13 @@ impl<'py> Writer<'py> {
     /// `^ id` for a container written before; otherwise remembers it under the next id.
     fn seen(&mut self, obj: &Bound<'py, PyAny>) -> Result<bool, Bail> {
         let key = obj.as_ptr() as usize;
-        if let Some(&id) = self.ids.get(&key) {
+        if let Some(id) = self.ids.get(key) {
             self.buf.push(wire::OBJECT_REFERENCE);
             wire::varint(&mut self.buf, id);
             return Ok(true);
         }
         self.ids.insert(key, self.next_id);
         self.new_id()?;
-        self.keep.push(obj.clone());
         Ok(false)
     }
 
@@ -202,9 +247,6 @@ impl<'py> Writer<'py> {
         if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
             // Copied at each reference (see the mapping table), so never `^`.
             let again = self.immutables.insert(obj.as_ptr() as usize, ()).is_some();
-            if !again {
-                self.keep.push(obj.clone());
-            }
             if let Err(b) = self.new_id() {
                 return Ok(Err(b));
             }

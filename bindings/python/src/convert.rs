@@ -252,7 +252,10 @@ pub(crate) fn encode<'py>(
         }
     }
     let (mut graph, list) = graph_with_transfer(py, value, transfer, true, default)?;
-    let serialized = clone::serialize_with_transfer(&mut graph, &list).py_err(py)?;
+    // Writing the graph touches no Python object: let other threads run meanwhile.
+    let serialized = py
+        .detach(|| clone::serialize_with_transfer(&mut graph, &list))
+        .py_err(py)?;
     detach_buffers(py, transfer)?;
     Ok((serialized.payload, serialized.ports))
 }
@@ -268,7 +271,8 @@ pub(crate) fn serialize<'py>(
         return Ok(payload.data);
     }
     let graph = to_graph(py, value, default)?;
-    clone::encode(&graph).map_err(|e| errors::to_py(py, e))
+    py.detach(|| clone::encode(&graph))
+        .map_err(|e| errors::to_py(py, e))
 }
 
 /// Reads `data` (no transfer table); `node`: Node's `v8.serialize()` dialect.
@@ -282,7 +286,8 @@ pub(crate) fn deserialize<'py>(
             return Ok(value);
         }
     }
-    let graph = clone::decode_with(data, &decode_options(node))
+    let graph = py
+        .detach(|| clone::decode_with(data, &decode_options(node)))
         .map_err(|e| errors::to_py(py, webmessaging_core::Error::from(e)))?;
     from_graph(py, &graph, &[], hole_budget(data.len()))
 }
@@ -415,7 +420,8 @@ pub(crate) fn decode_message<'py>(
         }
     }
     let input_len = message.data.len() + message.array_buffers.iter().map(Vec::len).sum::<usize>();
-    let received = clone::deserialize_message(message, &decode_options(false));
+    // Reading the bytes touches no Python object: let other threads run meanwhile.
+    let received = py.detach(|| clone::deserialize_message(message, &decode_options(false)));
     let received = match received {
         Ok(r) => r,
         Err(e) => return Err(errors::to_py(py, e)),

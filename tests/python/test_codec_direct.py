@@ -120,3 +120,11 @@ def test_reads_what_only_the_full_mapping_maps():
     assert wm.deserialize(H + b"\x63\x02\x00\xd8") == "\ud800"
     assert wm.deserialize(H + b"\x00\x00\x30") is None
     assert wm.deserialize(b"\xff\x0d\x6f\x7b\x00") == {}
+
+
+def test_index_keys_come_first_as_in_javascript():
+    # Written name first, index second (not V8's order): a JavaScript reader sees "1" first.
+    got = wm.deserialize(H + b"\x6f\x22\x01b\x49\x02\x22\x011\x49\x04\x7b\x02")
+    assert list(got) == ["1", "b"]
+    got = wm.deserialize(H + b"\x6f\x22\x01b\x49\x02\x63\x02\x31\x00\x49\x04\x7b\x02")
+    assert list(got) == ["1", "b"]

@@ -272,6 +272,14 @@ impl<'py> Reader<'_, 'py> {
             return Ok(Err(Bail));
         };
         let len = len as usize;
+        // An index-like key ("0", "12"): the core reader moves such keys first, in JavaScript's
+        // own-key order, so it reads them.
+        if key {
+            let first = self.data.get(self.pos).copied();
+            if first.is_some_and(|b| b.is_ascii_digit()) {
+                return Ok(Err(Bail));
+            }
+        }
         if tag == wire::ONE_BYTE_STRING {
             if self.charge_units(len).is_err() {
                 return Ok(Err(Bail));

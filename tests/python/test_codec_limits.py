@@ -95,10 +95,13 @@ def test_another_thread_mutating_the_dict_never_panics():
     stop = threading.Event()
 
     def mutate():
+        # Every step changes the dict's size (growing by 1,000 keys, then shrinking back).
         i = 0
         while not stop.is_set():
-            d[f"x{i % 50}"] = i
-            d.pop(f"x{(i + 25) % 50}", None)
+            if i % 2000 < 1000:
+                d[f"x{i % 1000}"] = i
+            else:
+                del d[f"x{i % 1000}"]
             i += 1
 
     old = sys.getswitchinterval()

@@ -52,7 +52,7 @@ pub(crate) fn read<'py>(
         pos: 0,
         buffers,
         used: vec![false; buffers.len()],
-        objects: Vec::new(),
+        objects: Vec::with_capacity(16),
         depth: 0,
         units: 0,
         bytes: moved,
@@ -325,8 +325,9 @@ impl<'py> Reader<'_, 'py> {
                 Err(b) => return Ok(Err(b)),
             };
             if tag == wire::END_JS_OBJECT {
+                // A duplicate key left the dict smaller: the core reader refuses it.
                 return Ok(match self.varint() {
-                    Ok(count) if count as usize == n => Ok(dict.into_any()),
+                    Ok(count) if count as usize == n && dict.len() == n => Ok(dict.into_any()),
                     _ => Err(Bail),
                 });
             }
@@ -344,9 +345,6 @@ impl<'py> Reader<'_, 'py> {
             };
             dict.set_item(key, value)?;
             n += 1;
-            if dict.len() != n {
-                return Ok(Err(Bail)); // a duplicate key: the core reader refuses it
-            }
         }
     }
 

@@ -12,11 +12,12 @@ use std::hash::BuildHasherDefault;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::Borrowed;
 use webmessaging_core::clone::Limits;
 use webmessaging_core::Payload;
 
 use super::wire;
-use crate::convert::{DictItems, PtrHasher, MAX_COPIED_OBJECTS, MAX_DEPTH, MOVE_THRESHOLD};
+use crate::convert::{PtrHasher, MAX_COPIED_OBJECTS, MAX_DEPTH, MOVE_THRESHOLD};
 
 /// The walk met something only the full mapping handles (or a limit the full mapping reports
 /// with its proper error): start again there. Nothing was changed or called.
@@ -232,7 +233,14 @@ impl<'py> Writer<'py> {
             let len = list.len();
             self.buf.push(wire::BEGIN_DENSE_JS_ARRAY);
             wire::varint(&mut self.buf, u32::try_from(len).map_err(|_| too_long())?);
-            for item in list.iter() {
+            for i in 0..len {
+                // SAFETY: as for dict items (see `dict`): nothing can change the list, so a
+                // borrowed item of an index below its length is valid.
+                let ptr = unsafe { pyo3::ffi::PyList_GetItem(list.as_ptr(), i as isize) };
+                if ptr.is_null() {
+                    return Err(PyErr::fetch(list.py()));
+                }
+                let item = unsafe { Borrowed::from_ptr(list.py(), ptr) };
                 if let Err(b) = self.value(&item)? {
                     return Ok(Err(b));
                 }
@@ -255,7 +263,9 @@ impl<'py> Writer<'py> {
             self.buf.push(wire::BEGIN_DENSE_JS_ARRAY);
             wire::varint(&mut self.buf, u32::try_from(len).map_err(|_| too_long())?);
             let mut step = Ok(());
-            for item in tuple.iter() {
+            for i in 0..len {
+                // SAFETY: `i` is below the length of a tuple, which cannot change.
+                let item = unsafe { tuple.get_borrowed_item_unchecked(i) };
                 step = self.value(&item)?;
                 if step.is_err() {
                     break;
@@ -298,9 +308,23 @@ impl<'py> Writer<'py> {
 
     fn dict(&mut self, dict: &Bound<'py, PyDict>) -> PyResult<Step> {
         self.buf.push(wire::BEGIN_JS_OBJECT);
-        let mut items = DictItems::new(dict);
+        let py = dict.py();
+        let len = dict.len();
+        let mut pos: pyo3::ffi::Py_ssize_t = 0;
         let mut n: u32 = 0;
-        while let Some((k, v)) = items.next_item()? {
+        loop {
+            let mut k: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+            let mut v: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+            // SAFETY: the GIL is held and `dict` is alive. The references are borrowed, which
+            // is sound because nothing can change the dict during the walk: no user code runs
+            // (exact built-in types only) and the GIL is never released.
+            if unsafe { pyo3::ffi::PyDict_Next(dict.as_ptr(), &mut pos, &mut k, &mut v) } == 0
+                || k.is_null()
+                || v.is_null()
+            {
+                break;
+            }
+            let (k, v) = unsafe { (Borrowed::from_ptr(py, k), Borrowed::from_ptr(py, v)) };
             let Ok(key) = k.cast_exact::<PyString>() else {
                 return Ok(Err(Bail)); // a Map, or a str subclass key
             };
@@ -319,6 +343,9 @@ impl<'py> Writer<'py> {
                 return Ok(Err(b));
             }
             n += 1;
+        }
+        if n as usize != len {
+            return Ok(Err(Bail));
         }
         self.buf.push(wire::END_JS_OBJECT);
         wire::varint(&mut self.buf, n);

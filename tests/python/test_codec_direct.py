@@ -78,6 +78,14 @@ def test_large_bytes_travel_beside_the_message():
     assert got == value and got["a"] is got["b"]
 
 
+def test_large_bytes_inline_in_bare_bytes():
+    big = bytes(range(256)) * 1024 + b"end"
+    data = wm.serialize([big, big])
+    assert data[:6] == H + b"\x41\x02\x42\x83"  # A 2, B <varint 262147 ...>
+    got = wm.deserialize(data)
+    assert got == [big, big] and got[0] is got[1]
+
+
 def _post(value):
     ch = wm.MessageChannel()
     try:

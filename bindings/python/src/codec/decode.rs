@@ -16,7 +16,7 @@ use webmessaging_core::clone::{JsBigInt, Limits};
 
 use super::encode::Bail;
 use super::wire;
-use crate::convert::{self, Types, MAX_DEPTH};
+use crate::convert::{self, Types, MAX_DEPTH, MOVE_THRESHOLD};
 
 type R<T> = Result<T, Bail>;
 
@@ -74,6 +74,36 @@ pub(crate) fn read<'py>(
     }
     Ok(Ok(value))
 }
+
+/// A `bytes` copy of `data`; a large one is copied with the GIL released (the new object is
+/// not reachable from any other thread until it is returned).
+fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    if data.len() < MOVE_THRESHOLD {
+        return Ok(PyBytes::new(py, data).into_any());
+    }
+    // SAFETY: a NULL source asks CPython for an uninitialised bytes object of `data.len()`
+    // bytes, which we own alone; every byte is written before anyone else can see it.
+    unsafe {
+        let raw = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), data.len() as isize);
+        let obj = Bound::from_owned_ptr_or_err(py, raw)?;
+        let dst = pyo3::ffi::PyBytes_AsString(obj.as_ptr());
+        if dst.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let dst = SendPtr(dst.cast::<u8>());
+        py.detach(|| {
+            let dst = dst;
+            std::ptr::copy_nonoverlapping(data.as_ptr(), dst.0, data.len())
+        });
+        Ok(obj)
+    }
+}
+
+/// A raw pointer moved into a GIL-released copy (see [`new_bytes`]).
+struct SendPtr(*mut u8);
+// SAFETY: the pointee is a bytes object only the sending thread owns, written only while that
+// thread waits for the copy.
+unsafe impl Send for SendPtr {}
 
 impl<'py> Reader<'_, 'py> {
     fn byte(&mut self) -> R<u8> {
@@ -198,7 +228,7 @@ impl<'py> Reader<'_, 'py> {
                 let Ok(b) = self.take(len as usize) else {
                     return Ok(Err(Bail));
                 };
-                let bytes = PyBytes::new(py, b).into_any();
+                let bytes = new_bytes(py, b)?;
                 if self.register(&bytes).is_err() {
                     return Ok(Err(Bail));
                 }
@@ -214,7 +244,7 @@ impl<'py> Reader<'_, 'py> {
                     return Ok(Err(Bail));
                 };
                 self.used[i] = true;
-                let bytes = PyBytes::new(py, data).into_any();
+                let bytes = new_bytes(py, data)?;
                 if self.register(&bytes).is_err() {
                     return Ok(Err(Bail));
                 }

@@ -293,12 +293,18 @@ impl<'py> Writer<'py> {
                 Some(moved) if data.len() >= MOVE_THRESHOLD => {
                     self.buf.push(wire::ARRAY_BUFFER_TRANSFER);
                     wire::varint(&mut self.buf, moved.len() as u32);
-                    moved.push(data.to_vec());
+                    // `bytes` are immutable and `obj` holds them: copy without the GIL.
+                    moved.push(obj.py().detach(|| data.to_vec()));
                 }
                 _ => {
                     self.buf.push(wire::ARRAY_BUFFER);
                     wire::varint(&mut self.buf, len);
-                    self.buf.extend_from_slice(data);
+                    if data.len() >= MOVE_THRESHOLD {
+                        let buf = &mut self.buf;
+                        obj.py().detach(|| buf.extend_from_slice(data));
+                    } else {
+                        self.buf.extend_from_slice(data);
+                    }
                 }
             }
             return Ok(Ok(()));

@@ -34,6 +34,8 @@ struct Reader<'a, 'py> {
     units: usize,
     bytes: usize,
     limits: Limits,
+    /// ASCII keys read so far, with their Python strings.
+    keys: Vec<(&'a [u8], Bound<'py, PyAny>)>,
 }
 
 /// Reads a whole message: its bytes and the buffers moved beside them. `Ok(Err(Bail))` when
@@ -57,6 +59,7 @@ pub(crate) fn read<'py>(
         units: 0,
         bytes: moved,
         limits: Limits::default(),
+        keys: Vec::new(),
     };
     if moved > r.limits.max_bytes {
         return Ok(Err(Bail));
@@ -105,7 +108,7 @@ struct SendPtr(*mut u8);
 // thread waits for the copy.
 unsafe impl Send for SendPtr {}
 
-impl<'py> Reader<'_, 'py> {
+impl<'a, 'py> Reader<'a, 'py> {
     fn byte(&mut self) -> R<u8> {
         let b = *self.data.get(self.pos).ok_or(Bail)?;
         self.pos += 1;
@@ -314,12 +317,15 @@ impl<'py> Reader<'_, 'py> {
             if self.charge_units(len).is_err() {
                 return Ok(Err(Bail));
             }
-            let Ok(b) = self.take(len) else {
+            let start = self.pos;
+            if self.take(len).is_err() {
                 return Ok(Err(Bail));
-            };
+            }
+            let data = self.data;
+            let b = &data[start..start + len];
             if b.is_ascii() {
                 if key {
-                    return Ok(Ok(convert::ascii_key(py, b)?));
+                    return self.key(b).map(Ok);
                 }
                 // ASCII is UTF-8.
                 let text = std::str::from_utf8(b)
@@ -341,6 +347,19 @@ impl<'py> Reader<'_, 'py> {
             // Lone surrogates: the full mapping reads them.
             Err(_) => Ok(Err(Bail)),
         }
+    }
+
+    /// An ASCII object key: keys repeat within a message (a list of records), so the ones seen
+    /// so far are looked up first, then the process-wide cache of interned keys.
+    fn key(&mut self, b: &'a [u8]) -> PyResult<Bound<'py, PyAny>> {
+        if let Some((_, k)) = self.keys.iter().find(|(seen, _)| *seen == b) {
+            return Ok(k.clone());
+        }
+        let k = convert::ascii_key(self.py, b)?;
+        if self.keys.len() < 32 {
+            self.keys.push((b, k.clone()));
+        }
+        Ok(k)
     }
 
     fn object(&mut self) -> PyResult<R<Bound<'py, PyAny>>> {

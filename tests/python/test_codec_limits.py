@@ -215,3 +215,33 @@ def test_the_extreme_dates_that_fit_still_round_trip():
     lo = dt.datetime.min.replace(tzinfo=utc)
     hi = dt.datetime.max.replace(tzinfo=utc, microsecond=999000)
     assert wm.deserialize(wm.serialize([lo, hi])) == [lo, hi]
+
+
+def test_large_buffers_posted_while_another_thread_replaces_them():
+    # Large bytes are copied with the GIL released: only after the walk, from held references,
+    # so another thread dropping them meanwhile cannot free what is being copied.
+    big = [bytes([i]) * (256 * 1024) for i in range(4)]
+    d = {f"k{i}": big[i] for i in range(4)}
+    stop = threading.Event()
+
+    def churn():
+        i = 0
+        while not stop.is_set():
+            d[f"k{i % 4}"] = bytes([i % 256]) * (256 * 1024)
+            i += 1
+
+    ch = wm.MessageChannel()
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        for _ in range(100):
+            try:
+                ch.port1.post_message(d)
+            except RuntimeError:
+                continue
+            got = ch.port2.recv(5).data
+            assert all(len(v) == 256 * 1024 and v == v[:1] * len(v) for v in got.values())
+    finally:
+        stop.set()
+        t.join()
+        ch.port1.close()

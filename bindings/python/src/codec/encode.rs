@@ -33,7 +33,8 @@ const LONG_STRING: usize = 1 << 26;
 struct Writer<'py> {
     buf: Vec<u8>,
     /// Large `bytes` that travel beside the wire bytes (`t` + index), if moving is on.
-    moved: Option<Vec<Vec<u8>>>,
+    /// Held (not borrowed) until the walk ends, then copied with the GIL released.
+    moved: Option<Vec<Bound<'py, PyBytes>>>,
     /// Wire ids of the dicts, lists and `bytes` written so far, by address.
     ids: Ids,
     next_id: u32,
@@ -113,13 +114,24 @@ pub(crate) fn write(value: &Bound<'_, PyAny>, move_large: bool) -> PyResult<Resu
     };
     w.buf
         .extend_from_slice(&[wire::VERSION, wire::LATEST_VERSION]);
-    Ok(match w.value(value)? {
-        Ok(()) => Ok(Payload {
-            data: w.buf,
-            array_buffers: w.moved.unwrap_or_default(),
-        }),
-        Err(Bail) => Err(Bail),
-    })
+    if let Err(b) = w.value(value)? {
+        return Ok(Err(b));
+    }
+    // Copy the large buffers only now, with the GIL released: the walk's borrowed references
+    // are no longer in use, and these `bytes` are immutable and held by `moved`.
+    let moved = w.moved.unwrap_or_default();
+    let slices: Vec<&[u8]> = moved.iter().map(|b| b.as_bytes()).collect();
+    let array_buffers = if slices.is_empty() {
+        Vec::new()
+    } else {
+        value
+            .py()
+            .detach(|| slices.iter().map(|d| d.to_vec()).collect())
+    };
+    Ok(Ok(Payload {
+        data: w.buf,
+        array_buffers,
+    }))
 }
 
 impl<'py> Writer<'py> {
@@ -293,18 +305,13 @@ impl<'py> Writer<'py> {
                 Some(moved) if data.len() >= MOVE_THRESHOLD => {
                     self.buf.push(wire::ARRAY_BUFFER_TRANSFER);
                     wire::varint(&mut self.buf, moved.len() as u32);
-                    // `bytes` are immutable and `obj` holds them: copy without the GIL.
-                    moved.push(obj.py().detach(|| data.to_vec()));
+                    moved.push(bytes.clone());
                 }
                 _ => {
+                    // With the GIL held: the walk's borrowed references must stay valid.
                     self.buf.push(wire::ARRAY_BUFFER);
                     wire::varint(&mut self.buf, len);
-                    if data.len() >= MOVE_THRESHOLD {
-                        let buf = &mut self.buf;
-                        obj.py().detach(|| buf.extend_from_slice(data));
-                    } else {
-                        self.buf.extend_from_slice(data);
-                    }
+                    self.buf.extend_from_slice(data);
                 }
             }
             return Ok(Ok(()));

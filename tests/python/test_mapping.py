@@ -1,4 +1,4 @@
-"""The value mapping table (docs/readme/python.md), Python -> wire -> Python for every row.
+"""The value mapping table (the README's Python section), Python -> wire -> Python for every row.
 
 The other direction (wire -> Python -> wire, including values Python cannot write itself) is
 in test_vectors.py, over Node's golden vectors.

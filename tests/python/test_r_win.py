@@ -359,14 +359,14 @@ def test_broadcast_context_manager_and_iteration(bc_name):
 
 
 def test_r_win_16_messageerror_carries_origin_and_source(wins):
-    import datetime as dt
+    import webmessaging as wm
 
     a, b = wins
     errors = Collector(1)
     b.onmessageerror = errors
     b.onmessage = lambda e: None
-    # A valid JS Date (year 10000 in UTC) that Python's datetime cannot hold.
-    far = dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    # A valid JS array of 10 M holes in ~12 bytes: more than a Python list may expand to here.
+    far = wm.JSArray([wm.HOLE] * 10_000_000)
     b.post_message(far, "*", source=a)
     assert errors.wait(T)
     ev = errors.events[0]

@@ -24,11 +24,11 @@ ALL = json.loads(VECTORS.read_text())["vectors"]
 STANDALONE = [v for v in ALL if not v.get("ports") and not v.get("transfer_buffers")]
 WITH_TABLE = [v for v in ALL if v.get("ports") or v.get("transfer_buffers")]
 
-# Documented limits of the Python mapping (docs/readme/python.md, "What does not map").
+# Documented limits of the Python mapping (the README's Python section, "Not mapped").
 DECODE_FAILS = {
-    "array max length sparse": "too sparse for a list",
-    "array last index": "too sparse for a list",
-    "array sparse index > Smi": "too sparse for a list",
+    "array max length sparse": "sparse array length",
+    "array last index": "sparse array length",
+    "array sparse index > Smi": "sparse array length",
     "shared map key in array": "cannot be a dict key",
     "map object keys": "cannot be a dict key",
     "set self": "cannot be in a Python set",

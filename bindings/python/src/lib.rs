@@ -5,6 +5,7 @@
 //! `webmessaging-core`; this crate only maps them to Python objects, threads and event loops.
 
 mod aio;
+mod codec;
 mod convert;
 mod dispatch;
 mod errors;
@@ -20,14 +21,15 @@ use webmessaging_python_macros::catch_panics;
 
 /// Serializes `value` to the wire format (V8 ValueSerializer v15 profile): the bytes Node's
 /// `v8.Deserializer` reads. `transfer` must be empty: ports cannot travel inside bare bytes
-/// (post them on a port or window instead).
+/// (post them on a port or window instead). `default`: the conversion hook (see `set_default`).
 #[catch_panics]
 #[pyfunction]
-#[pyo3(signature = (value, transfer = None))]
+#[pyo3(signature = (value, transfer = None, *, default = None))]
 fn serialize<'py>(
     py: Python<'py>,
     value: &Bound<'py, PyAny>,
     transfer: Option<&Bound<'py, PyAny>>,
+    default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     if !port::transfer_list(py, transfer)?.is_empty() {
         return Err(errors::data_clone(
@@ -35,8 +37,7 @@ fn serialize<'py>(
             "serialize() cannot transfer ports: bytes have no transfer table; post the value instead",
         ));
     }
-    let graph = convert::to_graph(py, value)?;
-    let bytes = clone::encode(&graph).map_err(|e| errors::to_py(py, e))?;
+    let bytes = convert::serialize(py, value, default)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
@@ -61,23 +62,22 @@ fn deserialize<'py>(
             &owned
         }
     };
-    let graph = clone::decode_with(data.as_bytes(), &convert::decode_options(node))
-        .map_err(|e| errors::to_py(py, webmessaging_core::Error::from(e)))?;
-    convert::from_graph(py, &graph, &[])
+    convert::deserialize(py, data.as_bytes(), node)
 }
 
 /// A structured clone of `value` (serialize then deserialize, keeping shared references and
-/// cycles); ports in `transfer` are transferred into the clone.
+/// cycles); ports in `transfer` are transferred into the clone. `default`: the conversion hook.
 #[catch_panics]
 #[pyfunction]
-#[pyo3(signature = (value, transfer = None))]
+#[pyo3(signature = (value, transfer = None, *, default = None))]
 fn structured_clone<'py>(
     py: Python<'py>,
     value: &Bound<'py, PyAny>,
     transfer: Option<&Bound<'py, PyAny>>,
+    default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let transfer = port::transfer_list(py, transfer)?;
-    let (mut graph, list) = convert::graph_with_transfer(py, value, &transfer, false)?;
+    let (mut graph, list) = convert::graph_with_transfer(py, value, &transfer, false, default)?;
     let cloned = clone::structured_clone(&mut graph, &list).map_err(|e| errors::to_py(py, e))?;
     convert::detach_buffers(py, &transfer)?;
     port::after_transfer(&transfer);
@@ -95,7 +95,8 @@ fn structured_clone<'py>(
             }
         }
     }
-    convert::from_graph(py, &cloned, &pairs)
+    // The holes come from a Python list that already had them: no expansion to bound.
+    convert::from_graph(py, &cloned, &pairs, usize::MAX)
 }
 
 /// Number of live port mailboxes in the process (diagnostics; tests use it to check for leaks).
@@ -126,6 +127,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(serialize, m)?)?;
     m.add_function(wrap_pyfunction!(deserialize, m)?)?;
     m.add_function(wrap_pyfunction!(structured_clone, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::set_default, m)?)?;
     m.add_function(wrap_pyfunction!(_live_mailboxes, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_testing, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::_after_fork_in_child, m)?)?;

@@ -598,12 +598,14 @@ impl MessagePort {
 impl MessagePort {
     /// Posts `data` (structured-cloned) to the entangled port, transferring the ports in
     /// `transfer`.
-    #[pyo3(signature = (data, transfer = None))]
-    fn post_message(
+    /// `default`: the conversion hook (see `set_default`).
+    #[pyo3(signature = (data, transfer = None, *, default = None))]
+    fn post_message<'py>(
         &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        transfer: Option<&Bound<'_, PyAny>>,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        transfer: Option<&Bound<'py, PyAny>>,
+        default: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
         let transfer = transfer_list(py, transfer)?;
         if transfer.ports().contains(&self.port) {
@@ -612,7 +614,7 @@ impl MessagePort {
                 "the transfer list contains the source port",
             ));
         }
-        let (payload, ports) = convert::encode(py, data, &transfer)?;
+        let (payload, ports) = convert::encode(py, data, &transfer, default)?;
         self.port.post_message(payload, &ports).py_err(py)?;
         after_transfer(&transfer);
         Ok(())

@@ -116,19 +116,20 @@ impl Window {
     /// `window.postMessage`: posts `data` to this window from `source`. `target_origin` is
     /// `"/"` (the source's origin, the default), `"*"` (any), or a URL whose origin must match
     /// this window's origin at delivery; an unparseable one raises `DOMSyntaxError` before
-    /// anything is serialized.
-    #[pyo3(signature = (data, target_origin = "/", transfer = None, *, source))]
-    fn post_message(
+    /// anything is serialized. `default`: the conversion hook (see `set_default`).
+    #[pyo3(signature = (data, target_origin = "/", transfer = None, *, source, default = None))]
+    fn post_message<'py>(
         &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
         target_origin: &str,
-        transfer: Option<&Bound<'_, PyAny>>,
-        source: &Bound<'_, Window>,
+        transfer: Option<&Bound<'py, PyAny>>,
+        source: &Bound<'py, Window>,
+        default: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
         let target = core::TargetOrigin::parse(target_origin, &source.get().window).py_err(py)?;
         let transfer = transfer_list(py, transfer)?;
-        let (payload, ports) = convert::encode(py, data, &transfer)?;
+        let (payload, ports) = convert::encode(py, data, &transfer, default)?;
         register(source)?;
         self.window
             .post_message_to(payload, &target, &ports, &source.get().window)
@@ -261,12 +262,19 @@ impl BroadcastChannel {
 
     /// Sends `data` to every other open channel of this name and origin. `InvalidStateError`
     /// after `close()`; `DataCloneError` for values that cannot be cloned (ports included).
-    fn post_message(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// `default`: the conversion hook (see `set_default`).
+    #[pyo3(signature = (data, *, default = None))]
+    fn post_message<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        default: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
         if self.channel.is_closed() {
             return Err(errors::invalid_state(py, "the BroadcastChannel is closed"));
         }
-        let graph = convert::to_graph(py, data)?;
-        self.channel.post_value(&graph).py_err(py)
+        let bytes = convert::serialize(py, data, default)?;
+        self.channel.post_message(bytes).py_err(py)
     }
 
     /// Closes the channel: it receives nothing more (idempotent).

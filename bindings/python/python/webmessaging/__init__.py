@@ -30,6 +30,7 @@ from ._native import (
     Window,
     deserialize,
     serialize,
+    set_default,
     structured_clone,
 )
 from ._types import (
@@ -72,6 +73,7 @@ __all__ = [
     "serialize",
     "deserialize",
     "structured_clone",
+    "set_default",
     "DOMException",
     "DataCloneError",
     "InvalidStateError",

@@ -60,10 +60,16 @@ class MessageEvent:
 class MessagePort:
     """One end of a :class:`MessageChannel`. Usable from any thread; transferable."""
 
-    def post_message(self, data: Any, transfer: Iterable[MessagePort | bytearray] | None = None) -> None:
+    def post_message(
+        self,
+        data: Any,
+        transfer: Iterable[MessagePort | bytearray] | None = None,
+        *,
+        default: Callable[[Any], Any] | None = None,
+    ) -> None:
         """Posts a structured clone of ``data`` to the entangled port, transferring ``transfer``
         (ports move; a ``bytearray`` moves its bytes and is left empty, like a transferred
-        ArrayBuffer).
+        ArrayBuffer). ``default``: the conversion hook (see :func:`set_default`).
 
         Raises :class:`DataCloneError` for uncloneable values, a transfer list holding this port,
         a port twice, or a closed or already transferred port."""
@@ -125,6 +131,7 @@ class Window:
         transfer: Iterable[MessagePort | bytearray] | None = None,
         *,
         source: Window,
+        default: Callable[[Any], Any] | None = None,
     ) -> None:
         """``window.postMessage`` from ``source``: ``"/"`` (the source's origin), ``"*"`` or a
         URL. Raises :class:`DOMSyntaxError` for an unparseable target origin."""
@@ -147,7 +154,7 @@ class BroadcastChannel:
     def origin(self) -> str: ...
     @property
     def closed(self) -> bool: ...
-    def post_message(self, data: Any) -> None:
+    def post_message(self, data: Any, *, default: Callable[[Any], Any] | None = None) -> None:
         """Raises :class:`InvalidStateError` after :meth:`close`."""
     def close(self) -> None: ...
     def recv(self, timeout: float | None = None) -> MessageEvent: ...
@@ -164,15 +171,28 @@ class BroadcastChannel:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]: ...
 
-def serialize(value: Any, transfer: Iterable[MessagePort] | None = None) -> bytes:
+def serialize(
+    value: Any, transfer: Iterable[MessagePort] | None = None, *, default: Callable[[Any], Any] | None = None
+) -> bytes:
     """The wire bytes of ``value`` (V8 ValueSerializer v15, readable by Node's ``v8.Deserializer``).
     ``transfer`` must be empty (ports cannot travel in bare bytes): :class:`DataCloneError`."""
 
 def deserialize(data: bytes | bytearray | memoryview, *, node: bool = False) -> Any:
     """Reads wire bytes (``node=True``: Node's ``v8.serialize()`` dialect). Raises :class:`DecodeError`."""
 
-def structured_clone(value: Any, transfer: Iterable[MessagePort | bytearray] | None = None) -> Any:
+def structured_clone(
+    value: Any,
+    transfer: Iterable[MessagePort | bytearray] | None = None,
+    *,
+    default: Callable[[Any], Any] | None = None,
+) -> Any:
     """A structured clone of ``value``; shared references and cycles are kept."""
+
+def set_default(default: Callable[[Any], Any] | None, /) -> Callable[[Any], Any] | None:
+    """Sets the process-wide conversion hook (``None`` removes it) and returns the previous one.
+    ``default(obj)`` is called with each object the value mapping does not cover (and each Enum
+    member) and returns a value to send instead, or raises, as ``json.dumps(default=...)``;
+    a ``default=`` passed to a call takes precedence."""
 
 @final
 class Hub:

@@ -37,3 +37,15 @@ class Collector:
 def settle(seconds: float = 0.05) -> None:
     """Lets the dispatcher run (for tests asserting that something did NOT happen)."""
     time.sleep(seconds)
+
+
+class _ObjectKey:
+    """A hashable key the value mapping does not cover; the hook below turns it into a dict."""
+
+
+def unreadable_in_python() -> tuple[dict, object]:
+    """A value (and the ``default`` hook to send it with) that is valid JavaScript but that no
+    Python receiver can read: a Map whose key is a plain object (a ``dict`` cannot be a dict
+    key). Posting it succeeds; receiving it is a ``DecodeError`` / ``messageerror``."""
+    return {_ObjectKey(): 1}, (lambda o: {"k": 1})
+

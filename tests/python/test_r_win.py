@@ -16,7 +16,7 @@ from webmessaging import (
     Window,
 )
 
-from helpers import Collector, settle
+from helpers import Collector, settle, unreadable_in_python
 
 T = 5.0
 A, B = "https://a.test", "https://b.test"
@@ -365,9 +365,8 @@ def test_r_win_16_messageerror_carries_origin_and_source(wins):
     errors = Collector(1)
     b.onmessageerror = errors
     b.onmessage = lambda e: None
-    # A valid JS array of 10 M holes in ~12 bytes: more than a Python list may expand to here.
-    far = wm.JSArray([wm.HOLE] * 10_000_000)
-    b.post_message(far, "*", source=a)
+    value, hook = unreadable_in_python()
+    b.post_message(value, "*", source=a, default=hook)
     assert errors.wait(T)
     ev = errors.events[0]
     assert (ev.type, ev.data, ev.ports, ev.origin) == ("messageerror", None, (), A)

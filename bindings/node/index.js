@@ -83,8 +83,30 @@ function nativeError(err) {
 }
 
 // --- the env's wake-up: one threadsafe function per thread, one crossing per batch ------------
-const live = new Map(); // id -> WeakRef<MessagePort>
+const live = new Map(); // id -> WeakRef<MessagePort | BroadcastChannel | Window>
 let refCount = 0;
+// A collected object's id leaves `live` (its native half closes itself; see src/lib.rs), so a
+// program that drops channels without close() does not grow the map.
+const forgetOnCollect = new FinalizationRegistry((id) => {
+  const ref = live.get(id);
+  if (ref !== undefined && ref.deref() === undefined) live.delete(id);
+});
+function track(id, obj) {
+  live.set(id, new WeakRef(obj));
+  forgetOnCollect.register(obj, id);
+}
+
+// Objects that must not be collected while only their own listeners (or nothing) reference
+// them, as on the web and in Node (whose open handles are strong): a port or BroadcastChannel
+// with a 'message' listener, a ref'd one, and one whose 'close' is still to come. They leave
+// the set when closed (by either side), transferred, or when none of these holds any more.
+// Being held never keeps the process alive by itself: that is ref()/unref()'s business.
+const held = new Set();
+const kListening = Symbol('webmessaging.listening');
+function updateHold(obj) {
+  if (!obj[kDone] && (obj[kListening] || obj[kRefed] || obj[kClosing])) held.add(obj);
+  else held.delete(obj);
+}
 
 function onWake() {
   const ready = native.takeReady();
@@ -136,6 +158,7 @@ function setRef(port, on) {
     port[kRefed] = false;
     envRef(-1);
   }
+  updateHold(port);
 }
 
 // --- values: V8's own serializer, our ports as host objects ------------------------------------
@@ -314,8 +337,10 @@ class MessagePort extends NodeEventTarget {
 
   [kNewListener](size, type, ...args) {
     if (type === 'message' && size - 1 === 0) {
+      this[kListening] = true;
       this.ref();
       this.start();
+      updateHold(this);
     }
     return Reflect.apply(ETP[kNewListener], this, [size, type, ...args]);
   }
@@ -323,7 +348,9 @@ class MessagePort extends NodeEventTarget {
   [kRemoveListener](size, type, ...args) {
     if (type === 'message' && size === 0) {
       this[kReceiving] = false;
+      this[kListening] = false;
       this.unref();
+      updateHold(this);
     }
     return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
   }
@@ -376,7 +403,8 @@ function newPort(np) {
   port[kDiscard] = false;
   port[kClosing] = false;
   port[kDone] = false;
-  live.set(port[kId], new WeakRef(port));
+  port[kListening] = false;
+  track(port[kId], port);
   return port;
 }
 
@@ -504,6 +532,7 @@ function beginClosing(port) {
   if (port[kClosing] || port[kDone]) return;
   port[kClosing] = true;
   envRef(1);
+  updateHold(port);
 }
 
 function finishClose(port) {
@@ -518,6 +547,7 @@ function finishClose(port) {
     port[kClosing] = false;
     envRef(-1);
   }
+  updateHold(port);
   port.dispatchEvent(new Event('close'));
 }
 
@@ -651,7 +681,8 @@ class BroadcastChannel extends EventTarget {
     this[kClosed] = false;
     this[kRefed] = false;
     this[kDone] = false;
-    live.set(nb.id, new WeakRef(this));
+    this[kListening] = false;
+    track(nb.id, this);
     setRef(this, true);
   }
 
@@ -684,6 +715,7 @@ class BroadcastChannel extends EventTarget {
     this[kClosed] = true;
     this[kDone] = true;
     setRef(this, false);
+    updateHold(this);
     live.delete(this[kBroadcastId]);
     native.broadcastClose(this[kBroadcastId]);
   }
@@ -694,6 +726,22 @@ class BroadcastChannel extends EventTarget {
 
   unref() {
     setRef(this, false);
+  }
+
+  [kNewListener](size, type, ...args) {
+    if (type === 'message' && size - 1 === 0) {
+      this[kListening] = true;
+      updateHold(this);
+    }
+    return Reflect.apply(ETP[kNewListener], this, [size, type, ...args]);
+  }
+
+  [kRemoveListener](size, type, ...args) {
+    if (type === 'message' && size === 0) {
+      this[kListening] = false;
+      updateHold(this);
+    }
+    return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
   }
 }
 for (const name of ['onmessage', 'onmessageerror']) {
@@ -745,7 +793,7 @@ class Window extends EventTarget {
     this[kClosed] = false;
     this[kRefed] = false;
     this[kDone] = false;
-    live.set(nw.id, new WeakRef(this));
+    track(nw.id, this);
     windowsById.set(nw.id, new WeakRef(this));
   }
 
@@ -903,3 +951,5 @@ module.exports = {
 };
 // Internal, for the cross-language tests (which read raw batches): not part of the API.
 Object.defineProperty(module.exports, '_recvScratch', { value: recvScratch });
+// Internal, for the lifetime tests: how many objects the wake-up map and the hold set track.
+Object.defineProperty(module.exports, '_tracked', { value: () => ({ live: live.size, held: held.size }) });

@@ -165,16 +165,47 @@ impl Drop for NativePort {
 }
 
 /// The batch layout `Batch` in index.js reads: a little-endian u32 `end` code, a u32 `count`,
-/// `count` u32 end offsets into the data, then every message's bytes back to back.
-fn batch_bytes(end: u32, ends: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + 4 * ends.len() + data.len());
+/// `count` u32 end offsets into the data, then every message's bytes back to back. Each
+/// message's bytes are copied once, straight from the core's message into the batch.
+fn batch_bytes<'a>(end: u32, messages: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+    let (count, total) = messages
+        .clone()
+        .fold((0usize, 0usize), |(n, t), m| (n + 1, t + m.len()));
+    let mut out = Vec::with_capacity(8 + 4 * count + total);
     out.extend_from_slice(&end.to_le_bytes());
-    out.extend_from_slice(&(ends.len() as u32).to_le_bytes());
-    for e in ends {
-        out.extend_from_slice(&e.to_le_bytes());
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    let mut at = 0u32;
+    for m in messages.clone() {
+        at += m.len() as u32;
+        out.extend_from_slice(&at.to_le_bytes());
     }
-    out.extend_from_slice(data);
+    for m in messages {
+        out.extend_from_slice(m);
+    }
     out
+}
+
+/// Batches at least this large are handed to JS as an external Buffer over the Rust bytes
+/// (moved, not copied); smaller ones are copied, which is cheaper than an external's finalizer.
+const EXTERNAL_MIN: usize = 64 * 1024;
+
+fn batch_buffer(env: &Env, out: Vec<u8>) -> Result<BufferSlice<'_>> {
+    if out.len() >= EXTERNAL_MIN {
+        BufferSlice::from_data(env, out)
+    } else {
+        BufferSlice::copy_from(env, &out)
+    }
+}
+
+/// The `end` code of a batch closed by `n`: 1 closed here or 2 by the peer, with the
+/// [`wm::CloseReason`] in bits 8..16 (0 closed, 1 dropped, 2 doomed).
+fn close_code(n: wm::CloseNotice) -> u32 {
+    let reason = match n.reason {
+        wm::CloseReason::Closed => 0,
+        wm::CloseReason::Dropped => 1,
+        wm::CloseReason::Doomed => 2,
+    };
+    (if n.by_peer { 2 } else { 1 }) | (reason << 8)
 }
 
 fn js_error(e: wm::Error) -> Error {
@@ -381,6 +412,7 @@ impl Handle {
         len: u32,
         ports: Option<Vec<Handle>>,
         buffers: Option<Vec<ArrayBuffer>>,
+        bounded: bool,
     ) -> Result<bool> {
         let transfer: Vec<wm::MessagePort> = match &ports {
             None => Vec::new(),
@@ -411,13 +443,17 @@ impl Handle {
         };
         let was_entangled = !transfer.is_empty() && me.is_entangled();
         let len = (len as usize).min(data.len());
-        me.post_message(
-            wm::Payload {
-                data: data[..len].to_vec(),
-                array_buffers,
-            },
-            &transfer,
-        )
+        let payload = wm::Payload {
+            data: data[..len].to_vec(),
+            array_buffers,
+        };
+        // Bounded (tryPost): fails with Full when the peer's capacity is reached, with nothing
+        // detached or sent.
+        if bounded {
+            me.try_post(payload, &transfer)
+        } else {
+            me.post_message(payload, &transfer)
+        }
         .map_err(js_error)?;
         // Posting the peer through its own channel ("doomed") disentangles us at once.
         let doomed = was_entangled && !me.is_entangled();
@@ -465,8 +501,7 @@ impl Handle {
         env: &'e Env,
         max: u32,
     ) -> Result<Option<Either3<BufferSlice<'e>, Array<'e>, u32>>> {
-        let mut data: Vec<u8> = Vec::new();
-        let mut ends: Vec<u32> = Vec::new();
+        let mut messages: Vec<Vec<u8>> = Vec::new();
         let mut extras: Option<Array<'e>> = None;
         let mut end = 0u32;
         match self.port() {
@@ -474,10 +509,9 @@ impl Handle {
             Some(p) => {
                 for _ in 0..max {
                     match p.try_recv() {
-                        Ok(Some(m)) => {
-                            let i = ends.len() as u32;
-                            data.extend_from_slice(&m.data);
-                            ends.push(data.len() as u32);
+                        Ok(Some(mut m)) => {
+                            let i = messages.len() as u32;
+                            messages.push(std::mem::take(&mut m.data));
                             if !m.ports.is_empty() || !m.array_buffers.is_empty() {
                                 let list = match &mut extras {
                                     Some(l) => l,
@@ -488,7 +522,7 @@ impl Handle {
                         }
                         Ok(None) => break,
                         Err(wm::Error::Closed(n)) => {
-                            end = if n.by_peer { 2 } else { 1 };
+                            end = close_code(n);
                             break;
                         }
                         Err(wm::Error::InvalidStateError(_)) => {
@@ -500,11 +534,13 @@ impl Handle {
                 }
             }
         }
-        if ends.is_empty() && end == 0 {
+        if messages.is_empty() && end == 0 {
             return Ok(None);
         }
-        let out = batch_bytes(end, &ends, &data);
-        if ends.len() <= 1 && extras.is_none() {
+        let out = batch_bytes(end, messages.iter().map(Vec::as_slice));
+        let lone = messages.len() <= 1;
+        drop(messages);
+        if lone && extras.is_none() {
             // A lone message (the latency-bound case): hand it over in this env's receive
             // scratch, skipping the Buffer allocation. JS decodes it before anything else runs.
             let (base, size) = RECV_SCRATCH.with(|s| s.get());
@@ -516,7 +552,7 @@ impl Handle {
                 return Ok(Some(Either3::C(out.len() as u32)));
             }
         }
-        let buf = BufferSlice::copy_from(env, &out)?;
+        let buf = batch_buffer(env, out)?;
         Ok(Some(match extras {
             None => Either3::A(buf),
             Some(x) => {
@@ -607,7 +643,38 @@ pub fn port_post(
         None => None,
         Some(ids) => Some(ids.into_iter().map(lookup).collect::<Result<Vec<_>>>()?),
     };
-    lookup(id)?.post(data, len, ports, buffers)
+    lookup(id)?.post(data, len, ports, buffers, false)
+}
+
+/// Like [`port_post`] but respecting the receiver's capacity: throws `Full: ...` when there is
+/// no room, with nothing detached or sent.
+#[napi]
+pub fn port_try_post(
+    id: u32,
+    data: BufferSlice,
+    len: u32,
+    ports: Option<Vec<u32>>,
+    buffers: Option<Vec<ArrayBuffer>>,
+) -> Result<bool> {
+    let ports = match ports {
+        None => None,
+        Some(ids) => Some(ids.into_iter().map(lookup).collect::<Result<Vec<_>>>()?),
+    };
+    lookup(id)?.post(data, len, ports, buffers, true)
+}
+
+/// Limits port `id`'s receiving queue (null or a negative number: no limit on that measure).
+/// The limit travels with the port when it is transferred.
+#[napi]
+pub fn port_set_capacity(id: u32, max_messages: Option<f64>, max_bytes: Option<f64>) -> Result<()> {
+    let limit = |v: Option<f64>| v.filter(|x| *x >= 0.0).map(|x| x as usize);
+    if let Some(p) = lookup(id)?.port() {
+        p.set_capacity(wm::Capacity {
+            max_messages: limit(max_messages),
+            max_bytes: limit(max_bytes),
+        });
+    }
+    Ok(())
 }
 
 /// Puts one message that JS took from port `id` (in a batch) but did not deliver back at the
@@ -864,15 +931,11 @@ pub fn broadcast_drain(env: &Env, id: u32, max: u32) -> Result<Option<BufferSlic
     let Some(cell) = broadcast(id) else {
         return Ok(None);
     };
-    let mut data: Vec<u8> = Vec::new();
-    let mut ends: Vec<u32> = Vec::new();
+    let mut messages: Vec<Vec<u8>> = Vec::new();
     let mut end = 0u32;
     for _ in 0..max {
         match cell.channel.try_recv() {
-            Ok(Some(event)) => {
-                data.extend_from_slice(&event.data);
-                ends.push(data.len() as u32);
-            }
+            Ok(Some(event)) => messages.push(event.data),
             Ok(None) => break,
             Err(wm::Error::Closed(_)) => {
                 end = 1;
@@ -881,11 +944,11 @@ pub fn broadcast_drain(env: &Env, id: u32, max: u32) -> Result<Option<BufferSlic
             Err(e) => return Err(js_error(e)),
         }
     }
-    if ends.is_empty() && end == 0 {
+    if messages.is_empty() && end == 0 {
         return Ok(None);
     }
-    let out = batch_bytes(end, &ends, &data);
-    Ok(Some(BufferSlice::copy_from(env, &out)?))
+    let out = batch_bytes(end, messages.iter().map(Vec::as_slice));
+    Ok(Some(batch_buffer(env, out)?))
 }
 
 // --- Window ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 # Node binding (bindings/node, the `webmessaging` npm package): the napi-rs addon built locally
 # with cargo (nothing is downloaded at build or load time) and copied to the `.node` file the
-# loader in bindings/node/index.js looks for. Tests use Node's own runner (`node --test`); no npm
-# package is needed.
+# loader in bindings/node/index.js looks for. Tests use Node's own runner (`node --test`); the
+# type check needs `typescript` and `@types/node`, which npm installs (from the registry, as
+# source) into a build directory once.
 
 NODE ?= node
 NODE_TARGET_DIR := $(ROOT)/target/node
@@ -24,8 +25,17 @@ $(NODE_ADDON): $(NODE_SOURCES)
 
 build-node: node-check $(NODE_ADDON)
 
-test-node: build-node
-	cd $(ROOT)/tests/node && $(NODE) --test
+# The TypeScript compiler for tests/node/tsc.test.js (`tsc --strict` over the README's examples).
+NODE_TYPES_DIR := $(ROOT)/target/node-types
+NODE_TSC := $(NODE_TYPES_DIR)/node_modules/typescript/bin/tsc
+NPM ?= npm
+
+$(NODE_TSC):
+	mkdir -p $(NODE_TYPES_DIR)
+	cd $(NODE_TYPES_DIR) && $(NPM) install --no-audit --no-fund --no-save --prefix . typescript@5 @types/node@20
+
+test-node: build-node $(NODE_TSC)
+	cd $(ROOT)/tests/node && WEBMESSAGING_TSC=$(NODE_TSC) $(NODE) --test
 
 demo-node: build-node
 	$(NODE) $(ROOT)/examples/node/worker-pool.js

@@ -1,39 +1,113 @@
 // Types of the `webmessaging` package. Checked for drift against index.js by
-// tests/node/types.test.js (every runtime export and MessagePort method is declared here).
+// tests/node/types.test.js (every runtime export and MessagePort method is declared here), and
+// type-checked with `tsc --strict` against the README's examples by tests/node/tsc.test.js.
 
 /// <reference types="node" />
 
-/** A value that can be posted: anything the structured-clone algorithm accepts. */
+/** What a transfer list may hold: our ports and ArrayBuffers (moved; the originals detach). */
 export type Transferable = MessagePort | ArrayBuffer;
 
 export interface StructuredSerializeOptions {
-  transfer?: ReadonlyArray<Transferable>;
+  transfer?: Iterable<Transferable>;
+}
+
+/** Receiving-queue limits for `setCapacity` (omitted or null: no limit on that measure). */
+export interface Capacity {
+  maxMessages?: number | null;
+  maxBytes?: number | null;
+}
+
+/** Counters of a port's receiving queue and of its posts (`metrics()`). */
+export interface PortMetrics {
+  /** Messages waiting now. */
+  depth: number;
+  /** Payload bytes waiting now. */
+  queuedBytes: number;
+  /** The largest `depth` seen so far. */
+  highWaterMark: number;
+  /** Messages ever queued here. */
+  enqueued: number;
+  /** Messages ever taken from the queue. */
+  delivered: number;
+  /** Messages this port posted. */
+  posted: number;
+  /** Messages this port posted that were dropped (the peer was closed or gone). */
+  dropped: number;
+}
+
+/** Why a channel ended, as the 'close' event's `reason`. */
+export type CloseReason = 'closed' | 'dropped' | 'doomed' | 'transferred';
+
+/**
+ * A port's 'close' event (Node's is a `MessagePortCloseEvent` too). `reason`: 'closed' (close()
+ * was called), 'dropped' (the other end was garbage collected or its thread ended), 'doomed' (a
+ * port was posted through its own channel), 'transferred' (this object's port moved away);
+ * `byPeer`: whether the other end caused it.
+ */
+export interface MessagePortCloseEvent extends Event {
+  readonly type: 'close';
+  readonly reason: CloseReason;
+  readonly byPeer: boolean;
+}
+
+export interface MessageEventInit<T = any> {
+  data?: T;
+  origin?: string;
+  lastEventId?: string;
+  source?: MessagePort | Window | null;
+  ports?: MessagePort[];
+}
+
+/**
+ * Node's MessageEvent, whose `source` may be one of our ports or Windows and whose `ports` are
+ * our MessagePorts (Node's own constructor accepts only Node's ports).
+ */
+export declare class MessageEvent<T = any> extends Event {
+  constructor(type: string, eventInitDict?: MessageEventInit<T>);
+  readonly data: T;
+  readonly origin: string;
+  readonly lastEventId: string;
+  readonly source: MessagePort | Window | null;
+  readonly ports: ReadonlyArray<MessagePort>;
 }
 
 /**
  * One end of a channel. Same API and event semantics as `worker_threads`' MessagePort: an
  * EventTarget with Node's emitter-style methods; the first 'message' listener refs and starts
- * the port, the last one unrefs and stops it.
+ * the port, the last one unrefs and stops it. A port with a 'message' listener stays alive
+ * (is not garbage collected) until it or its peer closes.
  */
 export declare class MessagePort extends EventTarget {
   private constructor();
-  postMessage(value: unknown, transfer?: ReadonlyArray<Transferable>): void;
+  postMessage(value: unknown, transfer?: Iterable<Transferable> | null): void;
   postMessage(value: unknown, options?: StructuredSerializeOptions): void;
+  /** Posts only if the peer's queue has room under its capacity; false (nothing sent) if not. */
+  tryPost(value: unknown, transfer?: Iterable<Transferable> | StructuredSerializeOptions | null): boolean;
+  /** Posts once the peer's queue has room; rejects with a `TimeoutError` DOMException after `timeoutMs`. */
+  postWithTimeout(value: unknown, timeoutMs: number, transfer?: Iterable<Transferable> | StructuredSerializeOptions | null): Promise<void>;
+  /** Limits this port's receiving queue for bounded posts (tryPost, postWithTimeout). */
+  setCapacity(capacity?: Capacity): void;
+  /** Counters of this port's queue and posts. */
+  metrics(): PortMetrics;
   start(): void;
-  close(callback?: () => void): void;
+  close(callback?: (event: MessagePortCloseEvent) => void): void;
   ref(): void;
   unref(): void;
   hasRef(): boolean;
   onmessage: ((this: MessagePort, ev: MessageEvent) => unknown) | null;
   onmessageerror: ((this: MessagePort, ev: MessageEvent) => unknown) | null;
 
+  addEventListener(type: 'message' | 'messageerror', listener: (this: MessagePort, ev: MessageEvent) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: 'close', listener: (this: MessagePort, ev: MessagePortCloseEvent) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+
   on(event: 'message', listener: (value: any) => void): this;
   on(event: 'messageerror', listener: (error: Error) => void): this;
-  on(event: 'close', listener: (event: Event) => void): this;
+  on(event: 'close', listener: (event: MessagePortCloseEvent) => void): this;
   on(event: string, listener: (...args: any[]) => void): this;
   once(event: 'message', listener: (value: any) => void): this;
   once(event: 'messageerror', listener: (error: Error) => void): this;
-  once(event: 'close', listener: (event: Event) => void): this;
+  once(event: 'close', listener: (event: MessagePortCloseEvent) => void): this;
   once(event: string, listener: (...args: any[]) => void): this;
   off(event: string, listener: (...args: any[]) => void): this;
   addListener(event: string, listener: (...args: any[]) => void): this;
@@ -48,13 +122,10 @@ export declare class MessagePort extends EventTarget {
 
 /** Two entangled ports. */
 export declare class MessageChannel {
+  constructor();
   readonly port1: MessagePort;
   readonly port2: MessagePort;
 }
-
-/** Node's global MessageEvent (`ports` holds our MessagePorts). */
-export declare const MessageEvent: typeof globalThis.MessageEvent;
-export type MessageEvent = globalThis.MessageEvent;
 
 /** Takes the next message synchronously, started or not: `{ message }`, or undefined if none. */
 export declare function receiveMessageOnPort(port: MessagePort): { message: any } | undefined;
@@ -82,34 +153,41 @@ export declare class BroadcastChannel extends EventTarget {
   readonly name: string;
   postMessage(message: unknown): void;
   close(): void;
-  ref(): void;
-  unref(): void;
+  ref(): this;
+  unref(): this;
   onmessage: ((this: BroadcastChannel, ev: MessageEvent) => unknown) | null;
   onmessageerror: ((this: BroadcastChannel, ev: MessageEvent) => unknown) | null;
+  addEventListener(type: 'message' | 'messageerror', listener: (this: BroadcastChannel, ev: MessageEvent) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
 
 export interface WindowPostMessageOptions {
+  /** "*", "/" (the default: the sender's own origin) or a URL. */
   targetOrigin?: string;
-  transfer?: ReadonlyArray<MessagePort>;
-  source: Window;
+  transfer?: Iterable<MessagePort>;
+  /** The sending window (the default: the target itself). */
+  source?: Window;
 }
 
 /**
  * A stand-in for a browsing context with an origin: origin-checked postMessage (checked at
  * delivery against the target's current origin; a mismatch drops the message silently). The
- * sending window is passed explicitly. Events carry `origin` (the sender's) and `source` (the
- * sending Window). Keeps the process alive while it has a 'message' listener.
+ * sending window is passed explicitly (the target itself when omitted). Events carry `origin`
+ * (the sender's) and `source` (the sending Window). Keeps the process alive while it has a
+ * 'message' listener.
  */
 export declare class Window extends EventTarget {
   /** `origin`: a URL whose origin the window's document has; opaque ("null") when omitted. */
   constructor(origin?: string | null);
   readonly origin: string;
   navigate(url: string): void;
-  postMessage(message: unknown, targetOrigin: string, transfer: ReadonlyArray<MessagePort> | undefined, source: Window): void;
+  postMessage(message: unknown, targetOrigin?: string, transfer?: Iterable<MessagePort> | null, source?: Window): void;
   postMessage(message: unknown, options: WindowPostMessageOptions): void;
   close(): void;
   ref(): void;
   unref(): void;
   onmessage: ((this: Window, ev: MessageEvent) => unknown) | null;
   onmessageerror: ((this: Window, ev: MessageEvent) => unknown) | null;
+  addEventListener(type: 'message' | 'messageerror', listener: (this: Window, ev: MessageEvent) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }

@@ -14,6 +14,7 @@ const v8 = require('v8');
 const path = require('path');
 const fs = require('fs');
 const wt = require('worker_threads');
+const util = require('util');
 const { encodeFast, decodeFast, scratch, NOT_FAST } = require('./codec.js');
 
 function loadNative() {
@@ -69,6 +70,33 @@ function domException(message, name) {
   return new DOMException(message, name);
 }
 
+// A TypeError with Node's error `code` (Node's internal errors are not public).
+function codeError(code, message, Ctor = TypeError) {
+  const e = new Ctor(message);
+  e.code = code;
+  return e;
+}
+
+// V8 refuses a SharedArrayBuffer with a plain Error; say why as a DataCloneError.
+function cloneError(err) {
+  if (!(err instanceof DOMException) && /SharedArrayBuffer/.test(err && err.message)) {
+    return domException(
+      'A SharedArrayBuffer cannot be posted through a webmessaging port: messages cross threads ' +
+      '(and languages) as bytes copied by the Rust core, and sharing memory needs V8 to hand ' +
+      'its backing store over, which no public API allows. Post a copy (an ArrayBuffer), or ' +
+      "use worker_threads' MessageChannel for shared memory.", 'DataCloneError');
+  }
+  return err;
+}
+
+function serializeChecked(value, ports, buffers) {
+  try {
+    return serialize(value, ports, buffers);
+  } catch (err) {
+    throw cloneError(err);
+  }
+}
+
 function nativeError(err) {
   // The addon throws "Name: message"; give it back as a DOMException with that name.
   const m = /^(DataCloneError|InvalidStateError|SyntaxError): (?:\w+: )?([\s\S]*)$/.exec(err.message);
@@ -83,8 +111,32 @@ function nativeError(err) {
 }
 
 // --- the env's wake-up: one threadsafe function per thread, one crossing per batch ------------
-const live = new Map(); // id -> WeakRef<MessagePort>
+const live = new Map(); // id -> WeakRef<MessagePort | BroadcastChannel | Window>
+const broadcastIds = new Set(); // ids in `live` that are BroadcastChannels
 let refCount = 0;
+// A collected object's id leaves `live` (its native half closes itself; see src/lib.rs), so a
+// program that drops channels without close() does not grow the map.
+const forgetOnCollect = new FinalizationRegistry((id) => {
+  const ref = live.get(id);
+  if (ref !== undefined && ref.deref() === undefined) live.delete(id);
+  broadcastIds.delete(id);
+});
+function track(id, obj) {
+  live.set(id, new WeakRef(obj));
+  forgetOnCollect.register(obj, id);
+}
+
+// Objects that must not be collected while only their own listeners (or nothing) reference
+// them, as on the web and in Node (whose open handles are strong): a port or BroadcastChannel
+// with a 'message' listener, a ref'd one, and one whose 'close' is still to come. They leave
+// the set when closed (by either side), transferred, or when none of these holds any more.
+// Being held never keeps the process alive by itself: that is ref()/unref()'s business.
+const held = new Set();
+const kListening = Symbol('webmessaging.listening');
+function updateHold(obj) {
+  if (!obj[kDone] && (obj[kListening] || obj[kRefed] || obj[kClosing])) held.add(obj);
+  else held.delete(obj);
+}
 
 function onWake() {
   const ready = native.takeReady();
@@ -92,8 +144,24 @@ function onWake() {
   if (typeof ready === 'number') {
     wakePort(ready);
   } else {
+    broadcastsInCreationOrder(ready);
     for (let i = 0; i < ready.length; i++) wakePort(ready[i]);
   }
+}
+
+// Node runs each BroadcastChannel's pending messages per channel, in the channels' creation
+// order (libuv's order of their async handles), so several channels of one name hear a burst in
+// that order. Broadcast ids (which grow with creation) are put in that order among the slots
+// they hold; ports keep the order they became ready in (their close and message order is
+// Node's as it is).
+function broadcastsInCreationOrder(ready) {
+  let slots;
+  for (let i = 0; i < ready.length; i++) {
+    if (broadcastIds.has(ready[i])) (slots || (slots = [])).push(i);
+  }
+  if (slots === undefined || slots.length < 2) return;
+  const ids = slots.map((i) => ready[i]).sort((x, y) => x - y);
+  for (let k = 0; k < slots.length; k++) ready[slots[k]] = ids[k];
 }
 
 function wakePort(id) {
@@ -136,6 +204,7 @@ function setRef(port, on) {
     port[kRefed] = false;
     envRef(-1);
   }
+  updateHold(port);
 }
 
 // --- values: V8's own serializer, our ports as host objects ------------------------------------
@@ -194,11 +263,7 @@ function deserialize(bytes, ports, buffers) {
 }
 
 // --- MessagePort --------------------------------------------------------------------------------
-class MessagePort extends NodeEventTarget {
-  constructor() {
-    // Like Node's: ports come from a MessageChannel or from a message.
-    throw new TypeError('Constructor cannot be called');
-  }
+class MessagePortImpl extends NodeEventTarget {
 
   postMessage(value, transfer) {
     // The common case first: a top-level primitive, nothing transferred.
@@ -210,72 +275,82 @@ class MessagePort extends NodeEventTarget {
       }
     }
     if (arguments.length === 0) {
-      const e = new TypeError('Not enough arguments to MessagePort.postMessage');
-      e.code = 'ERR_MISSING_ARGS';
-      throw e;
+      throw codeError('ERR_MISSING_ARGS', 'Not enough arguments to MessagePort.postMessage');
     }
-    let list = transfer;
-    if (list !== undefined && list !== null && !Array.isArray(list) && typeof list === 'object' &&
-        typeof list[Symbol.iterator] !== 'function') {
-      list = list.transfer;
-    }
-    let ports;
-    let buffers;
-    if (list !== undefined && list !== null) {
-      if (typeof list !== 'object' || typeof list[Symbol.iterator] !== 'function') {
-        throw new TypeError('Optional transferList argument must be an iterable');
-      }
-      for (const t of list) {
-        if (t instanceof MessagePort) {
-          if (t === this) throw domException('Transfer list contains source port', 'DataCloneError');
-          if (ports === undefined) ports = [];
-          if (ports.includes(t)) {
-            throw domException('Transfer list contains duplicate MessagePort', 'DataCloneError');
-          }
-          if (t[kClosed] || native.portDetached(t[kId])) {
-            throw domException('MessagePort in transfer list is already detached', 'DataCloneError');
-          }
-          ports.push(t);
-        } else if (t instanceof ArrayBuffer) {
-          if (buffers === undefined) buffers = [];
-          if (buffers.includes(t)) {
-            throw domException('Transfer list contains duplicate ArrayBuffer', 'DataCloneError');
-          }
-          buffers.push(t);
-        } else if (t instanceof wt.MessagePort) {
-          throw domException(
-            "Node's built-in MessagePort cannot be transferred through a webmessaging port",
-            'DataCloneError');
-        } else {
-          throw domException('Found invalid value in transferList.', 'DataCloneError');
-        }
-      }
-    }
-    let doomed;
-    if (ports === undefined && buffers === undefined) {
+    const t = transferList(this, transfer);
+    if (t === undefined) {
       const n = encodeFast(value);
       if (n >= 0) {
         native.portPostScratch(this[kId], n);
         return;
       }
     }
-    const bytes = serialize(value, ports, buffers);
-    if (ports !== undefined) for (const p of ports) returnStash(p);
+    send(this, prepare(this, value, t), false);
+  }
+
+  /**
+   * Beyond the standard: posts like postMessage, but only if the peer's queue has room under
+   * its capacity (see setCapacity). Returns false, with nothing sent or detached, when it has
+   * not.
+   */
+  tryPost(value, transfer) {
+    return send(this, prepare(this, value, transferList(this, transfer)), true);
+  }
+
+  /**
+   * Beyond the standard: posts once the peer's queue has room, waiting up to `timeoutMs`
+   * (checking every few milliseconds, without blocking the thread). The value is cloned now;
+   * the promise rejects with a `TimeoutError` DOMException (nothing sent or detached) if no
+   * room came in time.
+   */
+  postWithTimeout(value, timeoutMs, transfer) {
+    let msg;
     try {
-      doomed = native.portPost(this[kId], bytes, bytes.length,
-                               ports === undefined ? undefined : ports.map((p) => p[kId]), buffers);
+      msg = prepare(this, value, transferList(this, transfer));
+      if (send(this, msg, true)) return Promise.resolve();
     } catch (err) {
-      throw nativeError(err);
+      return Promise.reject(err);
     }
-    if (ports !== undefined) {
-      for (const p of ports) detachLocally(p);
-      if (doomed) {
-        // The peer was posted through its own channel: the channel is lost (both ends close),
-        // with Node's warning.
-        process.emitWarning('The target port was posted to itself, and the communication ' +
-                            'channel was lost');
-      }
-    }
+    const deadline = performance.now() + Number(timeoutMs);
+    return new Promise((resolve, reject) => {
+      const retry = (delay) => {
+        let sent;
+        try {
+          sent = send(this, msg, true);
+        } catch (err) {
+          reject(err);
+          return;
+        }
+        const left = deadline - performance.now();
+        if (sent) resolve();
+        else if (!(left > 0)) reject(domException('no room in the receiving queue in time', 'TimeoutError'));
+        else setTimeout(retry, Math.min(delay, left), Math.min(delay * 2, 16));
+      };
+      retry(1);
+    });
+  }
+
+  /**
+   * Beyond the standard: limits this port's receiving queue (`maxMessages`, `maxBytes`; omitted
+   * or null means no limit). Only bounded posts from the peer (tryPost, postWithTimeout) respect
+   * it; postMessage stays unbounded, as on the web. The limit travels with the port.
+   */
+  setCapacity({ maxMessages = null, maxBytes = null } = {}) {
+    native.portSetCapacity(this[kId], maxMessages, maxBytes);
+  }
+
+  /** Beyond the standard: counters of this port's receiving queue and of its posts. */
+  metrics() {
+    const m = native.portMetrics(this[kId]);
+    return {
+      depth: m[0],
+      queuedBytes: m[1],
+      highWaterMark: m[2],
+      enqueued: m[3],
+      delivered: m[4],
+      posted: m[5],
+      dropped: m[6],
+    };
   }
 
   start() {
@@ -314,8 +389,10 @@ class MessagePort extends NodeEventTarget {
 
   [kNewListener](size, type, ...args) {
     if (type === 'message' && size - 1 === 0) {
+      this[kListening] = true;
       this.ref();
       this.start();
+      updateHold(this);
     }
     return Reflect.apply(ETP[kNewListener], this, [size, type, ...args]);
   }
@@ -323,9 +400,18 @@ class MessagePort extends NodeEventTarget {
   [kRemoveListener](size, type, ...args) {
     if (type === 'message' && size === 0) {
       this[kReceiving] = false;
+      this[kListening] = false;
       this.unref();
+      updateHold(this);
     }
     return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
+  }
+
+  // Like Node's: `MessagePort [EventTarget] { active, refed, ... }`.
+  [util.inspect.custom]() {
+    if (this[kId] === undefined) return this; // the copy below, or the prototype itself
+    const state = this[kDone] || this[kClosed] ? { active: false } : { active: true, refed: !!this[kRefed] };
+    return Object.assign({ __proto__: MessagePort.prototype }, state);
   }
 
   [kCreateEvent](data, type) {
@@ -338,16 +424,149 @@ class MessagePort extends NodeEventTarget {
   }
 }
 
+// Node's own checks and codes for a transfer list (or `{ transfer }`), then the standard's
+// checks on each item. Returns undefined when nothing is transferred, else [ports, buffers].
+function transferList(port, transfer) {
+  let list = transfer;
+  let what = 'transferList';
+  if (list !== undefined && list !== null && typeof list === 'object' && !Array.isArray(list) &&
+      typeof list[Symbol.iterator] !== 'function') {
+    list = list.transfer;
+    what = 'options.transfer';
+    if (list === null) {
+      throw codeError('ERR_INVALID_ARG_TYPE', `Optional ${what} argument must be an iterable`);
+    }
+  }
+  if (list === undefined || list === null) return undefined;
+  if (typeof list !== 'object' || typeof list[Symbol.iterator] !== 'function') {
+    throw codeError('ERR_INVALID_ARG_TYPE', `Optional ${what} argument must be an iterable`);
+  }
+  let ports;
+  let buffers;
+  for (const t of list) {
+    if (t instanceof MessagePort) {
+      if (t === port) throw domException('Transfer list contains source port', 'DataCloneError');
+      if (ports === undefined) ports = [];
+      if (ports.includes(t)) {
+        throw domException('Transfer list contains duplicate MessagePort', 'DataCloneError');
+      }
+      if (t[kClosed] || native.portDetached(t[kId])) {
+        throw domException('MessagePort in transfer list is already detached', 'DataCloneError');
+      }
+      ports.push(t);
+    } else if (t instanceof ArrayBuffer) {
+      if (buffers === undefined) buffers = [];
+      if (buffers.includes(t)) {
+        throw domException('Transfer list contains duplicate ArrayBuffer', 'DataCloneError');
+      }
+      if (isDetached(t)) {
+        throw domException('ArrayBuffer in transfer list is already detached', 'DataCloneError');
+      }
+      buffers.push(t);
+    } else if (t instanceof wt.MessagePort) {
+      throw domException(
+        "Node's built-in MessagePort cannot be transferred through a webmessaging port",
+        'DataCloneError');
+    } else {
+      throw codeError('ERR_INVALID_TRANSFER_OBJECT', 'Found invalid object in transferList');
+    }
+  }
+  return ports === undefined && buffers === undefined ? undefined : [ports, buffers];
+}
+
+function isDetached(ab) {
+  if (ab.byteLength !== 0) return false;
+  try {
+    new Uint8Array(ab); // eslint-disable-line no-new
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+// Serializes a message: [bytes, ports, buffers].
+function prepare(port, value, t) {
+  const ports = t === undefined ? undefined : t[0];
+  const buffers = t === undefined ? undefined : t[1];
+  return [serializeChecked(value, ports, buffers), ports, buffers];
+}
+
+// Sends a prepared message; `bounded` respects the peer's capacity (returns false when full).
+function send(port, [bytes, ports, buffers], bounded) {
+  if (ports !== undefined) for (const p of ports) returnStash(p);
+  let doomed;
+  try {
+    doomed = (bounded ? native.portTryPost : native.portPost)(
+      port[kId], bytes, bytes.length, ports === undefined ? undefined : ports.map((p) => p[kId]),
+      buffers);
+  } catch (err) {
+    const e = nativeError(err);
+    if (bounded && e.name === 'Full') return false;
+    throw e;
+  }
+  if (ports !== undefined) {
+    for (const p of ports) detachLocally(p);
+    if (doomed) {
+      // The peer was posted through its own channel: the channel is lost (both ends close),
+      // with Node's warning.
+      process.emitWarning('The target port was posted to itself, and the communication ' +
+                          'channel was lost');
+    }
+  }
+  return true;
+}
+
 // onmessage / onmessageerror: Node's own event-handler attributes (they use only EventTarget
 // state), so setting one adds a listener, which refs and starts the port exactly like Node.
+// Like Node's: ports come from a MessageChannel or from a message; calling the constructor
+// (with or without `new`) throws Node's ERR_CONSTRUCT_CALL_INVALID. A plain function, so that
+// a call without `new` gets that code too (a class would throw V8's own TypeError).
+function MessagePort() {
+  throw codeError('ERR_CONSTRUCT_CALL_INVALID', 'Constructor cannot be called');
+}
+MessagePort.prototype = MessagePortImpl.prototype;
+Object.defineProperty(MessagePort.prototype, 'constructor', { value: MessagePort, writable: true, configurable: true });
+Object.setPrototypeOf(MessagePort, NodeEventTarget);
+
 for (const name of ['onmessage', 'onmessageerror']) {
   Object.defineProperty(MessagePort.prototype, name,
                         Object.getOwnPropertyDescriptor(wt.MessagePort.prototype, name));
 }
 
+/**
+ * Node's MessageEvent, except that `source` may be one of our ports or Windows and `ports` our
+ * ports (Node's constructor only accepts its own): those are set on the instance.
+ */
+class MessageEvent extends NodeMessageEvent {
+  constructor(type, init) {
+    if (arguments.length === 0) return super();
+    if (init === undefined || init === null ||
+        (init.source == null && init.ports === undefined)) {
+      super(type, init);
+      return;
+    }
+    const { source, ports, ...rest } = init;
+    const ours = (x) => x instanceof MessagePort || x instanceof Window;
+    const sourceOurs = ours(source);
+    const portList = ports === undefined ? undefined : [...ports];
+    const portsOurs = portList !== undefined && portList.some((p) => p instanceof MessagePort);
+    super(type, {
+      ...rest,
+      ...(sourceOurs ? {} : { source }),
+      ...(portsOurs ? {} : { ports: portList }),
+    });
+    if (sourceOurs) Object.defineProperty(this, 'source', { value: source, enumerable: true });
+    if (portsOurs) {
+      if (!portList.every((p) => p instanceof MessagePort)) {
+        throw codeError('ERR_INVALID_ARG_TYPE', 'The "init.ports" property must be an array of MessagePort instances');
+      }
+      Object.defineProperty(this, 'ports', { value: Object.freeze(portList), enumerable: true });
+    }
+  }
+}
+
 function createMessageEvent(type, data, ports) {
-  // Node's MessageEvent only accepts Node's ports in `ports`, so ours are set on the instance.
-  const event = new NodeMessageEvent(type, { data });
+  const event = new MessageEvent(type, { data });
   if (ports !== undefined && ports.length > 0) {
     Object.defineProperty(event, 'ports', { value: Object.freeze(ports), enumerable: true });
   }
@@ -360,7 +579,9 @@ function createMessageEvent(type, data, ports) {
 // v8.Serializer instance does; so each port is constructed by the Serializer constructor with
 // MessagePort.prototype as new.target, then given a fresh NodeEventTarget's state.
 function newPort(np) {
-  const port = Reflect.construct(v8.Serializer, [], MessagePort);
+  // new.target is the class, not the MessagePort function, though both have the same
+  // prototype: with the plain function, port creation measured ~3x slower.
+  const port = Reflect.construct(v8.Serializer, [], MessagePortImpl);
   const init = new NodeEventTarget();
   for (const s of Object.getOwnPropertySymbols(init)) port[s] = init[s];
   port[kNative] = np;
@@ -376,7 +597,8 @@ function newPort(np) {
   port[kDiscard] = false;
   port[kClosing] = false;
   port[kDone] = false;
-  live.set(port[kId], new WeakRef(port));
+  port[kListening] = false;
+  track(port[kId], port);
   return port;
 }
 
@@ -404,12 +626,15 @@ class Batch {
       this.buf = null;
       this.extras = null;
       this.end = 0;
+      this.reason = 0;
       this.count = 0;
     } else {
       const buf = typeof raw === 'number' ? recvScratch : Array.isArray(raw) ? raw[0] : raw;
       this.buf = buf;
       this.extras = Array.isArray(raw) ? raw[1] : null;
-      this.end = buf.readUInt32LE(0);
+      const end = buf.readUInt32LE(0);
+      this.end = end & 0xff; // 1 closed here, 2 closed by the peer, 3 transferred away
+      this.reason = end >> 8; // index into CLOSE_REASONS
       this.count = buf.readUInt32LE(4);
     }
     this.base = 8 + 4 * this.count; // where the messages' bytes start
@@ -504,9 +729,27 @@ function beginClosing(port) {
   if (port[kClosing] || port[kDone]) return;
   port[kClosing] = true;
   envRef(1);
+  updateHold(port);
 }
 
-function finishClose(port) {
+const CLOSE_REASONS = ['closed', 'dropped', 'doomed'];
+
+/**
+ * The 'close' event of a port (Node's is a `MessagePortCloseEvent` too): beyond Node, it says
+ * why the channel ended — `reason` is 'closed' (close() was called), 'dropped' (the other end
+ * was garbage collected or its thread ended), 'doomed' (a port was posted through its own
+ * channel) or 'transferred' (this object's port moved away) — and `byPeer`, whether the other
+ * end caused it.
+ */
+class MessagePortCloseEvent extends Event {
+  constructor(reason, byPeer) {
+    super('close');
+    Object.defineProperty(this, 'reason', { value: reason, enumerable: true });
+    Object.defineProperty(this, 'byPeer', { value: byPeer, enumerable: true });
+  }
+}
+
+function finishClose(port, batch) {
   if (port[kDone]) return;
   live.delete(port[kId]);
   port[kClosed] = true;
@@ -518,7 +761,11 @@ function finishClose(port) {
     port[kClosing] = false;
     envRef(-1);
   }
-  port.dispatchEvent(new Event('close'));
+  updateHold(port);
+  const event = batch === undefined
+    ? new MessagePortCloseEvent('transferred', false)
+    : new MessagePortCloseEvent(CLOSE_REASONS[batch.reason] || 'closed', batch.end === 2);
+  port.dispatchEvent(event);
 }
 
 // Node dispatches each message in its own callback scope: process.nextTick callbacks and
@@ -546,7 +793,7 @@ function drainOne(port) {
     for (;;) {
       const b = new Batch(native.portDrain(id, BATCH));
       if (b.end !== 0) {
-        if (b.end !== 3) finishClose(port);
+        if (b.end !== 3) finishClose(port, b);
         return;
       }
       if (!b.more) return;
@@ -557,7 +804,7 @@ function drainOne(port) {
     if (port[kStash] === undefined && native.portDepth(id) === 0) {
       const b = new Batch(native.portDrain(id, 1));
       if (b.count > 0) port[kStash] = b.own(); // raced in after the depth check; kept for start()
-      else if (b.end === 1 || b.end === 2) finishClose(port);
+      else if (b.end === 1 || b.end === 2) finishClose(port, b);
     }
     return;
   }
@@ -571,7 +818,7 @@ function drainOne(port) {
   if (batch.empty) port[kStash] = undefined;
   if (i === undefined) return;
   if (i < 0) {
-    if (i !== -3) finishClose(port);
+    if (i !== -3) finishClose(port, batch);
     return;
   }
   deliver(port, batch, i);
@@ -590,14 +837,17 @@ function drainOne(port) {
 }
 
 // --- MessageChannel -------------------------------------------------------------------------------
-class MessageChannel {
-  constructor() {
-    const [a, b] = native.channel();
-    const port1 = newPort(a);
-    const port2 = newPort(b);
-    Object.defineProperty(this, 'port1', { value: port1, enumerable: true });
-    Object.defineProperty(this, 'port2', { value: port2, enumerable: true });
+// A function rather than a class so that a call without `new` throws Node's
+// ERR_CONSTRUCT_CALL_REQUIRED.
+function MessageChannel() {
+  if (new.target === undefined) {
+    throw codeError('ERR_CONSTRUCT_CALL_REQUIRED', 'Cannot call constructor without `new`');
   }
+  const [a, b] = native.channel();
+  const port1 = newPort(a);
+  const port2 = newPort(b);
+  Object.defineProperty(this, 'port1', { value: port1, enumerable: true });
+  Object.defineProperty(this, 'port2', { value: port2, enumerable: true });
 }
 
 // --- receiveMessageOnPort -------------------------------------------------------------------------
@@ -651,7 +901,9 @@ class BroadcastChannel extends EventTarget {
     this[kClosed] = false;
     this[kRefed] = false;
     this[kDone] = false;
-    live.set(nb.id, new WeakRef(this));
+    this[kListening] = false;
+    track(nb.id, this);
+    broadcastIds.add(nb.id);
     setRef(this, true);
   }
 
@@ -669,7 +921,7 @@ class BroadcastChannel extends EventTarget {
     let n = encodeFast(message);
     let bytes = scratch;
     if (n < 0) {
-      bytes = serialize(message, undefined, undefined);
+      bytes = serializeChecked(message, undefined, undefined);
       n = bytes.length;
     }
     try {
@@ -684,16 +936,44 @@ class BroadcastChannel extends EventTarget {
     this[kClosed] = true;
     this[kDone] = true;
     setRef(this, false);
+    updateHold(this);
     live.delete(this[kBroadcastId]);
+    broadcastIds.delete(this[kBroadcastId]);
     native.broadcastClose(this[kBroadcastId]);
   }
 
+  /** Keeps the process alive while open (the default); returns the channel, as Node's. */
   ref() {
     setRef(this, true);
+    return this;
   }
 
+  /** Lets the process exit while the channel is open; returns the channel, as Node's. */
   unref() {
     setRef(this, false);
+    return this;
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    if (depth < 0) return 'BroadcastChannel';
+    const opts = { ...options, depth: options.depth == null ? null : options.depth - 1 };
+    return `BroadcastChannel ${inspect({ name: this[kBroadcastName], active: !this[kClosed] }, opts)}`;
+  }
+
+  [kNewListener](size, type, ...args) {
+    if (type === 'message' && size - 1 === 0) {
+      this[kListening] = true;
+      updateHold(this);
+    }
+    return Reflect.apply(ETP[kNewListener], this, [size, type, ...args]);
+  }
+
+  [kRemoveListener](size, type, ...args) {
+    if (type === 'message' && size === 0) {
+      this[kListening] = false;
+      updateHold(this);
+    }
+    return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
   }
 }
 for (const name of ['onmessage', 'onmessageerror']) {
@@ -715,7 +995,7 @@ function drainBroadcast(bc) {
       data = err;
       type = 'messageerror';
     }
-    bc.dispatchEvent(new NodeMessageEvent(type, { data }));
+    bc.dispatchEvent(new MessageEvent(type, { data }));
   }
   if (batch.more && !bc[kClosed]) native.portPoke(bc[kBroadcastId]);
 }
@@ -745,7 +1025,7 @@ class Window extends EventTarget {
     this[kClosed] = false;
     this[kRefed] = false;
     this[kDone] = false;
-    live.set(nw.id, new WeakRef(this));
+    track(nw.id, this);
     windowsById.set(nw.id, new WeakRef(this));
   }
 
@@ -774,10 +1054,13 @@ class Window extends EventTarget {
       transfer = options.transfer;
       source = options.source;
     } else {
-      targetOrigin = `${targetOrigin}`;
+      // The standard's default: no target origin means "/" (the sender's own origin).
+      targetOrigin = targetOrigin === undefined ? '/' : `${targetOrigin}`;
     }
+    // No sending window given: the window posts to itself (as a page's own script does).
+    if (source === undefined) source = this;
     if (!(source instanceof Window)) {
-      throw new TypeError('Window.postMessage needs the sending Window (argument 4 or options.source)');
+      throw new TypeError('Window.postMessage: the source must be a Window (argument 4 or options.source)');
     }
     try {
       native.windowCheckTarget(source[kWindowId], targetOrigin); // SyntaxError before serializing
@@ -795,7 +1078,7 @@ class Window extends EventTarget {
         ports.push(t);
       }
     }
-    const bytes = serialize(message, ports, undefined);
+    const bytes = serializeChecked(message, ports, undefined);
     try {
       native.windowPost(this[kWindowId], bytes, bytes.length, targetOrigin, source[kWindowId],
                         ports === undefined ? undefined : ports.map((p) => p[kId]));
@@ -853,7 +1136,7 @@ function drainWindow(win) {
     }
     const ref = sourceId === null ? undefined : windowsById.get(sourceId);
     const source = (ref && ref.deref()) || null;
-    const event = new NodeMessageEvent(type, { data, origin, lastEventId: '' });
+    const event = new MessageEvent(type, { data, origin, lastEventId: '' });
     Object.defineProperty(event, 'source', { value: source, enumerable: true });
     if (type === 'message' && ports.length > 0) {
       Object.defineProperty(event, 'ports', { value: Object.freeze(ports), enumerable: true });
@@ -894,7 +1177,7 @@ function importPort(token) {
 module.exports = {
   MessageChannel,
   MessagePort,
-  MessageEvent: NodeMessageEvent,
+  MessageEvent,
   receiveMessageOnPort,
   exportPort,
   importPort,
@@ -903,3 +1186,5 @@ module.exports = {
 };
 // Internal, for the cross-language tests (which read raw batches): not part of the API.
 Object.defineProperty(module.exports, '_recvScratch', { value: recvScratch });
+// Internal, for the lifetime tests: how many objects the wake-up map and the hold set track.
+Object.defineProperty(module.exports, '_tracked', { value: () => ({ live: live.size, held: held.size }) });

@@ -6,5 +6,5 @@ port1.postMessage('lost');
 setTimeout(() => {
   port2.on('message', (v) => { log('got', v); port2.close(); });
   port1.postMessage('kept');
-}, 30);
+}, 200);
 };

@@ -9,5 +9,5 @@ module.exports = ({ MessageChannel, receiveMessageOnPort }, log) => {
   log('detached post ok', c.port2.hasRef());
   const got = receiveMessageOnPort(port2);
   log('ports arrived', got.message);
-  setTimeout(() => { c.port1.close(); port1.close(); }, 20);
+  setTimeout(() => { c.port1.close(); port1.close(); }, 200);
 };

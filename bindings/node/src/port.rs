@@ -1,0 +1,549 @@
+//! The native side of `MessagePort`: [`NativePort`] owns one core port (closed when the JS
+//! object is collected); the `port*` functions work on a port by id (plain functions: a napi
+//! class method call costs ~10x); `exportPort`/`importPort` move a port between envs.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use parking_lot::Mutex;
+use webmessaging_core as wm;
+
+use crate::batch::{batch_buffer, batch_bytes, close_code};
+use crate::env::{current_env, EnvShared, RECV_SCRATCH, SCRATCH};
+use crate::{js_error, NEXT_PORT_ID};
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// Ports handed from one env to another by [`export_port`] / [`import_port`].
+static EXPORTED: Mutex<Option<HashMap<u64, wm::MessagePort>>> = Mutex::new(None);
+
+thread_local! {
+    /// Ports owned by this thread's env by id, held weakly (the NativePort objects own them).
+    /// Thread-local, not behind a lock: everything that touches it (calls from JS, finalizers,
+    /// the env cleanup hook) runs on the env's own thread.
+    pub(crate) static PORTS: std::cell::RefCell<HashMap<u32, Weak<PortCell>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+pub(crate) fn forget_port(id: u32) {
+    let _ = PORTS.try_with(|m| m.borrow_mut().remove(&id));
+}
+
+/// The port handle, shared with the env's cleanup list (which holds it weakly).
+pub(crate) struct PortCell {
+    pub(crate) port: Mutex<Option<wm::MessagePort>>,
+    /// The env whose JS owns this handle.
+    env: Arc<EnvShared>,
+}
+
+/// The native side of one `MessagePort`.
+#[napi]
+pub struct NativePort {
+    id: u32,
+    cell: Arc<PortCell>,
+}
+
+impl NativePort {
+    pub(crate) fn adopt(port: wm::MessagePort, env: &Arc<EnvShared>) -> NativePort {
+        let id = NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed);
+        let cell = Arc::new(PortCell {
+            port: Mutex::new(Some(port.clone())),
+            env: env.clone(),
+        });
+        PORTS.with(|m| m.borrow_mut().insert(id, Arc::downgrade(&cell)));
+        // Enabled at once: whether to deliver is decided on the JS side (Node's start/stop
+        // rules); the notifier only says "this port has something".
+        let weak = Arc::downgrade(env);
+        port.set_notifier(Some(Arc::new(move || {
+            if let Some(env) = weak.upgrade() {
+                env.notify(id);
+            }
+        })));
+        port.start();
+        NativePort { id, cell }
+    }
+}
+
+impl Drop for NativePort {
+    fn drop(&mut self) {
+        // The JS object was collected: drop the port (closing it, reason Dropped, unless it was
+        // transferred away meanwhile).
+        forget_port(self.id);
+        let port = self.cell.port.lock().take();
+        drop(port);
+    }
+}
+
+/// A new entangled pair, as `[port1, port2]`.
+#[napi]
+pub fn channel() -> Result<Vec<NativePort>> {
+    let env = current_env()?;
+    let (a, b) = wm::MessageChannel::new().into_ports();
+    Ok(vec![NativePort::adopt(a, &env), NativePort::adopt(b, &env)])
+}
+
+/// Moves `port` out of this env under a token that [`import_port`] claims once, from any env.
+#[napi]
+pub fn export_port(id: u32) -> Result<BigInt> {
+    let port = lookup(id)?;
+    let p = port.cell.port.lock().take();
+    let Some(p) = p else {
+        return Err(js_error(wm::Error::DataCloneError(
+            "the port is detached (closed or already transferred)".into(),
+        )));
+    };
+    if p.is_detached() {
+        return Err(js_error(wm::Error::DataCloneError(
+            "the port is closed".into(),
+        )));
+    }
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+    EXPORTED
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(token, p);
+    Ok(BigInt::from(token))
+}
+
+/// Claims a port exported by [`export_port`]; errors if the token is unknown or already used.
+#[napi]
+pub fn import_port(token: BigInt) -> Result<NativePort> {
+    let env = current_env()?;
+    let (_, t, _) = token.get_u64();
+    let p = EXPORTED.lock().as_mut().and_then(|m| m.remove(&t));
+    match p {
+        Some(p) => Ok(NativePort::adopt(p, &env)),
+        None => Err(js_error(wm::Error::DataCloneError(
+            "unknown port token (never exported, or already imported)".into(),
+        ))),
+    }
+}
+
+/// A port looked up by id: what the `port*` functions work on.
+pub(crate) struct Handle {
+    pub(crate) id: u32,
+    pub(crate) cell: Arc<PortCell>,
+}
+
+impl Handle {
+    pub(crate) fn port(&self) -> Option<wm::MessagePort> {
+        self.cell.port.lock().clone()
+    }
+
+    /// Posts the first `len` bytes of `data` (serialized) with the ports and ArrayBuffers they
+    /// transfer (in the order of their `\`/`t` indices); transferred ArrayBuffers are copied out
+    /// and detached. Returns whether the post doomed the channel (the peer was in `ports`).
+    fn post(
+        &self,
+        data: BufferSlice,
+        len: u32,
+        ports: Option<Vec<Handle>>,
+        buffers: Option<Vec<ArrayBuffer>>,
+        bounded: bool,
+    ) -> Result<bool> {
+        let transfer: Vec<wm::MessagePort> = match &ports {
+            None => Vec::new(),
+            Some(list) => {
+                let mut v = Vec::with_capacity(list.len());
+                for (i, np) in list.iter().enumerate() {
+                    match np.port() {
+                        Some(p) => v.push(p),
+                        None => {
+                            return Err(js_error(wm::Error::DataCloneError(format!(
+                                "port {i} of the transfer list is detached"
+                            ))))
+                        }
+                    }
+                }
+                v
+            }
+        };
+        let mut array_buffers = Vec::new();
+        if let Some(bufs) = &buffers {
+            for b in bufs {
+                array_buffers.push(b.to_vec());
+            }
+        }
+        let Some(me) = self.port() else {
+            // A transferred or exported handle: the post goes nowhere (like a closed port).
+            return Ok(false);
+        };
+        let was_entangled = !transfer.is_empty() && me.is_entangled();
+        let len = (len as usize).min(data.len());
+        let payload = wm::Payload {
+            data: data[..len].to_vec(),
+            array_buffers,
+        };
+        // Bounded (tryPost): fails with Full when the peer's capacity is reached, with nothing
+        // detached or sent.
+        if bounded {
+            me.try_post(payload, &transfer)
+        } else {
+            me.post_message(payload, &transfer)
+        }
+        .map_err(js_error)?;
+        // Posting the peer through its own channel ("doomed") disentangles us at once.
+        let doomed = was_entangled && !me.is_entangled();
+        if let Some(bufs) = buffers {
+            for b in bufs {
+                b.detach()?;
+            }
+        }
+        if let Some(list) = ports {
+            for np in list {
+                np.cell.port.lock().take();
+                forget_port(np.id);
+            }
+        }
+        Ok(doomed)
+    }
+
+    /// Messages waiting in the queue (not counting a close record).
+    fn depth(&self) -> u32 {
+        self.port().map_or(0, |p| p.metrics().depth as u32)
+    }
+
+    /// Closes the port (both ends get a close record after everything already sent).
+    fn close(&self) {
+        if let Some(p) = self.port() {
+            p.close();
+        }
+    }
+
+    /// Whether the handle is gone (transferred, exported) or the port closed.
+    fn detached(&self) -> bool {
+        self.port().is_none_or(|p| p.is_detached())
+    }
+
+    /// Takes up to `max` messages in one crossing. Returns null when there is nothing; else a
+    /// Buffer, or `[Buffer, extras]` when some message transferred something. The Buffer holds a
+    /// little-endian u32 `end` (0, or 1 closed here / 2 closed by the peer when the close record
+    /// followed the messages, or 3 when the handle was transferred away), a u32 `count`, `count`
+    /// u32 end offsets, then every message's bytes back to back (message `i` spans
+    /// `ends[i-1]..ends[i]` of that data). `extras` lists `[i, ports[] | null, ArrayBuffer[] |
+    /// null]` for the messages that transferred something. One Buffer per batch, because every
+    /// JS object made here costs more than the messages themselves.
+    fn drain<'e>(
+        &self,
+        env: &'e Env,
+        max: u32,
+    ) -> Result<Option<Either3<BufferSlice<'e>, Array<'e>, u32>>> {
+        let mut messages: Vec<Vec<u8>> = Vec::new();
+        let mut extras: Option<Array<'e>> = None;
+        let mut end = 0u32;
+        match self.port() {
+            None => end = 3,
+            Some(p) => {
+                for _ in 0..max {
+                    match p.try_recv() {
+                        Ok(Some(mut m)) => {
+                            let i = messages.len() as u32;
+                            messages.push(std::mem::take(&mut m.data));
+                            if !m.ports.is_empty() || !m.array_buffers.is_empty() {
+                                let list = match &mut extras {
+                                    Some(l) => l,
+                                    None => extras.insert(env.create_array(0)?),
+                                };
+                                list.insert(self.extra(env, i, m)?)?;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(wm::Error::Closed(n)) => {
+                            end = close_code(n);
+                            break;
+                        }
+                        Err(wm::Error::InvalidStateError(_)) => {
+                            end = 3;
+                            break;
+                        }
+                        Err(e) => return Err(js_error(e)),
+                    }
+                }
+            }
+        }
+        if messages.is_empty() && end == 0 {
+            return Ok(None);
+        }
+        let out = batch_bytes(end, messages.iter().map(Vec::as_slice));
+        let lone = messages.len() <= 1;
+        drop(messages);
+        if lone && extras.is_none() {
+            // A lone message (the latency-bound case): hand it over in this env's receive
+            // scratch, skipping the Buffer allocation. JS decodes it before anything else runs.
+            let (base, size) = RECV_SCRATCH.with(|s| s.get());
+            if base != 0 && out.len() <= size {
+                // SAFETY: `set_recv_scratch` registered this memory and keeps its Buffer alive
+                // for the env's lifetime; it is private to index.js; we are inside a synchronous
+                // call on the env's thread, so no JS touches it while we write.
+                unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), base as *mut u8, out.len()) };
+                return Ok(Some(Either3::C(out.len() as u32)));
+            }
+        }
+        let buf = batch_buffer(env, out)?;
+        Ok(Some(match extras {
+            None => Either3::A(buf),
+            Some(x) => {
+                let mut pair = env.create_array(2)?;
+                pair.set(0, buf)?;
+                pair.set(1, x)?;
+                Either3::B(pair)
+            }
+        }))
+    }
+
+    fn extra<'e>(&self, env: &'e Env, i: u32, m: wm::Message) -> Result<Array<'e>> {
+        let mut entry = env.create_array(3)?;
+        entry.set(0, i)?;
+        if m.ports.is_empty() {
+            entry.set(1, Null)?;
+        } else {
+            let ports: Vec<NativePort> = m
+                .ports
+                .into_iter()
+                .map(|p| NativePort::adopt(p, &self.cell.env))
+                .collect();
+            entry.set(1, ports)?;
+        }
+        if m.array_buffers.is_empty() {
+            entry.set(2, Null)?;
+        } else {
+            let mut abs = env.create_array(0)?;
+            for b in m.array_buffers {
+                abs.insert(ArrayBuffer::from_data(env, b)?)?;
+            }
+            entry.set(2, abs)?;
+        }
+        Ok(entry)
+    }
+
+    /// Queue counters (beyond the standard).
+    fn metrics(&self) -> Vec<f64> {
+        let m = self.port().map(|p| p.metrics()).unwrap_or_default();
+        vec![
+            m.depth as f64,
+            m.queued_bytes as f64,
+            m.high_water_mark as f64,
+            m.enqueued as f64,
+            m.delivered as f64,
+            m.posted as f64,
+            m.dropped as f64,
+        ]
+    }
+}
+
+#[napi]
+impl NativePort {
+    /// This port's id: the `port*` functions below take it. (Calls on a napi class instance
+    /// cost ~10x a plain function call, so the hot paths are plain functions over an id; the
+    /// class instance only owns the port, so that garbage collection closes it.)
+    #[napi(getter)]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+pub(crate) fn lookup(id: u32) -> Result<Handle> {
+    let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
+    match cell {
+        Some(cell) => Ok(Handle { id, cell }),
+        // Gone (collected, or never ours): a handle on nothing, like a transferred port.
+        None => Ok(Handle {
+            id,
+            cell: Arc::new(PortCell {
+                port: Mutex::new(None),
+                env: current_env()?,
+            }),
+        }),
+    }
+}
+
+/// Posts the first `len` bytes of `data` on port `id` (see `Handle::post`).
+#[napi]
+pub fn port_post(
+    id: u32,
+    data: BufferSlice,
+    len: u32,
+    ports: Option<Vec<u32>>,
+    buffers: Option<Vec<ArrayBuffer>>,
+) -> Result<bool> {
+    let ports = match ports {
+        None => None,
+        Some(ids) => Some(ids.into_iter().map(lookup).collect::<Result<Vec<_>>>()?),
+    };
+    lookup(id)?.post(data, len, ports, buffers, false)
+}
+
+/// Like [`port_post`] but respecting the receiver's capacity: throws `Full: ...` when there is
+/// no room, with nothing detached or sent.
+#[napi]
+pub fn port_try_post(
+    id: u32,
+    data: BufferSlice,
+    len: u32,
+    ports: Option<Vec<u32>>,
+    buffers: Option<Vec<ArrayBuffer>>,
+) -> Result<bool> {
+    let ports = match ports {
+        None => None,
+        Some(ids) => Some(ids.into_iter().map(lookup).collect::<Result<Vec<_>>>()?),
+    };
+    lookup(id)?.post(data, len, ports, buffers, true)
+}
+
+/// Limits port `id`'s receiving queue (null or a negative number: no limit on that measure).
+/// The limit travels with the port when it is transferred.
+#[napi]
+pub fn port_set_capacity(id: u32, max_messages: Option<f64>, max_bytes: Option<f64>) -> Result<()> {
+    let limit = |v: Option<f64>| v.filter(|x| *x >= 0.0).map(|x| x as usize);
+    if let Some(p) = lookup(id)?.port() {
+        p.set_capacity(wm::Capacity {
+            max_messages: limit(max_messages),
+            max_bytes: limit(max_bytes),
+        });
+    }
+    Ok(())
+}
+
+/// Puts one message that JS took from port `id` (in a batch) but did not deliver back at the
+/// front of the port's queue, with the ports (by id) and ArrayBuffers it carried, so it travels
+/// with the port when the port is transferred or exported. index.js calls it for the last
+/// undelivered message first. The carried ports' native objects are emptied: JS never saw them.
+#[napi]
+pub fn port_unshift(
+    id: u32,
+    data: &[u8],
+    ports: Option<Vec<u32>>,
+    buffers: Option<Vec<ArrayBuffer>>,
+) -> Result<()> {
+    let Some(port) = lookup(id)?.cell.port.lock().clone() else {
+        return Err(js_error(wm::Error::InvalidStateError(
+            "the port was transferred".into(),
+        )));
+    };
+    let carried: Vec<Handle> = ports
+        .unwrap_or_default()
+        .into_iter()
+        .map(lookup)
+        .collect::<Result<_>>()?;
+    let handles = carried
+        .iter()
+        .map(|h| {
+            h.cell.port.lock().clone().ok_or_else(|| {
+                js_error(wm::Error::DataCloneError(
+                    "a carried port is no longer here".into(),
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let array_buffers = buffers
+        .unwrap_or_default()
+        .iter()
+        .map(|b| b.to_vec())
+        .collect();
+    port.requeue_front(wm::Message {
+        data: data.to_vec(),
+        array_buffers,
+        ports: handles,
+    })
+    .map_err(js_error)?;
+    // The ports now ride in the queue again; their native objects hold detached handles.
+    for h in carried {
+        forget_port(h.id);
+        drop(h.cell.port.lock().take());
+    }
+    Ok(())
+}
+
+/// Posts the first `len` bytes of `data` on port `id`, transferring nothing: the hot path.
+#[napi]
+pub fn port_post_bytes(id: u32, data: &[u8], len: u32) -> Result<()> {
+    let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
+    let port = cell.and_then(|c| c.port.lock().clone());
+    if let Some(p) = port {
+        let len = (len as usize).min(data.len());
+        p.post_message(data[..len].to_vec(), &[])
+            .map_err(js_error)?;
+    }
+    Ok(())
+}
+
+/// Posts the first `len` bytes of this env's scratch Buffer on port `id`, transferring nothing.
+#[napi]
+pub fn port_post_scratch(id: u32, len: u32) -> Result<()> {
+    let (base, size) = SCRATCH.with(|s| s.get());
+    if base == 0 {
+        return Err(Error::new(
+            Status::GenericFailure,
+            "no scratch buffer registered",
+        ));
+    }
+    // SAFETY: `set_scratch` registered this memory and holds a reference to its Buffer for the
+    // env's lifetime; the Buffer is private to index.js/codec.js and never detached; this runs
+    // on the env's thread during a synchronous call, so no JS writes to it meanwhile.
+    let data = unsafe { std::slice::from_raw_parts(base as *const u8, size) };
+    let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
+    let port = cell.and_then(|c| c.port.lock().clone());
+    if let Some(p) = port {
+        let len = (len as usize).min(data.len());
+        p.post_message(data[..len].to_vec(), &[])
+            .map_err(js_error)?;
+    }
+    Ok(())
+}
+
+/// Takes up to `max` messages from port `id` (see `Handle::drain`).
+#[napi]
+pub fn port_drain(
+    env: &Env,
+    id: u32,
+    max: u32,
+) -> Result<Option<Either3<BufferSlice<'_>, Array<'_>, u32>>> {
+    lookup(id)?.drain(env, max)
+}
+
+/// Schedules a drain of port `id` through the env's wake-up (a later loop turn).
+#[napi]
+pub fn port_poke(id: u32) -> Result<()> {
+    // By id alone: broadcast channels share the id space and the env's ready list.
+    current_env()?.notify(id);
+    Ok(())
+}
+
+/// Messages waiting in port `id`'s queue (not counting a close record).
+#[napi]
+pub fn port_depth(id: u32) -> Result<u32> {
+    Ok(lookup(id)?.depth())
+}
+
+/// Closes port `id`.
+#[napi]
+pub fn port_close(id: u32) -> Result<()> {
+    lookup(id)?.close();
+    Ok(())
+}
+
+/// Whether port `id`'s handle is gone (transferred, exported) or the port closed.
+#[napi]
+pub fn port_detached(id: u32) -> Result<bool> {
+    Ok(lookup(id)?.detached())
+}
+
+/// Queue counters of port `id`: depth, queued bytes, high-water mark, enqueued, delivered,
+/// posted, dropped.
+#[napi]
+pub fn port_metrics(id: u32) -> Result<Vec<f64>> {
+    Ok(lookup(id)?.metrics())
+}
+
+/// Decodes wire bytes with the Rust core's codec and encodes the resulting value graph again
+/// (the cross-language tests use it: Node's bytes must read in Rust as the same graph, which the
+/// core's canonical writer then reproduces byte for byte).
+#[napi(js_name = "_coreReencode")]
+pub fn core_reencode(data: BufferSlice) -> Result<Buffer> {
+    let graph = wm::clone::decode(&data).map_err(|e| js_error(wm::Error::DecodeError(e)))?;
+    let bytes = wm::clone::encode(&graph).map_err(js_error)?;
+    Ok(bytes.into())
+}

@@ -540,10 +540,25 @@ pub fn port_metrics(id: u32) -> Result<Vec<f64>> {
 
 /// Decodes wire bytes with the Rust core's codec and encodes the resulting value graph again
 /// (the cross-language tests use it: Node's bytes must read in Rust as the same graph, which the
-/// core's canonical writer then reproduces byte for byte).
+/// core's canonical writer then reproduces byte for byte). The sparse-array budget is lifted:
+/// V8's own vectors include a 2^32 - 1 long sparse array in 15 bytes, which the default
+/// reader refuses on purpose.
 #[napi(js_name = "_coreReencode")]
 pub fn core_reencode(data: BufferSlice) -> Result<Buffer> {
-    let graph = wm::clone::decode(&data).map_err(|e| js_error(wm::Error::DecodeError(e)))?;
-    let bytes = wm::clone::encode(&graph).map_err(js_error)?;
+    let limits = wm::clone::Limits {
+        sparse_length_base: usize::MAX,
+        ..Default::default()
+    };
+    let decode = wm::clone::DecodeOptions {
+        limits: limits.clone(),
+        ..Default::default()
+    };
+    let graph =
+        wm::clone::decode_with(&data, &decode).map_err(|e| js_error(wm::Error::DecodeError(e)))?;
+    let encode = wm::clone::EncodeOptions {
+        limits,
+        ..Default::default()
+    };
+    let bytes = wm::clone::encode_with(&graph, &encode, &[]).map_err(js_error)?;
     Ok(bytes.into())
 }

@@ -16,6 +16,7 @@ __all__ = [
     "serialize",
     "deserialize",
     "structured_clone",
+    "set_default",
     "_live_mailboxes",
     "_panic_for_testing",
     "_after_fork_in_child",

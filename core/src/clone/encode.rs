@@ -213,12 +213,8 @@ impl<'g> Writer<'g> {
         Ok(())
     }
 
-    fn varint(&mut self, mut n: u32) {
-        while n >= 0x80 {
-            self.buf.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        self.buf.push(n as u8);
+    fn varint(&mut self, n: u32) {
+        write_varint(&mut self.buf, n);
     }
 
     fn double(&mut self, x: f64) {
@@ -226,16 +222,7 @@ impl<'g> Writer<'g> {
     }
 
     fn number(&mut self, x: f64) {
-        // Smi on Node x64: integral, in i32 range, not -0.
-        // `as` saturates and maps NaN to 0, so the round trip is exact only for i32 values.
-        let n = x as i32;
-        if f64::from(n) == x && !(n == 0 && x.is_sign_negative()) {
-            self.buf.push(INT32);
-            self.varint(((n << 1) ^ (n >> 31)) as u32);
-        } else {
-            self.buf.push(DOUBLE);
-            self.double(x);
-        }
+        write_number(&mut self.buf, x);
     }
 
     fn index_key(&mut self, i: u32) {
@@ -281,9 +268,7 @@ impl<'g> Writer<'g> {
                 self.max_bigint_bytes
             )));
         }
-        self.varint(u32::from(b.is_negative()) | ((byte_len as u32) << 1));
-        self.buf.extend_from_slice(mag);
-        self.buf.resize(self.buf.len() + (byte_len - mag.len()), 0);
+        write_bigint_digits(&mut self.buf, b.is_negative(), mag);
         Ok(())
     }
 
@@ -637,14 +622,4 @@ fn check_unique(props: &[(JsString, Value)]) -> Result<()> {
         return Err(dce("an object has the same key twice"));
     }
     Ok(())
-}
-
-fn varint_len(n: u32) -> usize {
-    match n {
-        0..=0x7F => 1,
-        0x80..=0x3FFF => 2,
-        0x4000..=0x1F_FFFF => 3,
-        0x20_0000..=0xFFF_FFFF => 4,
-        _ => 5,
-    }
 }

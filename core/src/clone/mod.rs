@@ -52,7 +52,7 @@ mod number;
 mod string;
 mod transfer;
 mod value;
-mod wire;
+pub mod wire;
 
 pub use bigint::{JsBigInt, ParseBigIntError};
 pub use decode::{

@@ -1,62 +1,114 @@
-//! V8 ValueSerializer tags and version numbers (wire-format doc §3).
+//! The wire format's vocabulary: V8 ValueSerializer tags, version numbers, and the primitive
+//! encodings every writer of these bytes shares (varints, Numbers, BigInt digits). Public so
+//! that a binding with its own fast writer (Python's direct codec) writes exactly the bytes the
+//! core writes. The tag names are V8's `SerializationTag` enumerators; `docs/wire-format.md`
+//! describes each.
+#![allow(missing_docs)]
 
-pub(crate) const VERSION: u8 = 0xFF;
+use super::number::canonical;
+
+pub const VERSION: u8 = 0xFF;
 /// The version we write.
-pub(crate) const LATEST_VERSION: u32 = 15;
+pub const LATEST_VERSION: u32 = 15;
 /// The oldest version we read (the public V8 minimum without legacy mode).
-pub(crate) const MIN_READ_VERSION: u32 = 13;
+pub const MIN_READ_VERSION: u32 = 13;
 /// The newest version we read (16 only when every length fits in 32 bits).
-pub(crate) const MAX_READ_VERSION: u32 = 16;
+pub const MAX_READ_VERSION: u32 = 16;
 
-pub(crate) const PADDING: u8 = 0x00;
-pub(crate) const VERIFY_OBJECT_COUNT: u8 = b'?';
-pub(crate) const THE_HOLE: u8 = b'-';
-pub(crate) const UNDEFINED: u8 = b'_';
-pub(crate) const NULL: u8 = b'0';
-pub(crate) const TRUE: u8 = b'T';
-pub(crate) const FALSE: u8 = b'F';
-pub(crate) const INT32: u8 = b'I';
-pub(crate) const UINT32: u8 = b'U';
-pub(crate) const DOUBLE: u8 = b'N';
-pub(crate) const BIGINT: u8 = b'Z';
-pub(crate) const UTF8_STRING: u8 = b'S';
-pub(crate) const ONE_BYTE_STRING: u8 = b'"';
-pub(crate) const TWO_BYTE_STRING: u8 = b'c';
-pub(crate) const OBJECT_REFERENCE: u8 = b'^';
-pub(crate) const BEGIN_JS_OBJECT: u8 = b'o';
-pub(crate) const END_JS_OBJECT: u8 = b'{';
-pub(crate) const BEGIN_SPARSE_JS_ARRAY: u8 = b'a';
-pub(crate) const END_SPARSE_JS_ARRAY: u8 = b'@';
-pub(crate) const BEGIN_DENSE_JS_ARRAY: u8 = b'A';
-pub(crate) const END_DENSE_JS_ARRAY: u8 = b'$';
-pub(crate) const DATE: u8 = b'D';
-pub(crate) const TRUE_OBJECT: u8 = b'y';
-pub(crate) const FALSE_OBJECT: u8 = b'x';
-pub(crate) const NUMBER_OBJECT: u8 = b'n';
-pub(crate) const BIGINT_OBJECT: u8 = b'z';
-pub(crate) const STRING_OBJECT: u8 = b's';
-pub(crate) const REGEXP: u8 = b'R';
-pub(crate) const BEGIN_JS_MAP: u8 = b';';
-pub(crate) const END_JS_MAP: u8 = b':';
-pub(crate) const BEGIN_JS_SET: u8 = b'\'';
-pub(crate) const END_JS_SET: u8 = b',';
-pub(crate) const ARRAY_BUFFER: u8 = b'B';
-pub(crate) const RESIZABLE_ARRAY_BUFFER: u8 = b'~';
-pub(crate) const ARRAY_BUFFER_TRANSFER: u8 = b't';
-pub(crate) const ARRAY_BUFFER_VIEW: u8 = b'V';
-pub(crate) const SHARED_ARRAY_BUFFER: u8 = b'u';
-pub(crate) const SHARED_OBJECT: u8 = b'p';
-pub(crate) const WASM_MODULE_TRANSFER: u8 = b'w';
-pub(crate) const WASM_MEMORY_TRANSFER: u8 = b'm';
-pub(crate) const HOST_OBJECT: u8 = b'\\';
-pub(crate) const ERROR: u8 = b'r';
+pub const PADDING: u8 = 0x00;
+pub const VERIFY_OBJECT_COUNT: u8 = b'?';
+pub const THE_HOLE: u8 = b'-';
+pub const UNDEFINED: u8 = b'_';
+pub const NULL: u8 = b'0';
+pub const TRUE: u8 = b'T';
+pub const FALSE: u8 = b'F';
+pub const INT32: u8 = b'I';
+pub const UINT32: u8 = b'U';
+pub const DOUBLE: u8 = b'N';
+pub const BIGINT: u8 = b'Z';
+pub const UTF8_STRING: u8 = b'S';
+pub const ONE_BYTE_STRING: u8 = b'"';
+pub const TWO_BYTE_STRING: u8 = b'c';
+pub const OBJECT_REFERENCE: u8 = b'^';
+pub const BEGIN_JS_OBJECT: u8 = b'o';
+pub const END_JS_OBJECT: u8 = b'{';
+pub const BEGIN_SPARSE_JS_ARRAY: u8 = b'a';
+pub const END_SPARSE_JS_ARRAY: u8 = b'@';
+pub const BEGIN_DENSE_JS_ARRAY: u8 = b'A';
+pub const END_DENSE_JS_ARRAY: u8 = b'$';
+pub const DATE: u8 = b'D';
+pub const TRUE_OBJECT: u8 = b'y';
+pub const FALSE_OBJECT: u8 = b'x';
+pub const NUMBER_OBJECT: u8 = b'n';
+pub const BIGINT_OBJECT: u8 = b'z';
+pub const STRING_OBJECT: u8 = b's';
+pub const REGEXP: u8 = b'R';
+pub const BEGIN_JS_MAP: u8 = b';';
+pub const END_JS_MAP: u8 = b':';
+pub const BEGIN_JS_SET: u8 = b'\'';
+pub const END_JS_SET: u8 = b',';
+pub const ARRAY_BUFFER: u8 = b'B';
+pub const RESIZABLE_ARRAY_BUFFER: u8 = b'~';
+pub const ARRAY_BUFFER_TRANSFER: u8 = b't';
+pub const ARRAY_BUFFER_VIEW: u8 = b'V';
+pub const SHARED_ARRAY_BUFFER: u8 = b'u';
+pub const SHARED_OBJECT: u8 = b'p';
+pub const WASM_MODULE_TRANSFER: u8 = b'w';
+pub const WASM_MEMORY_TRANSFER: u8 = b'm';
+pub const HOST_OBJECT: u8 = b'\\';
+pub const ERROR: u8 = b'r';
 
 /// Error sub-tags (§3.10).
-pub(crate) const ERROR_MESSAGE: u8 = b'm';
-pub(crate) const ERROR_STACK: u8 = b's';
-pub(crate) const ERROR_CAUSE: u8 = b'c';
-pub(crate) const ERROR_END: u8 = b'.';
+pub const ERROR_MESSAGE: u8 = b'm';
+pub const ERROR_STACK: u8 = b's';
+pub const ERROR_CAUSE: u8 = b'c';
+pub const ERROR_END: u8 = b'.';
 
 /// View flag bits (v ≥ 14).
-pub(crate) const VIEW_LENGTH_TRACKING: u32 = 1;
-pub(crate) const VIEW_BACKED_BY_RAB: u32 = 2;
+pub const VIEW_LENGTH_TRACKING: u32 = 1;
+pub const VIEW_BACKED_BY_RAB: u32 = 2;
+
+/// Writes `n` as an unsigned LEB128 varint, in the minimal form V8 writes.
+pub fn write_varint(buf: &mut Vec<u8>, mut n: u32) {
+    while n >= 0x80 {
+        buf.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    buf.push(n as u8);
+}
+
+/// The length of `n` written by [`write_varint`].
+pub fn varint_len(n: u32) -> usize {
+    match n {
+        0..=0x7F => 1,
+        0x80..=0x3FFF => 2,
+        0x4000..=0x1F_FFFF => 3,
+        0x20_0000..=0xFFF_FFFF => 4,
+        _ => 5,
+    }
+}
+
+/// Writes a Number as V8 on 64-bit Node does: `I` and a zigzag varint for a Smi (an integral
+/// value in int32 range that is not −0), else `N` and the double (NaN canonicalised).
+pub fn write_number(buf: &mut Vec<u8>, x: f64) {
+    // `as` saturates and maps NaN to 0, so the round trip is exact only for i32 values.
+    let n = x as i32;
+    if f64::from(n) == x && !(n == 0 && x.is_sign_negative()) {
+        buf.push(INT32);
+        write_varint(buf, ((n << 1) ^ (n >> 31)) as u32);
+    } else {
+        buf.push(DOUBLE);
+        buf.extend_from_slice(&canonical(x).to_le_bytes());
+    }
+}
+
+/// Writes a BigInt's body (after its `Z` or `z` tag): the bitfield (sign, byte length) and the
+/// magnitude, little-endian, in whole 8-byte digits as 64-bit V8 writes them. `magnitude_le`
+/// must have no high zero bytes; a zero magnitude is never negative.
+pub fn write_bigint_digits(buf: &mut Vec<u8>, negative: bool, magnitude_le: &[u8]) {
+    let byte_len = magnitude_le.len().div_ceil(8) * 8;
+    let negative = negative && !magnitude_le.is_empty();
+    write_varint(buf, u32::from(negative) | ((byte_len as u32) << 1));
+    buf.extend_from_slice(magnitude_le);
+    buf.resize(buf.len() + (byte_len - magnitude_le.len()), 0);
+}

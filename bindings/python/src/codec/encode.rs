@@ -113,7 +113,7 @@ pub(crate) fn write(value: &Bound<'_, PyAny>, move_large: bool) -> PyResult<Resu
         _py: std::marker::PhantomData,
     };
     w.buf
-        .extend_from_slice(&[wire::VERSION, wire::LATEST_VERSION]);
+        .extend_from_slice(&[wire::VERSION, wire::LATEST_VERSION_BYTE]);
     if let Err(b) = w.value(value)? {
         return Ok(Err(b));
     }

@@ -1,78 +1,27 @@
-//! The few V8 v15 tags and primitive encodings the direct codec writes and reads, kept
-//! byte-identical to `webmessaging_core::clone`'s writer (whose helpers are crate-private).
+//! The wire vocabulary of the direct codec: the core's tags and primitive writers
+//! (`webmessaging_core::clone::wire`, so both write the same bytes), plus the two writers that
+//! take Python's own representations: a BigInt from a little-endian magnitude and a string from
+//! `&str`.
 
-pub(crate) const VERSION: u8 = 0xFF;
-pub(crate) const LATEST_VERSION: u8 = 15;
-pub(crate) const PADDING: u8 = 0x00;
-pub(crate) const UNDEFINED: u8 = b'_';
-pub(crate) const NULL: u8 = b'0';
-pub(crate) const TRUE: u8 = b'T';
-pub(crate) const FALSE: u8 = b'F';
-pub(crate) const INT32: u8 = b'I';
-pub(crate) const DOUBLE: u8 = b'N';
-pub(crate) const BIGINT: u8 = b'Z';
-pub(crate) const ONE_BYTE_STRING: u8 = b'"';
-pub(crate) const TWO_BYTE_STRING: u8 = b'c';
-pub(crate) const OBJECT_REFERENCE: u8 = b'^';
-pub(crate) const BEGIN_JS_OBJECT: u8 = b'o';
-pub(crate) const END_JS_OBJECT: u8 = b'{';
-pub(crate) const BEGIN_DENSE_JS_ARRAY: u8 = b'A';
-pub(crate) const END_DENSE_JS_ARRAY: u8 = b'$';
-pub(crate) const ARRAY_BUFFER: u8 = b'B';
-pub(crate) const ARRAY_BUFFER_TRANSFER: u8 = b't';
+pub(crate) use webmessaging_core::clone::wire::{
+    varint_len, write_number as number, write_varint as varint, ARRAY_BUFFER,
+    ARRAY_BUFFER_TRANSFER, BEGIN_DENSE_JS_ARRAY, BEGIN_JS_OBJECT, BIGINT, DOUBLE,
+    END_DENSE_JS_ARRAY, END_JS_OBJECT, FALSE, INT32, NULL, OBJECT_REFERENCE, ONE_BYTE_STRING,
+    PADDING, TRUE, TWO_BYTE_STRING, UNDEFINED, VERSION,
+};
+use webmessaging_core::clone::wire::{write_bigint_digits, LATEST_VERSION};
 
-/// The canonical quiet NaN V8 writes.
-const CANONICAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0000;
+/// The version byte we write (15).
+pub(crate) const LATEST_VERSION_BYTE: u8 = LATEST_VERSION as u8;
 
-/// A u32 as LEB128 (V8 writes the minimal form).
-pub(crate) fn varint(buf: &mut Vec<u8>, mut n: u32) {
-    while n >= 0x80 {
-        buf.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    buf.push(n as u8);
-}
-
-fn varint_len(n: u32) -> usize {
-    match n {
-        0..=0x7F => 1,
-        0x80..=0x3FFF => 2,
-        0x4000..=0x1F_FFFF => 3,
-        0x20_0000..=0xFFF_FFFF => 4,
-        _ => 5,
-    }
-}
-
-/// A Number: `I` zigzag when it is an int32 (not −0, as a Smi on Node x64), else `N` double.
-pub(crate) fn number(buf: &mut Vec<u8>, x: f64) {
-    // `as` saturates and maps NaN to 0, so the round trip is exact only for i32 values.
-    let n = x as i32;
-    if f64::from(n) == x && !(n == 0 && x.is_sign_negative()) {
-        buf.push(INT32);
-        varint(buf, ((n << 1) ^ (n >> 31)) as u32);
-    } else {
-        buf.push(DOUBLE);
-        let x = if x.is_nan() {
-            f64::from_bits(CANONICAL_NAN_BITS)
-        } else {
-            x
-        };
-        buf.extend_from_slice(&x.to_le_bytes());
-    }
-}
-
-/// A BigInt from sign and little-endian magnitude, in whole 8-byte digits (64-bit V8).
+/// A BigInt from sign and little-endian magnitude (high zero bytes allowed).
 pub(crate) fn bigint(buf: &mut Vec<u8>, negative: bool, magnitude_le: &[u8]) {
     let mut mag = magnitude_le;
     while let [rest @ .., 0] = mag {
         mag = rest;
     }
-    let byte_len = mag.len().div_ceil(8) * 8;
     buf.push(BIGINT);
-    let negative = negative && !mag.is_empty();
-    varint(buf, u32::from(negative) | ((byte_len as u32) << 1));
-    buf.extend_from_slice(mag);
-    buf.resize(buf.len() + (byte_len - mag.len()), 0);
+    write_bigint_digits(buf, negative, mag);
 }
 
 /// A string: `"` Latin-1 when every code point is at most U+00FF, else `c` UTF-16 (after a

@@ -343,3 +343,40 @@ fn js_strings_compare_by_code_units_whatever_their_storage() {
     let sorted: Vec<String> = v.iter().map(JsString::to_string_lossy).collect();
     assert_eq!(sorted, ["a".repeat(30), "b".into(), "ÿ".into(), "€".into()]);
 }
+
+#[test]
+fn append_copies_a_graph_with_every_reference_renumbered() {
+    // Another graph: an array holding itself, a Map keyed by an object, a Set, and a view of a
+    // buffer.
+    let mut other = Graph::new();
+    let buffer = other.add(Object::ArrayBuffer(ArrayBuffer::new(vec![1, 2, 3, 4])));
+    let view = other.add(Object::View(ArrayBufferView {
+        kind: ViewKind::Uint8,
+        buffer,
+        byte_offset: 1,
+        byte_length: 2,
+        length_tracking: false,
+    }));
+    let key = other.add(Object::object([("k", Value::from(1))]));
+    let map = other.add(Object::Map(vec![(key.into(), view.into())]));
+    let set = other.add(Object::Set(vec![key.into()]));
+    let root = other.add(Object::array([map, set]));
+    if let Some(Object::Array(a)) = other.get_mut(root) {
+        a.properties.push(("self".into(), root.into()));
+    }
+    other.root = root.into();
+
+    // Appended after objects of its own, it describes the same value from the shifted root.
+    let mut g = Graph::new();
+    g.add(Object::array([1, 2]));
+    g.add(Object::Date(0.0));
+    let offset = g.append(&other);
+    assert_eq!(offset, 2);
+    assert_eq!(g.len(), 2 + other.len());
+    g.root = other.root.shifted(offset);
+    assert!(g.equivalent(&other, true));
+    // A wrong offset (references left pointing into the first two objects) would not be.
+    let mut wrong = g.clone();
+    wrong.root = other.root.clone();
+    assert!(!wrong.equivalent(&other, true));
+}

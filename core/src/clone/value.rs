@@ -65,6 +65,15 @@ pub(crate) fn same_value(a: f64, b: f64) -> bool {
 }
 
 impl Value {
+    /// This value with an object reference moved by `offset` (see [`Graph::append`]);
+    /// primitives unchanged.
+    pub fn shifted(&self, offset: u32) -> Value {
+        match self {
+            Value::Object(id) => Value::Object(ObjectId(id.0 + offset)),
+            other => other.clone(),
+        }
+    }
+
     /// The object this value refers to, if it is an object reference.
     pub fn as_object(&self) -> Option<ObjectId> {
         match self {
@@ -175,6 +184,48 @@ pub enum Object {
 }
 
 impl Object {
+    /// Calls `f` on every object reference this object holds: property, element, entry and
+    /// cause values, and a view's buffer. Exhaustive over the kinds, so a new kind that holds
+    /// references cannot be skipped silently.
+    pub fn for_each_reference_mut(&mut self, mut f: impl FnMut(&mut ObjectId)) {
+        let mut value = |v: &mut Value| {
+            if let Value::Object(id) = v {
+                f(id)
+            }
+        };
+        match self {
+            Object::Object(props) => props.iter_mut().for_each(|(_, v)| value(v)),
+            Object::Array(a) => {
+                match &mut a.elements {
+                    Elements::Dense(items) => items.iter_mut().for_each(&mut value),
+                    Elements::Sparse { entries, .. } => {
+                        entries.iter_mut().for_each(|(_, v)| value(v))
+                    }
+                }
+                a.properties.iter_mut().for_each(|(_, v)| value(v));
+            }
+            Object::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                value(k);
+                value(v)
+            }),
+            Object::Set(items) => items.iter_mut().for_each(&mut value),
+            Object::View(view) => f(&mut view.buffer),
+            Object::Error(e) => {
+                if let Some(c) = &mut e.cause {
+                    value(c)
+                }
+            }
+            Object::BooleanObject(_)
+            | Object::NumberObject(_)
+            | Object::BigIntObject(_)
+            | Object::StringObject(_)
+            | Object::Date(_)
+            | Object::RegExp(_)
+            | Object::ArrayBuffer(_)
+            | Object::MessagePort(_) => {}
+        }
+    }
+
     /// An ordinary object from `(key, value)` pairs.
     #[allow(clippy::self_named_constructors)] // `Object::object` mirrors `Object::array`
     pub fn object<K: Into<JsString>, V: Into<Value>>(
@@ -645,6 +696,21 @@ impl Graph {
             .iter()
             .enumerate()
             .map(|(i, o)| (ObjectId(i as u32), o))
+    }
+
+    /// Appends a copy of every object of `other` (ports are new handles to the same ports),
+    /// renumbering their references, and returns the offset to add to an id of `other` to find
+    /// its copy here (see [`Value::shifted`]). `other.root` is not touched. This is how a value
+    /// of one graph is linked into a container of another.
+    pub fn append(&mut self, other: &Graph) -> u32 {
+        let offset = self.objects.len() as u32;
+        self.objects.reserve(other.objects.len());
+        for object in &other.objects {
+            let mut object = object.clone();
+            object.for_each_reference_mut(|id| id.0 += offset);
+            self.add(object);
+        }
+        offset
     }
 
     pub(crate) fn objects_mut(&mut self) -> &mut Vec<Object> {

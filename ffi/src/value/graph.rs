@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use webmessaging_core::clone::{self, Elements, Graph, Object, Value};
+use webmessaging_core::clone::{Graph, Value};
 
 use super::ValueObj;
 
@@ -25,13 +25,6 @@ impl Doc {
     }
 }
 
-fn shift(v: &Value, offset: u32) -> Value {
-    match v {
-        Value::Object(id) => Value::Object(clone::ObjectId(id.0 + offset)),
-        other => other.clone(),
-    }
-}
-
 /// Follows forwards to the live document and the value's id in it.
 pub(super) fn resolve(doc: &Arc<Doc>, value: &Value) -> (Arc<Doc>, Value) {
     let mut doc = doc.clone();
@@ -44,7 +37,7 @@ pub(super) fn resolve(doc: &Arc<Doc>, value: &Value) -> (Arc<Doc>, Value) {
         match next {
             None => return (doc, value),
             Some((to, offset)) => {
-                value = shift(&value, offset);
+                value = value.shifted(offset);
                 doc = to;
             }
         }
@@ -62,46 +55,6 @@ pub(super) fn with_graph<R>(v: &ValueObj, f: impl FnOnce(&mut Graph, &Value) -> 
             return f(g, &value);
         }
         // Merged by another thread between resolve and lock: resolve again.
-    }
-}
-
-fn remap_value(v: &mut Value, offset: u32) {
-    if let Value::Object(id) = v {
-        id.0 += offset;
-    }
-}
-
-fn remap_object(o: &mut Object, offset: u32) {
-    let r = |v: &mut Value| remap_value(v, offset);
-    // Exhaustive on purpose: a new object kind that holds references must be remapped here.
-    match o {
-        Object::Object(props) => props.iter_mut().for_each(|(_, v)| r(v)),
-        Object::Array(a) => {
-            match &mut a.elements {
-                Elements::Dense(items) => items.iter_mut().for_each(r),
-                Elements::Sparse { entries, .. } => entries.iter_mut().for_each(|(_, v)| r(v)),
-            }
-            a.properties.iter_mut().for_each(|(_, v)| r(v));
-        }
-        Object::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            r(k);
-            r(v)
-        }),
-        Object::Set(items) => items.iter_mut().for_each(r),
-        Object::View(view) => view.buffer.0 += offset,
-        Object::Error(e) => {
-            if let Some(c) = &mut e.cause {
-                r(c)
-            }
-        }
-        Object::BooleanObject(_)
-        | Object::NumberObject(_)
-        | Object::BigIntObject(_)
-        | Object::StringObject(_)
-        | Object::Date(_)
-        | Object::RegExp(_)
-        | Object::ArrayBuffer(_)
-        | Object::MessagePort(_) => {}
     }
 }
 
@@ -134,14 +87,9 @@ pub(super) fn with_two<R>(
         let (DocState::Live(ga), DocState::Live(gb)) = (&mut *sa, &mut *sb) else {
             continue;
         };
-        let offset = ga.len() as u32;
-        for (_, o) in gb.iter() {
-            let mut o = o.clone();
-            remap_object(&mut o, offset);
-            ga.add(o);
-        }
+        let offset = ga.append(gb);
         *sb = DocState::Forward(da.clone(), offset);
-        let vb = shift(&vb, offset);
+        let vb = vb.shifted(offset);
         return (f.take().expect("called once"))(ga, &va, &vb);
     }
 }

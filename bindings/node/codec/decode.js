@@ -40,6 +40,8 @@ let count = 0;
 let depth = 0;
 let ports = null;
 let buffers = null;
+const keys = []; // the string keys of the objects being read (a stack), to find duplicates
+let keyTop = 0;
 
 // V8 reads at most 5 bytes for a u32; anything but a canonical-width varint is left to V8.
 function readVarint() {
@@ -97,16 +99,28 @@ function readLength() {
   return n;
 }
 
+// Short one-byte strings (keys, mostly) are taken from a small cache: no new string to build
+// and, for a key, none to internalize again.
+const CACHE_MAX = 32;
+const cache = new Array(1024).fill('');
+
 function readOneByte() {
   const n = readLength();
   const start = pos;
   pos += n;
-  if (n < 24) {
-    let s = '';
-    for (let i = start; i < pos; i++) s += String.fromCharCode(buf[i]);
-    return s;
+  if (n > CACHE_MAX) return buf.latin1Slice(start, pos);
+  let h = n;
+  for (let i = start; i < pos; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  const slot = (h ^ (h >>> 15)) & 1023;
+  const c = cache[slot];
+  if (c.length === n) {
+    let i = 0;
+    while (i < n && c.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return c;
   }
-  return buf.latin1Slice(start, pos);
+  const s = n < 8 ? String.fromCharCode.apply(null, buf.subarray(start, pos)) : buf.latin1Slice(start, pos);
+  cache[slot] = s;
+  return s;
 }
 
 function readTwoByte() {
@@ -258,20 +272,29 @@ function enter() {
 // Properties until `endTag`; returns how many were read. Like V8, a key is a number or a string,
 // and a key read twice is an error (left to V8).
 function readProperties(o, endTag) {
+  const base = keyTop;
   let n = 0;
-  let careful = false; // once an undefined value is stored, duplicates need hasOwn to be seen
+  let numbers = false; // a number key may repeat a string key: then hasOwn decides
   for (;;) {
     if (peekTag() === endTag) {
       pos++;
+      keyTop = base;
       return n;
     }
     const k = readValue();
-    if (typeof k !== 'string' && typeof k !== 'number') throw GIVE_UP;
     const v = readValue();
-    if (k === '__proto__') throw GIVE_UP;
-    if ((careful || o[k] !== undefined) && hasOwn.call(o, k)) throw GIVE_UP;
+    if (typeof k === 'string' && n < 16 && !numbers) {
+      // A duplicate key is V8's error: compare with this object's keys so far.
+      if (k === '__proto__') throw GIVE_UP;
+      for (let i = base; i < keyTop; i++) if (keys[i] === k) throw GIVE_UP;
+      keys[keyTop++] = k;
+    } else if (typeof k === 'string' || typeof k === 'number') {
+      if (k === '__proto__' || hasOwn.call(o, k)) throw GIVE_UP;
+      numbers = true;
+    } else {
+      throw GIVE_UP;
+    }
     o[k] = v;
-    if (v === undefined) careful = true;
     n++;
   }
 }
@@ -373,6 +396,8 @@ function reset() {
   if (objs.length > 1024) objs = [];
   count = 0;
   depth = 0;
+  for (let i = 0; i < keyTop; i++) keys[i] = undefined;
+  keyTop = 0;
   ports = null;
   buffers = null;
   buf = undefined;

@@ -151,27 +151,27 @@ function writeString(s) {
     throw dataCloneError(`the message holds more than ${L.MAX_STRING_UNITS} string code units, ` +
                          'more than a receiver reads');
   }
-  let oneByte = true;
   if (n < 48) {
-    for (let i = 0; i < n; i++) {
-      if (s.charCodeAt(i) > 0xff) {
-        oneByte = false;
-        break;
-      }
+    // One pass: write it one-byte, and start over as two-byte at the first unit over 0xFF.
+    ensure(n + 2);
+    const start = pos;
+    buf[start] = 0x22; // '"'
+    buf[start + 1] = n;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff) break;
+      buf[start + 2 + i] = c;
     }
-  } else {
-    oneByte = !NOT_ONE_BYTE.test(s);
-  }
-  if (oneByte) {
+    if (i === n) {
+      pos = start + 2 + n;
+      return;
+    }
+  } else if (!NOT_ONE_BYTE.test(s)) {
     ensure(n + 6);
     buf[pos++] = 0x22; // '"'
     writeVarint(n);
-    if (n < 48) {
-      for (let i = 0; i < n; i++) buf[pos + i] = s.charCodeAt(i);
-      pos += n;
-    } else {
-      pos += buf.latin1Write(s, pos, n);
-    }
+    pos += buf.latin1Write(s, pos, n);
     return;
   }
   // 'c': V8 pads with one 0x00 so the UTF-16 payload starts at an even offset.

@@ -221,4 +221,5 @@ async function main() {
   for (const r of rows) console.log(line(r));
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+// Exit once the table is out (a worker or channel still closing must not hold the run open).
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

@@ -24,6 +24,15 @@ test('the sender limits are the core reader limits', () => {
   assert.strictEqual(limits.MAX_BIGINT_BYTES, value('max_bigint_bytes'));
 });
 
+// Closes a port and waits for its 'close': the port stays referenced until then (a closing port
+// collected before its close record arrives would keep the loop alive for ever).
+function closed(port) {
+  return new Promise((resolve) => {
+    port.once('close', resolve);
+    port.close();
+  });
+}
+
 function withLimits(over, fn) {
   const saved = { ...limits };
   Object.assign(limits, over);
@@ -34,7 +43,7 @@ function withLimits(over, fn) {
   }
 }
 
-test('a message over the reader limits is a DataCloneError at the sender, and nothing is posted', () => {
+test('a message over the reader limits is a DataCloneError at the sender, and nothing is posted', async () => {
   const { port1, port2 } = new wm.MessageChannel();
   const over = [
     [{ MAX_OBJECTS: 100 }, Array.from({ length: 100 }, () => ({}))],
@@ -56,10 +65,10 @@ test('a message over the reader limits is a DataCloneError at the sender, and no
     port1.postMessage([Array.from({ length: 99 }, () => ({})), 'x'.repeat(1001)]);
   });
   assert.strictEqual(wm.receiveMessageOnPort(port2).message[0].length, 99);
-  port1.close();
+  await closed(port1);
 });
 
-test('generated values arrive as V8 would deliver them (300 values, plain and over 64 KiB)', () => {
+test('generated values arrive as V8 would deliver them (300 values, plain and over 64 KiB)', async () => {
   const { port1, port2 } = new wm.MessageChannel();
   const gen = generator(7);
   for (let i = 0; i < 300; i++) {
@@ -67,10 +76,10 @@ test('generated values arrive as V8 would deliver them (300 values, plain and ov
     port1.postMessage(value);
     sameGraph(wm.receiveMessageOnPort(port2).message, v8Read(v8Bytes(value)));
   }
-  port1.close();
+  await closed(port1);
 });
 
-test('transferred ports and buffers inside values, and a 1 MiB view transferred', () => {
+test('transferred ports and buffers inside values, and a 1 MiB view transferred', async () => {
   const { port1, port2 } = new wm.MessageChannel();
   const c = new wm.MessageChannel();
   const ab = new ArrayBuffer(1 << 20);
@@ -88,11 +97,10 @@ test('transferred ports and buffers inside values, and a 1 MiB view transferred'
   assert.strictEqual(got.shared[2], got.shared);
   got.port.postMessage('through the moved port');
   assert.strictEqual(wm.receiveMessageOnPort(c.port1).message, 'through the moved port');
-  got.port.close();
-  port1.close();
+  await Promise.all([closed(got.port), closed(c.port1), closed(port1)]);
 });
 
-test('what the JS codec leaves to V8 still arrives (RegExp, Error, holey arrays, class instances)', () => {
+test('what the JS codec leaves to V8 still arrives (RegExp, Error, holey arrays, class instances)', async () => {
   const { port1, port2 } = new wm.MessageChannel();
   class P { constructor() { this.x = 1; } }
   const holey = [1, , 3]; // eslint-disable-line no-sparse-arrays
@@ -103,5 +111,5 @@ test('what the JS codec leaves to V8 still arrives (RegExp, Error, holey arrays,
   assert.ok(!(1 in got.holey) && got.holey.length === 3);
   assert.deepStrictEqual(got.p, { x: 1 });
   assert.throws(() => port1.postMessage({ f() {} }), (e) => e.name === 'DataCloneError');
-  port1.close();
+  await closed(port1);
 });

@@ -243,7 +243,12 @@ class PortDeserializer extends v8.Deserializer {
   }
 }
 
+// The JS codec first (it writes V8's bytes without a Serializer per message); V8 for the rest.
+const { takeEncoded, decode: decodeJs } = require('./codec.js');
+
 function serialize(value, ports, buffers) {
+  const bytes = takeEncoded(value, ports, buffers);
+  if (bytes !== null) return bytes; // a view of the codec's buffer: post it before encoding again
   const s = new PortSerializer(ports);
   s.writeHeader();
   if (buffers !== undefined) {
@@ -254,6 +259,8 @@ function serialize(value, ports, buffers) {
 }
 
 function deserialize(bytes, ports, buffers) {
+  const v = decodeJs(bytes, 0, bytes.length, ports, buffers);
+  if (v !== NOT_FAST) return v;
   const d = new PortDeserializer(bytes, ports);
   d.readHeader();
   if (buffers !== null) {

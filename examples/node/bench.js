@@ -1,25 +1,44 @@
 'use strict';
-// bench-node: ours vs Node's built-in MessageChannel, measured in the same run.
-//   - same-thread port-to-port throughput (small messages)
-//   - main <- worker one-way throughput (small messages)
-//   - main <-> worker ping-pong round trip, p50 and p99
-// Each figure is the median of RUNS runs; the machine is shared and noisy, so read the ratios.
+// bench-node: ours vs Node's built-in MessageChannel, measured in the same run. Every row runs
+// both implementations alternately (the order flips each run) and reports the median of RUNS
+// runs; the machine may be shared and noisy, so read the ratios.
+//   - same-thread port->port and main->worker one-way throughput: a small object
+//     {id, name, tags:[1,2,3]} and a nested record; integers (the old headline, kept as a row)
+//   - main->worker one-way, a 1 MiB Uint8Array copied and transferred
+//   - main<->worker round trip of a small object, p50 and p99
+//   - new MessageChannel() + close both ends
+// Environment: BENCH_RUNS (default 5), BENCH_N (messages per throughput run, default 50,000),
+// BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips, default 2,000),
+// BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names).
 const path = require('path');
 const { Worker } = require('worker_threads');
 const builtin = require('worker_threads');
 const PKG = path.join(__dirname, '..', '..', 'bindings', 'node');
 const ours = require(PKG);
 
-const RUNS = Number(process.env.BENCH_RUNS || 3);
-const N = Number(process.env.BENCH_N || 200000);
-const RTT = Number(process.env.BENCH_RTT || 5000);
+const RUNS = Number(process.env.BENCH_RUNS || 5);
+const N = Number(process.env.BENCH_N || 50000);
+const BIG = Number(process.env.BENCH_BIG || 100);
+const RTT = Number(process.env.BENCH_RTT || 2000);
+const CHANNELS = Number(process.env.BENCH_CHANNELS || 5000);
+const ONLY = new RegExp(process.env.BENCH_ONLY || '.');
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
+const apiOf = (kind) => (kind === 'ours' ? ours : builtin);
 
-function sameThread(api) {
+const small = (i) => ({ id: i, name: 'item', tags: [1, 2, 3] });
+const nested = (i) => ({
+  id: i,
+  owner: { name: 'Ada', email: 'ada@example.org', since: 1815 },
+  items: [1, 2, 3, 4, 5].map((k) => ({ sku: `A-${k}`, qty: k, price: 9.5 })),
+  paid: true,
+});
+const integer = (i) => i;
+
+function sameThread(kind, make) {
   return new Promise((resolve) => {
-    const { port1, port2 } = new api.MessageChannel();
+    const { port1, port2 } = new (apiOf(kind).MessageChannel)();
     let n = 0;
     const t0 = now();
     port2.on('message', () => {
@@ -29,102 +48,172 @@ function sameThread(api) {
         resolve(N / (ms / 1000));
       }
     });
-    for (let i = 0; i < N; i++) port1.postMessage(i);
+    for (let i = 0; i < N; i++) port1.postMessage(make(i));
   });
 }
 
-// The worker side, for both implementations: `port` is the worker's end.
+// The worker, for both implementations: 'count:K' counts the next K messages then says 'done';
+// 'echo' sends every later message back; 'bye' closes.
 const WORKER_SRC = `
   const { workerData, parentPort } = require('worker_threads');
-  let port;
-  if (workerData.kind === 'ours') port = require(workerData.pkg).importPort(workerData.token);
-  else port = workerData.port;
+  const port = workerData.kind === 'ours'
+    ? require(workerData.pkg).importPort(workerData.token) : workerData.port;
+  let left = 0;
+  let echo = false;
   port.on('message', (m) => {
-    if (m === 'flood') { for (let i = 0; i < workerData.n; i++) port.postMessage(i); port.postMessage('done'); }
-    else if (m === 'bye') port.close();
-    else port.postMessage(m);
+    if (m === 'bye') {
+      port.close();
+    } else if (left > 0) {
+      if (--left === 0) port.postMessage('done');
+    } else if (echo) {
+      port.postMessage(m);
+    } else if (typeof m === 'string' && m.startsWith('count:')) {
+      left = Number(m.slice(6));
+    } else if (m === 'echo') {
+      echo = true;
+    }
   });
   parentPort.postMessage('ready');
 `;
 
-function startWorker(kind) {
-  const api = kind === 'ours' ? ours : builtin;
+async function withWorker(kind, fn) {
+  const api = apiOf(kind);
   const { port1, port2 } = new api.MessageChannel();
   let w;
   if (kind === 'ours') {
-    w = new Worker(WORKER_SRC, { eval: true, workerData: { kind, pkg: PKG, token: ours.exportPort(port2), n: N } });
+    w = new Worker(WORKER_SRC, { eval: true, workerData: { kind, pkg: PKG, token: ours.exportPort(port2) } });
   } else {
-    w = new Worker(WORKER_SRC, { eval: true, workerData: { kind, port: port2, n: N }, transferList: [port2] });
+    w = new Worker(WORKER_SRC, { eval: true, workerData: { kind, port: port2 }, transferList: [port2] });
   }
-  return new Promise((resolve) => w.once('message', () => resolve({ w, port: port1 })));
+  await new Promise((resolve) => w.once('message', resolve));
+  try {
+    return await fn(port1);
+  } finally {
+    port1.postMessage('bye');
+    await new Promise((r) => w.once('exit', r));
+  }
 }
 
-async function oneWay(kind) {
-  const { w, port } = await startWorker(kind);
-  const rate = await new Promise((resolve) => {
-    let n = 0;
+// main -> worker: post `count` messages made by `make`; the rate until the worker has them all.
+function oneWay(port, count, make, transfer) {
+  return new Promise((resolve) => {
+    port.once('message', () => resolve(count / ((now() - t0) / 1000)));
+    port.postMessage(`count:${count}`);
+    const t0 = now();
+    for (let i = 0; i < count; i++) {
+      const m = make(i);
+      if (transfer) port.postMessage(m, [m.buffer]);
+      else port.postMessage(m);
+    }
+  });
+}
+
+// The worker must already echo. Resolves with the p50 and p99 of `count` round trips.
+function roundTrips(port, count) {
+  return new Promise((resolve) => {
+    const rtts = [];
     let t0;
-    port.on('message', (m) => {
-      if (m === 'done') resolve(n / ((now() - t0) / 1000));
-      else n++;
+    let i = 0;
+    port.on('message', function onReply() {
+      rtts.push(now() - t0);
+      if (++i === count) {
+        port.off('message', onReply);
+        rtts.sort((a, b) => a - b);
+        resolve({ p50: rtts[Math.floor(count * 0.5)] * 1000, p99: rtts[Math.floor(count * 0.99)] * 1000 });
+        return;
+      }
+      t0 = now();
+      port.postMessage(small(i));
     });
     t0 = now();
-    port.postMessage('flood');
+    port.postMessage(small(i));
   });
-  port.postMessage('bye');
-  await new Promise((r) => w.once('exit', r));
+}
+
+async function channels(kind) {
+  const { MessageChannel } = apiOf(kind);
+  const t0 = now();
+  for (let i = 0; i < CHANNELS; i++) {
+    const { port1, port2 } = new MessageChannel();
+    port1.close();
+    port2.close();
+  }
+  const rate = CHANNELS / ((now() - t0) / 1000);
+  await new Promise((r) => setTimeout(r, 50)); // let the close events go by
   return rate;
 }
 
-async function pingPong(kind) {
-  const { w, port } = await startWorker(kind);
-  const rtts = [];
-  await new Promise((resolve) => {
-    let i = 0;
-    let t0;
-    port.on('message', () => {
-      rtts.push(now() - t0);
-      if (++i === RTT) return resolve();
-      t0 = now();
-      port.postMessage(i);
-    });
-    t0 = now();
-    port.postMessage(i);
-  });
-  port.postMessage('bye');
-  await new Promise((r) => w.once('exit', r));
-  rtts.sort((a, b) => a - b);
-  return { p50: rtts[Math.floor(RTT * 0.5)] * 1000, p99: rtts[Math.floor(RTT * 0.99)] * 1000 };
-}
+const u8 = new Uint8Array(1 << 20).map((_, i) => i & 255);
+const copyMiB = () => u8;
+const freshMiB = () => new Uint8Array(1 << 20);
 
 async function main() {
   const rows = [];
   const fmt = (x) => (x >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
-  async function row(name, unit, fn, better) {
-    const o = [];
-    const b = [];
+  // Runs both kinds RUNS times, alternating which goes first; fn(kind) -> number or {key: number}.
+  async function measure(fn) {
+    const out = { ours: [], builtin: [] };
     for (let r = 0; r < RUNS; r++) {
-      o.push(await fn('ours'));
-      b.push(await fn('builtin'));
+      for (const kind of r % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) out[kind].push(await fn(kind));
     }
+    return out;
+  }
+  function push(name, unit, o, b, better) {
     const mo = median(o);
     const mb = median(b);
     const ratio = better === 'higher' ? mo / mb : mb / mo;
     rows.push([name, `${fmt(mo)} ${unit}`, `${fmt(mb)} ${unit}`, `${ratio.toFixed(2)}x`]);
+    console.error(rows[rows.length - 1].join(' | '));
   }
-  await row('same-thread port->port, small msgs', 'msg/s', (k) => sameThread(k === 'ours' ? ours : builtin), 'higher');
-  await row('worker -> main one-way, small msgs', 'msg/s', oneWay, 'higher');
-  const pp = { ours: [], builtin: [] };
-  for (let r = 0; r < RUNS; r++) {
-    pp.ours.push(await pingPong('ours'));
-    pp.builtin.push(await pingPong('builtin'));
+  async function throughputRow(name, fn) {
+    if (!ONLY.test(name)) return;
+    const m = await measure(fn);
+    push(name, 'msg/s', m.ours, m.builtin, 'higher');
   }
-  for (const q of ['p50', 'p99']) {
-    const mo = median(pp.ours.map((x) => x[q]));
-    const mb = median(pp.builtin.map((x) => x[q]));
-    rows.push([`main <-> worker ping-pong RTT ${q}`, `${mo.toFixed(1)} us`, `${mb.toFixed(1)} us`, `${(mb / mo).toFixed(2)}x`]);
+  // Several one-way rows share one worker per implementation and run.
+  async function workerRows(specs) {
+    specs = specs.filter((s) => ONLY.test(s.name));
+    if (specs.length === 0) return;
+    const m = await measure((kind) => withWorker(kind, async (port) => {
+      const r = {};
+      // A fresh worker's JS is cold: warm both ends up first (untimed), as a running app is.
+      for (const s of specs) await oneWay(port, Math.ceil(s.count / 10), s.make, s.transfer);
+      for (const s of specs) r[s.name] = await oneWay(port, s.count, s.make, s.transfer);
+      return r;
+    }));
+    for (const s of specs) {
+      push(s.name, 'msg/s', m.ours.map((x) => x[s.name]), m.builtin.map((x) => x[s.name]), 'higher');
+    }
   }
-  const head = ['workload (node ' + process.version + `, median of ${RUNS})`, 'webmessaging', "Node's MessageChannel", 'ours/theirs (>1 = ours better)'];
+
+  await throughputRow('same thread, {id, name, tags}', (k) => sameThread(k, small));
+  await throughputRow('same thread, nested record', (k) => sameThread(k, nested));
+  await throughputRow('same thread, integers', (k) => sameThread(k, integer));
+  await workerRows([
+    { name: 'main -> worker, {id, name, tags}', count: N, make: small },
+    { name: 'main -> worker, nested record', count: N, make: nested },
+    { name: 'main -> worker, integers', count: N, make: integer },
+    { name: 'main -> worker, 1 MiB Uint8Array copied', count: BIG, make: copyMiB },
+    { name: 'main -> worker, 1 MiB Uint8Array transferred', count: BIG, make: freshMiB, transfer: true },
+  ]);
+  if (ONLY.test('round trip')) {
+    const m = await measure((kind) => withWorker(kind, async (port) => {
+      port.postMessage('echo');
+      await roundTrips(port, 3000); // warm-up (JIT), untimed
+      return roundTrips(port, RTT);
+    }));
+    for (const q of ['p50', 'p99']) {
+      push(`main <-> worker round trip ${q}, small object`, 'us', m.ours.map((x) => x[q]),
+           m.builtin.map((x) => x[q]), 'lower');
+    }
+  }
+  if (ONLY.test('new MessageChannel')) {
+    const m = await measure(channels);
+    push('new MessageChannel() + close both', 'ch/s', m.ours, m.builtin, 'higher');
+  }
+
+  const head = [`workload (node ${process.version}, median of ${RUNS})`, 'webmessaging',
+                "Node's MessageChannel", 'ratio (>1 = ours better)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   console.log(line(head));
@@ -132,4 +221,5 @@ async function main() {
   for (const r of rows) console.log(line(r));
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+// Exit once the table is out (a worker or channel still closing must not hold the run open).
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,578 @@
+'use strict';
+// The JS encoder of the wire format (V8 ValueSerializer, version 15): writes exactly the bytes
+// `new v8.Serializer()` writes (writeHeader + writeValue) for the common values, into one
+// reused buffer per thread, so a post needs no Serializer object (a C++ object per message
+// costs more than the rest of the post). Anything it does not handle makes it give up (return
+// -1) before anything is posted, and the caller falls back to V8's own serializer.
+//
+// Where V8's choice depends on its internal representation, which JS cannot see, we pick the
+// representation V8 gives the value when it is built the ordinary way (literals, push, stores):
+// - a number that fits a Smi (int32, not -0) is written `I`, any other `N`; V8 writes `N` for an
+//   int32 value held as a double (a property that held doubles before, an element of an array
+//   that held doubles);
+// - an array of numbers of which one is not a Smi is written all-`N` (V8's PACKED_DOUBLE kind);
+// - an array without holes is written dense (`A`); V8 writes HOLEY arrays sparse (`a`) even when
+//   no element is missing (e.g. `new Array(3).fill(0)`); arrays with holes or extra named
+//   properties give up (V8 writes them);
+// - a string whose code units are all <= 0xFF is written one-byte (`"`), else two-byte (`c`).
+// Every variant reads back as the same value (tests/node/codec.test.js checks bytes and values).
+
+const { isProxy, isMap, isSet, isDate, isArrayBuffer, isDataView, isNumberObject,
+        isStringObject, isBooleanObject, isBigIntObject } = require('util').types;
+const L = require('./limits.js');
+
+/** Thrown inside the encoder to give up; never escapes `encode`. */
+const GIVE_UP = Symbol('give up');
+
+const SCRATCH_SIZE = 64 * 1024;
+/** One scratch buffer per thread (module instances are per thread): a post copies out of it. */
+const scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
+scratch[0] = 0xff;
+scratch[1] = 0x0f;
+// A larger buffer kept for messages that outgrow the scratch (up to KEEP_BIG bytes).
+const KEEP_BIG = 8 * 1024 * 1024;
+let big = null;
+
+const F64 = new Float64Array(1);
+const F8 = new Uint8Array(F64.buffer);
+const MAX_DEPTH = 1000; // deeper values go to V8 (it recurses on the native stack)
+const MAX_SEEN_LINEAR = 24; // up to this many objects, a linear scan beats a Map
+
+const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const taTag = getter(TypedArrayProto, Symbol.toStringTag);
+const taBuffer = getter(TypedArrayProto, 'buffer');
+const taByteOffset = getter(TypedArrayProto, 'byteOffset');
+const taByteLength = getter(TypedArrayProto, 'byteLength');
+const dvBuffer = getter(DataView.prototype, 'buffer');
+const dvByteOffset = getter(DataView.prototype, 'byteOffset');
+const dvByteLength = getter(DataView.prototype, 'byteLength');
+const abByteLength = getter(ArrayBuffer.prototype, 'byteLength');
+const abResizable = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable');
+const abIsResizable = abResizable === undefined ? () => false : abResizable.get;
+const dateValue = Date.prototype.getTime;
+const numberValue = Number.prototype.valueOf;
+const stringValue = String.prototype.valueOf;
+const booleanValue = Boolean.prototype.valueOf;
+const bigintValue = BigInt.prototype.valueOf;
+const hasOwn = Object.prototype.hasOwnProperty;
+const ObjectProto = Object.prototype;
+const MapKeys = Map.prototype.keys;
+const MapValues = Map.prototype.values;
+const SetValues = Set.prototype.values;
+
+// ArrayBufferView sub-tags by the view's internal type name.
+const VIEW_TAG = {
+  Int8Array: 0x62, Uint8Array: 0x42, Uint8ClampedArray: 0x43, Int16Array: 0x77,
+  Uint16Array: 0x57, Int32Array: 0x64, Uint32Array: 0x44, Float16Array: 0x68,
+  Float32Array: 0x66, Float64Array: 0x46, BigInt64Array: 0x71, BigUint64Array: 0x51,
+};
+
+// --- state of the current encode -----------------------------------------------------------
+let buf = scratch;
+let pos = 0;
+let seen = []; // objects by id (first-encounter order, as V8 numbers them)
+let seenMap = null; // object -> id once there are many
+let nextId = 0;
+let depth = 0;
+let units = 0; // string code units written (keys included)
+let abBytes = 0; // ArrayBuffer bytes written
+let hostPorts; // the transfer list's ports: `\` + index
+let transferBuffers; // the transfer list's ArrayBuffers: `t` + index
+
+function ensure(n) {
+  if (pos + n > buf.length) grow(n);
+}
+
+function grow(n) {
+  const want = pos + n;
+  if (want > 0x7fffffff) throw dataCloneError('the message is larger than 2 GiB');
+  let cap = buf.length * 2;
+  while (cap < want) cap *= 2;
+  let next;
+  if (big !== null && big !== buf && big.length >= want) next = big;
+  else next = Buffer.allocUnsafeSlow(Math.min(cap, 0x7fffffff));
+  buf.copy(next, 0, 0, pos);
+  buf = next;
+  if (next.length <= KEEP_BIG) big = next;
+}
+
+function dataCloneError(message) {
+  return new DOMException(message, 'DataCloneError');
+}
+
+function writeVarint(n) {
+  // n is a non-negative integer below 2^32.
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[pos++] = n;
+}
+
+function varintLength(n) {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+function writeDouble(v) {
+  F64[0] = v;
+  buf[pos] = F8[0];
+  buf[pos + 1] = F8[1];
+  buf[pos + 2] = F8[2];
+  buf[pos + 3] = F8[3];
+  buf[pos + 4] = F8[4];
+  buf[pos + 5] = F8[5];
+  buf[pos + 6] = F8[6];
+  buf[pos + 7] = F8[7];
+  pos += 8;
+}
+
+function isSmi(v) {
+  return (v | 0) === v && (v !== 0 || 1 / v > 0);
+}
+
+function writeNumber(v) {
+  ensure(11);
+  if (isSmi(v)) {
+    buf[pos++] = 0x49; // 'I': zigzag varint
+    writeVarint(((v << 1) ^ (v >> 31)) >>> 0);
+  } else {
+    buf[pos++] = 0x4e; // 'N'
+    writeDouble(v);
+  }
+}
+
+const NOT_ONE_BYTE = /[^\x00-\xff]/;
+
+function writeString(s) {
+  const n = s.length;
+  units += n;
+  if (units > L.MAX_STRING_UNITS) {
+    throw dataCloneError(`the message holds more than ${L.MAX_STRING_UNITS} string code units, ` +
+                         'more than a receiver reads');
+  }
+  if (n < 48) {
+    // One pass: write it one-byte, and start over as two-byte at the first unit over 0xFF.
+    ensure(n + 2);
+    const start = pos;
+    buf[start] = 0x22; // '"'
+    buf[start + 1] = n;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff) break;
+      buf[start + 2 + i] = c;
+    }
+    if (i === n) {
+      pos = start + 2 + n;
+      return;
+    }
+  } else if (!NOT_ONE_BYTE.test(s)) {
+    ensure(n + 6);
+    buf[pos++] = 0x22; // '"'
+    writeVarint(n);
+    pos += buf.latin1Write(s, pos, n);
+    return;
+  }
+  // 'c': V8 pads with one 0x00 so the UTF-16 payload starts at an even offset.
+  const byteLen = 2 * n;
+  ensure(byteLen + 7);
+  if ((pos + 1 + varintLength(byteLen)) & 1) buf[pos++] = 0x00;
+  buf[pos++] = 0x63;
+  writeVarint(byteLen);
+  if (n < 48) {
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      buf[pos++] = c & 0xff;
+      buf[pos++] = c >>> 8;
+    }
+  } else {
+    pos += buf.ucs2Write(s, pos, byteLen);
+  }
+}
+
+// A property key: an array index (a canonical integer string up to 2^32-2) is written as the
+// number V8 keeps it as (`I` up to 2^31-1, `N` above), any other key as a string.
+function writeKey(k) {
+  const c = k.charCodeAt(0);
+  if (c >= 0x30 && c <= 0x39 && k.length <= 10 && (c !== 0x30 || k.length === 1)) {
+    let n = 0;
+    let i = 0;
+    for (; i < k.length; i++) {
+      const d = k.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i === k.length && n <= 4294967294) {
+      ensure(11);
+      if (n <= 0x7fffffff) {
+        buf[pos++] = 0x49;
+        writeVarint((n * 2) >>> 0);
+      } else {
+        buf[pos++] = 0x4e;
+        writeDouble(n);
+      }
+      return;
+    }
+  }
+  writeString(k);
+}
+
+function writeBigIntPayload(v) {
+  const neg = v < 0n;
+  const m = neg ? -v : v;
+  if (m === 0n) {
+    ensure(1);
+    buf[pos++] = 0;
+    return;
+  }
+  if (m < 0x10000000000000000n) {
+    ensure(6 + 8);
+    writeVarint(16 | (neg ? 1 : 0)); // 8 digit bytes << 1 | sign
+    buf.writeBigUInt64LE(m, pos);
+    pos += 8;
+    return;
+  }
+  // Whole 64-bit digits, least significant first.
+  const hex = m.toString(16);
+  const words = Math.ceil(hex.length / 16);
+  const bytes = words * 8;
+  if (bytes > L.MAX_BIGINT_BYTES) {
+    throw dataCloneError(`a BigInt of more than ${L.MAX_BIGINT_BYTES} bytes is more than a ` +
+                         'receiver reads');
+  }
+  ensure(bytes + 6);
+  writeVarint(((bytes * 2) | (neg ? 1 : 0)) >>> 0);
+  for (let b = 0, e = hex.length; b < bytes; b++, e -= 2) {
+    buf[pos++] = e >= 2 ? parseInt(hex.slice(e - 2, e), 16) : e === 1 ? parseInt(hex[0], 16) : 0;
+  }
+}
+
+// --- objects ---------------------------------------------------------------------------------
+
+function idOf(o) {
+  if (seenMap !== null) {
+    const id = seenMap.get(o);
+    return id === undefined ? -1 : id;
+  }
+  for (let i = 0; i < nextId; i++) if (seen[i] === o) return i;
+  return -1;
+}
+
+function register(o) {
+  const id = nextId++;
+  if (id >= L.MAX_OBJECTS) {
+    throw dataCloneError(`the message holds more than ${L.MAX_OBJECTS} objects, more than a ` +
+                         'receiver reads');
+  }
+  if (seenMap !== null) {
+    seenMap.set(o, id);
+  } else {
+    seen[id] = o;
+    if (nextId > MAX_SEEN_LINEAR) {
+      seenMap = new Map();
+      for (let i = 0; i < nextId; i++) seenMap.set(seen[i], i);
+    }
+  }
+}
+
+function writeValue(v) {
+  switch (typeof v) {
+    case 'number':
+      writeNumber(v);
+      return;
+    case 'string':
+      writeString(v);
+      return;
+    case 'boolean':
+      ensure(1);
+      buf[pos++] = v ? 0x54 : 0x46;
+      return;
+    case 'undefined':
+      ensure(1);
+      buf[pos++] = 0x5f;
+      return;
+    case 'bigint':
+      ensure(1);
+      buf[pos++] = 0x5a; // 'Z'
+      writeBigIntPayload(v);
+      return;
+    case 'object':
+      if (v === null) {
+        ensure(1);
+        buf[pos++] = 0x30;
+        return;
+      }
+      writeObject(v);
+      return;
+    default:
+      throw GIVE_UP; // functions, symbols: V8 reports the DataCloneError
+  }
+}
+
+function writeObject(o) {
+  const id = idOf(o);
+  if (id >= 0) {
+    ensure(6);
+    buf[pos++] = 0x5e; // '^'
+    writeVarint(id);
+    return;
+  }
+  if (isProxy(o)) throw GIVE_UP; // V8 refuses proxies
+  if (++depth > MAX_DEPTH) throw GIVE_UP;
+  if (Array.isArray(o)) {
+    writeArray(o);
+  } else {
+    const proto = Object.getPrototypeOf(o);
+    if (proto === ObjectProto) {
+      if ('callee' in o) throw GIVE_UP; // an arguments object is not cloneable
+      writePlainObject(o);
+    } else if (proto === null) {
+      if (Symbol.toStringTag in o) throw GIVE_UP; // a module namespace
+      writePlainObject(o);
+    } else {
+      writeOther(o);
+    }
+  }
+  depth--;
+}
+
+function writePlainObject(o) {
+  register(o);
+  ensure(1);
+  buf[pos++] = 0x6f; // 'o'
+  const keys = Object.keys(o);
+  let written = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = o[k];
+    // A getter may have deleted a later property: V8 skips it.
+    if (v === undefined && !hasOwn.call(o, k)) continue;
+    writeKey(k);
+    writeValue(v);
+    written++;
+  }
+  ensure(6);
+  buf[pos++] = 0x7b; // '{'
+  writeVarint(written);
+}
+
+function writeArray(a) {
+  const n = a.length;
+  const keys = Object.keys(a);
+  // Holes or extra named properties: V8 writes those (sparse or with trailing properties).
+  if (keys.length !== n || (n > 0 && keys[n - 1] !== `${n - 1}`)) throw GIVE_UP;
+  register(a);
+  ensure(6);
+  buf[pos++] = 0x41; // 'A'
+  writeVarint(n);
+  // An array of numbers with one non-Smi is PACKED_DOUBLE in V8: every element is written `N`.
+  let doubles = false;
+  for (let i = 0; i < n; i++) {
+    const e = a[i];
+    if (typeof e !== 'number') {
+      doubles = false;
+      break;
+    }
+    if (!doubles && !isSmi(e)) doubles = true;
+  }
+  if (doubles) {
+    ensure(9 * n);
+    for (let i = 0; i < n; i++) {
+      buf[pos++] = 0x4e;
+      writeDouble(a[i]);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const e = a[i];
+      if (e === undefined && !(i in a)) {
+        // Emptied by a getter during the write: V8 marks it a hole.
+        ensure(1);
+        buf[pos++] = 0x2d;
+      } else {
+        writeValue(e);
+      }
+    }
+  }
+  ensure(11);
+  buf[pos++] = 0x24; // '$'
+  buf[pos++] = 0;
+  writeVarint(n);
+}
+
+function writeOther(o) {
+  if (ArrayBuffer.isView(o)) {
+    writeView(o);
+    return;
+  }
+  if (isDate(o)) {
+    register(o);
+    ensure(9);
+    buf[pos++] = 0x44; // 'D'
+    writeDouble(dateValue.call(o));
+  } else if (isMap(o)) {
+    register(o);
+    // V8 snapshots the entries first (a getter may change the map while it is written).
+    const ks = Array.from(MapKeys.call(o));
+    const vs = Array.from(MapValues.call(o));
+    ensure(1);
+    buf[pos++] = 0x3b; // ';'
+    for (let i = 0; i < ks.length; i++) {
+      writeValue(ks[i]);
+      writeValue(vs[i]);
+    }
+    ensure(6);
+    buf[pos++] = 0x3a; // ':'
+    writeVarint(2 * ks.length);
+  } else if (isSet(o)) {
+    register(o);
+    const vs = Array.from(SetValues.call(o));
+    ensure(1);
+    buf[pos++] = 0x27; // "'"
+    for (let i = 0; i < vs.length; i++) writeValue(vs[i]);
+    ensure(6);
+    buf[pos++] = 0x2c; // ','
+    writeVarint(vs.length);
+  } else if (isArrayBuffer(o)) {
+    writeArrayBuffer(o);
+  } else if (hostPorts !== undefined && hostPorts.indexOf(o) >= 0) {
+    register(o);
+    ensure(6);
+    buf[pos++] = 0x5c; // '\': a transferred port, by its index in the transfer list
+    writeVarint(hostPorts.indexOf(o));
+  } else if (isNumberObject(o)) {
+    register(o);
+    ensure(9);
+    buf[pos++] = 0x6e; // 'n'
+    writeDouble(numberValue.call(o));
+  } else if (isBooleanObject(o)) {
+    register(o);
+    ensure(1);
+    buf[pos++] = booleanValue.call(o) ? 0x79 : 0x78; // 'y' / 'x'
+  } else if (isStringObject(o)) {
+    register(o);
+    ensure(1);
+    buf[pos++] = 0x73; // 's'
+    writeString(stringValue.call(o));
+  } else if (isBigIntObject(o)) {
+    register(o);
+    ensure(1);
+    buf[pos++] = 0x7a; // 'z'
+    writeBigIntPayload(bigintValue.call(o));
+  } else {
+    // Class instances, RegExp, Error, SharedArrayBuffer, host objects...: V8 writes them.
+    throw GIVE_UP;
+  }
+}
+
+function chargeBytes(n) {
+  abBytes += n;
+  if (abBytes > L.MAX_BYTES) {
+    throw dataCloneError(`the message holds more than ${L.MAX_BYTES} ArrayBuffer bytes, more ` +
+                         'than a receiver reads');
+  }
+}
+
+// An ArrayBuffer value (it takes an id, or is a back-reference).
+function writeArrayBuffer(ab) {
+  const id = idOf(ab);
+  if (id >= 0) {
+    ensure(6);
+    buf[pos++] = 0x5e;
+    writeVarint(id);
+    return;
+  }
+  const t = transferBuffers === undefined ? -1 : transferBuffers.indexOf(ab);
+  if (t >= 0) {
+    chargeBytes(abByteLength.call(ab));
+    register(ab);
+    ensure(6);
+    buf[pos++] = 0x74; // 't'
+    writeVarint(t);
+    return;
+  }
+  const n = abByteLength.call(ab);
+  // Empty (maybe detached: V8 says which) and resizable buffers are V8's.
+  if (n === 0 || abIsResizable.call(ab)) throw GIVE_UP;
+  chargeBytes(n);
+  register(ab);
+  ensure(n + 6);
+  buf[pos++] = 0x42; // 'B'
+  writeVarint(n);
+  buf.set(new Uint8Array(ab, 0, n), pos);
+  pos += n;
+}
+
+function writeView(v) {
+  const name = taTag.call(v);
+  let tag;
+  let ab;
+  let offset;
+  let length;
+  if (name !== undefined) {
+    tag = VIEW_TAG[name];
+    ab = taBuffer.call(v);
+    offset = taByteOffset.call(v);
+    length = taByteLength.call(v);
+  } else if (isDataView(v)) {
+    tag = 0x3f; // '?'
+    ab = dvBuffer.call(v);
+    offset = dvByteOffset.call(v);
+    length = dvByteLength.call(v);
+  } else {
+    throw GIVE_UP;
+  }
+  if (tag === undefined || Object.getPrototypeOf(ab) !== ArrayBuffer.prototype) throw GIVE_UP;
+  // The buffer first (its own id, or a back-reference), then the view (the next id).
+  writeArrayBuffer(ab);
+  register(v);
+  ensure(17);
+  buf[pos++] = 0x56; // 'V'
+  buf[pos++] = tag;
+  writeVarint(offset);
+  writeVarint(length);
+  buf[pos++] = 0; // flags: not length-tracking, not backed by a resizable buffer
+}
+
+function reset() {
+  if (seenMap !== null) seenMap = null;
+  for (let i = 0; i < nextId && i < MAX_SEEN_LINEAR + 1; i++) seen[i] = undefined;
+  if (seen.length > MAX_SEEN_LINEAR + 1) seen = [];
+  nextId = 0;
+  depth = 0;
+  units = 0;
+  abBytes = 0;
+  hostPorts = undefined;
+  transferBuffers = undefined;
+}
+
+/**
+ * Encodes `value` with the header, as `new v8.Serializer()` would with `ports` as host objects
+ * (`\` + index) and `buffers` registered for transfer (`t` + index). Returns the byte length:
+ * the bytes are `output()[0, length)` (the scratch buffer when they fit in it). Returns -1 when
+ * the value needs V8's serializer. Throws a DataCloneError when the value exceeds what a
+ * receiver reads, and whatever a getter of the value throws.
+ */
+function encode(value, ports, buffers) {
+  buf = scratch;
+  pos = 2;
+  hostPorts = ports;
+  transferBuffers = buffers;
+  try {
+    writeValue(value);
+  } catch (err) {
+    reset();
+    if (err === GIVE_UP) return -1;
+    if (err instanceof RangeError && /call stack/.test(err.message)) return -1;
+    throw err;
+  }
+  reset();
+  return pos;
+}
+
+/** The buffer the last `encode` wrote to. */
+function output() {
+  return buf;
+}
+
+module.exports = { encode, output, scratch, SCRATCH_SIZE };

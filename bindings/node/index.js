@@ -1,14 +1,16 @@
 'use strict';
 // webmessaging for Node: a drop-in MessageChannel / MessagePort whose ports are backed by the
-// Rust core, so they also cross worker threads (see exportPort/importPort) and languages.
+// Rust core, so they also cross worker threads (see exportPort/importPort), and whose values
+// are the shared wire format that C, Python and Rust read.
 //
 // Layout: the native addon (`webmessaging.node`, built from src/lib.rs) moves bytes, ports and
 // wake-ups; this file gives them Node's API and semantics (lib/internal/worker/io.js):
 // - a MessagePort is a NodeEventTarget (Node's own class, taken from worker_threads'
 //   prototype chain), so addEventListener/on/once/off, onmessage and event order are Node's own;
 // - ref on the first 'message' listener (and start), unref + stop on the last;
-// - values are written by V8 itself (`v8.Serializer`, the shared V8-v15 wire format) and our
-//   ports are host objects `\` + index into the transfer table (see newPort for how).
+// - values are written and read by the JS codec (codec.js: V8's exact bytes for the common
+//   values), and by V8 itself (`v8.Serializer`) for the rest; our ports are host objects
+//   `\` + index into the transfer table (see newPort for how).
 
 const v8 = require('v8');
 const path = require('path');
@@ -255,7 +257,16 @@ function serialize(value, ports, buffers) {
     for (let i = 0; i < buffers.length; i++) s.transferArrayBuffer(i, buffers[i]);
   }
   s.writeValue(value);
-  return s.releaseBuffer();
+  const written = s.releaseBuffer();
+  // V8 knows nothing of the reader's limits: check what it wrote, as the JS codec checks as it
+  // writes, so an oversized value fails here and not at the receiver.
+  try {
+    native.validateForeign(written, ports === undefined ? 0 : ports.length,
+      buffers === undefined ? [] : buffers.map((b) => b.byteLength));
+  } catch (err) {
+    throw nativeError(err);
+  }
+  return written;
 }
 
 function deserialize(bytes, ports, buffers) {

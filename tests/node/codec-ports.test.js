@@ -11,7 +11,7 @@ const wm = require(PKG);
 const limits = require(path.join(PKG, 'codec', 'limits.js'));
 
 test('the sender limits are the core reader limits', () => {
-  const src = fs.readFileSync(path.join(ROOT, 'core', 'src', 'clone', 'decode.rs'), 'utf8');
+  const src = fs.readFileSync(path.join(ROOT, 'core', 'src', 'clone', 'decode', 'mod.rs'), 'utf8');
   const def = /impl Default for Limits \{[\s\S]*?\n\}/.exec(src)[0];
   const value = (name) => {
     const m = new RegExp(`${name}: ([^,]+),`).exec(def)[1].trim();
@@ -65,6 +65,33 @@ test('a message over the reader limits is a DataCloneError at the sender, and no
     port1.postMessage([Array.from({ length: 99 }, () => ({})), 'x'.repeat(1001)]);
   });
   assert.strictEqual(wm.receiveMessageOnPort(port2).message[0].length, 99);
+  await closed(port1);
+});
+
+test('what V8 writes for the values the JS codec leaves to it is held to the same limits', async () => {
+  const { port1, port2 } = new wm.MessageChannel();
+  // A RegExp sends the whole value down V8's path; the core reader refuses a BigInt over 1 MiB
+  // and a sparse array longer than its budget. (Nesting past the reader's 10,000 levels cannot
+  // be tested here: V8's recursive serializer runs out of stack first, as Node's built-in does.)
+  const sparse = [];
+  sparse[20_000_000] = 1;
+  const over = [
+    { r: /x/, big: 1n << 8_400_000n },
+    { r: /x/, sparse },
+  ];
+  for (const value of over) {
+    assert.throws(() => port1.postMessage(value),
+                  (e) => e instanceof DOMException && e.name === 'DataCloneError' &&
+                         /receiver reads/.test(e.message));
+    assert.strictEqual(wm.receiveMessageOnPort(port2), undefined);
+  }
+  // Within the limits the same shapes go through V8 and arrive.
+  const small = [];
+  small[1000] = 1;
+  port1.postMessage({ r: /x/, big: 1n << 1000n, small });
+  const got = wm.receiveMessageOnPort(port2).message;
+  assert.strictEqual(got.big, 1n << 1000n);
+  assert.strictEqual(got.small.length, 1001);
   await closed(port1);
 });
 

@@ -1,5 +1,5 @@
 'use strict';
-// What the core's reader (core/src/clone/decode.rs, `Limits::default()`) accepts: a message
+// What the core's reader (core/src/clone/decode/mod.rs, `Limits::default()`) accepts: a message
 // over these fails there as a DecodeError, so the encoder refuses it at the sender with a
 // DataCloneError instead.
 

@@ -538,6 +538,25 @@ pub fn port_metrics(id: u32) -> Result<Vec<f64>> {
     Ok(lookup(id)?.metrics())
 }
 
+/// Checks bytes that V8's serializer wrote (values the JS codec leaves to V8) against the core
+/// reader's default limits, with `ports` ports and transferred buffers of `buffer_lens` bytes,
+/// so a value a receiver would refuse is a `DataCloneError` at the sender, as on the JS path.
+#[napi(js_name = "validateForeign")]
+pub fn validate_foreign(data: BufferSlice, ports: u32, buffer_lens: Vec<u32>) -> Result<()> {
+    let lens: Vec<usize> = buffer_lens.iter().map(|&n| n as usize).collect();
+    wm::clone::validate(
+        &data,
+        &wm::clone::DecodeOptions::default(),
+        ports as usize,
+        &lens,
+    )
+    .map_err(|e| {
+        js_error(wm::Error::DataCloneError(format!(
+            "the value is more than a receiver reads: {e}"
+        )))
+    })
+}
+
 /// Decodes wire bytes with the Rust core's codec and encodes the resulting value graph again
 /// (the cross-language tests use it: Node's bytes must read in Rust as the same graph, which the
 /// core's canonical writer then reproduces byte for byte). The sparse-array budget is lifted:

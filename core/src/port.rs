@@ -1,6 +1,6 @@
 //! `MessagePort`: a handle on a mailbox, entangled with a peer mailbox.
 //!
-//! A port *is* a mailbox (ARCHITECTURE §2): a sender appends to its peer's mailbox, never to
+//! A port *is* a mailbox (docs/architecture.md): a sender appends to its peer's mailbox, never to
 //! "whoever owns the peer now", so transferring a port is moving its mailbox, and the backlog plus
 //! anything sent while it is in flight arrive at the new owner in order.
 //!

@@ -1,4 +1,4 @@
-//! R-BC (BroadcastChannel) requirements of `../shared/spec/web-messaging.md` §5 that the core
+//! R-BC (BroadcastChannel) requirements of `docs/requirements.md` (R-BC) that the core
 //! implements, one test each, named after the requirement id. Each test uses its own channel
 //! names, because the registry is process-wide and tests run in parallel.
 

@@ -1,4 +1,4 @@
-//! R-CH requirements of `../shared/spec/web-messaging.md` §4 that the core implements, one test
+//! R-CH requirements of `docs/requirements.md` (R-CH) that the core implements, one test
 //! each, named after the requirement id.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The reader's defences (wire-format doc §7.3) and what it reads beyond what we write (§7.2),
+//! The reader's defences (docs/wire-format.md) and what it reads beyond what we write,
 //! one hand-made input each.
 
 use webmessaging_core::clone::{

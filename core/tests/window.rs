@@ -1,5 +1,5 @@
 //! R-WIN (window.postMessage) and R-EV (MessageEvent) requirements of
-//! `../shared/spec/web-messaging.md` §2–3 that the core implements, one test each, named after
+//! `docs/requirements.md` that the core implements, one test each, named after
 //! the requirement id. Not here, because they are binding-level (WebIDL conversion, JS event
 //! objects): R-WIN-20/21 (dictionary and sequence conversion), R-EV-3/4/5 (frozen `ports`, the
 //! constructor, `initMessageEvent`).

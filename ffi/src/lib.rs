@@ -4,7 +4,7 @@
 //! for C and C++, over the `webmessaging-core` crate. The header `include/webmessaging.h` is
 //! generated from this crate by cbindgen; every item documented here appears there.
 //!
-//! Design rules (see the project's ARCHITECTURE §6 and CONVENTIONS):
+//! Design rules (see docs/architecture.md):
 //! - every object is an opaque handle checked against a generational table (`src/handle.rs`): NULL
 //!   gives `WM_ERR_NULL_ARG`, and a freed, double-freed or never-issued handle gives
 //!   `WM_ERR_INVALID_HANDLE`, never undefined behaviour;

@@ -1,6 +1,6 @@
 //! `MessageChannel`, `MessagePort` and `MessageEvent`.
 //!
-//! Locking rules (ARCHITECTURE §2): no core lock is ever held while Python runs (the core
+//! Locking rules (docs/architecture.md): no core lock is ever held while Python runs (the core
 //! guarantees it for its own locks), and this file's own `PortShared::state` mutex is only held
 //! for plain field updates — never while calling Python or dropping a Python object, and never
 //! while waiting for the interpreter.

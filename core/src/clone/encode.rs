@@ -1,4 +1,4 @@
-//! The writer: the canonical subset of V8 v15 (wire-format doc §7.2), byte-identical to Node's
+//! The writer: the canonical subset of V8 v15 (docs/wire-format.md), byte-identical to Node's
 //! `new v8.Serializer()` for the same value. Iterative, so a deep graph cannot overflow the stack.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! The transfer glue between the codec and [`MessagePort`]: StructuredSerializeWithTransfer and
-//! StructuredDeserializeWithTransfer (HTML §6.4–6.6, R-TR).
+//! StructuredDeserializeWithTransfer (the HTML Standard's transfer steps, R-TR).
 
 use std::collections::HashSet;
 

@@ -58,7 +58,7 @@ pub const WASM_MEMORY_TRANSFER: u8 = b'm';
 pub const HOST_OBJECT: u8 = b'\\';
 pub const ERROR: u8 = b'r';
 
-/// Error sub-tags (§3.10).
+/// Error sub-tags.
 pub const ERROR_MESSAGE: u8 = b'm';
 pub const ERROR_STACK: u8 = b's';
 pub const ERROR_CAUSE: u8 = b'c';

@@ -1,4 +1,4 @@
-//! The reader: V8 ValueSerializer versions 13–16 with every defence of the wire-format doc §7.3.
+//! The reader: V8 ValueSerializer versions 13–16 with every defence of docs/wire-format.md (limits and strictness).
 //!
 //! It is iterative (an explicit stack of open containers), so the depth limit is a policy, not a
 //! guard against stack overflow. Every length is checked against the remaining input before any

@@ -369,11 +369,7 @@ pub fn port_post(
     ports: Option<Vec<u32>>,
     buffers: Option<Vec<ArrayBuffer>>,
 ) -> Result<bool> {
-    let ports = match ports {
-        None => None,
-        Some(ids) => Some(ids.into_iter().map(lookup).collect::<Result<Vec<_>>>()?),
-    };
-    lookup(id)?.post(data, len, ports, buffers, false)
+    post_by_id(id, data, len, ports, buffers, false)
 }
 
 /// Like [`port_post`] but respecting the receiver's capacity: throws `Full: ...` when there is
@@ -386,11 +382,23 @@ pub fn port_try_post(
     ports: Option<Vec<u32>>,
     buffers: Option<Vec<ArrayBuffer>>,
 ) -> Result<bool> {
+    post_by_id(id, data, len, ports, buffers, true)
+}
+
+/// The body of [`port_post`] and [`port_try_post`]: port ids to ports, then `Handle::post`.
+fn post_by_id(
+    id: u32,
+    data: BufferSlice,
+    len: u32,
+    ports: Option<Vec<u32>>,
+    buffers: Option<Vec<ArrayBuffer>>,
+    bounded: bool,
+) -> Result<bool> {
     let ports = match ports {
         None => None,
         Some(ids) => Some(ids.into_iter().map(lookup).collect::<Result<Vec<_>>>()?),
     };
-    lookup(id)?.post(data, len, ports, buffers, true)
+    lookup(id)?.post(data, len, ports, buffers, bounded)
 }
 
 /// Limits port `id`'s receiving queue (null or a negative number: no limit on that measure).

@@ -468,14 +468,7 @@ pub fn port_unshift(
 /// Posts the first `len` bytes of `data` on port `id`, transferring nothing: the hot path.
 #[napi]
 pub fn port_post_bytes(id: u32, data: &[u8], len: u32) -> Result<()> {
-    let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
-    let port = cell.and_then(|c| c.port.lock().clone());
-    if let Some(p) = port {
-        let len = (len as usize).min(data.len());
-        p.post_message(data[..len].to_vec(), &[])
-            .map_err(js_error)?;
-    }
-    Ok(())
+    post_prefix(id, data, len)
 }
 
 /// Posts the first `len` bytes of this env's scratch Buffer on port `id`, transferring nothing.
@@ -492,6 +485,12 @@ pub fn port_post_scratch(id: u32, len: u32) -> Result<()> {
     // env's lifetime; the Buffer is private to index.js/codec.js and never detached; this runs
     // on the env's thread during a synchronous call, so no JS writes to it meanwhile.
     let data = unsafe { std::slice::from_raw_parts(base as *const u8, size) };
+    post_prefix(id, data, len)
+}
+
+/// The body of [`port_post_bytes`] and [`port_post_scratch`]: posts `data[..len]` on port `id`
+/// if it is still this env's and open, transferring nothing.
+fn post_prefix(id: u32, data: &[u8], len: u32) -> Result<()> {
     let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
     let port = cell.and_then(|c| c.port.lock().clone());
     if let Some(p) = port {

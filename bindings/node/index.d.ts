@@ -36,12 +36,13 @@ export interface PortMetrics {
 }
 
 /** Why a channel ended, as the 'close' event's `reason`. */
-export type CloseReason = 'closed' | 'dropped' | 'doomed' | 'transferred';
+export type CloseReason = 'closed' | 'dropped' | 'doomed' | 'lost' | 'transferred';
 
 /**
  * A port's 'close' event (Node's is a `MessagePortCloseEvent` too). `reason`: 'closed' (close()
  * was called), 'dropped' (the other end was garbage collected or its thread ended), 'doomed' (a
- * port was posted through its own channel), 'transferred' (this object's port moved away);
+ * port was posted through its own channel), 'lost' (the other end's process exited or was killed
+ * without closing it), 'transferred' (this object's port moved away);
  * `byPeer`: whether the other end caused it.
  */
 export interface MessagePortCloseEvent extends Event {

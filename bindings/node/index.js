@@ -750,13 +750,14 @@ function beginClosing(port) {
   updateHold(port);
 }
 
-const CLOSE_REASONS = ['closed', 'dropped', 'doomed'];
+const CLOSE_REASONS = ['closed', 'dropped', 'doomed', 'lost'];
 
 /**
  * The 'close' event of a port (Node's is a `MessagePortCloseEvent` too): beyond Node, it says
  * why the channel ended — `reason` is 'closed' (close() was called), 'dropped' (the other end
  * was garbage collected or its thread ended), 'doomed' (a port was posted through its own
- * channel) or 'transferred' (this object's port moved away) — and `byPeer`, whether the other
+ * channel), 'lost' (the other end's process exited or was killed without closing it) or
+ * 'transferred' (this object's port moved away) — and `byPeer`, whether the other
  * end caused it.
  */
 class MessagePortCloseEvent extends Event {

@@ -14,6 +14,9 @@ pub enum CloseReason {
     /// The port was posted through its own channel (the standard's "doomed" case); the channel
     /// is lost and the message with it.
     Doomed,
+    /// The process holding the peer port went away (it exited or was killed) without closing
+    /// it: everything it had sent was delivered first. Only cross-process ports end this way.
+    Lost,
 }
 
 /// The in-band record that ends a port's queue: every earlier message is delivered first.
@@ -36,6 +39,7 @@ impl fmt::Display for CloseNotice {
             CloseReason::Closed => write!(f, "{who} was closed"),
             CloseReason::Dropped => write!(f, "{who} was dropped without close()"),
             CloseReason::Doomed => write!(f, "{who} was posted through its own channel"),
+            CloseReason::Lost => write!(f, "{who} was lost with its process"),
         }
     }
 }

@@ -40,6 +40,9 @@ pub enum wm_close_reason {
     WM_CLOSE_DROPPED = 2,
     /// The port was posted through its own channel (the standard's "doomed" case).
     WM_CLOSE_DOOMED = 3,
+    /// The peer port's process exited or was killed without closing it (cross-process ports);
+    /// everything it had sent was delivered first.
+    WM_CLOSE_LOST = 4,
 }
 
 pub(crate) fn close_reason(r: CloseReason) -> wm_close_reason {
@@ -47,6 +50,7 @@ pub(crate) fn close_reason(r: CloseReason) -> wm_close_reason {
         CloseReason::Closed => wm_close_reason::WM_CLOSE_CLOSED,
         CloseReason::Dropped => wm_close_reason::WM_CLOSE_DROPPED,
         CloseReason::Doomed => wm_close_reason::WM_CLOSE_DOOMED,
+        CloseReason::Lost => wm_close_reason::WM_CLOSE_LOST,
     }
 }
 

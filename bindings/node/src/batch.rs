@@ -40,12 +40,13 @@ pub(crate) fn batch_buffer(env: &Env, out: Vec<u8>) -> Result<BufferSlice<'_>> {
 }
 
 /// The `end` code of a batch closed by `n`: 1 closed here or 2 by the peer, with the
-/// [`wm::CloseReason`] in bits 8..16 (0 closed, 1 dropped, 2 doomed).
+/// [`wm::CloseReason`] in bits 8..16 (0 closed, 1 dropped, 2 doomed, 3 lost).
 pub(crate) fn close_code(n: wm::CloseNotice) -> u32 {
     let reason = match n.reason {
         wm::CloseReason::Closed => 0,
         wm::CloseReason::Dropped => 1,
         wm::CloseReason::Doomed => 2,
+        wm::CloseReason::Lost => 3,
     };
     (if n.by_peer { 2 } else { 1 }) | (reason << 8)
 }

@@ -56,6 +56,7 @@ pub(crate) fn reason_name(reason: CloseReason) -> &'static str {
         CloseReason::Closed => "closed",
         CloseReason::Dropped => "dropped",
         CloseReason::Doomed => "doomed",
+        CloseReason::Lost => "lost",
     }
 }
 

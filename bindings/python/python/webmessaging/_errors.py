@@ -87,7 +87,8 @@ class PortClosedError(EOFError):
     owner), and a ``Window`` never ends.
 
     ``reason`` is ``"closed"`` (``close()`` was called), ``"dropped"`` (the port was garbage
-    collected without ``close()``) or ``"doomed"`` (it was posted through its own channel);
+    collected without ``close()``), ``"doomed"`` (it was posted through its own channel) or
+    ``"lost"`` (the other end's process exited or was killed without closing it);
     ``by_peer`` tells whether the other end caused it.
     """
 

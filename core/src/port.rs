@@ -444,9 +444,6 @@ impl MessagePort {
     ) -> Result<()> {
         check_transfer_list(Some(self), transfer)?;
         let source = self.own_mailbox();
-        if let Some(s) = source {
-            s.posted.fetch_add(1, Relaxed);
-        }
         // Only a lock-free look-up: whether the peer still listens to us is the queue's call.
         let target = source.and_then(|s| s.born_peer.upgrade());
         let doomed = target.as_ref().is_some_and(|t| {
@@ -461,6 +458,10 @@ impl MessagePort {
             (Some(t), false) => t.queue.reserve(bytes, admission, is_from_source)?,
             _ => false,
         };
+        // Counted once admitted: a bounded post refused for room posted nothing.
+        if let Some(s) = source {
+            s.posted.fetch_add(1, Relaxed);
+        }
         let ports = match detach_for_transfer(transfer) {
             Ok(ports) => ports,
             Err(e) => {

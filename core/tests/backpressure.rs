@@ -149,3 +149,17 @@ fn metrics_count_depth_bytes_high_water_posted_and_delivered() {
     );
     assert_eq!(a.metrics().posted, 3);
 }
+
+#[test]
+fn a_try_post_refused_for_room_is_not_counted_as_posted() {
+    let (a, b) = MessageChannel::new().into_ports();
+    b.set_capacity(Capacity {
+        max_messages: Some(1),
+        max_bytes: None,
+    });
+    a.try_post("fits", &[]).unwrap();
+    assert_eq!(a.try_post("refused", &[]), Err(Error::Full));
+    let m = a.metrics();
+    assert_eq!((m.posted, m.dropped), (1, 0));
+    assert_eq!(drain(&b), ["fits"]);
+}

@@ -380,3 +380,25 @@ fn append_copies_a_graph_with_every_reference_renumbered() {
     wrong.root = other.root.clone();
     assert!(!wrong.equivalent(&other, true));
 }
+
+#[test]
+fn a_view_over_a_detached_buffer_says_detached_even_when_the_buffer_is_in_the_transfer_list() {
+    let mut g = Graph::new();
+    let mut buffer = ArrayBuffer::new(Vec::new());
+    buffer.detached = true;
+    let b = g.add(Object::ArrayBuffer(buffer));
+    g.root = g
+        .add(Object::View(ArrayBufferView {
+            kind: ViewKind::Uint8,
+            buffer: b,
+            byte_offset: 0,
+            byte_length: 4,
+            length_tracking: false,
+        }))
+        .into();
+    for transfer in [vec![], vec![clone::Transferable::ArrayBuffer(b)]] {
+        let e = clone::serialize_with_transfer(&mut g, &transfer).unwrap_err();
+        assert_eq!(e.name(), "DataCloneError");
+        assert!(e.to_string().contains("detached"), "{e}");
+    }
+}

@@ -511,12 +511,13 @@ impl<'g> Writer<'g> {
         let Object::ArrayBuffer(b) = self.get(v.buffer)? else {
             return Err(dce("a view's buffer is not an ArrayBuffer"));
         };
-        let transferred = self.buffers.contains_key(&v.buffer);
         // A transferred buffer still has its bytes at this point.
         let buffer_len = b.data.len() as u64;
         let size = v.kind.element_size() as u64;
         let (offset, len) = (u64::from(v.byte_offset), u64::from(v.byte_length));
-        if b.detached && !transferred {
+        // Before the bounds: a detached buffer has no bytes, and "detached" is the true cause
+        // (also for one in the transfer list, which is not detached until serialization ends).
+        if b.detached {
             return Err(dce("the view's ArrayBuffer is detached"));
         }
         if offset > buffer_len || (!v.length_tracking && len > buffer_len - offset) {

@@ -155,6 +155,11 @@ typedef enum {
    * The port was posted through its own channel (the standard's "doomed" case).
    */
   WM_CLOSE_DOOMED = 3,
+  /**
+   * The peer port's process exited or was killed without closing it (cross-process ports);
+   * everything it had sent was delivered first.
+   */
+  WM_CLOSE_LOST = 4,
 } wm_close_reason;
 
 /**

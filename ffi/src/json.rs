@@ -125,75 +125,105 @@ fn not_json(what: &str) -> Failure {
 pub(crate) fn graph_to_json(graph: &Graph, value: &Value) -> Res<String> {
     let budget = limits::json_budget(graph, value);
     let mut out = String::new();
-    write_value(graph, value, &mut out, &mut Vec::new(), budget)?;
+    write_value(graph, value, &mut out, budget)?;
     Ok(out)
 }
 
-/// Writes one value; `path` holds the objects open around it (to refuse cycles). The budget is
-/// checked after every value, so the text outgrows it by at most one string, which the budget
-/// counts once already: a shared reference cannot make it grow without bound.
-fn write_value(
-    graph: &Graph,
-    value: &Value,
-    out: &mut String,
-    path: &mut Vec<ObjectId>,
-    budget: usize,
-) -> Res {
-    match value {
-        Value::Undefined => return Err(not_json("undefined")),
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => write_number(*n, out)?,
-        Value::BigInt(_) => return Err(not_json("a BigInt")),
-        Value::String(s) => write_string(s, out),
-        Value::Object(id) => {
-            if path.contains(id) {
-                return Err(not_json("a cyclic value"));
+/// The deepest nesting written: a policy, not a stack bound (the walk is iterative).
+const MAX_JSON_DEPTH: usize = 10_000;
+
+/// What the walk does next.
+enum Step<'g> {
+    Value(&'g Value),
+    /// A separator or a closing bracket.
+    Text(&'static str),
+    Key(&'g JsString),
+    /// The object is no longer open around the walk (for cycle detection).
+    Leave(ObjectId),
+}
+
+/// Writes one value iteratively, so a deep value cannot overflow a small C thread stack.
+/// `open` marks the objects around the current position (to refuse cycles). The budget is checked
+/// after every value, so the text outgrows it by at most one string, which the budget counts once
+/// already: a shared reference cannot make it grow without bound.
+fn write_value(graph: &Graph, value: &Value, out: &mut String, budget: usize) -> Res {
+    let mut open = vec![false; graph.len()];
+    let mut depth = 0usize;
+    let mut steps = vec![Step::Value(value)];
+    while let Some(step) = steps.pop() {
+        let value = match step {
+            Step::Text(t) => {
+                out.push_str(t);
+                continue;
             }
-            // An explicit depth bound keeps hostile graphs from overflowing the stack.
-            if path.len() >= 10_000 {
-                return Err(not_json("a value nested deeper than 10000 levels"));
+            Step::Key(k) => {
+                write_string(k, out);
+                out.push(':');
+                continue;
             }
-            let object = graph
-                .get(*id)
-                .ok_or_else(|| not_json("a dangling reference"))?;
-            path.push(*id);
-            match object {
-                Object::Object(props) => {
-                    out.push('{');
-                    for (i, (k, v)) in props.iter().enumerate() {
-                        if i > 0 {
-                            out.push(',');
-                        }
-                        write_string(k, out);
-                        out.push(':');
-                        write_value(graph, v, out, path, budget)?;
-                    }
-                    out.push('}');
+            Step::Leave(id) => {
+                open[id.index()] = false;
+                depth -= 1;
+                continue;
+            }
+            Step::Value(v) => v,
+        };
+        match value {
+            Value::Undefined => return Err(not_json("undefined")),
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => write_number(*n, out)?,
+            Value::BigInt(_) => return Err(not_json("a BigInt")),
+            Value::String(s) => write_string(s, out),
+            Value::Object(id) => {
+                let object = graph
+                    .get(*id)
+                    .ok_or_else(|| not_json("a dangling reference"))?;
+                if open[id.index()] {
+                    return Err(not_json("a cyclic value"));
                 }
-                Object::Array(a) => match (&a.elements, a.properties.is_empty()) {
-                    (Elements::Dense(items), true) => {
-                        out.push('[');
-                        for (i, v) in items.iter().enumerate() {
+                if depth >= MAX_JSON_DEPTH {
+                    return Err(not_json("a value nested deeper than 10000 levels"));
+                }
+                match object {
+                    Object::Object(props) => {
+                        out.push('{');
+                        steps.push(Step::Leave(*id));
+                        steps.push(Step::Text("}"));
+                        for (i, (k, v)) in props.iter().enumerate().rev() {
+                            steps.push(Step::Value(v));
+                            steps.push(Step::Key(k));
                             if i > 0 {
-                                out.push(',');
+                                steps.push(Step::Text(","));
                             }
-                            write_value(graph, v, out, path, budget)?;
                         }
-                        out.push(']');
                     }
-                    (Elements::Dense(_), false) => {
-                        return Err(not_json("an array with extra properties"))
-                    }
-                    (Elements::Sparse { .. }, _) => return Err(not_json("a sparse array")),
-                },
-                other => return Err(not_json(&format!("a {}", other.kind_name()))),
+                    Object::Array(a) => match (&a.elements, a.properties.is_empty()) {
+                        (Elements::Dense(items), true) => {
+                            out.push('[');
+                            steps.push(Step::Leave(*id));
+                            steps.push(Step::Text("]"));
+                            for (i, v) in items.iter().enumerate().rev() {
+                                steps.push(Step::Value(v));
+                                if i > 0 {
+                                    steps.push(Step::Text(","));
+                                }
+                            }
+                        }
+                        (Elements::Dense(_), false) => {
+                            return Err(not_json("an array with extra properties"))
+                        }
+                        (Elements::Sparse { .. }, _) => return Err(not_json("a sparse array")),
+                    },
+                    other => return Err(not_json(&format!("a {}", other.kind_name()))),
+                }
+                open[id.index()] = true;
+                depth += 1;
             }
-            path.pop();
         }
-    }
-    if out.len() > budget {
-        return Err(limits::json_too_large(budget));
+        if out.len() > budget {
+            return Err(limits::json_too_large(budget));
+        }
     }
     Ok(())
 }

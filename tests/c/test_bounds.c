@@ -4,6 +4,8 @@
  * byte, the reader's limits). Past either: a named error, never an abort. */
 #include "harness.h"
 
+#include <pthread.h>
+
 /* levels + 1 arrays, each holding the next one twice: tiny as a graph, 2^levels leaves as a
  * tree. Returns the outermost array (caller frees). */
 static wm_value *doubling_chain(int levels) {
@@ -170,9 +172,44 @@ static void r_sparse_array_expansion_is_bounded(void) {
   wm_port_free(b);
 }
 
+/* 9,000 nested arrays written to JSON on a thread with a 128 KiB stack: the writer is iterative,
+ * so depth costs heap, not stack (it used to recurse once per level). */
+static void *deep_json(void *arg) {
+  wm_value *v = NULL;
+  if (wm_value_new_array(&v) != WM_OK) return NULL;
+  for (int i = 0; i < 9000; i++) {
+    wm_value *outer = NULL;
+    if (wm_value_new_array(&outer) != WM_OK) break;
+    wm_value_array_push(outer, v);
+    wm_value_free(v);
+    v = outer;
+  }
+  wm_status st = wm_value_to_json(v, (char **)arg);
+  wm_value_free(v);
+  return st == WM_OK ? arg : NULL;
+}
+
+static void r_json_deep_values_need_no_deep_stack(void) {
+  pthread_attr_t attr;
+  pthread_t t;
+  char *json = NULL;
+  void *ok = NULL;
+  REQUIRE(pthread_attr_init(&attr) == 0);
+  REQUIRE(pthread_attr_setstacksize(&attr, 128 * 1024) == 0);
+  REQUIRE(pthread_create(&t, &attr, deep_json, &json) == 0);
+  REQUIRE(pthread_join(t, &ok) == 0);
+  pthread_attr_destroy(&attr);
+  CHECK(ok != NULL);
+  REQUIRE(json != NULL);
+  CHECK(strlen(json) == 2 * 9001);
+  CHECK(strncmp(json, "[[[", 3) == 0 && strcmp(json + strlen(json) - 3, "]]]") == 0);
+  wm_string_free(json);
+}
+
 int main(void) {
   RUN(r_json_shared_references_have_a_bounded_output);
   RUN(r_json_small_sharing_and_large_trees_still_fit);
   RUN(r_sparse_array_expansion_is_bounded);
+  RUN(r_json_deep_values_need_no_deep_stack);
   return harness_finish("test_bounds");
 }

@@ -2,9 +2,9 @@
 //! leave both processes' descriptor counts where they started, and 10,000 cross-process ports
 //! can be alive at once.
 //!
-//! `WM_IPC_TRANSFERS` sets how many sequential transfers the first test makes (default 100,000, the figure, about 11 s here;
-//! set it lower on a slow machine). The tests here share the process's descriptor table, so they
-//! run one at a time.
+//! `WM_IPC_TRANSFERS` sets how many sequential transfers the first test makes (default 100,000,
+//! the figure: about 11 s here; set it lower on a slow machine). The tests here share
+//! the process's descriptor table, so they run one at a time.
 
 mod transport_util;
 

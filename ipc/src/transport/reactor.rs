@@ -482,6 +482,13 @@ impl Reactor {
                 Err(e) => return Some(Ended::Protocol(e.to_string())),
             };
             let (bytes, nfds) = (parsed.bytes, parsed.fds);
+            if bytes == unread.len() && queue.len() > nfds {
+                // Descriptors beyond this frame's, and no frame after it to claim them.
+                let extra = queue.len() - nfds;
+                return Some(Ended::Protocol(
+                    frame::FrameError::UnexpectedDescriptors(extra).to_string(),
+                ));
+            }
             let fds: Vec<Option<OwnedFd>> = queue.drain(..nfds).map(Some).collect();
             let result = match parsed.frame {
                 Frame::Hello if !b.hello_received => {

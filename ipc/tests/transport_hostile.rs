@@ -98,6 +98,9 @@ fn memfd(bytes: &[u8], seal: bool) -> OwnedFd {
     fd
 }
 
+/// (name, close the raw end after writing, the writes, messages delivered first, reason text)
+type Case = (&'static str, bool, Box<dyn FnOnce(&OwnedFd)>, usize, &'static str);
+
 #[test]
 fn a_hostile_peer_costs_only_its_own_port() {
     // A healthy cross-process-style port in this very process (export, then import here) that
@@ -105,7 +108,7 @@ fn a_hostile_peer_costs_only_its_own_port() {
     let (keep, exported) = MessageChannel::new().into_ports();
     let healthy = import_fd(export_fd(&exported).unwrap()).unwrap();
 
-    let cases: Vec<(&str, bool, Box<dyn FnOnce(&OwnedFd)>, usize, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "garbage instead of a HELLO",
             false,

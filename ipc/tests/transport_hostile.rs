@@ -99,7 +99,13 @@ fn memfd(bytes: &[u8], seal: bool) -> OwnedFd {
 }
 
 /// (name, close the raw end after writing, the writes, messages delivered first, reason text)
-type Case = (&'static str, bool, Box<dyn FnOnce(&OwnedFd)>, usize, &'static str);
+type Case = (
+    &'static str,
+    bool,
+    Box<dyn FnOnce(&OwnedFd)>,
+    usize,
+    &'static str,
+);
 
 #[test]
 fn a_hostile_peer_costs_only_its_own_port() {

@@ -23,6 +23,9 @@ const AB_COUNT: usize = 64;
 const SMALL_COUNT: usize = 200_000;
 const RTT_COUNT: usize = 5_000;
 
+/// (name, unit, ours per run, raw per run, higher is better)
+type Row = (&'static str, &'static str, Vec<f64>, Vec<f64>, bool);
+
 fn main() {
     if std::env::var("WM_BENCH_ROLE").as_deref() == Ok("child") {
         child();
@@ -37,7 +40,7 @@ fn main() {
     ours_ab(&port, 4);
     raw_ab(&port, &mut raw, 4);
 
-    let mut rows: Vec<(&str, &str, Vec<f64>, Vec<f64>, bool)> = vec![
+    let mut rows: Vec<Row> = vec![
         (
             "1 MiB ArrayBuffer transferred",
             "MiB/s",

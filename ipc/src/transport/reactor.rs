@@ -13,7 +13,7 @@ use rustix::event::{epoll, eventfd, EventfdFlags};
 use rustix::io::Errno;
 use webmessaging_core::{CloseReason, Error as CoreError, MessageChannel, MessagePort, Notifier};
 
-use super::conn::{InBuf, OutBuf, ReadEnd};
+use super::conn::{InBuf, OutBuf, ReadEnd, FDS_PER_SEND};
 use super::wire;
 use crate::frame::{self, Frame};
 
@@ -565,9 +565,12 @@ impl Reactor {
             let parsed = match frame::parse(unread, queue.len()) {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
-                Err(frame::FrameError::MissingDescriptors { needed, arrived }) if *cut_off => {
+                Err(frame::FrameError::MissingDescriptors { needed, arrived })
+                    if *cut_off && needed <= FDS_PER_SEND =>
+                {
                     // This process ran out of descriptors: the kernel dropped this frame's last
-                    // ones. What they carried is lost (a port arrives ended), the rest goes on.
+                    // ones (all came in one message, so the missing ones are the last). What
+                    // they carried is lost (a port arrives ended), the rest goes on.
                     *cut_off = false;
                     missing = needed - arrived;
                     match frame::parse(unread, needed) {

@@ -255,6 +255,14 @@ fn direct_enabled() -> bool {
     *ON.get_or_init(|| std::env::var("WEBMESSAGING_IPC_DIRECT").map_or(true, |v| v != "0"))
 }
 
+/// Runs `f`, which may call a program's notifier (posting into or closing a program's port),
+/// so that a notifier that panics costs that notification, not the transport's thread.
+fn guard_user_code(shared: &Shared, f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        shared.protocol_error("a port's notifier panicked on the transport's thread".into());
+    }
+}
+
 /// One bridge: the local port the transport owns and its socket.
 struct Bridge {
     port: MessagePort,
@@ -605,7 +613,10 @@ impl Reactor {
                 Frame::Message(m) => match wire::receive(self, &m, fds) {
                     Ok((payload, ports)) => {
                         // The ports are the fresh ends of new bridges: posting detaches them.
-                        let _ = b.port.post_message(payload, &ports);
+                        let port = &b.port;
+                        guard_user_code(&self.shared, || {
+                            let _ = port.post_message(payload, &ports);
+                        });
                         Ok(None)
                     }
                     Err(e) => Err(e),
@@ -636,7 +647,7 @@ impl Reactor {
                 CloseReason::Lost
             }
         };
-        b.port.close_with(reason);
+        guard_user_code(&self.shared, || b.port.close_with(reason));
         self.retire(b);
     }
 

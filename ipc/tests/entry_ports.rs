@@ -205,7 +205,8 @@ fn the_notifier_fires_when_a_client_is_ready() {
     let second = connect(&path, WAIT).unwrap();
     let waited = listener.accept(WAIT).unwrap();
     let third = connect(&path, WAIT).unwrap();
-    // `connect` returned: the listener answered, so the port is queued (or about to be).
+    // `connect` returns once the listener answered; the port is queued just after that, so
+    // install the notifier until it fires (at once, when the port is there).
     let late = Arc::new(AtomicUsize::new(0));
     let mut seen = 0;
     for _ in 0..300 {
@@ -231,10 +232,8 @@ fn closing_the_listener_closes_ports_nobody_accepted() {
     let listener = listen(&path).unwrap();
     let client = connect(&path, WAIT).unwrap();
     client.post_message(b"anyone?".to_vec(), &[]).unwrap();
-    // Give the accept thread time to queue the port, then close without accepting it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // Closed without accepting it (whether or not the accept thread has queued it yet).
     listener.close();
-    let _ = deadline;
     match client.recv(WAIT) {
         Err(webmessaging_core::Error::Closed(_)) => {}
         other => panic!("expected the close notice, got {other:?}"),

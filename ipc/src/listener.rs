@@ -54,9 +54,8 @@ const STATUS_REFUSED: u8 = 1;
 const HEADER_LEN: usize = 10;
 /// The longest refusal reason a listener sends or a client reads.
 const MAX_REASON: usize = 1024;
-/// Clients accepted (handshake done) but not yet taken by `accept`: past this the accept thread
-/// waits and further clients wait in the kernel's backlog, so memory stays bounded.
-const MAX_PENDING: usize = 64;
+/// The default for [`ListenOptions::pending`].
+const DEFAULT_PENDING: usize = 64;
 /// The kernel backlog asked for in `listen(2)`.
 const BACKLOG: i32 = 128;
 /// `sun_path` holds 108 bytes including the terminating NUL.
@@ -69,6 +68,7 @@ pub struct ListenOptions {
     mode: u32,
     any_uid: bool,
     extra_uids: Vec<u32>,
+    pending: usize,
 }
 
 impl Default for ListenOptions {
@@ -77,6 +77,7 @@ impl Default for ListenOptions {
             mode: 0o600,
             any_uid: false,
             extra_uids: Vec::new(),
+            pending: DEFAULT_PENDING,
         }
     }
 }
@@ -105,6 +106,15 @@ impl ListenOptions {
     /// Accepts clients of any user id (the file mode still applies).
     pub fn allow_any_uid(mut self) -> Self {
         self.any_uid = true;
+        self
+    }
+
+    /// How many clients may be accepted and answered before the program takes them with
+    /// [`Listener::accept`] (default 64, at least 1). Past that the listener stops accepting and
+    /// further clients wait in the kernel's backlog, unanswered (their [`connect`] times out if
+    /// it has a timeout), so a flood of clients costs bounded memory and descriptors.
+    pub fn pending(mut self, clients: usize) -> Self {
+        self.pending = clients.max(1);
         self
     }
 
@@ -447,7 +457,7 @@ impl Inner {
         loop {
             {
                 let mut q = self.queue.lock();
-                while !q.closed && q.ready.len() >= MAX_PENDING {
+                while !q.closed && q.ready.len() >= self.allowed.pending {
                     self.changed.wait(&mut q);
                 }
                 if q.closed {

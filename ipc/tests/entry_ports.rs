@@ -263,3 +263,34 @@ fn a_listener_may_allow_another_user() {
     port.close();
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn clients_beyond_the_pending_limit_wait_unanswered() {
+    let dir = TempDir::new("pending");
+    let path = dir.join("s");
+    let listener = ListenOptions::new().pending(2).listen(&path).unwrap();
+    let first = connect(&path, WAIT).unwrap();
+    let second = connect(&path, WAIT).unwrap();
+    // Wait until both are queued (connect returns just before its port is queued).
+    let mut queued = Vec::new();
+    while queued.len() < 2 {
+        queued.push(listener.accept(WAIT).unwrap());
+    }
+    let third = connect(&path, WAIT).unwrap();
+    let fourth = connect(&path, WAIT).unwrap();
+    // Two are waiting now; a fifth is left in the backlog with no answer.
+    let std::result::Result::Err(err) = connect(&path, Some(Duration::from_millis(300))) else {
+        panic!("a client past the pending limit was answered");
+    };
+    assert_eq!(err.raw_os_error(), Some(110), "{err}"); // ETIMEDOUT
+                                                        // Taking one makes room: the next client is answered.
+    let _taken = listener.accept(WAIT).unwrap();
+    let sixth = connect(&path, WAIT).unwrap();
+    sixth.post_message(b"six".to_vec(), &[]).unwrap();
+    let _fourth_side = listener.accept(WAIT).unwrap();
+    assert_eq!(
+        listener.accept(WAIT).unwrap().recv(WAIT).unwrap().data,
+        b"six"
+    );
+    drop((first, second, third, fourth, queued));
+}

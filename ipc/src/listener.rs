@@ -30,7 +30,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -151,7 +151,6 @@ struct Inner {
     allowed: ListenOptions,
     euid: u32,
     thread: Mutex<Option<JoinHandle<()>>>,
-    thread_id: Mutex<Option<ThreadId>>,
 }
 
 struct Fds {
@@ -198,17 +197,10 @@ impl Drop for PrivateDir {
     }
 }
 
+/// A name nobody can guess in advance: each `RandomState` has fresh random keys.
 fn random_u32() -> u32 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        Instant::now()
-            .duration_since(*START.get_or_init(Instant::now))
-            .as_nanos(),
-    );
-    h.finish() as u32
+    RandomState::new().build_hasher().finish() as u32
 }
-
-static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 fn make_private_dir(path: &Path) -> Result<PrivateDir> {
     let parent = match path.parent() {
@@ -267,13 +259,14 @@ impl Listener {
         )
         .map_err(|e| io_err("listen: chmod", path, e))?;
         rustix::net::listen(&fd, BACKLOG).map_err(|e| io_err("listen", path, e))?;
+        // The socket file's identity, taken where no one else can reach it yet.
+        let made = rustix::fs::lstat(&private.socket).map_err(|e| io_err("listen", path, e))?;
+        let file_id = (made.st_dev, made.st_ino);
         rustix::fs::link(&private.socket, path).map_err(|e| match e {
             Errno::EXIST => io_err("listen", path, Errno::ADDRINUSE),
             e => io_err("listen: link", path, e),
         })?;
         drop(private);
-        let linked = rustix::fs::lstat(path).map_err(|e| io_err("listen", path, e))?;
-        let file_id = (linked.st_dev, linked.st_ino);
         let unlink_ours = || unlink_if(path, file_id);
         let closed = match eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK) {
             Ok(fd) => fd,
@@ -292,17 +285,13 @@ impl Listener {
             allowed: options.clone(),
             euid: rustix::process::geteuid().as_raw(),
             thread: Mutex::new(None),
-            thread_id: Mutex::new(None),
         });
         let for_thread = Arc::clone(&inner);
         let spawned = std::thread::Builder::new()
             .name("wm-listener".into())
             .spawn(move || for_thread.run());
         match spawned {
-            Ok(handle) => {
-                *inner.thread_id.lock() = Some(handle.thread().id());
-                *inner.thread.lock() = Some(handle);
-            }
+            Ok(handle) => *inner.thread.lock() = Some(handle),
             Err(e) => {
                 inner.close();
                 return Err(io_err("listen: starting the accept thread", path, e));
@@ -444,11 +433,16 @@ impl Inner {
         for port in pending.into_iter().flatten() {
             port.close();
         }
-        let on_accept_thread = *self.thread_id.lock() == Some(std::thread::current().id());
-        if !on_accept_thread {
-            if let Some(handle) = self.thread.lock().take() {
-                let _ = handle.join();
+        // Joined unless this is the accept thread itself (closing from a notifier).
+        let handle = {
+            let mut thread = self.thread.lock();
+            match &*thread {
+                Some(h) if h.thread().id() != std::thread::current().id() => thread.take(),
+                _ => None,
             }
+        };
+        if let Some(handle) = handle {
+            let _ = handle.join();
         }
     }
 

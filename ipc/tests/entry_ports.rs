@@ -294,3 +294,24 @@ fn clients_beyond_the_pending_limit_wait_unanswered() {
     );
     drop((first, second, third, fourth, queued));
 }
+
+#[test]
+fn a_notifier_may_close_the_listener() {
+    let dir = TempDir::new("close-in-notifier");
+    let path = dir.join("s");
+    let listener = Arc::new(listen(&path).unwrap());
+    let weak = Arc::downgrade(&listener);
+    listener.set_notifier(Some(Arc::new(move || {
+        if let Some(l) = weak.upgrade() {
+            l.close(); // on the accept thread: must not wait for itself
+        }
+    })));
+    let client = connect(&path, WAIT).unwrap();
+    // The port queued for it was closed with the listener.
+    match client.recv(WAIT) {
+        Err(webmessaging_core::Error::Closed(_)) => {}
+        other => panic!("expected the close notice, got {other:?}"),
+    }
+    assert!(listener.is_closed());
+    assert!(!path.exists());
+}

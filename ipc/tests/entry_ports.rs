@@ -315,3 +315,39 @@ fn a_notifier_may_close_the_listener() {
     assert!(listener.is_closed());
     assert!(!path.exists());
 }
+
+#[test]
+fn clients_that_hang_up_or_send_garbage_cost_only_themselves() {
+    use std::io::Write;
+    let dir = TempDir::new("hostile");
+    let path = dir.join("s");
+    let listener = listen(&path).unwrap();
+    for i in 0..50 {
+        let mut raw = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        if i % 2 == 0 {
+            // Not our protocol at all (and no reading of the answer).
+            let _ = raw.write_all(&[0xff; 64]);
+        }
+        drop(raw);
+    }
+    // Whatever became of those, a real client is served, and its port works.
+    let client = connect(&path, WAIT).unwrap();
+    client.post_message(b"real".to_vec(), &[]).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let port = listener.accept(WAIT).unwrap();
+        // The hostile ones end at once (lost or closed); the real one says "real".
+        match port.recv(WAIT) {
+            Ok(m) => {
+                assert_eq!(m.data, b"real");
+                break;
+            }
+            Err(webmessaging_core::Error::Closed(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the real client never came"
+        );
+    }
+}

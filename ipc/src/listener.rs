@@ -26,7 +26,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -151,6 +151,9 @@ struct Inner {
     allowed: ListenOptions,
     euid: u32,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Readable while a port waits in `queue` or once closed: for event loops to poll. Kept
+    /// until the listener is gone, so a loop polling it never sees the number reused.
+    ready: OwnedFd,
 }
 
 struct Fds {
@@ -275,6 +278,13 @@ impl Listener {
                 return Err(io_err("listen: eventfd", path, e));
             }
         };
+        let ready = match eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK) {
+            Ok(fd) => fd,
+            Err(e) => {
+                unlink_ours();
+                return Err(io_err("listen: eventfd", path, e));
+            }
+        };
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             absolute: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
@@ -285,6 +295,7 @@ impl Listener {
             allowed: options.clone(),
             euid: rustix::process::geteuid().as_raw(),
             thread: Mutex::new(None),
+            ready,
         });
         let for_thread = Arc::clone(&inner);
         let spawned = std::thread::Builder::new()
@@ -310,7 +321,7 @@ impl Listener {
         let mut q = inner.queue.lock();
         loop {
             if let Some(item) = q.ready.pop_front() {
-                inner.changed.notify_all();
+                inner.taken(&q);
                 return item;
             }
             if q.closed {
@@ -337,7 +348,7 @@ impl Listener {
         let mut q = inner.queue.lock();
         match q.ready.pop_front() {
             Some(item) => {
-                inner.changed.notify_all();
+                inner.taken(&q);
                 item.map(Some)
             }
             None if q.closed => Err(inner.closed_error()),
@@ -358,6 +369,14 @@ impl Listener {
         if let Some(n) = fire {
             n();
         }
+    }
+
+    /// A descriptor for event loops (`poll`, `epoll`, libuv, asyncio's `add_reader`): it polls
+    /// readable while a client's port waits to be taken, and for good once the listener is
+    /// closed. Never read or close it; call [`try_accept`](Self::try_accept) until it returns
+    /// `Ok(None)` (or the closed error). It stays open as long as the listener exists.
+    pub fn ready_fd(&self) -> BorrowedFd<'_> {
+        self.inner.ready.as_fd()
     }
 
     /// Stops listening: refuses new clients, removes the socket path (only if it is still this
@@ -408,7 +427,22 @@ enum Verdict {
     Refuse(String),
 }
 
+/// Makes an eventfd readable (it stays so until drained).
+fn signal(fd: &OwnedFd) {
+    let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
+}
+
 impl Inner {
+    /// After a port was taken from the queue (lock held): room for the accept thread, and the
+    /// ready descriptor stops polling readable once nothing waits.
+    fn taken(&self, q: &Queue) {
+        self.changed.notify_all();
+        if q.ready.is_empty() && !q.closed {
+            let mut drain = [0u8; 8];
+            let _ = rustix::io::read(&self.ready, &mut drain);
+        }
+    }
+
     fn closed_error(&self) -> Error {
         io_err("accept on a closed listener", &self.path, Errno::BADF)
     }
@@ -420,6 +454,7 @@ impl Inner {
                 return;
             }
             q.closed = true;
+            signal(&self.ready);
             q.notifier = None;
             self.changed.notify_all();
             std::mem::take(&mut q.ready)
@@ -546,6 +581,9 @@ impl Inner {
                     port.close();
                 }
                 return;
+            }
+            if q.ready.is_empty() {
+                signal(&self.ready);
             }
             q.ready.push_back(item);
             self.changed.notify_all();

@@ -351,3 +351,38 @@ fn clients_that_hang_up_or_send_garbage_cost_only_themselves() {
         );
     }
 }
+
+#[test]
+fn the_ready_descriptor_polls_readable_while_a_client_waits() {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let readable = |listener: &webmessaging_ipc::Listener, wait: bool| {
+        let timeout = Timespec {
+            tv_sec: if wait { 30 } else { 0 },
+            tv_nsec: 0,
+        };
+        let fd = listener.ready_fd();
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        poll(&mut fds, Some(&timeout)).unwrap() == 1
+    };
+    let dir = TempDir::new("ready-fd");
+    let path = dir.join("s");
+    let listener = listen(&path).unwrap();
+    assert!(!readable(&listener, false));
+    let a = connect(&path, WAIT).unwrap();
+    assert!(readable(&listener, true));
+    let b = connect(&path, WAIT).unwrap();
+    let first = listener.try_accept().unwrap().expect("a waiting client");
+    // Whether or not b's port is queued yet, the descriptor tells the truth about the queue.
+    let second = match listener.try_accept().unwrap() {
+        Some(p) => p,
+        None => {
+            assert!(readable(&listener, true));
+            listener.try_accept().unwrap().expect("b's port")
+        }
+    };
+    assert!(!readable(&listener, false));
+    assert!(listener.try_accept().unwrap().is_none());
+    listener.close();
+    assert!(readable(&listener, false), "readable once closed");
+    drop((a, b, first, second));
+}

@@ -63,6 +63,37 @@ fn connect_and_echo() -> Result<(), String> {
     echo_on(&port)
 }
 
+/// In a child: with stdin and stdout closed, the port's descriptor gets a number the
+/// grandchild's stdio setup would overwrite; the grandchild must still get its port.
+fn spawn_with_stdio_closed() -> Result<(), String> {
+    let talk = |port: &MessagePort| -> Result<(), String> {
+        port.post_message(b"x".to_vec(), &[])
+            .map_err(|e| e.to_string())?;
+        let m = port.recv(WAIT).map_err(|e| format!("recv: {e}"))?;
+        (m.data == b"x")
+            .then_some(())
+            .ok_or("wrong echo".to_string())
+    };
+    // Start the transport first, so the numbers freed below go to the new socket pair.
+    let (mut warm, port) = spawn(&mut role_command("echo", None)).map_err(|e| e.to_string())?;
+    talk(&port)?;
+    port.close();
+    warm.wait().map_err(|e| e.to_string())?;
+    // SAFETY: this process owns its stdin and stdout and uses neither again.
+    unsafe {
+        rustix::io::close(0);
+        rustix::io::close(1);
+    }
+    let (mut child, port) = spawn(&mut role_command("echo", None)).map_err(|e| e.to_string())?;
+    talk(&port)?;
+    port.close();
+    let status = child.wait().map_err(|e| e.to_string())?;
+    status
+        .success()
+        .then_some(())
+        .ok_or(format!("grandchild exited {status:?}"))
+}
+
 /// Not a test: the entry point of this binary re-run as a child (see `role_command`).
 #[test]
 fn role_entry_point() {
@@ -70,6 +101,7 @@ fn role_entry_point() {
     let result = match role.as_str() {
         "echo" => echo(),
         "connect-echo" => connect_and_echo(),
+        "spawn-with-stdio-closed" => spawn_with_stdio_closed(),
         // Fails if this process inherited a descriptor its parent did not mean it to (or the
         // parent did not say), or the variable.
         "clean" => {
@@ -385,4 +417,14 @@ fn the_ready_descriptor_polls_readable_while_a_client_waits() {
     listener.close();
     assert!(readable(&listener, false), "readable once closed");
     drop((a, b, first, second));
+}
+
+#[test]
+fn spawn_works_from_a_parent_with_stdio_closed() {
+    let out = run(role_command("spawn-with-stdio-closed", None));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

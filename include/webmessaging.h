@@ -7,8 +7,8 @@
  *
  * Conventions: every function returning wm_status returns WM_OK (0) on success; on failure
  * wm_last_error() describes what went wrong on the calling thread. Handles (wm_port, wm_message,
- * wm_value, wm_loop, wm_window, wm_broadcast) are opaque and checked: a NULL handle gives
- * WM_ERR_NULL_ARG, a freed or never-issued one WM_ERR_INVALID_HANDLE. Every *_free function
+ * wm_value, wm_loop, wm_window, wm_broadcast, wm_listener) are opaque and checked: a NULL handle
+ * gives WM_ERR_NULL_ARG, a freed or never-issued one WM_ERR_INVALID_HANDLE. Every *_free function
  * accepts NULL. Status numbers are never reused; see docs/readme/c.md for the ABI policy.
  */
 
@@ -129,6 +129,29 @@ enum wm_status
    * (`wm_value_object_get`), a message has no source window (`wm_message_source`).
    */
   WM_ERR_NOT_FOUND = 15,
+  /**
+   * A socket path is already taken (`wm_listen` on a path that exists: `EADDRINUSE`).
+   */
+  WM_ERR_ADDRESS_IN_USE = 16,
+  /**
+   * The operating system refused access: a socket path or its directory may not be written
+   * or read (`EACCES`, `EPERM`).
+   */
+  WM_ERR_PERMISSION = 17,
+  /**
+   * The other side refused the connection: nothing accepts at the path any more, the
+   * listener refused this user id, or it is not a webmessaging endpoint (`ECONNREFUSED`).
+   */
+  WM_ERR_REFUSED = 18,
+  /**
+   * The process or the system ran out of file descriptors (`EMFILE`, `ENFILE`).
+   */
+  WM_ERR_DESCRIPTORS = 19,
+  /**
+   * The other process broke the cross-process protocol (bad handshake, malformed frame): the
+   * connection or port it concerned is given up; nothing else is affected.
+   */
+  WM_ERR_PROTOCOL = 20,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -155,6 +178,11 @@ typedef enum {
    * The port was posted through its own channel (the standard's "doomed" case).
    */
   WM_CLOSE_DOOMED = 3,
+  /**
+   * The peer port's process exited or was killed without closing it (cross-process ports);
+   * everything it had sent was delivered first.
+   */
+  WM_CLOSE_LOST = 4,
 } wm_close_reason;
 
 /**
@@ -308,6 +336,14 @@ typedef enum {
  * An opaque handle: create it with `wm_broadcast_new`, release it with `wm_broadcast_free`.
  */
 typedef struct wm_broadcast wm_broadcast;
+
+/**
+ * A listening Unix socket (`wm_listen`): each client that `wm_connect`s becomes one new port,
+ * taken with `wm_listener_accept`, as a `SharedWorker` gets one port per `connect` event.
+ *
+ * An opaque handle: create it with `wm_listen`, release it with `wm_listener_free`.
+ */
+typedef struct wm_listener wm_listener;
 
 /**
  * An event loop that delivers the messages of attached ports through callbacks.
@@ -634,6 +670,155 @@ wm_status wm_loop_wait(wm_loop *l, int64_t timeout_ms);
  * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
  */
 wm_status wm_loop_free(wm_loop *l);
+
+/**
+ * Starts a child process holding one end of a new message channel and gives the other end to
+ * the caller. The child gets its end with `wm_parent_port` (or its language's `parent_port()`):
+ * it inherits one socket descriptor, named by the environment variable `WEBMESSAGING_PORT_FD`.
+ *
+ * `argv` is the child's argument vector, NULL-terminated; `argv[0]` is the program, looked up
+ * on `PATH` when it contains no slash, as `execvp` does. `envp` is the child's whole
+ * environment as `"NAME=value"` strings, NULL-terminated, or NULL to inherit this process's
+ * environment (`WEBMESSAGING_PORT_FD` is added either way). Strings may hold any bytes but NUL.
+ * The child inherits this process's standard input, output and error.
+ *
+ * Ownership: on `WM_OK`, `*pid` is the child's process id (reap it with `waitpid`; the library
+ * neither waits for nor kills the child) and `*port` a new port handle owned by the caller
+ * (`wm_port_free`), not started, entangled with the child's port. On failure `*port` is NULL,
+ * `*pid` is -1, and no child is left running.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG` (`argv`, `pid` or `port`), `WM_ERR_INVALID_ARG` (`argv`
+ * empty, an `envp` entry without `=`), `WM_ERR_NOT_FOUND` (no such program),
+ * `WM_ERR_PERMISSION` (not executable), `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_PANIC`.
+ */
+wm_status wm_spawn(const char *const *argv, const char *const *envp, int *pid, wm_port **port);
+
+/**
+ * Takes the port a parent process gave this one (`wm_spawn`, or any language's `spawn`):
+ * reads the environment variable `WEBMESSAGING_PORT_FD`, removes it, and imports the descriptor
+ * it names. Only the first call finds it; later calls return `WM_ERR_NOT_FOUND`.
+ *
+ * Call it early, before starting threads that read the environment (it removes a variable).
+ * Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
+ * started; on failure NULL.
+ * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (this process was not given a port, or it was taken
+ * already), `WM_ERR_PROTOCOL` (the variable does not name a usable descriptor),
+ * `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
+ */
+wm_status wm_parent_port(wm_port **out);
+
+/**
+ * Listens on a new Unix socket at `path`, created readable and writable by the owner only.
+ * Each client that connects (`wm_connect`, or `connect` in any language) becomes one new port,
+ * taken with `wm_listener_accept`. Connections from another user id are refused.
+ *
+ * `path` is a NUL-terminated UTF-8 file name (at most about 100 bytes, the limit of a Unix
+ * socket address). It must not exist: an existing file is never replaced.
+ * Ownership: on `WM_OK`, `*out` is a new listener owned by the caller (`wm_listener_free`, which
+ * also removes the socket file); on failure NULL.
+ * Thread safety: any thread; the listener may be used from any thread.
+ * Returns `WM_OK`, `WM_ERR_ADDRESS_IN_USE` (the path exists), `WM_ERR_PERMISSION` (its directory
+ * is not writable), `WM_ERR_NOT_FOUND` (its directory does not exist), `WM_ERR_INVALID_ARG`
+ * (not UTF-8, empty, too long), `WM_ERR_NULL_ARG`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_listen(const char *path, wm_listener **out);
+
+/**
+ * Takes the next client's port, waiting up to `timeout_ms` as every receive call does: < 0
+ * waits without limit, 0 does not wait, > 0 waits that many milliseconds (`WM_ERR_TIMEOUT`
+ * when no client came).
+ *
+ * Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
+ * started, entangled with the client's port; on failure NULL.
+ * Thread safety: any thread. If several threads accept on one listener, each client goes to one.
+ * Returns `WM_OK`, `WM_ERR_TIMEOUT`, `WM_ERR_CLOSED` (`wm_listener_close` was called),
+ * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_accept(wm_listener *listener, int64_t timeout_ms, wm_port **out);
+
+/**
+ * Writes the listener's file descriptor to `*fd`, for programs with their own event loop
+ * (epoll, poll, libuv, GLib): it is readable (`POLLIN`/`EPOLLIN`, level triggered) when a
+ * client may be waiting; then call `wm_listener_accept(listener, 0, &port)` until it returns
+ * `WM_ERR_TIMEOUT` (it may be readable once more than needed; that accept just finds none). It
+ * also becomes readable when the listener is closed (accept then returns `WM_ERR_CLOSED`).
+ * Do not read, write or close it yourself; it stays valid until `wm_listener_free`.
+ *
+ * Thread safety: any thread. Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_fd(const wm_listener *listener, int *fd);
+
+/**
+ * Stops listening: removes the socket file, refuses new clients, and makes
+ * `wm_listener_accept` return `WM_ERR_CLOSED` (also in threads blocked in it). Ports already
+ * accepted are not affected. Idempotent. The handle stays valid: free it with
+ * `wm_listener_free`.
+ *
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_close(wm_listener *listener);
+
+/**
+ * Releases a listener handle, closing it first as `wm_listener_close` does (the socket file is
+ * removed). Ports it accepted are not affected. A thread blocked in `wm_listener_accept` on it
+ * returns (`WM_ERR_CLOSED`).
+ *
+ * Ownership: consumes the handle. Accepts NULL (does nothing, returns `WM_OK`).
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_free(wm_listener *listener);
+
+/**
+ * Connects to a listener at `path` (`wm_listen`, or `listen` in any language) and returns this
+ * client's port, entangled with the one the listener's accept gets. Waits up to `timeout_ms`
+ * for the listener's answer (< 0: without limit; 0: the answer must be there at once).
+ *
+ * Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
+ * started; on failure NULL. `path` is borrowed for the call.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (no socket at the path), `WM_ERR_REFUSED` (nobody
+ * listens there any more, or the listener refused this user id), `WM_ERR_PERMISSION`,
+ * `WM_ERR_TIMEOUT`, `WM_ERR_PROTOCOL` (not a webmessaging listener), `WM_ERR_INVALID_ARG`
+ * (`path` not UTF-8 or empty), `WM_ERR_NULL_ARG`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_connect(const char *path, int64_t timeout_ms, wm_port **out);
+
+/**
+ * Exports the port as a connected Unix socket descriptor, to hand it to another process (for
+ * example with `SCM_RIGHTS`, or by inheritance) or to another copy of this library in this
+ * process (the Python or Node binding), which imports it (`wm_port_import_fd`, `import_fd`,
+ * `importFd`) as a port entangled with this port's peer, with its backlog.
+ *
+ * The port is detached here as by a transfer: the handle stays valid (free it with
+ * `wm_port_free`) but can no longer send or receive, and its loop registration is dropped.
+ * Ownership: on `WM_OK`, `*fd` is a new descriptor owned by the caller, with close-on-exec
+ * set; closing it without importing it drops the port (its peer gets a close notice). On
+ * failure `*fd` is -1 and the port is unchanged.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (the port is closed or already transferred),
+ * `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_port_export_fd(wm_port *port, int *fd);
+
+/**
+ * Imports a descriptor made by `wm_port_export_fd` (in this process or another, by any of the
+ * library's languages) as a port, entangled with the exported port's peer, with its backlog.
+ *
+ * Ownership: on `WM_OK` the library owns `fd` (it is closed here; do not use or close it
+ * again) and `*out` is a new port handle owned by the caller (`wm_port_free`), not started.
+ * On failure `*out` is NULL and `fd` is still the caller's to close (if the failure came from
+ * what was read on it, that part is lost).
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_INVALID_ARG` (`fd` is negative, not open, or not a socket),
+ * `WM_ERR_PROTOCOL` (the socket does not carry an exported port), `WM_ERR_DESCRIPTORS`,
+ * `WM_ERR_IO`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
+ */
+wm_status wm_port_import_fd(int fd, wm_port **out);
 
 /**
  * Frees a string the library returned (`wm_message_to_json`, `wm_value_to_json`,

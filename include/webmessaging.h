@@ -821,6 +821,20 @@ wm_status wm_port_export_fd(wm_port *port, int *fd);
 wm_status wm_port_import_fd(int fd, wm_port **out);
 
 /**
+ * Waits until every message posted before this call to a port whose peer is in another process
+ * has been written to its socket (or its peer is gone), up to `timeout_ms` (< 0: without limit,
+ * 0: just look). The library does this by itself when the process exits normally (through
+ * `exit` or a return from `main`, for up to 5 seconds), so a program that posts, closes and
+ * exits loses nothing; call it before `_exit`, `abort` or `exec`, or to bound the wait yourself.
+ *
+ * Thread safety: any thread. In a child forked without `exec` it cannot wait for the parent's
+ * transport and returns `WM_ERR_TIMEOUT` at once.
+ * Returns `WM_OK` (everything was written, or no port ever left this process),
+ * `WM_ERR_TIMEOUT`, `WM_ERR_PANIC`.
+ */
+wm_status wm_flush(int64_t timeout_ms);
+
+/**
  * Frees a string the library returned (`wm_message_to_json`, `wm_value_to_json`,
  * `wm_value_get_string`...).
  *

@@ -515,6 +515,30 @@ pub unsafe extern "C" fn wm_port_import_fd(fd: c_int, out: *mut *mut wm_port) ->
     })
 }
 
+/// Waits until every message posted before this call to a port whose peer is in another process
+/// has been written to its socket (or its peer is gone), up to `timeout_ms` (< 0: without limit,
+/// 0: just look). The library does this by itself when the process exits normally (through
+/// `exit` or a return from `main`, for up to 5 seconds), so a program that posts, closes and
+/// exits loses nothing; call it before `_exit`, `abort` or `exec`, or to bound the wait yourself.
+///
+/// Thread safety: any thread. In a child forked without `exec` it cannot wait for the parent's
+/// transport and returns `WM_ERR_TIMEOUT` at once.
+/// Returns `WM_OK` (everything was written, or no port ever left this process),
+/// `WM_ERR_TIMEOUT`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub extern "C" fn wm_flush(timeout_ms: i64) -> wm_status {
+    guard(here!(), || {
+        if webmessaging_ipc::flush(timeout_arg(timeout_ms)) {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                WM_ERR_TIMEOUT,
+                "messages were still waiting to be written when the timeout ran out",
+            ))
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -572,6 +572,34 @@ static void misuse_is_named(void) {
   CHECK_STR(wm_status_str(WM_ERR_PROTOCOL), "WM_ERR_PROTOCOL");
 }
 
+/* A socket that does not speak the protocol costs only the port imported from it: garbage and
+ * then EOF end it with a close notice (never a hang or a crash), and other ports keep working. */
+static void a_broken_peer_costs_only_its_port(void) {
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  wm_port *broken = NULL;
+  CHECK_OK(wm_port_import_fd(sv[0], &broken));
+  REQUIRE(broken != NULL);
+  static const char garbage[] = "\xff\xff\xff\x7fthis is not a frame at all";
+  CHECK(write(sv[1], garbage, sizeof garbage) == (ssize_t)sizeof garbage);
+  wm_message *m = NULL;
+  CHECK_STATUS(wm_port_recv(broken, LONG_MS, &m), WM_ERR_CLOSED);
+  close(sv[1]);
+  /* The rest of the transport is fine: a healthy exported port still round-trips. */
+  wm_port *a, *b, *b2 = NULL;
+  CHECK_OK(wm_channel_new(&a, &b));
+  int fd = -1;
+  CHECK_OK(wm_port_export_fd(b, &fd));
+  CHECK_OK(wm_port_import_fd(fd, &b2));
+  CHECK_OK(wm_port_post_json(a, "\"still fine\""));
+  check_next_json(b2, "\"still fine\"");
+  CHECK_OK(wm_flush(LONG_MS));
+  CHECK_OK(wm_port_free(broken));
+  CHECK_OK(wm_port_free(a));
+  CHECK_OK(wm_port_free(b));
+  CHECK_OK(wm_port_free(b2));
+}
+
 /* A spawned child with an environment of our making still gets its port (and nothing else). */
 static void spawn_with_an_explicit_environment(void) {
   const char *argv[] = {self_path, "child", "send", "3", NULL};
@@ -595,6 +623,7 @@ int main(int argc, char **argv) {
   RUN(misuse_is_named);
   RUN(export_and_import_in_one_process);
   RUN(export_drops_the_loop_registration);
+  RUN(a_broken_peer_costs_only_its_port);
   RUN(spawn_exchanges_values_both_ways);
   RUN(spawn_with_an_explicit_environment);
   RUN(n_messages_then_close_notice);

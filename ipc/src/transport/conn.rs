@@ -27,11 +27,18 @@ pub(crate) struct OutBuf {
     start: usize,
     /// (offset into `bytes`, descriptors sent with the byte there), ascending.
     attach: VecDeque<(usize, Vec<OwnedFd>)>,
+    /// Descriptors in `attach`.
+    nfds: usize,
 }
 
 impl OutBuf {
     pub(crate) fn is_empty(&self) -> bool {
         self.start == self.bytes.len()
+    }
+
+    /// Descriptors still waiting to be sent.
+    pub(crate) fn unsent_fds(&self) -> usize {
+        self.nfds
     }
 
     /// Appends a frame; its descriptors go with its first byte (in chunks the kernel accepts,
@@ -47,6 +54,7 @@ impl OutBuf {
         let at = self.bytes.len();
         self.bytes.extend_from_slice(bytes);
         for (off, fds) in attach {
+            self.nfds += fds.len();
             self.attach.push_back((at + off, fds));
         }
     }
@@ -55,6 +63,7 @@ impl OutBuf {
         let mut offset = at;
         while !fds.is_empty() {
             let rest = fds.split_off(fds.len().min(FDS_PER_SEND));
+            self.nfds += fds.len();
             self.attach.push_back((offset, fds));
             fds = rest;
             offset += 1;
@@ -107,7 +116,9 @@ impl OutBuf {
                 Ok(n) => {
                     if here {
                         // Sent: the peer holds its own copies now.
-                        self.attach.pop_front();
+                        if let Some((_, f)) = self.attach.pop_front() {
+                            self.nfds -= f.len();
+                        }
                     }
                     self.start += n;
                     if self.start > (1 << 20) && self.start * 2 > self.bytes.len() {

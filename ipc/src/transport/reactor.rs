@@ -20,6 +20,8 @@ use crate::frame::{self, Frame};
 const WAKE: u64 = 0;
 /// Messages taken from one bridge port per round before the others get a turn.
 const DRAIN_BATCH: usize = 1024;
+/// Unsent descriptors a bridge may gather before it writes in the middle of a batch.
+const FLUSH_FDS: usize = 256;
 
 /// A bridge the reactor has not seen yet.
 pub(crate) struct NewBridge {
@@ -389,6 +391,14 @@ impl Reactor {
                             more = false;
                             break;
                         }
+                        if b.out.unsent_fds() > FLUSH_FDS && b.writing {
+                            // Descriptors waiting here count against this process's limit;
+                            // in the socket they do not.
+                            if b.out.flush(b.fd.as_fd()).is_err() {
+                                b.writing = false;
+                                b.out.clear();
+                            }
+                        }
                     }
                     Ok(None) => {
                         more = false;
@@ -611,6 +621,11 @@ impl Reactor {
             inbuf: b.inbuf,
             hello_received: b.hello_received,
         })
+    }
+
+    /// Records a problem that cost one port, not the connection.
+    pub(crate) fn note(&self, what: String) {
+        self.shared.protocol_error(what);
     }
 
     /// A fresh local channel: one end for the program, one for a bridge.

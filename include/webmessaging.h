@@ -423,6 +423,16 @@ typedef void (*wm_message_cb)(void *userdata, wm_port *port, wm_message *message
 typedef void (*wm_close_cb)(void *userdata, wm_port *port, wm_close_reason reason, bool by_peer);
 
 /**
+ * `onconnect`: called by `wm_loop_dispatch` for each client of an attached listener, with a
+ * connect event: a message whose value is `undefined` and whose one port (take it with
+ * `wm_message_take_port(event, 0, &port)`, as `event.ports[0]` of a `SharedWorker`'s `connect`
+ * event) is the new port. `listener` is the handle that was attached. The event is lent to
+ * the callback: the loop frees it when the callback returns, and a port not taken is dropped
+ * with it (the client gets a `WM_CLOSE_DROPPED` notice).
+ */
+typedef void (*wm_connect_cb)(void *userdata, wm_listener *listener, wm_message *event);
+
+/**
  * Counters of one port (beyond the standard), filled in by `wm_port_get_metrics`.
  */
 typedef struct {
@@ -760,6 +770,38 @@ wm_status wm_listener_fd(const wm_listener *listener, int *fd);
  * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_listener_close(wm_listener *listener);
+
+/**
+ * Attaches a listener to a loop: from now on `wm_loop_dispatch` calls `onconnect` once per
+ * client, on the dispatching thread, with a connect event carrying the client's port (see
+ * `wm_connect_cb`). For programs that wait with `wm_loop_wait` or watch only `wm_loop_fd`;
+ * `wm_listener_fd` serves programs that prefer to accept themselves. Attaching a listener that
+ * is already attached replaces its registration (whose finalizer runs). When the listener is
+ * closed, the registration ends (its finalizer runs; no callback).
+ *
+ * Ownership: the loop does not take the listener handle: free it with `wm_listener_free` (which
+ * detaches it). `userdata` is yours; it is passed to `onconnect` and, once when the
+ * registration ends, to `finalizer` (may be NULL). If this call fails, nothing is registered and
+ * `finalizer` is not called.
+ * Thread safety: any thread. Callbacks run only on the thread calling `wm_loop_dispatch`.
+ * Returns `WM_OK`, `WM_ERR_CLOSED` (the listener is closed), `WM_ERR_NULL_ARG`,
+ * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_attach(wm_loop *l,
+                             wm_listener *listener,
+                             wm_connect_cb onconnect,
+                             void *userdata,
+                             wm_finalizer finalizer);
+
+/**
+ * Detaches a listener from the loop: no more `onconnect` calls (one already running finishes),
+ * and its finalizer runs. Clients wait for `wm_listener_accept` or a new attach. Detaching a
+ * listener that is not attached to this loop does nothing.
+ *
+ * Thread safety: any thread, including inside its own callback.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_detach(wm_loop *l, wm_listener *listener);
 
 /**
  * Releases a listener handle, closing it first as `wm_listener_close` does (the socket file is

@@ -6,7 +6,7 @@
 //! ways to get a first one there, a listener handle, and the mapping of the crate's error kinds to
 //! status codes.
 
-use std::ffi::{c_char, c_int, CStr, OsStr, OsString};
+use std::ffi::{c_char, c_int, c_void, CStr, OsStr, OsString};
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
@@ -14,12 +14,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
+use webmessaging_core::{Message, Notifier};
 use webmessaging_ipc::{Error as IpcError, ErrorKind, Listener};
 
-use crate::event_loop::{take_registration, Waker};
+use crate::event_loop::{
+    attach_source, detach_source, take_registration, wm_finalizer, wm_loop, Callbacks, Next,
+    Source, Waker, Watch,
+};
 use crate::handle::{Kind, Table};
 use crate::json;
 use crate::message::timeout_arg;
+use crate::message::{wm_message, MessageObj};
 use crate::port::{new_port_handle, port_arg, wm_port};
 use crate::status::*;
 
@@ -31,13 +37,72 @@ pub struct wm_listener {
     _private: [u8; 0],
 }
 
+/// `onconnect`: called by `wm_loop_dispatch` for each client of an attached listener, with a
+/// connect event: a message whose value is `undefined` and whose one port (take it with
+/// `wm_message_take_port(event, 0, &port)`, as `event.ports[0]` of a `SharedWorker`'s `connect`
+/// event) is the new port. `listener` is the handle that was attached. The event is lent to
+/// the callback: the loop frees it when the callback returns, and a port not taken is dropped
+/// with it (the client gets a `WM_CLOSE_DROPPED` notice).
+pub type wm_connect_cb = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, listener: *mut wm_listener, event: *mut wm_message),
+>;
+
+/// What the listener's notifier reaches: shared with that closure, which the listener owns.
+struct Signal {
+    /// Readable while a client may be waiting (`wm_listener_fd`).
+    wake: Waker,
+    /// The notifier of the loop the listener is attached to, if any.
+    on_ready: Mutex<Option<Notifier>>,
+}
+
+impl Signal {
+    fn fire(&self) {
+        self.wake.signal();
+        // Cloned out so that the loop's notifier runs with no lock of ours held.
+        let n = self.on_ready.lock().clone();
+        if let Some(n) = n {
+            n();
+        }
+    }
+}
+
 /// What the library keeps behind a listener handle.
 struct ListenerObj {
     listener: Listener,
-    /// Readable while a client may be waiting (`wm_listener_fd`); the listener's notifier
-    /// signals it, so it is shared with that closure.
-    wake: Arc<Waker>,
+    signal: Arc<Signal>,
     closed: AtomicBool,
+    /// Event-loop bookkeeping (`wm_listener_attach`).
+    watch: Watch,
+}
+
+/// The wire bytes of `undefined`: the value of a connect event.
+const UNDEFINED: [u8; 3] = [0xff, 0x0f, 0x5f];
+
+impl Source for ListenerObj {
+    fn watch(&self) -> &Watch {
+        &self.watch
+    }
+    fn set_notifier(&self, notifier: Option<Notifier>) {
+        *self.signal.on_ready.lock() = notifier;
+    }
+    fn enable(&self) {
+        // Clients may have come before the attach: let the loop look once.
+        self.signal.fire();
+    }
+    fn next(&self) -> Next {
+        if self.closed.load(Ordering::Acquire) {
+            return Next::End(None);
+        }
+        match self.listener.try_accept() {
+            Ok(Some(port)) => Next::Item(MessageObj::from_message(Message {
+                data: UNDEFINED.to_vec(),
+                array_buffers: Vec::new(),
+                ports: vec![port],
+            })),
+            // A client whose connection failed is skipped: the next one may be fine.
+            Ok(None) | Err(_) => Next::Empty,
+        }
+    }
 }
 
 static LISTENERS: Table<Arc<ListenerObj>> = Table::new(Kind::Listener);
@@ -258,14 +323,18 @@ pub unsafe extern "C" fn wm_listen(path: *const c_char, out: *mut *mut wm_listen
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let wake = Arc::new(Waker::new()?);
+        let signal = Arc::new(Signal {
+            wake: Waker::new()?,
+            on_ready: Mutex::new(None),
+        });
         let listener = webmessaging_ipc::listen(path)?;
-        let w = Arc::clone(&wake);
-        listener.set_notifier(Some(Arc::new(move || w.signal())));
+        let s = Arc::clone(&signal);
+        listener.set_notifier(Some(Arc::new(move || s.fire())));
         let obj = Arc::new(ListenerObj {
             listener,
-            wake,
+            signal,
             closed: AtomicBool::new(false),
+            watch: Watch::default(),
         });
         let h = match LISTENERS.insert(Arc::clone(&obj)) {
             Ok(h) => h,
@@ -308,7 +377,7 @@ pub unsafe extern "C" fn wm_listener_accept(
         }
         // Drained before looking, so a client arriving from now on makes the descriptor
         // readable again (its notifier runs after this).
-        l.wake.drain();
+        l.signal.wake.drain();
         let accepted = match timeout_arg(timeout_ms) {
             Some(t) if t.is_zero() => l.listener.try_accept(),
             t => l.listener.accept(t).map(Some),
@@ -322,7 +391,7 @@ pub unsafe extern "C" fn wm_listener_accept(
             Err(e) => return Err(e.into()),
         };
         // More clients may be waiting: keep the descriptor readable until an accept finds none.
-        l.wake.signal();
+        l.signal.wake.signal();
         let h = new_port_handle(p)?;
         // SAFETY: checked non-null; the caller promises it is writable.
         unsafe { *out = h };
@@ -347,7 +416,7 @@ pub unsafe extern "C" fn wm_listener_fd(listener: *const wm_listener, fd: *mut c
             return Err(Failure::null("fd"));
         }
         // SAFETY: checked non-null; the caller promises it is writable.
-        unsafe { *fd = l.wake.read_fd };
+        unsafe { *fd = l.signal.wake.read_fd };
         Ok(())
     })
 }
@@ -372,8 +441,61 @@ fn close_listener(l: &ListenerObj) {
     l.closed.store(true, Ordering::Release);
     l.listener.set_notifier(None);
     l.listener.close();
-    // Wakes an event loop watching the descriptor, so it learns of the close.
-    l.wake.signal();
+    // Wakes an event loop watching the descriptor, or the `wm_loop` it is attached to (whose
+    // registration then ends), so it learns of the close.
+    l.signal.fire();
+}
+
+/// Attaches a listener to a loop: from now on `wm_loop_dispatch` calls `onconnect` once per
+/// client, on the dispatching thread, with a connect event carrying the client's port (see
+/// `wm_connect_cb`). For programs that wait with `wm_loop_wait` or watch only `wm_loop_fd`;
+/// `wm_listener_fd` serves programs that prefer to accept themselves. Attaching a listener that
+/// is already attached replaces its registration (whose finalizer runs). When the listener is
+/// closed, the registration ends (its finalizer runs; no callback).
+///
+/// Ownership: the loop does not take the listener handle: free it with `wm_listener_free` (which
+/// detaches it). `userdata` is yours; it is passed to `onconnect` and, once when the
+/// registration ends, to `finalizer` (may be NULL). If this call fails, nothing is registered and
+/// `finalizer` is not called.
+/// Thread safety: any thread. Callbacks run only on the thread calling `wm_loop_dispatch`.
+/// Returns `WM_OK`, `WM_ERR_CLOSED` (the listener is closed), `WM_ERR_NULL_ARG`,
+/// `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub extern "C" fn wm_listener_attach(
+    l: *mut wm_loop,
+    listener: *mut wm_listener,
+    onconnect: wm_connect_cb,
+    userdata: *mut c_void,
+    finalizer: wm_finalizer,
+) -> wm_status {
+    guard(here!(), || {
+        let obj = listener_arg(listener)?;
+        if obj.closed.load(Ordering::Acquire) {
+            return Err(Failure::new(WM_ERR_CLOSED, "the listener is closed"));
+        }
+        attach_source(
+            l,
+            obj,
+            listener as usize,
+            Callbacks::Listener(onconnect),
+            userdata,
+            finalizer,
+        )
+    })
+}
+
+/// Detaches a listener from the loop: no more `onconnect` calls (one already running finishes),
+/// and its finalizer runs. Clients wait for `wm_listener_accept` or a new attach. Detaching a
+/// listener that is not attached to this loop does nothing.
+///
+/// Thread safety: any thread, including inside its own callback.
+/// Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+#[no_mangle]
+pub extern "C" fn wm_listener_detach(l: *mut wm_loop, listener: *mut wm_listener) -> wm_status {
+    guard(here!(), || {
+        let obj = listener_arg(listener)?;
+        detach_source(l, &*obj)
+    })
 }
 
 /// Releases a listener handle, closing it first as `wm_listener_close` does (the socket file is
@@ -390,7 +512,10 @@ pub extern "C" fn wm_listener_free(listener: *mut wm_listener) -> wm_status {
             return Ok(());
         }
         let l = LISTENERS.remove(listener as usize)?;
+        let reg = take_registration(&*l);
         close_listener(&l);
+        // The finalizer is C code: run it with nothing of ours locked.
+        drop(reg);
         drop(l);
         Ok(())
     })

@@ -394,6 +394,66 @@ static void listen_accepts_two_clients(void) {
   CHECK_OK(wm_listener_free(l));
 }
 
+typedef struct {
+  wm_port *port;
+  int connects, finalized;
+} hub;
+
+static void hub_connect(void *userdata, wm_listener *listener, wm_message *event) {
+  (void)listener;
+  hub *h = userdata;
+  size_t n = 0;
+  CHECK_OK(wm_message_port_count(event, &n));
+  CHECK(n == 1);
+  if (h->port == NULL) CHECK_OK(wm_message_take_port(event, 0, &h->port));
+  h->connects++;
+}
+
+static void hub_finalize(void *userdata) { ((hub *)userdata)->finalized++; }
+
+/* A listener attached to a wm_loop: a client's connection becomes an onconnect call whose event
+ * carries the port (event.ports[0]); closing the listener ends the registration. */
+static void listener_on_a_loop(void) {
+  char path[128];
+  temp_path(path, sizeof path, "loop");
+  wm_listener *l;
+  CHECK_OK(wm_listen(path, &l));
+  REQUIRE(l != NULL);
+  wm_loop *lp;
+  CHECK_OK(wm_loop_new(&lp));
+  hub h = {NULL, 0, 0};
+  CHECK_OK(wm_listener_attach(lp, l, hub_connect, &h, hub_finalize));
+  int pid;
+  wm_port *unused;
+  const char *argv[] = {self_path, "child", "client", path, NULL};
+  CHECK_OK(wm_spawn(argv, NULL, &pid, &unused));
+  wm_port_free(unused);
+  while (h.connects == 0 && wm_loop_wait(lp, LONG_MS) == WM_OK) {
+    CHECK_OK(wm_loop_dispatch(lp, 0, NULL));
+  }
+  CHECK(h.connects == 1);
+  if (h.port != NULL) {
+    char *hello = recv_json(h.port);
+    int who = 0;
+    CHECK(hello != NULL && sscanf(hello, "{\"hello\":%d}", &who) == 1 && who == pid);
+    wm_string_free(hello);
+    char welcome[64];
+    snprintf(welcome, sizeof welcome, "{\"welcome\":%d}", who);
+    CHECK_OK(wm_port_post_json(h.port, welcome));
+  }
+  CHECK(exited_ok(wait_child(pid, LONG_MS)));
+  CHECK(h.finalized == 0);
+  CHECK_OK(wm_listener_close(l));
+  CHECK_OK(wm_loop_wait(lp, LONG_MS)); /* the close makes the loop look */
+  CHECK_OK(wm_loop_dispatch(lp, 0, NULL));
+  CHECK(h.finalized == 1);
+  CHECK_STATUS(wm_listener_attach(lp, l, hub_connect, &h, hub_finalize), WM_ERR_CLOSED);
+  CHECK(h.finalized == 1); /* a failed attach registers nothing */
+  CHECK_OK(wm_port_free(h.port));
+  CHECK_OK(wm_loop_free(lp));
+  CHECK_OK(wm_listener_free(l));
+}
+
 /* Taken paths and missing endpoints are named errors; nothing is replaced or left behind. */
 static void listen_and_connect_errors_are_named(void) {
   char path[128];
@@ -629,6 +689,7 @@ int main(int argc, char **argv) {
   RUN(n_messages_then_close_notice);
   RUN(sigkill_delivers_what_was_written_then_lost);
   RUN(listen_accepts_two_clients);
+  RUN(listener_on_a_loop);
   RUN(listen_and_connect_errors_are_named);
   return harness_finish("test_ipc");
 }

@@ -2,9 +2,9 @@
 //! leave both processes' descriptor counts where they started, and 10,000 cross-process ports
 //! can be alive at once.
 //!
-//! `WM_IPC_TRANSFERS` sets how many sequential transfers the first test makes (default 100,000, the figure, about 11 s here;
-//! set it lower on a slow machine). The tests here share the process's descriptor table, so they
-//! run one at a time.
+//! `WM_IPC_TRANSFERS` sets how many sequential transfers the first test makes (default 100,000,
+//! the figure: about 11 s here; set it lower on a slow machine). The tests here share
+//! the process's descriptor table, so they run one at a time.
 
 mod transport_util;
 
@@ -61,6 +61,14 @@ fn wait_until(mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(5));
     }
     false
+}
+
+/// This process's resident memory.
+fn rss_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib << 10
 }
 
 fn child_fds(peer: &Peer) -> usize {
@@ -131,6 +139,9 @@ fn ten_thousand_live_cross_process_ports() {
         }
     }
     assert!(diagnostics().live_bridges > n, "{:?}", diagnostics());
+    // Idle bridges hold no read buffer: memory stays small with 10,000 of them.
+    let rss = rss_bytes();
+    assert!(rss < 512 << 20, "{n} live ports take {} MiB", rss >> 20);
     // All still work both ways, and the child's exit reaches every one of them as `Lost`.
     peer.port.post_message("exit", &[]).unwrap();
     assert!(peer.wait_exit().success());

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -395,6 +396,35 @@ static void listen_accepts_two_clients(void) {
 }
 
 typedef struct {
+  wm_listener *listener;
+  wm_status status;
+} blocked_accept;
+
+static void *accept_forever(void *arg) {
+  blocked_accept *b = arg;
+  wm_port *p = NULL;
+  b->status = wm_listener_accept(b->listener, -1, &p);
+  wm_port_free(p);
+  return NULL;
+}
+
+/* wm_listener_close wakes a thread blocked in wm_listener_accept without limit. */
+static void close_wakes_a_blocked_accept(void) {
+  char path[128];
+  temp_path(path, sizeof path, "wake");
+  blocked_accept b = {NULL, WM_OK};
+  CHECK_OK(wm_listen(path, &b.listener));
+  REQUIRE(b.listener != NULL);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, accept_forever, &b) == 0);
+  sleep_ms(100); /* let it block (if it has not yet, it finds the listener closed: same result) */
+  CHECK_OK(wm_listener_close(b.listener));
+  pthread_join(t, NULL);
+  CHECK_STATUS(b.status, WM_ERR_CLOSED);
+  CHECK_OK(wm_listener_free(b.listener));
+}
+
+typedef struct {
   wm_port *port;
   int connects, finalized;
 } hub;
@@ -690,6 +720,7 @@ int main(int argc, char **argv) {
   RUN(sigkill_delivers_what_was_written_then_lost);
   RUN(listen_accepts_two_clients);
   RUN(listener_on_a_loop);
+  RUN(close_wakes_a_blocked_accept);
   RUN(listen_and_connect_errors_are_named);
   return harness_finish("test_ipc");
 }

@@ -24,10 +24,6 @@ mod spawn;
 mod transport;
 
 pub use error::{Error, ErrorKind, Result};
-pub use listener::{connect, listen, Listener};
+pub use listener::{connect, listen, ListenOptions, Listener};
 pub use spawn::{parent_port, spawn, PORT_FD_ENV};
 pub use transport::{diagnostics, export_fd, flush, import_fd, Diagnostics};
-
-fn not_yet() -> Error {
-    Error::Protocol("cross-process ports are not implemented yet".into())
-}

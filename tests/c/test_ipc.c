@@ -518,8 +518,17 @@ static void listen_and_connect_errors_are_named(void) {
 
   CHECK_STATUS(wm_connect(path, 1000, &p), WM_ERR_NOT_FOUND);
   CHECK_STATUS(wm_listen("/nonexistent-dir-wm-test/x.sock", &l), WM_ERR_NOT_FOUND);
-  if (geteuid() != 0) {
-    CHECK_STATUS(wm_listen("/proc/wm-test.sock", &l), WM_ERR_PERMISSION);
+  /* A directory we may not write: one of ours made read-only (root writes anyway), and /sys,
+   * where even root may not create a socket. */
+  char dir[128], inside[160];
+  snprintf(dir, sizeof dir, "/tmp/wm-test-ipc-%d-ro", (int)getpid());
+  snprintf(inside, sizeof inside, "%s/x.sock", dir);
+  REQUIRE(mkdir(dir, 0500) == 0);
+  if (geteuid() != 0) CHECK_STATUS(wm_listen(inside, &l), WM_ERR_PERMISSION);
+  rmdir(dir);
+  struct stat sys;
+  if (stat("/sys", &sys) == 0 && S_ISDIR(sys.st_mode)) {
+    CHECK_STATUS(wm_listen("/sys/wm-test-ipc.sock", &l), WM_ERR_PERMISSION);
   }
 }
 

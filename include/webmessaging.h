@@ -712,8 +712,9 @@ wm_status wm_spawn(const char *const *argv, const char *const *envp, int *pid, w
  * Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
  * started; on failure NULL.
  * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (this process was not given a port, or it was taken
- * already), `WM_ERR_PROTOCOL` (the variable does not name a usable descriptor),
- * `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
+ * already), `WM_ERR_IO` (the variable does not name an open Unix stream socket: it is removed
+ * all the same, and a descriptor it names that is not a socket is left open),
+ * `WM_ERR_DESCRIPTORS`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
  */
 wm_status wm_parent_port(wm_port **out);
 
@@ -739,11 +740,16 @@ wm_status wm_listen(const char *path, wm_listener **out);
  * waits without limit, 0 does not wait, > 0 waits that many milliseconds (`WM_ERR_TIMEOUT`
  * when no client came).
  *
+ * A client whose connection failed (another user id, a broken handshake, no descriptor left)
+ * makes the accept that reaches it return that client's error (`WM_ERR_REFUSED`,
+ * `WM_ERR_PROTOCOL`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`); the listener goes on, and the next
+ * accept takes the next client.
+ *
  * Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
  * started, entangled with the client's port; on failure NULL.
  * Thread safety: any thread. If several threads accept on one listener, each client goes to one.
- * Returns `WM_OK`, `WM_ERR_TIMEOUT`, `WM_ERR_CLOSED` (`wm_listener_close` was called),
- * `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_PANIC`.
+ * Returns `WM_OK`, `WM_ERR_TIMEOUT`, `WM_ERR_CLOSED` (`wm_listener_close` was called), a failed
+ * client's error (above), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_listener_accept(wm_listener *listener, int64_t timeout_ms, wm_port **out);
 
@@ -775,7 +781,8 @@ wm_status wm_listener_close(wm_listener *listener);
  * Attaches a listener to a loop: from now on `wm_loop_dispatch` calls `onconnect` once per
  * client, on the dispatching thread, with a connect event carrying the client's port (see
  * `wm_connect_cb`). For programs that wait with `wm_loop_wait` or watch only `wm_loop_fd`;
- * `wm_listener_fd` serves programs that prefer to accept themselves. Attaching a listener that
+ * `wm_listener_fd` serves programs that prefer to accept themselves. Clients whose connection
+ * failed (see `wm_listener_accept`) are skipped. Attaching a listener that
  * is already attached replaces its registration (whose finalizer runs). When the listener is
  * closed, the registration ends (its finalizer runs; no callback).
  *
@@ -825,10 +832,12 @@ wm_status wm_listener_free(wm_listener *listener);
  * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (no socket at the path), `WM_ERR_REFUSED` (nobody
  * listens there any more, or the listener refused this user id), `WM_ERR_PERMISSION`,
  * `WM_ERR_TIMEOUT`, `WM_ERR_PROTOCOL` (not a webmessaging listener), `WM_ERR_INVALID_ARG`
- * (`path` not UTF-8 or empty), `WM_ERR_NULL_ARG`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`,
+ * (`path` not UTF-8, empty, or too long for a socket address), `WM_ERR_NULL_ARG`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`,
  * `WM_ERR_PANIC`.
  */
-wm_status wm_connect(const char *path, int64_t timeout_ms, wm_port **out);
+wm_status wm_connect(const char *path,
+                     int64_t timeout_ms,
+                     wm_port **out);
 
 /**
  * Exports the port as a connected Unix socket descriptor, to hand it to another process (for

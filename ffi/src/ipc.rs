@@ -75,6 +75,9 @@ struct ListenerObj {
     watch: Watch,
 }
 
+/// Failed clients one look at a listener skips before yielding to other sources.
+const PORT_QUANTUM_OF_FAILURES: usize = 64;
+
 /// The wire bytes of `undefined`: the value of a connect event.
 const UNDEFINED: [u8; 3] = [0xff, 0x0f, 0x5f];
 
@@ -93,15 +96,24 @@ impl Source for ListenerObj {
         if self.closed.load(Ordering::Acquire) {
             return Next::End(None);
         }
-        match self.listener.try_accept() {
-            Ok(Some(port)) => Next::Item(MessageObj::from_message(Message {
-                data: UNDEFINED.to_vec(),
-                array_buffers: Vec::new(),
-                ports: vec![port],
-            })),
-            // A client whose connection failed is skipped: the next one may be fine.
-            Ok(None) | Err(_) => Next::Empty,
+        // A client whose connection failed (another user id, a broken handshake) is skipped:
+        // the next one may be fine. Bounded, so a listener that only fails cannot spin here.
+        for _ in 0..PORT_QUANTUM_OF_FAILURES {
+            match self.listener.try_accept() {
+                Ok(Some(port)) => {
+                    return Next::Item(MessageObj::from_message(Message {
+                        data: UNDEFINED.to_vec(),
+                        array_buffers: Vec::new(),
+                        ports: vec![port],
+                    }))
+                }
+                Ok(None) => return Next::Empty,
+                Err(_) => continue,
+            }
         }
+        // More may follow: look again on the next turn.
+        self.signal.fire();
+        Next::Empty
     }
 }
 
@@ -125,6 +137,11 @@ impl From<IpcError> for Failure {
             IpcError::Port(webmessaging_core::Error::Timeout) => WM_ERR_TIMEOUT,
             IpcError::Io { source, .. } if source.kind() == std::io::ErrorKind::TimedOut => {
                 WM_ERR_TIMEOUT
+            }
+            // A socket path longer than a socket address holds is a bad argument, not an
+            // operating-system failure.
+            IpcError::Io { source, .. } if source.raw_os_error() == Some(libc::ENAMETOOLONG) => {
+                WM_ERR_INVALID_ARG
             }
             _ => match e.kind() {
                 ErrorKind::Port => WM_ERR_DATA_CLONE,
@@ -261,8 +278,9 @@ pub unsafe extern "C" fn wm_spawn(
 /// Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
 /// started; on failure NULL.
 /// Returns `WM_OK`, `WM_ERR_NOT_FOUND` (this process was not given a port, or it was taken
-/// already), `WM_ERR_PROTOCOL` (the variable does not name a usable descriptor),
-/// `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
+/// already), `WM_ERR_IO` (the variable does not name an open Unix stream socket: it is removed
+/// all the same, and a descriptor it names that is not a socket is left open),
+/// `WM_ERR_DESCRIPTORS`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_parent_port(out: *mut *mut wm_port) -> wm_status {
     // SAFETY: the caller passes NULL or a writable pointer.
@@ -353,11 +371,16 @@ pub unsafe extern "C" fn wm_listen(path: *const c_char, out: *mut *mut wm_listen
 /// waits without limit, 0 does not wait, > 0 waits that many milliseconds (`WM_ERR_TIMEOUT`
 /// when no client came).
 ///
+/// A client whose connection failed (another user id, a broken handshake, no descriptor left)
+/// makes the accept that reaches it return that client's error (`WM_ERR_REFUSED`,
+/// `WM_ERR_PROTOCOL`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`); the listener goes on, and the next
+/// accept takes the next client.
+///
 /// Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
 /// started, entangled with the client's port; on failure NULL.
 /// Thread safety: any thread. If several threads accept on one listener, each client goes to one.
-/// Returns `WM_OK`, `WM_ERR_TIMEOUT`, `WM_ERR_CLOSED` (`wm_listener_close` was called),
-/// `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_PANIC`.
+/// Returns `WM_OK`, `WM_ERR_TIMEOUT`, `WM_ERR_CLOSED` (`wm_listener_close` was called), a failed
+/// client's error (above), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_listener_accept(
     listener: *mut wm_listener,
@@ -388,7 +411,11 @@ pub unsafe extern "C" fn wm_listener_accept(
                 return Err(Failure::new(WM_ERR_TIMEOUT, "no client is waiting"));
             }
             Err(_) if l.closed.load(Ordering::Acquire) => return Err(closed()),
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                // One client failed; others may be waiting behind it.
+                l.signal.wake.signal();
+                return Err(e.into());
+            }
         };
         // More clients may be waiting: keep the descriptor readable until an accept finds none.
         l.signal.wake.signal();
@@ -449,7 +476,8 @@ fn close_listener(l: &ListenerObj) {
 /// Attaches a listener to a loop: from now on `wm_loop_dispatch` calls `onconnect` once per
 /// client, on the dispatching thread, with a connect event carrying the client's port (see
 /// `wm_connect_cb`). For programs that wait with `wm_loop_wait` or watch only `wm_loop_fd`;
-/// `wm_listener_fd` serves programs that prefer to accept themselves. Attaching a listener that
+/// `wm_listener_fd` serves programs that prefer to accept themselves. Clients whose connection
+/// failed (see `wm_listener_accept`) are skipped. Attaching a listener that
 /// is already attached replaces its registration (whose finalizer runs). When the listener is
 /// closed, the registration ends (its finalizer runs; no callback).
 ///
@@ -531,7 +559,7 @@ pub extern "C" fn wm_listener_free(listener: *mut wm_listener) -> wm_status {
 /// Returns `WM_OK`, `WM_ERR_NOT_FOUND` (no socket at the path), `WM_ERR_REFUSED` (nobody
 /// listens there any more, or the listener refused this user id), `WM_ERR_PERMISSION`,
 /// `WM_ERR_TIMEOUT`, `WM_ERR_PROTOCOL` (not a webmessaging listener), `WM_ERR_INVALID_ARG`
-/// (`path` not UTF-8 or empty), `WM_ERR_NULL_ARG`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`,
+/// (`path` not UTF-8, empty, or too long for a socket address), `WM_ERR_NULL_ARG`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`,
 /// `WM_ERR_PANIC`.
 #[no_mangle]
 pub unsafe extern "C" fn wm_connect(

@@ -634,6 +634,12 @@ static void misuse_is_named(void) {
   CHECK_STATUS(wm_listen("", &l), WM_ERR_INVALID_ARG);
   CHECK_STATUS(wm_listen("/tmp/wm-\xff\xfe.sock", &l), WM_ERR_INVALID_ARG);
   CHECK_STATUS(wm_listen("/tmp/x.sock", NULL), WM_ERR_NULL_ARG);
+  char long_path[300];
+  memset(long_path, 'x', sizeof long_path - 1);
+  memcpy(long_path, "/tmp/", 5);
+  long_path[sizeof long_path - 1] = '\0';
+  CHECK_STATUS(wm_listen(long_path, &l), WM_ERR_INVALID_ARG);
+  CHECK_STATUS(wm_connect(long_path, 0, &p), WM_ERR_INVALID_ARG);
   CHECK_STATUS(wm_connect(NULL, 0, &p), WM_ERR_NULL_ARG);
   CHECK_STATUS(wm_connect("/tmp/wm-\xff.sock", 0, &p), WM_ERR_INVALID_ARG);
   CHECK_STATUS(wm_listener_accept(NULL, 0, &p), WM_ERR_NULL_ARG);
@@ -670,6 +676,19 @@ static void misuse_is_named(void) {
   CHECK_STATUS(wm_spawn(ok_argv, NULL, NULL, &p), WM_ERR_NULL_ARG);
   CHECK_STATUS(wm_spawn(ok_argv, NULL, &pid, NULL), WM_ERR_NULL_ARG);
 
+  /* A variable that names no usable socket is an error (and is removed all the same); a
+   * descriptor it names that is not a socket stays open. */
+  setenv("WEBMESSAGING_PORT_FD", "not-a-number", 1);
+  CHECK_STATUS(wm_parent_port(&p), WM_ERR_IO);
+  CHECK(getenv("WEBMESSAGING_PORT_FD") == NULL);
+  REQUIRE(pipe(pipefd) == 0);
+  char num[16];
+  snprintf(num, sizeof num, "%d", pipefd[0]);
+  setenv("WEBMESSAGING_PORT_FD", num, 1);
+  CHECK_STATUS(wm_parent_port(&p), WM_ERR_IO);
+  CHECK(p == NULL && fcntl(pipefd[0], F_GETFD) != -1);
+  close(pipefd[0]);
+  close(pipefd[1]);
   /* This process was not given a port. */
   CHECK_STATUS(wm_parent_port(&p), WM_ERR_NOT_FOUND);
   CHECK(p == NULL);

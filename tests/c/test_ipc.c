@@ -670,6 +670,8 @@ static void misuse_is_named(void) {
   CHECK_STATUS(wm_spawn(empty, NULL, &pid, &p), WM_ERR_INVALID_ARG);
   const char *missing[] = {"wm-no-such-program-here", NULL};
   CHECK_STATUS(wm_spawn(missing, NULL, &pid, &p), WM_ERR_NOT_FOUND);
+  const char *not_executable[] = {"/etc/passwd", NULL};
+  CHECK_STATUS(wm_spawn(not_executable, NULL, &pid, &p), WM_ERR_PERMISSION);
   const char *ok_argv[] = {"true", NULL};
   const char *bad_env[] = {"NO_EQUALS_SIGN", NULL};
   CHECK_STATUS(wm_spawn(ok_argv, bad_env, &pid, &p), WM_ERR_INVALID_ARG);

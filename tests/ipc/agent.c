@@ -11,6 +11,7 @@
  * language's agent; C defaults to this program), WM_VECTORS (the golden vectors file). */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -266,10 +267,8 @@ static wm_value *decode_hex(const char *hex) {
   return v;
 }
 
-/* The canonical encoding of `v` by this library's serializer (a new buffer, `*len` bytes). Two
- * values of the C value model are equal — types, numbers by SameValue (NaN, -0), strings by code
- * unit, keys and their order, entries, shared references and cycles — exactly when their
- * encodings by one serializer are equal. */
+/* The encoding of `v` by this library's serializer (a new buffer, `*len` bytes), to show what
+ * differed when a value came back changed. */
 static uint8_t *canonical(const wm_value *v, size_t *len) {
   TRY(wm_port_post(local_in, v, NULL, 0));
   wm_message *m;
@@ -333,16 +332,18 @@ static int echo_vectors(wm_port *q, const char *lang, char *skipped, size_t cap,
       if (strcmp(cmd, "unreadable") == 0) {
         why_skipped = lang;
       } else if (strcmp(cmd, "echo") == 0 && wm_value_object_get(reply, "value", &back) == WM_OK) {
-        size_t la, lb;
-        uint8_t *a = canonical(original, &la), *b = canonical(back, &lb);
-        if (la != lb || memcmp(a, b, la) != 0) {
-          fprintf(stderr, "agent-c: `%s` came back from %s changed:\n", name, lang);
+        /* Deep structural equality (SameValue, holes, shared references and cycles). */
+        bool same = false;
+        TRY(wm_value_equal(original, back, &same));
+        if (!same) {
+          size_t la, lb;
+          uint8_t *a = canonical(original, &la), *b = canonical(back, &lb);
+          fprintf(stderr, "agent-c: `%s` came back from %s changed (as this library encodes "
+                          "them):\n", name, lang);
           print_hex("sent    ", a, la);
           print_hex("received", b, lb);
           die("value mismatch for `%s`", name);
         }
-        free(a);
-        free(b);
         equal++;
       } else {
         die("echo of `%s`: unexpected reply `%s`", name, cmd);

@@ -1447,8 +1447,8 @@ wm_status wm_value_error_set_cause(wm_value *error, const wm_value *cause);
  * Number objects by SameValue (NaN equals NaN, -0 differs from 0); strings by code unit;
  * objects' own properties with equal values, in any order; arrays' length, present elements
  * (a hole differs from `undefined`) and extra properties; Map entries and Set members in
- * order; ArrayBuffers' bytes (and resizability), views' kind and range over equal buffers;
- * Errors' name, message, stack and cause. Objects must correspond one to one: a shared object
+ * order; ArrayBuffers by their bytes; typed arrays and DataViews by their kind and the bytes
+ * they see (not their offset in the buffer); Errors' name, message, stack and cause. Objects must correspond one to one: a shared object
  * or a cycle on one side must be shared or a cycle the same way on the other. Ports are equal
  * only to themselves. Unlike `wm_value_same` (identity), the two values may come from
  * different messages.
@@ -1456,7 +1456,9 @@ wm_status wm_value_error_set_cause(wm_value *error, const wm_value *cause);
  * Thread safety: any thread. Cost: linear in the size of both values.
  * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
-wm_status wm_value_equal(const wm_value *a, const wm_value *b, bool *out);
+wm_status wm_value_equal(const wm_value *a,
+                         const wm_value *b,
+                         bool *out);
 
 /**
  * Writes the type of `value` to `*out`. Thread safety: any thread (for all readers).

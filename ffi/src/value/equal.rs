@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use webmessaging_core::clone::{Elements, Graph, JsString, Object, ObjectId, Value};
+use webmessaging_core::clone::{
+    ArrayBufferView, Elements, Graph, JsString, Object, ObjectId, Value,
+};
 
 use super::{value_arg, with_graph, wm_value};
 use crate::status::*;
@@ -85,13 +87,15 @@ impl Matcher<'_> {
             (Object::BigIntObject(p), Object::BigIntObject(q)) => p == q,
             (Object::StringObject(p), Object::StringObject(q)) => p == q,
             (Object::RegExp(p), Object::RegExp(q)) => p == q,
-            (Object::ArrayBuffer(p), Object::ArrayBuffer(q)) => p == q,
+            (Object::ArrayBuffer(p), Object::ArrayBuffer(q)) => p.data == q.data,
+            // As `util.isDeepStrictEqual` reads them: the kind and the bytes the view sees, not
+            // where they sit in its buffer (a binding may copy just those bytes out).
             (Object::View(p), Object::View(q)) => {
                 p.kind == q.kind
-                    && p.byte_offset == q.byte_offset
-                    && p.byte_length == q.byte_length
-                    && p.length_tracking == q.length_tracking
-                    && self.pair(p.buffer, q.buffer)
+                    && matches!(
+                        (seen(self.a, p), seen(self.b, q)),
+                        (Some(x), Some(y)) if x == y
+                    )
             }
             (Object::Map(p), Object::Map(q)) => {
                 p.len() == q.len()
@@ -116,6 +120,20 @@ impl Matcher<'_> {
             _ => false,
         }
     }
+}
+
+/// The bytes a view sees in its buffer (`None` when its range is outside the buffer).
+fn seen<'g>(g: &'g Graph, v: &ArrayBufferView) -> Option<&'g [u8]> {
+    let Some(Object::ArrayBuffer(b)) = g.get(v.buffer) else {
+        return None;
+    };
+    let start = v.byte_offset as usize;
+    let end = if v.length_tracking {
+        b.data.len()
+    } else {
+        start.checked_add(v.byte_length as usize)?
+    };
+    b.data.get(start..end)
 }
 
 /// Whether `x` in `a` and `y` in `b` are structurally equal.
@@ -143,8 +161,8 @@ pub(crate) fn deep_equal(a: &Graph, x: &Value, b: &Graph, y: &Value) -> bool {
 /// Number objects by SameValue (NaN equals NaN, -0 differs from 0); strings by code unit;
 /// objects' own properties with equal values, in any order; arrays' length, present elements
 /// (a hole differs from `undefined`) and extra properties; Map entries and Set members in
-/// order; ArrayBuffers' bytes (and resizability), views' kind and range over equal buffers;
-/// Errors' name, message, stack and cause. Objects must correspond one to one: a shared object
+/// order; ArrayBuffers by their bytes; typed arrays and DataViews by their kind and the bytes
+/// they see (not their offset in the buffer); Errors' name, message, stack and cause. Objects must correspond one to one: a shared object
 /// or a cycle on one side must be shared or a cycle the same way on the other. Ports are equal
 /// only to themselves. Unlike `wm_value_same` (identity), the two values may come from
 /// different messages.
@@ -208,6 +226,30 @@ mod tests {
             2.into(),
         ])));
         assert!(!deep_equal(&c, &z, &d, &w));
+    }
+
+    #[test]
+    fn views_compare_by_kind_and_the_bytes_they_see() {
+        use webmessaging_core::clone::{ArrayBuffer, ViewKind};
+        let view = |data: Vec<u8>, byte_offset, byte_length, kind| {
+            let mut g = Graph::new();
+            let buffer = g.add(Object::ArrayBuffer(ArrayBuffer::new(data)));
+            let v = g.add(Object::View(ArrayBufferView {
+                kind,
+                buffer,
+                byte_offset,
+                byte_length,
+                length_tracking: false,
+            }));
+            (g, Value::Object(v))
+        };
+        let (a, x) = view(vec![9, 1, 2, 9], 1, 2, ViewKind::Int8);
+        let (b, y) = view(vec![1, 2], 0, 2, ViewKind::Int8);
+        let (c, z) = view(vec![1, 3], 0, 2, ViewKind::Int8);
+        let (d, w) = view(vec![1, 2], 0, 2, ViewKind::Uint8);
+        assert!(deep_equal(&a, &x, &b, &y));
+        assert!(!deep_equal(&a, &x, &c, &z));
+        assert!(!deep_equal(&b, &y, &d, &w));
     }
 
     #[test]

@@ -23,13 +23,18 @@ int main(void) {
   wm_message *talk, *heard;
   TRY(wm_parent_port(&parent)); /* WM_ERR_NOT_FOUND when not started by a parent */
   TRY(wm_port_recv(parent, -1, &talk));
-  char *cmd;
-  TRY(wm_message_to_json(talk, &cmd));
-  if (strcmp(cmd, "{\"cmd\":\"talk\"}") != 0) {
-    fprintf(stderr, "child-c: expected {\"cmd\":\"talk\"}, got %s\n", cmd);
+  wm_value *command, *cmd;
+  char *name;
+  TRY(wm_message_value(talk, &command));
+  TRY(wm_value_object_get(command, "cmd", &cmd));
+  TRY(wm_value_get_string(cmd, &name, NULL));
+  if (strcmp(name, "talk") != 0) {
+    fprintf(stderr, "child-c: expected {cmd: \"talk\"}, got cmd \"%s\"\n", name);
     return 1;
   }
-  wm_string_free(cmd);
+  wm_string_free(name);
+  wm_value_free(cmd);
+  wm_value_free(command);
   TRY(wm_message_take_port(talk, 0, &peer));
   TRY(wm_message_free(talk));
 

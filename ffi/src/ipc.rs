@@ -76,7 +76,7 @@ struct ListenerObj {
 }
 
 /// Failed clients one look at a listener skips before yielding to other sources.
-const PORT_QUANTUM_OF_FAILURES: usize = 64;
+const FAILED_CLIENTS_PER_LOOK: usize = 64;
 
 /// The wire bytes of `undefined`: the value of a connect event.
 const UNDEFINED: [u8; 3] = [0xff, 0x0f, 0x5f];
@@ -98,7 +98,7 @@ impl Source for ListenerObj {
         }
         // A client whose connection failed (another user id, a broken handshake) is skipped:
         // the next one may be fine. Bounded, so a listener that only fails cannot spin here.
-        for _ in 0..PORT_QUANTUM_OF_FAILURES {
+        for _ in 0..FAILED_CLIENTS_PER_LOOK {
             match self.listener.try_accept() {
                 Ok(Some(port)) => {
                     return Next::Item(MessageObj::from_message(Message {

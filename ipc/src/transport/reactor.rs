@@ -560,13 +560,25 @@ impl Reactor {
     /// if a frame ended it.
     fn parse(&mut self, b: &mut Bridge) -> Option<Ended> {
         loop {
-            let (unread, queue) = b.inbuf.parts();
+            let (unread, queue, cut_off) = b.inbuf.parts();
+            let mut missing = 0;
             let parsed = match frame::parse(unread, queue.len()) {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
+                Err(frame::FrameError::MissingDescriptors { needed, arrived }) if *cut_off => {
+                    // This process ran out of descriptors: the kernel dropped this frame's last
+                    // ones. What they carried is lost (a port arrives ended), the rest goes on.
+                    *cut_off = false;
+                    missing = needed - arrived;
+                    match frame::parse(unread, needed) {
+                        Ok(Some(p)) => p,
+                        Ok(None) => break,
+                        Err(e) => return Some(Ended::Protocol(e.to_string())),
+                    }
+                }
                 Err(e) => return Some(Ended::Protocol(e.to_string())),
             };
-            let (bytes, nfds) = (parsed.bytes, parsed.fds);
+            let (bytes, nfds) = (parsed.bytes, parsed.fds - missing);
             if bytes == unread.len() && queue.len() > nfds {
                 // Descriptors beyond this frame's, and no frame after it to claim them.
                 let extra = queue.len() - nfds;
@@ -574,7 +586,11 @@ impl Reactor {
                     frame::FrameError::UnexpectedDescriptors(extra).to_string(),
                 ));
             }
-            let fds: Vec<Option<OwnedFd>> = queue.drain(..nfds).map(Some).collect();
+            let fds: Vec<Option<OwnedFd>> = queue
+                .drain(..nfds)
+                .map(Some)
+                .chain(std::iter::repeat_with(|| None).take(missing))
+                .collect();
             let result = match parsed.frame {
                 Frame::Hello if !b.hello_received => {
                     b.hello_received = true;

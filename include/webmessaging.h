@@ -755,11 +755,11 @@ wm_status wm_listener_accept(wm_listener *listener, int64_t timeout_ms, wm_port 
 
 /**
  * Writes the listener's file descriptor to `*fd`, for programs with their own event loop
- * (epoll, poll, libuv, GLib): it is readable (`POLLIN`/`EPOLLIN`, level triggered) when a
- * client may be waiting; then call `wm_listener_accept(listener, 0, &port)` until it returns
- * `WM_ERR_TIMEOUT` (it may be readable once more than needed; that accept just finds none). It
- * also becomes readable when the listener is closed (accept then returns `WM_ERR_CLOSED`).
- * Do not read, write or close it yourself; it stays valid until `wm_listener_free`.
+ * (epoll, poll, libuv, GLib): it is readable (`POLLIN`/`EPOLLIN`, level triggered) exactly
+ * while a client's port waits to be taken — then call `wm_listener_accept(listener, 0, &port)`
+ * until it returns `WM_ERR_TIMEOUT` — and for good once the listener is closed (accept then
+ * returns `WM_ERR_CLOSED`). Do not read, write or close it yourself; it stays valid until
+ * `wm_listener_free`.
  *
  * Thread safety: any thread. Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
  * `WM_ERR_PANIC`.

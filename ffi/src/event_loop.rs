@@ -317,15 +317,14 @@ fn loop_arg(l: *const wm_loop) -> Res<Arc<LoopInner>> {
 }
 
 /// The readable-when-ready descriptor: an eventfd on Linux, a non-blocking pipe elsewhere.
-/// Also a listener's descriptor (`wm_listener_fd`).
-pub(crate) struct Waker {
-    pub(crate) read_fd: c_int,
+struct Waker {
+    read_fd: c_int,
     write_fd: c_int,
 }
 
 impl Waker {
     #[cfg(target_os = "linux")]
-    pub(crate) fn new() -> Res<Waker> {
+    fn new() -> Res<Waker> {
         // SAFETY: plain syscall; the result is checked.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
@@ -341,7 +340,7 @@ impl Waker {
     }
 
     #[cfg(not(target_os = "linux"))]
-    pub(crate) fn new() -> Res<Waker> {
+    fn new() -> Res<Waker> {
         let mut fds = [0 as c_int; 2];
         // SAFETY: `fds` has room for the two descriptors; the result is checked.
         if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
@@ -367,14 +366,14 @@ impl Waker {
         })
     }
 
-    pub(crate) fn signal(&self) {
+    fn signal(&self) {
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live local to a descriptor we own. A full eventfd/pipe
         // (EAGAIN) means it is already readable, which is all we want.
         unsafe { libc::write(self.write_fd, (&one as *const u64).cast(), 8) };
     }
 
-    pub(crate) fn drain(&self) {
+    fn drain(&self) {
         let mut buf = [0u8; 64];
         loop {
             // SAFETY: reads into a live local buffer from a non-blocking descriptor we own.

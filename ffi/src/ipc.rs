@@ -7,7 +7,7 @@
 //! status codes.
 
 use std::ffi::{c_char, c_int, c_void, CStr, OsStr, OsString};
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,7 @@ use webmessaging_ipc::{Error as IpcError, ErrorKind, Listener};
 
 use crate::event_loop::{
     attach_source, detach_source, take_registration, wm_finalizer, wm_loop, Callbacks, Next,
-    Source, Waker, Watch,
+    Source, Watch,
 };
 use crate::handle::{Kind, Table};
 use crate::json;
@@ -47,17 +47,15 @@ pub type wm_connect_cb = Option<
     unsafe extern "C" fn(userdata: *mut c_void, listener: *mut wm_listener, event: *mut wm_message),
 >;
 
-/// What the listener's notifier reaches: shared with that closure, which the listener owns.
+/// What the listener's notifier reaches (shared with that closure, which the listener owns):
+/// the notifier of the loop the listener is attached to, if any.
+#[derive(Default)]
 struct Signal {
-    /// Readable while a client may be waiting (`wm_listener_fd`).
-    wake: Waker,
-    /// The notifier of the loop the listener is attached to, if any.
     on_ready: Mutex<Option<Notifier>>,
 }
 
 impl Signal {
     fn fire(&self) {
-        self.wake.signal();
         // Cloned out so that the loop's notifier runs with no lock of ours held.
         let n = self.on_ready.lock().clone();
         if let Some(n) = n {
@@ -341,10 +339,7 @@ pub unsafe extern "C" fn wm_listen(path: *const c_char, out: *mut *mut wm_listen
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let signal = Arc::new(Signal {
-            wake: Waker::new()?,
-            on_ready: Mutex::new(None),
-        });
+        let signal = Arc::new(Signal::default());
         let listener = webmessaging_ipc::listen(path)?;
         let s = Arc::clone(&signal);
         listener.set_notifier(Some(Arc::new(move || s.fire())));
@@ -398,9 +393,6 @@ pub unsafe extern "C" fn wm_listener_accept(
         if l.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
-        // Drained before looking, so a client arriving from now on makes the descriptor
-        // readable again (its notifier runs after this).
-        l.signal.wake.drain();
         let accepted = match timeout_arg(timeout_ms) {
             Some(t) if t.is_zero() => l.listener.try_accept(),
             t => l.listener.accept(t).map(Some),
@@ -411,14 +403,8 @@ pub unsafe extern "C" fn wm_listener_accept(
                 return Err(Failure::new(WM_ERR_TIMEOUT, "no client is waiting"));
             }
             Err(_) if l.closed.load(Ordering::Acquire) => return Err(closed()),
-            Err(e) => {
-                // One client failed; others may be waiting behind it.
-                l.signal.wake.signal();
-                return Err(e.into());
-            }
+            Err(e) => return Err(e.into()),
         };
-        // More clients may be waiting: keep the descriptor readable until an accept finds none.
-        l.signal.wake.signal();
         let h = new_port_handle(p)?;
         // SAFETY: checked non-null; the caller promises it is writable.
         unsafe { *out = h };
@@ -427,11 +413,11 @@ pub unsafe extern "C" fn wm_listener_accept(
 }
 
 /// Writes the listener's file descriptor to `*fd`, for programs with their own event loop
-/// (epoll, poll, libuv, GLib): it is readable (`POLLIN`/`EPOLLIN`, level triggered) when a
-/// client may be waiting; then call `wm_listener_accept(listener, 0, &port)` until it returns
-/// `WM_ERR_TIMEOUT` (it may be readable once more than needed; that accept just finds none). It
-/// also becomes readable when the listener is closed (accept then returns `WM_ERR_CLOSED`).
-/// Do not read, write or close it yourself; it stays valid until `wm_listener_free`.
+/// (epoll, poll, libuv, GLib): it is readable (`POLLIN`/`EPOLLIN`, level triggered) exactly
+/// while a client's port waits to be taken — then call `wm_listener_accept(listener, 0, &port)`
+/// until it returns `WM_ERR_TIMEOUT` — and for good once the listener is closed (accept then
+/// returns `WM_ERR_CLOSED`). Do not read, write or close it yourself; it stays valid until
+/// `wm_listener_free`.
 ///
 /// Thread safety: any thread. Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
 /// `WM_ERR_PANIC`.
@@ -443,7 +429,7 @@ pub unsafe extern "C" fn wm_listener_fd(listener: *const wm_listener, fd: *mut c
             return Err(Failure::null("fd"));
         }
         // SAFETY: checked non-null; the caller promises it is writable.
-        unsafe { *fd = l.signal.wake.read_fd };
+        unsafe { *fd = l.listener.ready_fd().as_raw_fd() };
         Ok(())
     })
 }
@@ -468,8 +454,8 @@ fn close_listener(l: &ListenerObj) {
     l.closed.store(true, Ordering::Release);
     l.listener.set_notifier(None);
     l.listener.close();
-    // Wakes an event loop watching the descriptor, or the `wm_loop` it is attached to (whose
-    // registration then ends), so it learns of the close.
+    // Wakes the `wm_loop` it is attached to, whose registration then ends. (Its descriptor
+    // turns readable by itself.)
     l.signal.fire();
 }
 

@@ -354,6 +354,8 @@ static void listen_accepts_two_clients(void) {
   wm_port *none = NULL;
   CHECK_STATUS(wm_listener_accept(l, 0, &none), WM_ERR_TIMEOUT);
   CHECK(none == NULL);
+  struct pollfd idle = {fd, POLLIN, 0};
+  CHECK(poll(&idle, 1, 0) == 0); /* nobody waits: not readable */
 
   int pids[2];
   const char *argv[] = {self_path, "child", "client", path, NULL};
@@ -373,6 +375,7 @@ static void listen_accepts_two_clients(void) {
     while (accepted < 2 && (s = wm_listener_accept(l, 0, &p)) == WM_OK) ports[accepted++] = p;
   }
   CHECK(accepted == 2);
+  CHECK(poll(&idle, 1, 0) == 0); /* both taken: not readable any more */
   for (int i = 0; i < accepted; i++) {
     char *hello = recv_json(ports[i]);
     int who = 0;
@@ -390,6 +393,7 @@ static void listen_accepts_two_clients(void) {
     CHECK_OK(wm_port_free(ports[i]));
   }
   CHECK_OK(wm_listener_close(l));
+  CHECK(poll(&idle, 1, 0) == 1); /* closed: readable for good */
   CHECK(access(path, F_OK) != 0); /* the socket file is gone */
   CHECK_STATUS(wm_listener_accept(l, 0, &none), WM_ERR_CLOSED);
   CHECK_STATUS(wm_listener_accept(l, -1, &none), WM_ERR_CLOSED);

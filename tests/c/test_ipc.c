@@ -142,6 +142,19 @@ static int child_client(const char *path) {
   return ok ? 0 : 1;
 }
 
+/* relay: takes the port of the first message and posts it straight back, then exits. */
+static int child_relay(wm_port *p) {
+  wm_message *m;
+  wm_port *carried;
+  if (wm_port_recv(p, LONG_MS, &m) != WM_OK || wm_message_take_port(m, 0, &carried) != WM_OK) {
+    return 1;
+  }
+  wm_message_free(m);
+  int ok = wm_port_post_json_transfer(p, "{\"relayed\":true}", &carried, 1) == WM_OK;
+  wm_port_free(carried);
+  return ok ? 0 : 1; /* exits at once: the message carrying the port has left (exit flushes) */
+}
+
 static int child_main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[2], "client") == 0) return argc >= 4 ? child_client(argv[3]) : 2;
   wm_port *p;
@@ -156,6 +169,7 @@ static int child_main(int argc, char **argv) {
   }
   int rc = 2;
   if (argc >= 3 && strcmp(argv[2], "echo") == 0) rc = child_echo(p);
+  if (argc >= 3 && strcmp(argv[2], "relay") == 0) rc = child_relay(p);
   if (argc >= 4 && strcmp(argv[2], "send") == 0) rc = child_send(p, atoi(argv[3]));
   if (argc >= 4 && strcmp(argv[2], "hang") == 0) rc = child_hang(p, atoi(argv[3]));
   wm_port_free(p);
@@ -767,6 +781,53 @@ static void out_of_descriptors_is_named(void) {
   CHECK_OK(wm_port_free(b2));
 }
 
+/* A port goes to another process inside a message and comes back from it, while its peer
+ * here keeps posting; the relay exits right after passing it on. Nothing is lost or reordered,
+ * and the channel keeps working both ways with the relay gone. */
+static void a_port_crosses_and_returns_through_a_relay_that_exits(void) {
+  int pid;
+  wm_port *p, *a, *b;
+  CHECK_OK(spawn_child("relay", "", &pid, &p));
+  REQUIRE(p != NULL);
+  CHECK_OK(wm_channel_new(&a, &b));
+  CHECK_OK(wm_port_post_json(a, "{\"seq\":1}")); /* backlog that travels with b */
+  CHECK_OK(wm_port_post_json_transfer(p, "{\"take\":true}", &b, 1));
+  const int n = scaled(2000);
+  for (int i = 2; i <= n; i++) { /* sent while b is away */
+    char text[32];
+    snprintf(text, sizeof text, "{\"seq\":%d}", i);
+    CHECK_OK(wm_port_post_json(a, text));
+  }
+  wm_message *m = NULL;
+  CHECK_OK(wm_port_recv(p, LONG_MS, &m));
+  wm_port *back = NULL;
+  CHECK_OK(wm_message_take_port(m, 0, &back));
+  wm_message_free(m);
+  CHECK(exited_ok(wait_child(pid, LONG_MS)));
+  REQUIRE(back != NULL);
+  for (int i = 1; i <= n; i++) {
+    char want[32];
+    snprintf(want, sizeof want, "{\"seq\":%d}", i);
+    char *got = recv_json(back);
+    if (got == NULL || strcmp(got, want) != 0) {
+      fprintf(stderr, "  message %d: got %s\n", i, got ? got : "(nothing)");
+      harness_failed_checks++;
+      wm_string_free(got);
+      break;
+    }
+    wm_string_free(got);
+  }
+  CHECK_OK(wm_port_post_json(back, "\"and back\""));
+  check_next_json(a, "\"and back\"");
+  CHECK_OK(wm_port_close(back));
+  CHECK_STATUS(wm_port_recv(a, LONG_MS, &m), WM_ERR_CLOSED);
+  CHECK_STATUS(wm_port_recv(p, LONG_MS, &m), WM_ERR_CLOSED); /* the relay and its end are gone */
+  CHECK_OK(wm_port_free(a));
+  CHECK_OK(wm_port_free(b));
+  CHECK_OK(wm_port_free(back));
+  CHECK_OK(wm_port_free(p));
+}
+
 /* A spawned child with an environment of our making still gets its port (and nothing else). */
 static void spawn_with_an_explicit_environment(void) {
   const char *argv[] = {self_path, "child", "send", "3", NULL};
@@ -795,6 +856,7 @@ int main(int argc, char **argv) {
   RUN(spawn_exchanges_values_both_ways);
   RUN(spawn_with_an_explicit_environment);
   RUN(n_messages_then_close_notice);
+  RUN(a_port_crosses_and_returns_through_a_relay_that_exits);
   RUN(sigkill_delivers_what_was_written_then_lost);
   RUN(listen_accepts_two_clients);
   RUN(listener_on_a_loop);

@@ -277,3 +277,25 @@ fn a_port_whose_descriptor_cannot_be_received_is_lost_alone() {
     peer.port.post_message("done", &[]).unwrap();
     assert!(peer.wait_exit().success());
 }
+
+#[test]
+fn a_notifier_that_panics_on_the_transport_thread_costs_only_that_notification() {
+    use std::sync::Arc;
+    // Both ends in this process: export, then import here.
+    let (a, b) = webmessaging_core::MessageChannel::new().into_ports();
+    let b = webmessaging_ipc::import_fd(webmessaging_ipc::export_fd(&b).unwrap()).unwrap();
+    b.set_onmessage(Some(Arc::new(|| panic!("a notifier that panics"))));
+    a.post_message("x", &[]).unwrap();
+    assert_eq!(recv(&b).data, b"x");
+    // The transport's thread lives on: another cross-process pair works.
+    let (c, d) = webmessaging_core::MessageChannel::new().into_ports();
+    let d = webmessaging_ipc::import_fd(webmessaging_ipc::export_fd(&d).unwrap()).unwrap();
+    c.post_message("y", &[]).unwrap();
+    assert_eq!(recv(&d).data, b"y");
+    let why = webmessaging_ipc::diagnostics()
+        .last_protocol_error
+        .unwrap_or_default();
+    assert!(why.contains("notifier panicked"), "{why}");
+    // Dropping b would fire its notifier here, with its own close notice.
+    b.set_notifier(None);
+}

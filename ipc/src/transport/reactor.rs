@@ -13,7 +13,7 @@ use rustix::event::{epoll, eventfd, EventfdFlags};
 use rustix::io::Errno;
 use webmessaging_core::{CloseReason, Error as CoreError, MessageChannel, MessagePort, Notifier};
 
-use super::conn::{InBuf, OutBuf, ReadEnd};
+use super::conn::{InBuf, OutBuf, ReadEnd, FDS_PER_SEND};
 use super::wire;
 use crate::frame::{self, Frame};
 
@@ -253,6 +253,14 @@ fn direct_send(tx: &Mutex<Outgoing>, port: &MessagePort) -> bool {
 fn direct_enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var("WEBMESSAGING_IPC_DIRECT").map_or(true, |v| v != "0"))
+}
+
+/// Runs `f`, which may call a program's notifier (posting into or closing a program's port),
+/// so that a notifier that panics costs that notification, not the transport's thread.
+fn guard_user_code(shared: &Shared, f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        shared.protocol_error("a port's notifier panicked on the transport's thread".into());
+    }
 }
 
 /// One bridge: the local port the transport owns and its socket.
@@ -565,9 +573,12 @@ impl Reactor {
             let parsed = match frame::parse(unread, queue.len()) {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
-                Err(frame::FrameError::MissingDescriptors { needed, arrived }) if *cut_off => {
+                Err(frame::FrameError::MissingDescriptors { needed, arrived })
+                    if *cut_off && needed <= FDS_PER_SEND =>
+                {
                     // This process ran out of descriptors: the kernel dropped this frame's last
-                    // ones. What they carried is lost (a port arrives ended), the rest goes on.
+                    // ones (all came in one message, so the missing ones are the last). What
+                    // they carried is lost (a port arrives ended), the rest goes on.
                     *cut_off = false;
                     missing = needed - arrived;
                     match frame::parse(unread, needed) {
@@ -602,7 +613,10 @@ impl Reactor {
                 Frame::Message(m) => match wire::receive(self, &m, fds) {
                     Ok((payload, ports)) => {
                         // The ports are the fresh ends of new bridges: posting detaches them.
-                        let _ = b.port.post_message(payload, &ports);
+                        let port = &b.port;
+                        guard_user_code(&self.shared, || {
+                            let _ = port.post_message(payload, &ports);
+                        });
                         Ok(None)
                     }
                     Err(e) => Err(e),
@@ -633,7 +647,7 @@ impl Reactor {
                 CloseReason::Lost
             }
         };
-        b.port.close_with(reason);
+        guard_user_code(&self.shared, || b.port.close_with(reason));
         self.retire(b);
     }
 

@@ -7,8 +7,8 @@
  *
  * Conventions: every function returning wm_status returns WM_OK (0) on success; on failure
  * wm_last_error() describes what went wrong on the calling thread. Handles (wm_port, wm_message,
- * wm_value, wm_loop, wm_window, wm_broadcast) are opaque and checked: a NULL handle gives
- * WM_ERR_NULL_ARG, a freed or never-issued one WM_ERR_INVALID_HANDLE. Every *_free function
+ * wm_value, wm_loop, wm_window, wm_broadcast, wm_listener) are opaque and checked: a NULL handle
+ * gives WM_ERR_NULL_ARG, a freed or never-issued one WM_ERR_INVALID_HANDLE. Every *_free function
  * accepts NULL. Status numbers are never reused; see docs/readme/c.md for the ABI policy.
  */
 
@@ -129,6 +129,29 @@ enum wm_status
    * (`wm_value_object_get`), a message has no source window (`wm_message_source`).
    */
   WM_ERR_NOT_FOUND = 15,
+  /**
+   * A socket path is already taken (`wm_listen` on a path that exists: `EADDRINUSE`).
+   */
+  WM_ERR_ADDRESS_IN_USE = 16,
+  /**
+   * The operating system refused access: a socket path or its directory may not be written
+   * or read (`EACCES`, `EPERM`).
+   */
+  WM_ERR_PERMISSION = 17,
+  /**
+   * The other side refused the connection: nothing accepts at the path any more, the
+   * listener refused this user id, or it is not a webmessaging endpoint (`ECONNREFUSED`).
+   */
+  WM_ERR_REFUSED = 18,
+  /**
+   * The process or the system ran out of file descriptors (`EMFILE`, `ENFILE`).
+   */
+  WM_ERR_DESCRIPTORS = 19,
+  /**
+   * The other process broke the cross-process protocol (bad handshake, malformed frame): the
+   * connection or port it concerned is given up; nothing else is affected.
+   */
+  WM_ERR_PROTOCOL = 20,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -315,6 +338,14 @@ typedef enum {
 typedef struct wm_broadcast wm_broadcast;
 
 /**
+ * A listening Unix socket (`wm_listen`): each client that `wm_connect`s becomes one new port,
+ * taken with `wm_listener_accept`, as a `SharedWorker` gets one port per `connect` event.
+ *
+ * An opaque handle: create it with `wm_listen`, release it with `wm_listener_free`.
+ */
+typedef struct wm_listener wm_listener;
+
+/**
  * An event loop that delivers the messages of attached ports through callbacks.
  *
  * An opaque handle: create it with `wm_loop_new`, release it with `wm_loop_free`.
@@ -390,6 +421,16 @@ typedef void (*wm_message_cb)(void *userdata, wm_port *port, wm_message *message
  * finalizer runs right after it); the handle itself stays valid until you free it.
  */
 typedef void (*wm_close_cb)(void *userdata, wm_port *port, wm_close_reason reason, bool by_peer);
+
+/**
+ * `onconnect`: called by `wm_loop_dispatch` for each client of an attached listener, with a
+ * connect event: a message whose value is `undefined` and whose one port (take it with
+ * `wm_message_take_port(event, 0, &port)`, as `event.ports[0]` of a `SharedWorker`'s `connect`
+ * event) is the new port. `listener` is the handle that was attached. The event is lent to
+ * the callback: the loop frees it when the callback returns, and a port not taken is dropped
+ * with it (the client gets a `WM_CLOSE_DROPPED` notice).
+ */
+typedef void (*wm_connect_cb)(void *userdata, wm_listener *listener, wm_message *event);
 
 /**
  * Counters of one port (beyond the standard), filled in by `wm_port_get_metrics`.
@@ -639,6 +680,210 @@ wm_status wm_loop_wait(wm_loop *l, int64_t timeout_ms);
  * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
  */
 wm_status wm_loop_free(wm_loop *l);
+
+/**
+ * Starts a child process holding one end of a new message channel and gives the other end to
+ * the caller. The child gets its end with `wm_parent_port` (or its language's `parent_port()`):
+ * it inherits one socket descriptor, named by the environment variable `WEBMESSAGING_PORT_FD`.
+ *
+ * `argv` is the child's argument vector, NULL-terminated; `argv[0]` is the program, looked up
+ * on `PATH` when it contains no slash, as `execvp` does. `envp` is the child's whole
+ * environment as `"NAME=value"` strings, NULL-terminated, or NULL to inherit this process's
+ * environment (`WEBMESSAGING_PORT_FD` is added either way). Strings may hold any bytes but NUL.
+ * The child inherits this process's standard input, output and error.
+ *
+ * Ownership: on `WM_OK`, `*pid` is the child's process id (reap it with `waitpid`; the library
+ * neither waits for nor kills the child) and `*port` a new port handle owned by the caller
+ * (`wm_port_free`), not started, entangled with the child's port. On failure `*port` is NULL,
+ * `*pid` is -1, and no child is left running.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG` (`argv`, `pid` or `port`), `WM_ERR_INVALID_ARG` (`argv`
+ * empty, an `envp` entry without `=`), `WM_ERR_NOT_FOUND` (no such program),
+ * `WM_ERR_PERMISSION` (not executable), `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_PANIC`.
+ */
+wm_status wm_spawn(const char *const *argv, const char *const *envp, int *pid, wm_port **port);
+
+/**
+ * Takes the port a parent process gave this one (`wm_spawn`, or any language's `spawn`):
+ * reads the environment variable `WEBMESSAGING_PORT_FD`, removes it, and imports the descriptor
+ * it names. Only the first call finds it; later calls return `WM_ERR_NOT_FOUND`.
+ *
+ * Call it early, before starting threads that read the environment (it removes a variable).
+ * Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
+ * started; on failure NULL.
+ * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (this process was not given a port, or it was taken
+ * already), `WM_ERR_IO` (the variable does not name an open Unix stream socket: it is removed
+ * all the same, and a descriptor it names that is not a socket is left open),
+ * `WM_ERR_DESCRIPTORS`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
+ */
+wm_status wm_parent_port(wm_port **out);
+
+/**
+ * Listens on a new Unix socket at `path`, created readable and writable by the owner only.
+ * Each client that connects (`wm_connect`, or `connect` in any language) becomes one new port,
+ * taken with `wm_listener_accept`. Connections from another user id are refused.
+ *
+ * `path` is a NUL-terminated UTF-8 file name (at most about 100 bytes, the limit of a Unix
+ * socket address). It must not exist: an existing file is never replaced.
+ * Ownership: on `WM_OK`, `*out` is a new listener owned by the caller (`wm_listener_free`, which
+ * also removes the socket file); on failure NULL.
+ * Thread safety: any thread; the listener may be used from any thread.
+ * Returns `WM_OK`, `WM_ERR_ADDRESS_IN_USE` (the path exists), `WM_ERR_PERMISSION` (its directory
+ * is not writable), `WM_ERR_NOT_FOUND` (its directory does not exist), `WM_ERR_INVALID_ARG`
+ * (not UTF-8, empty, too long), `WM_ERR_NULL_ARG`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_listen(const char *path, wm_listener **out);
+
+/**
+ * Takes the next client's port, waiting up to `timeout_ms` as every receive call does: < 0
+ * waits without limit, 0 does not wait, > 0 waits that many milliseconds (`WM_ERR_TIMEOUT`
+ * when no client came).
+ *
+ * A client whose connection failed (another user id, a broken handshake, no descriptor left)
+ * makes the accept that reaches it return that client's error (`WM_ERR_REFUSED`,
+ * `WM_ERR_PROTOCOL`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`); the listener goes on, and the next
+ * accept takes the next client.
+ *
+ * Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
+ * started, entangled with the client's port; on failure NULL.
+ * Thread safety: any thread. If several threads accept on one listener, each client goes to one.
+ * Returns `WM_OK`, `WM_ERR_TIMEOUT`, `WM_ERR_CLOSED` (`wm_listener_close` was called), a failed
+ * client's error (above), `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_accept(wm_listener *listener, int64_t timeout_ms, wm_port **out);
+
+/**
+ * Writes the listener's file descriptor to `*fd`, for programs with their own event loop
+ * (epoll, poll, libuv, GLib): it is readable (`POLLIN`/`EPOLLIN`, level triggered) exactly
+ * while a client's port waits to be taken — then call `wm_listener_accept(listener, 0, &port)`
+ * until it returns `WM_ERR_TIMEOUT` — and for good once the listener is closed (accept then
+ * returns `WM_ERR_CLOSED`). Do not read, write or close it yourself; it stays valid until
+ * `wm_listener_free`.
+ *
+ * Thread safety: any thread. Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_fd(const wm_listener *listener, int *fd);
+
+/**
+ * Stops listening: removes the socket file, refuses new clients, and makes
+ * `wm_listener_accept` return `WM_ERR_CLOSED` (also in threads blocked in it). Ports already
+ * accepted are not affected. Idempotent. The handle stays valid: free it with
+ * `wm_listener_free`.
+ *
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_close(wm_listener *listener);
+
+/**
+ * Attaches a listener to a loop: from now on `wm_loop_dispatch` calls `onconnect` once per
+ * client, on the dispatching thread, with a connect event carrying the client's port (see
+ * `wm_connect_cb`). For programs that wait with `wm_loop_wait` or watch only `wm_loop_fd`;
+ * `wm_listener_fd` serves programs that prefer to accept themselves. Clients whose connection
+ * failed (see `wm_listener_accept`) are skipped. Attaching a listener that
+ * is already attached replaces its registration (whose finalizer runs). When the listener is
+ * closed, the registration ends (its finalizer runs; no callback).
+ *
+ * Ownership: the loop does not take the listener handle: free it with `wm_listener_free` (which
+ * detaches it). `userdata` is yours; it is passed to `onconnect` and, once when the
+ * registration ends, to `finalizer` (may be NULL). If this call fails, nothing is registered and
+ * `finalizer` is not called.
+ * Thread safety: any thread. Callbacks run only on the thread calling `wm_loop_dispatch`.
+ * Returns `WM_OK`, `WM_ERR_CLOSED` (the listener is closed), `WM_ERR_NULL_ARG`,
+ * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_attach(wm_loop *l,
+                             wm_listener *listener,
+                             wm_connect_cb onconnect,
+                             void *userdata,
+                             wm_finalizer finalizer);
+
+/**
+ * Detaches a listener from the loop: no more `onconnect` calls (one already running finishes),
+ * and its finalizer runs. Clients wait for `wm_listener_accept` or a new attach. Detaching a
+ * listener that is not attached to this loop does nothing.
+ *
+ * Thread safety: any thread, including inside its own callback.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_detach(wm_loop *l, wm_listener *listener);
+
+/**
+ * Releases a listener handle, closing it first as `wm_listener_close` does (the socket file is
+ * removed). Ports it accepted are not affected. A thread blocked in `wm_listener_accept` on it
+ * returns (`WM_ERR_CLOSED`).
+ *
+ * Ownership: consumes the handle. Accepts NULL (does nothing, returns `WM_OK`).
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_INVALID_HANDLE` (already freed or never issued), `WM_ERR_PANIC`.
+ */
+wm_status wm_listener_free(wm_listener *listener);
+
+/**
+ * Connects to a listener at `path` (`wm_listen`, or `listen` in any language) and returns this
+ * client's port, entangled with the one the listener's accept gets. Waits up to `timeout_ms`
+ * for the listener's answer (< 0: without limit; 0: the answer must be there at once).
+ *
+ * Ownership: on `WM_OK`, `*out` is a new port handle owned by the caller (`wm_port_free`), not
+ * started; on failure NULL. `path` is borrowed for the call.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_NOT_FOUND` (no socket at the path), `WM_ERR_REFUSED` (nobody
+ * listens there any more, or the listener refused this user id), `WM_ERR_PERMISSION`,
+ * `WM_ERR_TIMEOUT`, `WM_ERR_PROTOCOL` (not a webmessaging listener), `WM_ERR_INVALID_ARG`
+ * (`path` not UTF-8, empty, or too long for a socket address), `WM_ERR_NULL_ARG`, `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`,
+ * `WM_ERR_PANIC`.
+ */
+wm_status wm_connect(const char *path,
+                     int64_t timeout_ms,
+                     wm_port **out);
+
+/**
+ * Exports the port as a connected Unix socket descriptor, to hand it to another process (for
+ * example with `SCM_RIGHTS`, or by inheritance) or to another copy of this library in this
+ * process (the Python or Node binding), which imports it (`wm_port_import_fd`, `import_fd`,
+ * `importFd`) as a port entangled with this port's peer, with its backlog.
+ *
+ * The port is detached here as by a transfer: the handle stays valid (free it with
+ * `wm_port_free`) but can no longer send or receive, and its loop registration is dropped.
+ * Ownership: on `WM_OK`, `*fd` is a new descriptor owned by the caller, with close-on-exec
+ * set; closing it without importing it drops the port (its peer gets a close notice). On
+ * failure `*fd` is -1 and the port is unchanged.
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_DATA_CLONE` (the port is closed or already transferred),
+ * `WM_ERR_DESCRIPTORS`, `WM_ERR_IO`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_port_export_fd(wm_port *port, int *fd);
+
+/**
+ * Imports a descriptor made by `wm_port_export_fd` (in this process or another, by any of the
+ * library's languages) as a port, entangled with the exported port's peer, with its backlog.
+ *
+ * Ownership: on `WM_OK` the library owns `fd` (it is closed here; do not use or close it
+ * again) and `*out` is a new port handle owned by the caller (`wm_port_free`), not started.
+ * On failure `*out` is NULL and `fd` is still the caller's to close (if the failure came from
+ * what was read on it, that part is lost).
+ * Thread safety: any thread.
+ * Returns `WM_OK`, `WM_ERR_INVALID_ARG` (`fd` is negative, not open, or not a socket),
+ * `WM_ERR_PROTOCOL` (the socket does not carry an exported port), `WM_ERR_DESCRIPTORS`,
+ * `WM_ERR_IO`, `WM_ERR_NULL_ARG`, `WM_ERR_PANIC`.
+ */
+wm_status wm_port_import_fd(int fd, wm_port **out);
+
+/**
+ * Waits until every message posted before this call to a port whose peer is in another process
+ * has been written to its socket (or its peer is gone), up to `timeout_ms` (< 0: without limit,
+ * 0: just look). The library does this by itself when the process exits normally (through
+ * `exit` or a return from `main`, for up to 5 seconds), so a program that posts, closes and
+ * exits loses nothing; call it before `_exit`, `abort` or `exec`, or to bound the wait yourself.
+ *
+ * Thread safety: any thread. In a child forked without `exec` it cannot wait for the parent's
+ * transport and returns `WM_ERR_TIMEOUT` at once.
+ * Returns `WM_OK` (everything was written, or no port ever left this process),
+ * `WM_ERR_TIMEOUT`, `WM_ERR_PANIC`.
+ */
+wm_status wm_flush(int64_t timeout_ms);
 
 /**
  * Frees a string the library returned (`wm_message_to_json`, `wm_value_to_json`,
@@ -1195,6 +1440,25 @@ wm_status wm_value_set_add(wm_value *set, const wm_value *item);
  * `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
  */
 wm_status wm_value_error_set_cause(wm_value *error, const wm_value *cause);
+
+/**
+ * Writes to `*out` whether `a` and `b` are deeply equal, as JavaScript's
+ * `util.isDeepStrictEqual` reads structured-clone values: the same types; primitives, Dates and
+ * Number objects by SameValue (NaN equals NaN, -0 differs from 0); strings by code unit;
+ * objects' own properties with equal values, in any order; arrays' length, present elements
+ * (a hole differs from `undefined`) and extra properties; Map entries and Set members in
+ * order; ArrayBuffers by their bytes; typed arrays and DataViews by their kind and the bytes
+ * they see (not their offset in the buffer); Errors' name, message, stack and cause. Objects must correspond one to one: a shared object
+ * or a cycle on one side must be shared or a cycle the same way on the other. Ports are equal
+ * only to themselves. Unlike `wm_value_same` (identity), the two values may come from
+ * different messages.
+ *
+ * Thread safety: any thread. Cost: linear in the size of both values.
+ * Returns `WM_OK`, `WM_ERR_NULL_ARG`, `WM_ERR_INVALID_HANDLE`, `WM_ERR_PANIC`.
+ */
+wm_status wm_value_equal(const wm_value *a,
+                         const wm_value *b,
+                         bool *out);
 
 /**
  * Writes the type of `value` to `*out`. Thread safety: any thread (for all readers).

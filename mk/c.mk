@@ -1,5 +1,6 @@
 # C ABI (libwebmessaging): header drift check, C tests in three modes (plain, ASan+UBSan,
-# valgrind), installed-tree pkg-config test, C demos, C-vs-Rust benchmark, `make install`.
+# valgrind), installed-tree pkg-config test, C demos, C-vs-Rust benchmark, `make install`, and
+# the C programs of cross-process ports (matrix agent, demo child, C-to-C benchmark).
 
 C_PROFILE_DIR  := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/release
 C_LIBDIR       := $(C_PROFILE_DIR)
@@ -23,10 +24,10 @@ C_VALGRIND     := valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=f
                   --suppressions=$(ROOT)/tests/c/valgrind.supp
 
 .PHONY: c-lib c-tools header test-c test-c-header test-c-plain test-c-asan test-c-valgrind \
-	test-c-install demo-c bench-c install
+	test-c-install demo-c bench-c install ipc-agent-c ipc-child-c test-c-ipc-agent bench-c-ipc
 TEST_TARGETS  += test-c
 DEMO_TARGETS  += demo-c
-BENCH_TARGETS += bench-c
+BENCH_TARGETS += bench-c bench-c-ipc
 
 # Installs what the C targets need, only when missing: valgrind and pkg-config from Debian
 # packages, cbindgen built from source (crates.io, pinned, locked) into target/tools.
@@ -47,7 +48,7 @@ c-lib:
 header: c-tools
 	$(CBINDGEN) --quiet --config ffi/cbindgen.toml --crate webmessaging-ffi --output $(C_HEADER) ffi
 
-test-c: test-c-header test-c-plain test-c-asan test-c-valgrind test-c-install
+test-c: test-c-header test-c-plain test-c-asan test-c-valgrind test-c-install test-c-ipc-agent
 
 # The committed header must equal a fresh one, and compile on its own as C11 and C++17.
 test-c-header: c-tools
@@ -129,3 +130,28 @@ bench-c: c-lib
 		-L $(C_LIBDIR) -lwebmessaging -lm -Wl,-rpath,$(C_LIBDIR)
 	$(CARGO) build --release -q -p webmessaging-ffi --example bench_core
 	sh tests/c/bench/run.sh $(C_BUILD)/bench/bench_c $(C_PROFILE_DIR)/examples/bench_core
+
+# Cross-process ports: the C agent of the cross-language matrix (tests/ipc/agent.c; the runner
+# that mixes languages is tests/ipc/run_matrix.py) and the C child of the demo.
+IPC_BUILD := $(ROOT)/build/ipc
+ipc-agent-c: c-lib
+	@mkdir -p $(IPC_BUILD)
+	$(CC) $(C_STD_FLAGS) -I include -o $(IPC_BUILD)/agent-c tests/ipc/agent.c \
+		-L $(C_LIBDIR) -lwebmessaging -lm -Wl,-rpath,$(C_LIBDIR)
+
+ipc-child-c: c-lib
+	@mkdir -p $(IPC_BUILD)
+	$(CC) $(C_STD_FLAGS) -I include -o $(IPC_BUILD)/child-c examples/ipc/child.c \
+		-L $(C_LIBDIR) -lwebmessaging -lm -Wl,-rpath,$(C_LIBDIR)
+
+# The matrix's C row against itself: a C driver, a C child and a C third process.
+test-c-ipc-agent: ipc-agent-c
+	WM_VECTORS=$(ROOT)/tests/vectors/v8-vectors.json timeout 120 $(IPC_BUILD)/agent-c c c
+
+# C-to-C between two processes: 16-byte messages one way and round trips, each beside a raw
+# Unix-socket write/read loop between the same two processes, interleaved.
+bench-c-ipc: c-lib
+	@mkdir -p $(C_BUILD)/bench
+	$(CC) -std=c11 -O2 -pthread -I include -o $(C_BUILD)/bench/bench_ipc tests/c/bench/bench_ipc.c \
+		-L $(C_LIBDIR) -lwebmessaging -lm -Wl,-rpath,$(C_LIBDIR)
+	$(C_BUILD)/bench/bench_ipc

@@ -89,6 +89,7 @@ pub(crate) enum Callbacks {
         crate::broadcast::wm_broadcast_message_cb,
         crate::broadcast::wm_broadcast_close_cb,
     ),
+    Listener(crate::ipc::wm_connect_cb),
 }
 
 /// An object's attachment to a loop: the callbacks and the user's data.
@@ -579,6 +580,9 @@ fn drain(l: &Arc<LoopInner>, src: &Arc<dyn Source>, budget: usize) -> usize {
                     },
                     Callbacks::Broadcast(Some(cb), _) => unsafe {
                         cb(reg.userdata, reg.handle as *mut wm_broadcast, h)
+                    },
+                    Callbacks::Listener(Some(cb)) => unsafe {
+                        cb(reg.userdata, reg.handle as *mut crate::ipc::wm_listener, h)
                     },
                     _ => {}
                 }

@@ -52,6 +52,7 @@ pub(crate) enum Kind {
     Loop = 4,
     Window = 5,
     Broadcast = 6,
+    Listener = 7,
 }
 
 /// Bits of a slot's state word: the generation in the high 32 bits, then the live bit, then the

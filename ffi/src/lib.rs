@@ -23,6 +23,7 @@
 pub mod broadcast;
 pub mod event_loop;
 mod handle;
+pub mod ipc;
 pub mod json;
 pub mod limits;
 pub mod message;
@@ -64,6 +65,7 @@ pub extern "C" fn wm_live_handles() -> usize {
             + event_loop::live()
             + window::live()
             + broadcast::live()
+            + ipc::live()
     })
 }
 

@@ -50,6 +50,19 @@ pub enum wm_status {
     /// What was looked up is not there: an object has no property of that key
     /// (`wm_value_object_get`), a message has no source window (`wm_message_source`).
     WM_ERR_NOT_FOUND = 15,
+    /// A socket path is already taken (`wm_listen` on a path that exists: `EADDRINUSE`).
+    WM_ERR_ADDRESS_IN_USE = 16,
+    /// The operating system refused access: a socket path or its directory may not be written
+    /// or read (`EACCES`, `EPERM`).
+    WM_ERR_PERMISSION = 17,
+    /// The other side refused the connection: nothing accepts at the path any more, the
+    /// listener refused this user id, or it is not a webmessaging endpoint (`ECONNREFUSED`).
+    WM_ERR_REFUSED = 18,
+    /// The process or the system ran out of file descriptors (`EMFILE`, `ENFILE`).
+    WM_ERR_DESCRIPTORS = 19,
+    /// The other process broke the cross-process protocol (bad handshake, malformed frame): the
+    /// connection or port it concerned is given up; nothing else is affected.
+    WM_ERR_PROTOCOL = 20,
 }
 
 pub use wm_status::*;
@@ -219,6 +232,11 @@ pub extern "C" fn wm_status_str(status: i32) -> *const c_char {
         13 => c"WM_ERR_IO",
         14 => c"WM_ERR_WRONG_TYPE",
         15 => c"WM_ERR_NOT_FOUND",
+        16 => c"WM_ERR_ADDRESS_IN_USE",
+        17 => c"WM_ERR_PERMISSION",
+        18 => c"WM_ERR_REFUSED",
+        19 => c"WM_ERR_DESCRIPTORS",
+        20 => c"WM_ERR_PROTOCOL",
         _ => c"WM_ERR_UNKNOWN",
     };
     s.as_ptr()
@@ -283,7 +301,7 @@ mod tests {
 
     #[test]
     fn every_status_has_a_name() {
-        for code in 0..=15 {
+        for code in 0..=20 {
             // SAFETY: wm_status_str returns a static NUL-terminated string.
             let name = unsafe { CStr::from_ptr(wm_status_str(code)) }
                 .to_str()
@@ -293,5 +311,8 @@ mod tests {
                 "{code}"
             );
         }
+        // SAFETY: as above.
+        let past = unsafe { CStr::from_ptr(wm_status_str(21)) };
+        assert_eq!(past.to_str().unwrap(), "WM_ERR_UNKNOWN");
     }
 }

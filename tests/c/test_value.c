@@ -454,6 +454,64 @@ static void json_mapping(void) {
   }
 }
 
+/* Copies the value through a channel: a new value, equal but not the same. */
+static wm_value *through_a_channel(const wm_value *v) {
+  wm_port *a, *b;
+  wm_message *m = NULL;
+  wm_value *out = NULL;
+  CHECK_OK(wm_channel_new(&a, &b));
+  CHECK_OK(wm_port_post(a, v, NULL, 0));
+  CHECK_OK(wm_port_try_recv(b, &m));
+  CHECK_OK(wm_message_value(m, &out));
+  wm_message_free(m);
+  wm_port_free(a);
+  wm_port_free(b);
+  return out;
+}
+
+/* wm_value_equal is deep (unlike wm_value_same): a copy is equal; a changed number, -0 for 0,
+ * or two equal objects where one was shared are not. */
+static void deep_equality(void) {
+  wm_value *obj, *shared, *arr, *nan, *copy, *other, *zero, *negzero;
+  CHECK_OK(wm_value_from_json("{\"a\":[1,\"x\",null],\"b\":{\"c\":true}}", &obj));
+  CHECK_OK(wm_value_new_object(&shared));
+  CHECK_OK(wm_value_new_array(&arr));
+  CHECK_OK(wm_value_array_push(arr, shared));
+  CHECK_OK(wm_value_array_push(arr, shared)); /* [s, s] */
+  CHECK_OK(wm_value_object_set(obj, "shared", arr));
+  CHECK_OK(wm_value_new_number(NAN, &nan));
+  CHECK_OK(wm_value_object_set(obj, "nan", nan));
+  CHECK_OK(wm_value_object_set(obj, "self", obj)); /* a cycle */
+  copy = through_a_channel(obj);
+  bool eq = false, same = true;
+  CHECK_OK(wm_value_equal(obj, copy, &eq));
+  CHECK(eq);
+  CHECK_OK(wm_value_same(obj, copy, &same));
+  CHECK(!same);
+  /* [s, t] with two equal objects is not [s, s]. */
+  wm_value *t, *arr2;
+  CHECK_OK(wm_value_new_object(&t));
+  CHECK_OK(wm_value_new_array(&arr2));
+  CHECK_OK(wm_value_array_push(arr2, shared));
+  CHECK_OK(wm_value_array_push(arr2, t));
+  CHECK_OK(wm_value_object_set(copy, "shared", arr2));
+  CHECK_OK(wm_value_equal(obj, copy, &eq));
+  CHECK(!eq);
+  CHECK_OK(wm_value_from_json("{\"a\":[1,\"x\",null],\"b\":{\"c\":false}}", &other));
+  CHECK_OK(wm_value_equal(obj, other, &eq));
+  CHECK(!eq);
+  CHECK_OK(wm_value_new_number(0.0, &zero));
+  CHECK_OK(wm_value_new_number(-0.0, &negzero));
+  CHECK_OK(wm_value_equal(zero, negzero, &eq));
+  CHECK(!eq);
+  CHECK_OK(wm_value_equal(nan, nan, &eq));
+  CHECK(eq);
+  CHECK_STATUS(wm_value_equal(zero, NULL, &eq), WM_ERR_NULL_ARG);
+  CHECK_STATUS(wm_value_equal(zero, zero, NULL), WM_ERR_NULL_ARG);
+  wm_value *vals[] = {obj, shared, arr, nan, copy, other, zero, negzero, t, arr2};
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) wm_value_free(vals[i]);
+}
+
 static void value_null_arguments(void) {
   wm_value *v;
   CHECK_STATUS(wm_value_new_undefined(NULL), WM_ERR_NULL_ARG);
@@ -537,6 +595,7 @@ int main(void) {
   RUN(array_buffers_and_views);
   RUN(r_tr_array_buffers_transfer_without_copy_and_detach);
   RUN(json_mapping);
+  RUN(deep_equality);
   RUN(value_null_arguments);
   return harness_finish("test_value");
 }

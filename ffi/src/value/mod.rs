@@ -33,6 +33,7 @@ macro_rules! out_handle {
 
 mod build;
 mod containers;
+mod equal;
 mod graph;
 mod read;
 mod wire;

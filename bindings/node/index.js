@@ -65,6 +65,7 @@ const kInDelivery = Symbol('webmessaging.inDelivery');
 const kDiscard = Symbol('webmessaging.discard');
 const kClosing = Symbol('webmessaging.closing');
 const kDone = Symbol('webmessaging.done');
+const kWake = Symbol('webmessaging.wake'); // other objects woken through the env (ipc.js)
 
 const BATCH = 1000;
 
@@ -175,6 +176,8 @@ function wakePort(id) {
     drainBroadcast(port);
   } else if (port instanceof Window) {
     drainWindow(port);
+  } else if (port[kWake] !== undefined) {
+    port[kWake](); // a cross-process Listener (ipc.js): clients are waiting
   } else {
     drainPort(port);
   }
@@ -1193,6 +1196,12 @@ function importPort(token) {
   }
 }
 
+// Cross-process ports (ipc.js), given the internals they share with ports.
+const ipc = require('./ipc.js')({
+  native, newPort, nativeError, envRef, track, untrack: (id) => live.delete(id), kWake, kId,
+  kClosed, MessagePort, MessageChannel, MessageEvent, returnStash, detachLocally,
+});
+
 module.exports = {
   MessageChannel,
   MessagePort,
@@ -1202,6 +1211,13 @@ module.exports = {
   importPort,
   BroadcastChannel,
   Window,
+  spawn: ipc.spawn,
+  parentPort: ipc.parentPort,
+  listen: ipc.listen,
+  connect: ipc.connect,
+  exportFd: ipc.exportFd,
+  importFd: ipc.importFd,
+  Listener: ipc.Listener,
 };
 // Internal, for the cross-language tests (which read raw batches): not part of the API.
 Object.defineProperty(module.exports, '_recvScratch', { value: recvScratch });

@@ -44,6 +44,13 @@ parent.addEventListener('message', (ev) => {
       else setTimeout(() => process.stdout.write('wrote\n'), 200);
       break;
     }
+    case 'drop':
+      // Keep nothing of the port that came in: collection closes it (reason 'dropped').
+      setTimeout(() => {
+        for (let i = 0; i < 5; i++) global.gc();
+        parent.postMessage({ cmd: 'dropped' });
+      }, 20);
+      break;
     case 'env':
       parent.postMessage({ cmd: 'env', value: process.env.WM_TEST_VAR });
       break;

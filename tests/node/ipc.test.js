@@ -119,6 +119,23 @@ test('spawn: ports cross to the child and back', async () => {
   }
 });
 
+test('a port the child drops is collected there, and its peer here sees close (dropped)', async () => {
+  const { child, port } = wm.spawn(process.execPath, ['--expose-gc', CHILD], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const { port1, port2 } = new wm.MessageChannel();
+    const closed = closeOf(port1, 'the close of the dropped port');
+    port1.start();
+    port.postMessage({ cmd: 'drop' }, [port2]);
+    const ev = await closed;
+    assert.strictEqual(ev.reason, 'dropped');
+    assert.strictEqual(ev.byPeer, true);
+    port.postMessage({ cmd: 'exit' });
+    assert.deepStrictEqual(await exitOf(child), [0, null]);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
 test('N messages then close in the child: N messages, then close (closed, by the peer)', async () => {
   const { child, port } = spawnChild();
   try {

@@ -70,8 +70,11 @@ fn child_main() {
         let arg: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
         let mut ports = m.ports.into_iter();
         match verb {
-            "stream" => {
+            "stream" | "stream_ack" => {
                 let p = ports.next().unwrap();
+                if verb == "stream_ack" {
+                    parent.post_message(cmd("started", &[]), &[]).unwrap();
+                }
                 for i in 0..arg {
                     p.post_message(seq(i), &[]).unwrap();
                 }
@@ -265,4 +268,61 @@ fn a_port_with_a_backlog_moves_between_children_with_the_backlog_first() {
     assert_eq!(text, "drained closed");
     assert_eq!(seqs, (0..N).collect::<Vec<_>>());
     finish(vec![a, b]);
+}
+
+#[test]
+fn killing_either_end_of_a_stream_at_random_moments_never_hangs_or_loses_a_prefix() {
+    // Each round: a streamer child sends on a port whose peer a drainer child holds; one of the
+    // two is SIGKILLed at a random moment. The survivor must end: a drainer gets a gap-free
+    // prefix of the stream then `lost` (or everything then `closed` if the streamer finished
+    // first); a streamer finishes its posts, which go nowhere, without blocking.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rand = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let rounds = env_usize("WM_IPC_KILL_ROUNDS", 8);
+    for round in 0..rounds {
+        let (mut streamer, mut drainer) = (agent(), agent());
+        let (m1, m2) = MessageChannel::new().into_ports();
+        drainer.port.post_message(cmd("drain", &[]), &[m1]).unwrap();
+        streamer
+            .port
+            .post_message(cmd(&format!("stream_ack {}", 200_000), &[]), &[m2])
+            .unwrap();
+        expect(&streamer, "started");
+        std::thread::sleep(std::time::Duration::from_micros(rand(30_000)));
+        if rand(2) == 0 {
+            streamer.child.kill().unwrap();
+            let (text, seqs, _) = expect(&drainer, "drained");
+            assert!(
+                text == "drained lost" || (text == "drained closed" && seqs.len() == 200_000),
+                "round {round}: {text} after {}",
+                seqs.len()
+            );
+            assert_eq!(
+                seqs,
+                (0..seqs.len() as u64).collect::<Vec<_>>(),
+                "round {round}"
+            );
+            eprintln!(
+                "round {round}: streamer killed; drainer got {} then {text}",
+                seqs.len()
+            );
+            finish(vec![drainer]);
+        } else {
+            drainer.child.kill().unwrap();
+            expect(&streamer, "streamed");
+            eprintln!("round {round}: drainer killed; streamer finished");
+            // The drainer's own port here learns it is gone.
+            match drainer.port.recv(Some(WAIT)) {
+                Err(Error::Closed(n)) => assert_eq!(n.reason, CloseReason::Lost),
+                Ok(m) => assert!(split(&m.data).0.starts_with("drained")),
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+            finish(vec![streamer]);
+        }
+    }
 }

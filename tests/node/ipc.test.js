@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
+const { execFile } = require('node:child_process');
 const { PKG, runChild } = require('./helpers');
 const wm = require(PKG);
 
@@ -235,6 +236,29 @@ test('listen on a path that exists: EADDRINUSE, and the file is left alone', () 
       server.close();
     }
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('listen in a directory that may not be written: EACCES', async () => {
+  const { dir } = tmpPath('x');
+  try {
+    fs.chmodSync(dir, 0o500);
+    const file = path.join(dir, 'x.sock');
+    // Root may write anywhere: then the listen runs in a child as user nobody.
+    const asRoot = process.getuid() === 0;
+    const r = await new Promise((resolve) => {
+      execFile(process.execPath, ['-e', `
+        const wm = require(${JSON.stringify(PKG)});
+        try { wm.listen(${JSON.stringify(file)}); console.log('listening'); process.exit(0); }
+        catch (e) { console.log(e.code); }`],
+      { timeout: WAIT, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) },
+      (err, stdout, stderr) => resolve({ err, stdout, stderr }));
+    });
+    assert.strictEqual(r.stdout.trim(), 'EACCES', JSON.stringify(r));
+    assert.ok(!fs.existsSync(file));
+  } finally {
+    fs.chmodSync(dir, 0o700);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -228,15 +228,17 @@ module.exports = function makeIpc(internals) {
       try {
         ports = nl.accept(ACCEPT_BATCH);
       } catch (err) {
-        // One client failed (a refused user id, a broken handshake) or accepting failed for
-        // now (out of descriptors): say so, and look again a little later.
+        // One client failed (a refused user id, a broken handshake) or one accept did (out of
+        // descriptors; the listener backs off): say so, and go on with the clients after it.
+        // Without an 'error' listener this is a warning, not a crash: a client must not be able
+        // to bring the server down.
         const e = ipcError(err);
+        native.portPoke(nl.id);
         if (this.listenerCount('error') > 0) this.emit('error', e);
         else process.emitWarning(`webmessaging listener ${this[kPath]}: ${e.message}`);
-        setTimeout(() => native.portPoke(nl.id), 10).unref();
         return;
       }
-      if (ports.length === ACCEPT_BATCH) native.portPoke(nl.id);
+      if (ports.length === ACCEPT_BATCH || nl.hasDeferred) native.portPoke(nl.id);
       for (const np of ports) {
         const port = newPort(np);
         if (this[kClosed]) {

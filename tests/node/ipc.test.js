@@ -272,6 +272,44 @@ test('connect to a path where nothing listens: ENOENT', async () => {
   }
 });
 
+test("out of descriptors: the listener emits 'error' (EMFILE), then accepts once some are free", async () => {
+  const { dir, file } = tmpPath('full.sock');
+  // A server with a low descriptor limit fills it up, then a client connects from here.
+  const server = execFile('sh', ['-c', `ulimit -n 64 && exec "$0" -e "$1"`, process.execPath, `
+    const fs = require('fs');
+    const wm = require(${JSON.stringify(PKG)});
+    const server = wm.listen(${JSON.stringify(file)});
+    const filler = [];
+    try { for (;;) filler.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+    server.once('error', (e) => {
+      console.log('error ' + e.code);
+      for (const fd of filler) fs.closeSync(fd);
+    });
+    server.on('connect', (ev) => {
+      console.log('connected');
+      ev.ports[0].postMessage('hi');
+      ev.ports[0].close();
+      server.close();
+    });
+    console.log('full');`], { timeout: WAIT, killSignal: 'SIGKILL' });
+  try {
+    let out = '';
+    const exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
+    await within(new Promise((resolve) => server.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('full')) resolve();
+    })), 'the server to fill its descriptors');
+    const port = await within(wm.connect(file, { timeout: WAIT }), 'the connect');
+    const [m] = await nextMessages(port, 1, 'the greeting');
+    assert.strictEqual(m.data, 'hi');
+    assert.strictEqual(await within(exited, 'the server to exit'), 0);
+    assert.match(out, /full\nerror EMFILE\n(error EMFILE\n)*connected\n/);
+  } finally {
+    server.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('exportFd/importFd between two ports of one process: backlog and both directions', async () => {
   const { port1, port2 } = new wm.MessageChannel();
   port1.postMessage({ before: 1 }); // queued at port2 before it is exported

@@ -107,6 +107,9 @@ pub fn ipc_parent_port() -> Result<Option<NativePort>> {
 pub struct NativeListener {
     id: u32,
     inner: Mutex<Option<Arc<ipc::Listener>>>,
+    /// An accept error met after some clients were taken: thrown by the next `accept`, so the
+    /// ports taken before it are not lost with it.
+    deferred: Mutex<Option<ipc::Error>>,
 }
 
 /// Listens on a new Unix socket at `path` (owner-only; other user ids are refused).
@@ -124,6 +127,7 @@ pub fn ipc_listen(path: String) -> Result<NativeListener> {
     Ok(NativeListener {
         id,
         inner: Mutex::new(Some(listener)),
+        deferred: Mutex::new(None),
     })
 }
 
@@ -135,21 +139,37 @@ impl NativeListener {
         self.id
     }
 
-    /// Up to `max` waiting clients' ports (none when closed).
+    /// Up to `max` waiting clients' ports (none when closed). The listener queues a failed
+    /// client (refused, broken handshake) or a failed accept (out of descriptors) as an error in
+    /// line with the ports: it is thrown once, after the ports queued before it.
     #[napi]
     pub fn accept(&self, max: u32) -> Result<Vec<NativePort>> {
         let env = current_env()?;
+        if let Some(e) = self.deferred.lock().take() {
+            return Err(ipc_error(e));
+        }
         let Some(listener) = self.inner.lock().clone() else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
         while (out.len() as u32) < max {
-            match listener.try_accept().map_err(ipc_error)? {
-                Some(p) => out.push(NativePort::adopt(p, &env)),
-                None => break,
+            match listener.try_accept() {
+                Ok(Some(p)) => out.push(NativePort::adopt(p, &env)),
+                Ok(None) => break,
+                Err(e) if out.is_empty() => return Err(ipc_error(e)),
+                Err(e) => {
+                    *self.deferred.lock() = Some(e);
+                    break;
+                }
             }
         }
         Ok(out)
+    }
+
+    /// Whether an error waits for the next [`accept`](Self::accept).
+    #[napi(getter)]
+    pub fn has_deferred(&self) -> bool {
+        self.deferred.lock().is_some()
     }
 
     /// Stops listening and removes the socket path. Idempotent.

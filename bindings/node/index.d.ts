@@ -244,8 +244,11 @@ export declare class Listener extends EventEmitter {
   private constructor();
   /** The socket path. */
   readonly path: string;
-  /** Stops listening and removes the socket path; emits 'close' on a later turn. Idempotent. */
-  close(): void;
+  /**
+   * Stops listening and removes the socket path; clients not yet accepted see their port close.
+   * Emits 'close' on a later turn (`callback`, if given, listens for it). Idempotent.
+   */
+  close(callback?: () => void): void;
   /** Keeps the process alive while listening (the default). */
   ref(): this;
   /** Lets the process exit while listening. */

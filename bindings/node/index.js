@@ -11,6 +11,8 @@
 // - values are written and read by the JS codec (codec.js: V8's exact bytes for the common
 //   values), and by V8 itself (`v8.Serializer`) for the rest; our ports are host objects
 //   `\` + index into the transfer table (see newPort for how).
+// Cross-process ports (spawn, parentPort, listen, connect, exportFd, importFd) are in ipc.js;
+// a port from another process is an ordinary port here.
 
 const v8 = require('v8');
 const path = require('path');

@@ -187,8 +187,12 @@ module.exports = function makeIpc(internals) {
       return this[kPath];
     }
 
-    /** Stops listening and removes the socket path; emits 'close' on a later turn. Idempotent. */
-    close() {
+    /**
+     * Stops listening and removes the socket path; clients not yet accepted see their port
+     * close. Emits 'close' on a later turn (`callback`, if given, listens for it). Idempotent.
+     */
+    close(callback) {
+      if (typeof callback === 'function') this.once('close', callback);
       if (this[kClosed]) return;
       this[kClosed] = true;
       this.unref();

@@ -350,9 +350,10 @@ test('a listening server keeps the process alive until close()', async () => {
     // Only the listener can keep this process alive (the timer is unref'd).
     const r = await runChild(`
       const server = wm.listen(${JSON.stringify(file)});
-      setTimeout(() => { console.log('still here'); server.close(); }, 200).unref();`, { timeout: WAIT });
+      setTimeout(() => { console.log('still here'); server.close(() => console.log('closed')); }, 200).unref();`,
+    { timeout: WAIT });
     assert.strictEqual(r.code, 0, JSON.stringify(r));
-    assert.match(r.stdout, /still here/);
+    assert.match(r.stdout, /still here\nclosed\n/);
     assert.ok(!fs.existsSync(file));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

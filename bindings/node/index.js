@@ -824,8 +824,17 @@ function drainOne(port) {
     }
   }
   if (!port[kReceiving] && !port[kClosed]) {
-    // Not started: like Node, only a close record at the front of the queue is processed.
-    if (port[kStash] === undefined && native.portDepth(id) === 0) {
+    // Not started: like Node, only a close record at the front of the queue is processed,
+    // also one left in the stash behind the last message delivered before the port stopped.
+    const stash = port[kStash];
+    if (stash !== undefined) {
+      if (stash.pos >= stash.count && stash.end !== 0) {
+        port[kStash] = undefined;
+        if (stash.end !== 3) finishClose(port, stash);
+      }
+      return;
+    }
+    if (native.portDepth(id) === 0) {
       const b = new Batch(native.portDrain(id, 1));
       if (b.count > 0) port[kStash] = b.own(); // raced in after the depth check; kept for start()
       else if (b.end === 1 || b.end === 2) finishClose(port, b);
@@ -857,6 +866,10 @@ function drainOne(port) {
     } else {
       native.portPoke(id);
     }
+  } else if (port[kStash] !== undefined) {
+    // Stopped by that delivery (its last 'message' listener went) with the batch not done:
+    // a close record right behind is still processed, as Node does.
+    native.portPoke(id);
   }
 }
 

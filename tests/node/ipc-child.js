@@ -38,10 +38,13 @@ parent.addEventListener('message', (ev) => {
       break;
     }
     case 'stream': {
-      for (let i = 1; i <= m.n; i++) parent.postMessage({ seq: i });
-      if (m.then === 'close') parent.close();
-      // 'wait': stay alive (the listener refs the port) until killed; say when written.
-      else setTimeout(() => process.stdout.write('wrote\n'), 200);
+      // After `delay` ms if given: post n messages, then close or (then: 'wait') stay alive
+      // (the listener refs the port) until killed, saying when written.
+      setTimeout(() => {
+        for (let i = 1; i <= m.n; i++) parent.postMessage({ seq: i });
+        if (m.then === 'close') parent.close();
+        else setTimeout(() => process.stdout.write('wrote\n'), 200);
+      }, m.delay || 0);
       break;
     }
     case 'drop':

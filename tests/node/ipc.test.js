@@ -179,6 +179,37 @@ test('SIGKILL of the child after it wrote N: N messages, then close (lost)', asy
   }
 });
 
+test('a port from another process referenced only by its listener survives gc', async () => {
+  const r = await runChild(`
+    (() => {
+      const { child, port } = wm.spawn(process.execPath, [${JSON.stringify(CHILD)}], { stdio: 'ignore' });
+      child.unref(); // only the port may keep this process alive
+      port.on('message', (m) => console.log('got ' + m.seq));
+      port.on('close', (ev) => console.log('close ' + ev.reason));
+      port.postMessage({ cmd: 'stream', n: 3, then: 'close', delay: 300 });
+    })();
+    setTimeout(() => { for (let i = 0; i < 5; i++) global.gc(); }, 50);`, { args: ['--expose-gc'], timeout: WAIT });
+  assert.strictEqual(r.code, 0, JSON.stringify(r));
+  assert.strictEqual(r.stdout, 'got 1\ngot 2\ngot 3\nclose closed\n');
+});
+
+test('ref/unref of a port from another process: unref lets the process exit', async () => {
+  // Ref'd (a 'message' listener): alive until the port closes, though only an unref'd timer
+  // is pending; unref'd: exits at once.
+  const script = (unref) => `
+    const { child, port } = wm.spawn(process.execPath, [${JSON.stringify(CHILD)}], { stdio: 'ignore' });
+    child.unref();
+    port.on('message', () => {});
+    ${unref ? 'port.unref();' : ''}
+    setTimeout(() => { console.log('still here'); port.close(); }, 300).unref();`;
+  const held = await runChild(script(false), { timeout: WAIT });
+  assert.strictEqual(held.code, 0, JSON.stringify(held));
+  assert.strictEqual(held.stdout, 'still here\n');
+  const free = await runChild(script(true), { timeout: WAIT });
+  assert.strictEqual(free.code, 0, JSON.stringify(free));
+  assert.strictEqual(free.stdout, '');
+});
+
 test('spawn of a command that does not exist: the child errors, the port closes (lost)', async () => {
   const { child, port } = wm.spawn(path.join(os.tmpdir(), 'wm-no-such-command'), [], { stdio: 'ignore' });
   const err = await within(new Promise((resolve) => child.once('error', resolve)), 'the spawn error');

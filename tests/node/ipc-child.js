@@ -38,11 +38,12 @@ parent.addEventListener('message', (ev) => {
       break;
     }
     case 'stream': {
-      // After `delay` ms if given: post n messages, then close or (then: 'wait') stay alive
-      // (the listener refs the port) until killed, saying when written.
+      // After `delay` ms if given: post n messages, then close, or exit at once, or (then:
+      // 'wait') stay alive (the listener refs the port) until killed, saying when written.
       setTimeout(() => {
         for (let i = 1; i <= m.n; i++) parent.postMessage({ seq: i });
         if (m.then === 'close') parent.close();
+        else if (m.then === 'exit') process.exit(0); // at once: the exit flushes what was posted
         else setTimeout(() => process.stdout.write('wrote\n'), 200);
       }, m.delay || 0);
       break;

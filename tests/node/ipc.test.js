@@ -156,6 +156,27 @@ test('N messages then close in the child: N messages, then close (closed, by the
   }
 });
 
+test('N messages then process.exit() in the child: N messages, then close (lost)', async () => {
+  const { child, port } = spawnChild();
+  try {
+    const N = 20000;
+    const seqs = [];
+    port.on('message', (m) => seqs.push(m.seq));
+    const closed = closeOf(port, 'the close after the exit');
+    port.postMessage({ cmd: 'stream', n: N, then: 'exit' });
+    const ev = await closed;
+    assert.strictEqual(seqs.length, N);
+    assert.ok(seqs.every((s, i) => s === i + 1), 'in order, none missing');
+    // process.exit() closes nothing (Node runs no cleanup hooks then): the transport flushes
+    // what was posted at exit, and the process ended without closing its port.
+    assert.strictEqual(ev.reason, 'lost');
+    assert.strictEqual(ev.byPeer, true);
+    assert.deepStrictEqual(await exitOf(child), [0, null]);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
 test('SIGKILL of the child after it wrote N: N messages, then close (lost)', async () => {
   const { child, port } = spawnChild();
   try {

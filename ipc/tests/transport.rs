@@ -183,3 +183,34 @@ fn running_out_of_descriptors_is_a_named_error() {
     assert_eq!(recv(&peer.port).data, b"ok");
     assert!(peer.wait_exit().success());
 }
+
+#[test]
+fn many_threads_posting_on_one_cross_process_port_keep_each_threads_order() {
+    // Posting threads race each other and the transport's thread for the bridge (the direct
+    // path); every message must cross once, each thread's in its own order.
+    let mut peer = spawn_peer("echo", &[]);
+    let (threads, per) = (4u64, 20_000u64);
+    let posters: Vec<_> = (0..threads)
+        .map(|t| {
+            let port = peer.port.clone();
+            std::thread::spawn(move || {
+                for i in 0..per {
+                    port.post_message(seq(t << 32 | i), &[]).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut next = vec![0u64; threads as usize];
+    for _ in 0..threads * per {
+        let s = seq_of(&recv(&peer.port));
+        let (t, i) = ((s >> 32) as usize, s & 0xffff_ffff);
+        assert_eq!(i, next[t], "thread {t}");
+        next[t] += 1;
+    }
+    for p in posters {
+        p.join().unwrap();
+    }
+    assert!(next.iter().all(|&n| n == per));
+    peer.port.close();
+    assert!(peer.wait_exit().success());
+}

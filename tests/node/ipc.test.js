@@ -239,6 +239,22 @@ test('spawn of a command that does not exist: the child errors, the port closes 
   assert.strictEqual(ev.reason, 'lost');
 });
 
+test('spawn that throws (bad arguments) closes its port and leaks no descriptor', async () => {
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  // Start the transport first, so its own descriptors are in the baseline.
+  fs.closeSync(wm.exportFd(new wm.MessageChannel().port1));
+  await new Promise((r) => setTimeout(r, 50));
+  const before = fds();
+  for (let i = 0; i < 20; i++) {
+    // Refused by child_process.spawn, after the port was exported.
+    assert.throws(() => wm.spawn(process.execPath, [CHILD], { cwd: 42 }), (e) => e.code === 'ERR_INVALID_ARG_TYPE');
+  }
+  // The transport lets go of the exported ends once it sees their peers gone.
+  await within((async () => {
+    while (fds() > before) await new Promise((r) => setTimeout(r, 20));
+  })(), `the descriptor count to return to ${before} (now ${fds()})`);
+});
+
 test('listen/connect: two client processes each get a port of their own', async () => {
   const { dir, file } = tmpPath('server.sock');
   const server = wm.listen(file);

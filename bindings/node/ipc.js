@@ -174,7 +174,12 @@ module.exports = function makeIpc(internals) {
    */
   class Listener extends EventEmitter {
     constructor(token, nl, path) {
-      if (token !== kToken) throw argError('token', 'internal (use listen())', token);
+      if (token !== kToken) {
+        // As MessagePort's: made by listen() only.
+        const e = new TypeError('Constructor cannot be called (use listen(path))');
+        e.code = 'ERR_CONSTRUCT_CALL_INVALID';
+        throw e;
+      }
       super();
       this[kNativeListener] = nl;
       this[kPath] = path;

@@ -120,6 +120,25 @@ test('spawn: ports cross to the child and back', async () => {
   }
 });
 
+test('a port from another process moves on to a Worker and works there', async () => {
+  const { Worker } = require('node:worker_threads');
+  const { child, port } = spawnChild({ WM_TEST_VAR: 'to the worker' });
+  try {
+    const worker = new Worker(`
+      const { workerData, parentPort } = require('node:worker_threads');
+      const port = require(workerData.pkg).importPort(workerData.token);
+      port.once('message', (m) => { parentPort.postMessage(m); port.postMessage({ cmd: 'exit' }); port.close(); });
+      port.postMessage({ cmd: 'env' });`, { eval: true, workerData: { pkg: PKG, token: wm.exportPort(port) } });
+    const workerExit = new Promise((resolve) => worker.once('exit', resolve));
+    const m = await within(new Promise((resolve) => worker.once('message', resolve)), "the worker's report");
+    assert.deepStrictEqual(m, { cmd: 'env', value: 'to the worker' });
+    assert.deepStrictEqual(await exitOf(child), [0, null]);
+    await within(workerExit, 'the worker to exit');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
 test('a port the child drops is collected there, and its peer here sees close (dropped)', async () => {
   const { child, port } = wm.spawn(process.execPath, ['--expose-gc', CHILD], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
@@ -260,6 +279,7 @@ test('listen/connect: two client processes each get a port of their own', async 
   const server = wm.listen(file);
   try {
     assert.ok(server instanceof wm.Listener);
+    assert.throws(() => new wm.Listener(), (e) => e.code === 'ERR_CONSTRUCT_CALL_INVALID');
     assert.strictEqual(server.path, file);
     assert.strictEqual(fs.statSync(file).mode & 0o077, 0, 'owner-only socket');
     const seen = [];

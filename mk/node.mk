@@ -7,13 +7,13 @@
 NODE ?= node
 NODE_TARGET_DIR := $(ROOT)/target/node
 NODE_ADDON := $(ROOT)/bindings/node/webmessaging.node
-NODE_SOURCES := $(shell find $(ROOT)/bindings/node/src $(ROOT)/core/src -type f) \
-	$(ROOT)/bindings/node/Cargo.toml $(ROOT)/core/Cargo.toml
+NODE_SOURCES := $(shell find $(ROOT)/bindings/node/src $(ROOT)/core/src $(ROOT)/ipc/src -type f) \
+	$(ROOT)/bindings/node/Cargo.toml $(ROOT)/core/Cargo.toml $(ROOT)/ipc/Cargo.toml
 
-.PHONY: build-node test-node demo-node bench-node node-check
+.PHONY: build-node test-node demo-node bench-node bench-node-ipc node-check
 TEST_TARGETS += test-node
 DEMO_TARGETS += demo-node
-BENCH_TARGETS += bench-node
+BENCH_TARGETS += bench-node bench-node-ipc
 
 node-check:
 	@command -v $(NODE) >/dev/null || { echo "node is required (>= 20): apt-get install nodejs"; exit 1; }
@@ -42,3 +42,8 @@ demo-node: build-node
 
 bench-node: build-node
 	$(NODE) $(ROOT)/examples/node/bench.js
+
+# Node <-> Node between two processes: our cross-process port beside child_process.fork's IPC
+# ('json' and 'advanced'), interleaved in one run.
+bench-node-ipc: build-node
+	$(NODE) $(ROOT)/examples/node/bench-ipc.js

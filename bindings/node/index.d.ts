@@ -4,6 +4,9 @@
 
 /// <reference types="node" />
 
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+
 /** What a transfer list may hold: our ports and ArrayBuffers (moved; the originals detach). */
 export type Transferable = MessagePort | ArrayBuffer;
 
@@ -192,3 +195,100 @@ export declare class Window extends EventTarget {
   addEventListener(type: 'message' | 'messageerror', listener: (this: Window, ev: MessageEvent) => unknown, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
+
+// --- Across processes ---------------------------------------------------------------------------
+
+/**
+ * An error of the cross-process calls. `code`: 'EADDRINUSE' (the socket path exists),
+ * 'EACCES' (not allowed there), 'ENOENT' (nothing listens there, or no such command),
+ * 'ECONNREFUSED' (refused: another user id, or not a webmessaging endpoint), 'EMFILE' (out of
+ * descriptors), 'EPROTO' (the other side broke the protocol), or another errno name.
+ * A port that cannot be exported (closed, transferred) is a `DataCloneError` DOMException.
+ */
+export interface IpcError extends Error {
+  code: 'EADDRINUSE' | 'EACCES' | 'ENOENT' | 'ECONNREFUSED' | 'EMFILE' | 'EPROTO' | (string & {});
+  /** The operating system's error number, negative as in Node, when it gave one. */
+  errno?: number;
+}
+
+/** What spawn returns: the child process and our end of its channel. */
+export interface SpawnedChild {
+  child: ChildProcess;
+  port: MessagePort;
+}
+
+/**
+ * Starts `command` (child_process.spawn's arguments) as a child process holding one end of a new
+ * channel; the child (in any language) takes it with `parentPort()`. Its end is an inherited
+ * descriptor after the stdio entries, named by `WEBMESSAGING_PORT_FD` in its environment
+ * (`options.env`, or this process's, plus that variable). If the command cannot start, `child`
+ * emits 'error' and `port` 'close' (reason 'lost').
+ */
+export declare function spawn(command: string, args?: readonly string[] | null, options?: SpawnOptions): SpawnedChild;
+export declare function spawn(command: string, options?: SpawnOptions): SpawnedChild;
+
+/** The port this process's parent handed it with spawn (in any language), or null; cached. */
+export declare function parentPort(): MessagePort | null;
+
+/** A listener's 'connect' event: `ports[0]` is the new client's port (as a SharedWorker's). */
+export interface ConnectEvent extends MessageEvent<''> {
+  readonly type: 'connect';
+  readonly ports: ReadonlyArray<MessagePort>;
+}
+
+/**
+ * A listening Unix socket (made by `listen`): one new port per client, as a 'connect' event.
+ * Keeps the process alive until `close()` or `unref()`.
+ */
+export declare class Listener extends EventEmitter {
+  private constructor();
+  /** The socket path. */
+  readonly path: string;
+  /**
+   * Stops listening and removes the socket path; clients not yet accepted see their port close.
+   * Emits 'close' on a later turn (`callback`, if given, listens for it). Idempotent.
+   */
+  close(callback?: () => void): void;
+  /** Keeps the process alive while listening (the default). */
+  ref(): this;
+  /** Lets the process exit while listening. */
+  unref(): this;
+  hasRef(): boolean;
+  on(event: 'connect', listener: (event: ConnectEvent) => void): this;
+  on(event: 'error', listener: (error: IpcError) => void): this;
+  on(event: 'close', listener: () => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'connect', listener: (event: ConnectEvent) => void): this;
+  once(event: 'error', listener: (error: IpcError) => void): this;
+  once(event: 'close', listener: () => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/**
+ * Listens on a new Unix socket at `path`, created owner-only (connections from another user id
+ * are refused). Throws an `IpcError`: 'EADDRINUSE' if the path exists (the file is left alone),
+ * 'EACCES' if its directory may not be written.
+ */
+export declare function listen(path: string): Listener;
+
+export interface ConnectOptions {
+  /** Milliseconds to wait for the listener's answer (default: no limit). */
+  timeout?: number;
+}
+
+/**
+ * Connects to the listener at `path` and resolves with this client's port; rejects with an
+ * `IpcError` ('ENOENT' or 'ECONNREFUSED' when nothing listens there or it refused). The wait
+ * happens off the main thread.
+ */
+export declare function connect(path: string, options?: ConnectOptions): Promise<MessagePort>;
+
+/**
+ * Exports a port as a connected Unix socket descriptor, which the caller then owns. The port
+ * object is detached (it emits 'close' with reason 'transferred'); `importFd` on the descriptor,
+ * in any process or language, gives the port with its backlog.
+ */
+export declare function exportFd(port: MessagePort): number;
+
+/** Imports a descriptor made by `exportFd` as a port; the descriptor is taken over. */
+export declare function importFd(fd: number): MessagePort;

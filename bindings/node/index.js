@@ -11,6 +11,8 @@
 // - values are written and read by the JS codec (codec.js: V8's exact bytes for the common
 //   values), and by V8 itself (`v8.Serializer`) for the rest; our ports are host objects
 //   `\` + index into the transfer table (see newPort for how).
+// Cross-process ports (spawn, parentPort, listen, connect, exportFd, importFd) are in ipc.js;
+// a port from another process is an ordinary port here.
 
 const v8 = require('v8');
 const path = require('path');
@@ -65,6 +67,7 @@ const kInDelivery = Symbol('webmessaging.inDelivery');
 const kDiscard = Symbol('webmessaging.discard');
 const kClosing = Symbol('webmessaging.closing');
 const kDone = Symbol('webmessaging.done');
+const kWake = Symbol('webmessaging.wake'); // other objects woken through the env (ipc.js)
 
 const BATCH = 1000;
 
@@ -175,6 +178,8 @@ function wakePort(id) {
     drainBroadcast(port);
   } else if (port instanceof Window) {
     drainWindow(port);
+  } else if (port[kWake] !== undefined) {
+    port[kWake](); // a cross-process Listener (ipc.js): clients are waiting
   } else {
     drainPort(port);
   }
@@ -819,8 +824,17 @@ function drainOne(port) {
     }
   }
   if (!port[kReceiving] && !port[kClosed]) {
-    // Not started: like Node, only a close record at the front of the queue is processed.
-    if (port[kStash] === undefined && native.portDepth(id) === 0) {
+    // Not started: like Node, only a close record at the front of the queue is processed,
+    // also one left in the stash behind the last message delivered before the port stopped.
+    const stash = port[kStash];
+    if (stash !== undefined) {
+      if (stash.pos >= stash.count && stash.end !== 0) {
+        port[kStash] = undefined;
+        if (stash.end !== 3) finishClose(port, stash);
+      }
+      return;
+    }
+    if (native.portDepth(id) === 0) {
       const b = new Batch(native.portDrain(id, 1));
       if (b.count > 0) port[kStash] = b.own(); // raced in after the depth check; kept for start()
       else if (b.end === 1 || b.end === 2) finishClose(port, b);
@@ -852,6 +866,10 @@ function drainOne(port) {
     } else {
       native.portPoke(id);
     }
+  } else if (port[kStash] !== undefined) {
+    // Stopped by that delivery (its last 'message' listener went) with the batch not done:
+    // a close record right behind is still processed, as Node does.
+    native.portPoke(id);
   }
 }
 
@@ -1193,6 +1211,12 @@ function importPort(token) {
   }
 }
 
+// Cross-process ports (ipc.js), given the internals they share with ports.
+const ipc = require('./ipc.js')({
+  native, newPort, nativeError, envRef, track, untrack: (id) => live.delete(id), kWake, kId,
+  kClosed, MessagePort, MessageChannel, MessageEvent, returnStash, detachLocally,
+});
+
 module.exports = {
   MessageChannel,
   MessagePort,
@@ -1202,6 +1226,13 @@ module.exports = {
   importPort,
   BroadcastChannel,
   Window,
+  spawn: ipc.spawn,
+  parentPort: ipc.parentPort,
+  listen: ipc.listen,
+  connect: ipc.connect,
+  exportFd: ipc.exportFd,
+  importFd: ipc.importFd,
+  Listener: ipc.Listener,
 };
 // Internal, for the cross-language tests (which read raw batches): not part of the API.
 Object.defineProperty(module.exports, '_recvScratch', { value: recvScratch });

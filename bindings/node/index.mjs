@@ -13,5 +13,12 @@ export const {
   importPort,
   BroadcastChannel,
   Window,
+  spawn,
+  parentPort,
+  listen,
+  connect,
+  exportFd,
+  importFd,
+  Listener,
 } = wm;
 export default wm;

@@ -1,8 +1,9 @@
 'use strict';
-// `tsc --strict` over every JS example of the README's Node section (as checked JavaScript, with
-// `webmessaging` resolved to this package's index.d.ts) and over types/exact.ts, which pins the
-// exact types (our MessageEvent, MessagePort, the extras). `make test-node` installs TypeScript
-// and @types/node into a build directory and passes the compiler in WEBMESSAGING_TSC.
+// `tsc --strict` over every JS example of the README's Node and "Across processes" sections (as
+// checked JavaScript, with `webmessaging` resolved to this package's index.d.ts) and over
+// types/exact.ts, which pins the exact types (our MessageEvent, MessagePort, the extras).
+// `make test-node` installs TypeScript and @types/node into a build directory and passes the
+// compiler in WEBMESSAGING_TSC.
 const { test } = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
@@ -13,12 +14,19 @@ const { ROOT, PKG } = require('./helpers');
 
 const TSC = process.env.WEBMESSAGING_TSC;
 
-function readmeExamples() {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## Node');
+// The ```js blocks of the README section whose heading starts with `heading` (none if absent).
+function sectionExamples(readme, heading) {
+  const start = readme.indexOf(`\n## ${heading}`);
+  if (start === -1) return [];
   const end = readme.indexOf('\n## ', start + 1);
   const section = readme.slice(start, end === -1 ? undefined : end);
   return [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+// The Node section's examples, and the Node example of "Across processes".
+function readmeExamples() {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  return [...sectionExamples(readme, 'Node'), ...sectionExamples(readme, 'Across processes')];
 }
 
 test('the README Node section has examples to check', () => {

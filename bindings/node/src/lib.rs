@@ -4,7 +4,7 @@
 //! user-facing API (`MessageChannel`, `MessagePort` as an `EventTarget`, `receiveMessageOnPort`)
 //! lives in `index.js`; this crate only moves bytes, ports and wake-ups:
 //!
-//! Modules: [`env`] (wake-up, lifetime, cleanup), [`port`], [`broadcast`], [`window`], and
+//! Modules: [`env`] (wake-up, lifetime, cleanup), [`port`], [`ipc`] (cross-process ports), [`broadcast`], [`window`], and
 //! [`batch`] (the layout a drain hands to JS).
 //!
 //! - [`port::NativePort`] wraps one core [`webmessaging_core::MessagePort`]. `post` takes the serialized
@@ -28,6 +28,7 @@
 pub mod batch;
 pub mod broadcast;
 pub mod env;
+pub mod ipc;
 pub mod port;
 pub mod window;
 

@@ -2,8 +2,10 @@
 // our MessagePort / Window, not the DOM's or Node's), and the extras are typed.
 import {
   MessageChannel, MessagePort, MessageEvent, BroadcastChannel, Window, exportPort, importPort,
-  receiveMessageOnPort, MessagePortCloseEvent, PortMetrics,
+  receiveMessageOnPort, MessagePortCloseEvent, PortMetrics, spawn, parentPort, listen, connect,
+  exportFd, importFd, Listener, ConnectEvent, IpcError, SpawnedChild,
 } from 'webmessaging';
+import type { ChildProcess } from 'node:child_process';
 
 const { port1, port2 } = new MessageChannel();
 port2.onmessage = (ev: MessageEvent) => {
@@ -17,7 +19,7 @@ port2.addEventListener('message', (ev) => {
   p?.close();
 });
 port1.on('close', (ev: MessagePortCloseEvent) => {
-  const why: 'closed' | 'dropped' | 'doomed' | 'transferred' = ev.reason;
+  const why: 'closed' | 'dropped' | 'doomed' | 'lost' | 'transferred' = ev.reason;
   const peer: boolean = ev.byPeer;
   void why; void peer;
 });
@@ -40,3 +42,24 @@ w.postMessage('hi', { targetOrigin: '*' });
 const token = exportPort(inner.port2);
 const again: MessagePort = importPort(token);
 void sent; void later; void depth; void got; void first; void again;
+
+// Across processes.
+const spawned: SpawnedChild = spawn('node', ['child.js'], { stdio: 'inherit', env: { A: '1' } });
+const proc: ChildProcess = spawned.child;
+const viaOptions: MessagePort = spawn('node', { cwd: '/' }).port;
+const up: MessagePort | null = parentPort();
+const server: Listener = listen('/tmp/x.sock').unref().ref();
+const where: string = server.path;
+server.on('connect', (e: ConnectEvent) => {
+  const client: MessagePort = e.ports[0];
+  client.postMessage('welcome');
+});
+server.on('error', (e: IpcError) => {
+  const code: string = e.code;
+  void code;
+});
+server.close();
+const client: Promise<MessagePort> = connect('/tmp/x.sock', { timeout: 1000 });
+const fd: number = exportFd(port1);
+const back: MessagePort = importFd(fd);
+void proc; void viaOptions; void up; void where; void client; void back;

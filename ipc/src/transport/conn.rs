@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use rustix::fs::{MemfdFlags, SealFlags};
 use rustix::io::Errno;
@@ -31,11 +32,18 @@ pub(crate) struct OutBuf {
     attach: VecDeque<(usize, Vec<OwnedFd>)>,
     /// Descriptors in `attach`.
     nfds: usize,
+    /// When bytes last went out (the direct path's burst detector).
+    last_sent: Option<Instant>,
 }
 
 impl OutBuf {
     pub(crate) fn is_empty(&self) -> bool {
         self.start == self.bytes.len()
+    }
+
+    /// Whether bytes went out less than `gap` ago.
+    pub(crate) fn sent_within(&self, gap: Duration) -> bool {
+        self.last_sent.is_some_and(|t| t.elapsed() < gap)
     }
 
     /// Descriptors still waiting to be sent.
@@ -120,6 +128,7 @@ impl OutBuf {
             }
             match rustix::net::sendmsg(fd, &iov, &mut control, flags) {
                 Ok(n) => {
+                    self.last_sent = Some(Instant::now());
                     if here {
                         // Sent: the peer holds its own copies now.
                         if let Some((_, f)) = self.attach.pop_front() {

@@ -24,6 +24,11 @@ const DRAIN_BATCH: usize = 1024;
 const FLUSH_FDS: usize = 256;
 /// Messages a posting thread writes itself before it leaves the rest to the reactor.
 const DIRECT_BATCH: usize = 64;
+/// A post this soon after the bridge's last write is part of a burst: the reactor batches a
+/// burst into few writes, where the direct path would pay one system call per message. Longer
+/// than the gap between posts of a busy sender (1–5 µs), shorter than a cross-process round
+/// trip, whose posts keep the direct path's latency.
+const BURST_GAP: Duration = Duration::from_micros(10);
 
 /// A bridge the reactor has not seen yet.
 pub(crate) struct NewBridge {
@@ -216,7 +221,7 @@ fn direct_send(tx: &Mutex<Outgoing>, port: &MessagePort) -> bool {
     let Some(mut o) = tx.try_lock() else {
         return false;
     };
-    if !o.direct || !o.writing || !o.out.is_empty() {
+    if !o.direct || !o.writing || !o.out.is_empty() || o.out.sent_within(BURST_GAP) {
         return false;
     }
     let mut done = false;

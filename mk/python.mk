@@ -14,9 +14,9 @@ PY_TEST_VENV := $(ROOT)/build/python-test-venv
 PY_TARGET_DIR := $(ROOT)/target/python
 PY_DIST := $(ROOT)/build/dist
 PY_WHEEL_STAMP := $(PY_DIST)/.webmessaging-wheel
-PY_SOURCES := $(shell find $(ROOT)/bindings/python/src $(ROOT)/bindings/python/macros/src $(ROOT)/bindings/python/python $(ROOT)/core/src -type f) \
+PY_SOURCES := $(shell find $(ROOT)/bindings/python/src $(ROOT)/bindings/python/macros/src $(ROOT)/bindings/python/python $(ROOT)/core/src $(ROOT)/ipc/src -type f) \
 	$(ROOT)/bindings/python/Cargo.toml $(ROOT)/bindings/python/macros/Cargo.toml \
-	$(ROOT)/bindings/python/pyproject.toml $(ROOT)/core/Cargo.toml $(ROOT)/Cargo.lock
+	$(ROOT)/bindings/python/pyproject.toml $(ROOT)/core/Cargo.toml $(ROOT)/ipc/Cargo.toml $(ROOT)/Cargo.lock
 # PATH without any directory that holds cargo or rustc: what the wheel's user has.
 PY_NORUST_PATH := $(shell printf '%s\n' "$$PATH" | tr ':' '\n' | while read -r d; do \
 	[ -n "$$d" ] && [ ! -e "$$d/cargo" ] && [ ! -e "$$d/rustc" ] && printf '%s:' "$$d"; done | sed 's/:$$//')

@@ -561,6 +561,51 @@ impl MessagePort {
         }
     }
 
+    /// Closes the port as [`close`](Self::close) does, with `reason` in both close notices
+    /// instead of [`CloseReason::Closed`]. For transports: a bridge port that learns its remote
+    /// peer closed (or that the peer's process was lost) ends the local channel with the remote
+    /// reason, so the local peer sees `{ reason, by_peer: true }`. Idempotent; never fails.
+    pub fn close_with(&self, reason: CloseReason) {
+        let mailbox = {
+            let mut st = self.0.state.lock();
+            st.detached = true;
+            st.owned.as_ref().map(|m| m.0.clone())
+        };
+        if let Some(m) = mailbox {
+            m.close(reason);
+        }
+    }
+
+    /// Detaches this port as transferring it in a message would, and returns a new handle that
+    /// owns its mailbox (with its backlog, its peer, not started) — as if the message had
+    /// arrived. For transports that take a port out of a program's hands (exporting it as a
+    /// descriptor). Errors: [`Error::DataCloneError`] if the port is closed or already
+    /// transferred.
+    pub fn take_transfer(&self) -> Result<MessagePort> {
+        let mut owned = detach_for_transfer(std::slice::from_ref(self))?;
+        match owned.pop() {
+            Some(m) => Ok(MessagePort::from_owned(m)),
+            None => Err(Error::data_clone("the port is detached")),
+        }
+    }
+
+    /// A process-unique number naming this port's mailbox, or `None` once the port was
+    /// transferred away from this handle. For transports that must recognize their own ports
+    /// (see [`peer_mailbox_id`](Self::peer_mailbox_id)).
+    pub fn mailbox_id(&self) -> Option<u64> {
+        self.own_mailbox().map(|m| m.id)
+    }
+
+    /// The [`mailbox_id`](Self::mailbox_id) of the port this one is entangled with right now,
+    /// or `None` if it is not entangled (closed, or its peer is gone) or was transferred away.
+    pub fn peer_mailbox_id(&self) -> Option<u64> {
+        self.own_mailbox().and_then(|m| {
+            m.queue
+                .with_ext(|link| link.peer.as_ref().and_then(Weak::upgrade))
+                .map(|p| p.id)
+        })
+    }
+
     /// Takes the next message without waiting. `Ok(None)` when the queue is empty;
     /// [`Error::Closed`] once the close record is reached (and on every call after);
     /// [`Error::InvalidStateError`] if this port was transferred away.

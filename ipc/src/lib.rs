@@ -12,11 +12,13 @@
 //! - [`export_fd`] / [`import_fd`]: a port as a socket descriptor, for programs (or two copies
 //!   of this library in one process) that already have a way to pass one.
 //!
-//! STATUS: API skeleton; the transport is being written (every call returns an error for now).
+//! The design (bridges, frames, descriptor passing, hand-over, close and crash) is in
+//! `docs/cross-process.md`.
 
 #![warn(missing_docs)]
 
 mod error;
+pub mod frame;
 mod listener;
 mod spawn;
 mod transport;
@@ -24,7 +26,7 @@ mod transport;
 pub use error::{Error, ErrorKind, Result};
 pub use listener::{connect, listen, Listener};
 pub use spawn::{parent_port, spawn, PORT_FD_ENV};
-pub use transport::{export_fd, import_fd};
+pub use transport::{diagnostics, export_fd, flush, import_fd, Diagnostics};
 
 fn not_yet() -> Error {
     Error::Protocol("cross-process ports are not implemented yet".into())

@@ -1,0 +1,630 @@
+//! The reactor: one thread per copy of the library that pumps every bridge port to and from its
+//! socket. Only this thread touches bridge state; other threads reach it through the inbox (new
+//! bridges, ports with something to send, flush requests) and an eventfd.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use rustix::event::{epoll, eventfd, EventfdFlags};
+use rustix::io::Errno;
+use webmessaging_core::{CloseReason, Error as CoreError, MessageChannel, MessagePort, Notifier};
+
+use super::conn::{InBuf, OutBuf, ReadEnd};
+use super::wire;
+use crate::frame::{self, Frame};
+
+const WAKE: u64 = 0;
+/// Messages taken from one bridge port per round before the others get a turn.
+const DRAIN_BATCH: usize = 1024;
+
+/// A bridge the reactor has not seen yet.
+pub(crate) struct NewBridge {
+    pub(crate) port: MessagePort,
+    pub(crate) fd: OwnedFd,
+    pub(crate) hello_sent: bool,
+    pub(crate) hello_received: bool,
+    /// Bytes (and their descriptors) to read before the socket's.
+    pub(crate) prefix: InBuf,
+    /// Bytes owed to the socket, after the HELLO when `hello_sent` is false.
+    pub(crate) pending: OutBuf,
+}
+
+#[derive(Default)]
+struct Inbox {
+    new: Vec<NewBridge>,
+    ready: Vec<u64>,
+    flush_waiters: Vec<Arc<FlushWaiter>>,
+}
+
+#[derive(Default)]
+struct FlushWaiter {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+/// What the rest of the crate shares with the reactor thread.
+pub(crate) struct Shared {
+    inbox: Mutex<Inbox>,
+    wake: OwnedFd,
+    /// Set while the inbox is non-empty and the eventfd was signalled (edge-only wakeups).
+    signalled: std::sync::atomic::AtomicBool,
+    thread: OnceLock<std::thread::ThreadId>,
+    pid: rustix::process::Pid,
+    pub(crate) diag: Mutex<Diag>,
+    pub(crate) live: AtomicUsize,
+    pub(crate) protocol_errors: AtomicU64,
+}
+
+/// The last protocol error seen, for diagnostics.
+#[derive(Default)]
+pub(crate) struct Diag {
+    pub(crate) last_protocol_error: Option<String>,
+}
+
+static SHARED: OnceLock<Result<Arc<Shared>, Errno>> = OnceLock::new();
+
+/// The reactor, started on first use.
+pub(crate) fn shared() -> std::io::Result<Arc<Shared>> {
+    SHARED
+        .get_or_init(start)
+        .clone()
+        .map_err(std::io::Error::from)
+}
+
+/// The reactor if it was ever started (diagnostics and flush need not start it).
+pub(crate) fn started() -> Option<Arc<Shared>> {
+    SHARED.get().and_then(|r| r.as_ref().ok().cloned())
+}
+
+fn start() -> Result<Arc<Shared>, Errno> {
+    raise_fd_limit();
+    let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+    let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+    epoll::add(
+        &epoll,
+        &wake,
+        epoll::EventData::new_u64(WAKE),
+        epoll::EventFlags::IN,
+    )?;
+    let shared = Arc::new(Shared {
+        inbox: Mutex::new(Inbox::default()),
+        wake,
+        signalled: Default::default(),
+        thread: OnceLock::new(),
+        pid: rustix::process::getpid(),
+        diag: Mutex::new(Diag::default()),
+        live: AtomicUsize::new(0),
+        protocol_errors: AtomicU64::new(0),
+    });
+    let s = shared.clone();
+    std::thread::Builder::new()
+        .name("webmessaging-ipc".into())
+        .spawn(move || {
+            let _ = s.thread.set(std::thread::current().id());
+            Reactor::new(s, epoll).run()
+        })
+        .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::AGAIN))?;
+    register_exit_flush();
+    Ok(shared)
+}
+
+/// Many cross-process ports each hold a descriptor: lift the soft limit to the hard one.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut lim = getrlimit(Resource::Nofile);
+    if lim.current != lim.maximum {
+        lim.current = lim.maximum;
+        let _ = setrlimit(Resource::Nofile, lim);
+    }
+}
+
+/// How long a process that exits waits for its bridges to write what they owe.
+const EXIT_FLUSH: Duration = Duration::from_secs(5);
+
+extern "C" fn flush_at_exit() {
+    let _ = super::flush(Some(EXIT_FLUSH));
+}
+
+fn register_exit_flush() {
+    extern "C" {
+        fn atexit(f: extern "C" fn()) -> std::ffi::c_int;
+    }
+    // SAFETY: `atexit` only records the function pointer; `flush_at_exit` is a plain
+    // `extern "C" fn` that never unwinds (flush catches nothing that panics).
+    unsafe {
+        atexit(flush_at_exit);
+    }
+}
+
+impl Shared {
+    fn signal(&self) {
+        if !self.signalled.swap(true, Ordering::AcqRel) {
+            let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        }
+    }
+
+    /// Hands a new bridge to the reactor.
+    pub(crate) fn submit(&self, nb: NewBridge) {
+        self.inbox.lock().new.push(nb);
+        self.signal();
+    }
+
+    fn ready(&self, id: u64) {
+        self.inbox.lock().ready.push(id);
+        self.signal();
+    }
+
+    pub(crate) fn on_reactor_thread(&self) -> bool {
+        self.thread.get() == Some(&std::thread::current().id())
+    }
+
+    pub(crate) fn same_process(&self) -> bool {
+        rustix::process::getpid() == self.pid
+    }
+
+    /// Waits until every bridge has written everything it was given before this call.
+    pub(crate) fn flush(&self, timeout: Option<Duration>) -> bool {
+        let w = Arc::new(FlushWaiter::default());
+        self.inbox.lock().flush_waiters.push(w.clone());
+        self.signal();
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut done = w.done.lock();
+        while !*done {
+            match deadline {
+                Some(d) => {
+                    if w.cv.wait_until(&mut done, d).timed_out() {
+                        return *done;
+                    }
+                }
+                None => w.cv.wait(&mut done),
+            }
+        }
+        true
+    }
+
+    pub(crate) fn protocol_error(&self, what: String) {
+        self.protocol_errors.fetch_add(1, Ordering::Relaxed);
+        self.diag.lock().last_protocol_error = Some(what);
+    }
+}
+
+/// One bridge: the local port the transport owns and its socket.
+struct Bridge {
+    port: MessagePort,
+    mailbox: u64,
+    fd: OwnedFd,
+    out: OutBuf,
+    inbuf: InBuf,
+    hello_received: bool,
+    /// Still reading the socket (false once the local side closed, or after EOF).
+    reading: bool,
+    /// Still writing (false after a write error: the peer is gone).
+    writing: bool,
+    /// The local port closed: CLOSE is queued; the bridge ends once it is written.
+    closing: bool,
+    /// Epoll interest now registered.
+    interest: epoll::EventFlags,
+}
+
+/// How a bridge's socket ended, from the reading side.
+enum Ended {
+    /// The peer sent CLOSE with this reason.
+    Closed(CloseReason),
+    /// EOF or a read error with no CLOSE.
+    Lost,
+    /// The peer broke the protocol.
+    Protocol(String),
+}
+
+pub(crate) struct Reactor {
+    shared: Arc<Shared>,
+    epoll: OwnedFd,
+    next_id: u64,
+    bridges: HashMap<u64, Bridge>,
+    by_mailbox: HashMap<u64, u64>,
+    /// Bridges to look at again this round (a new bridge's prefix, a drain cut short).
+    again: Vec<u64>,
+}
+
+impl Reactor {
+    fn new(shared: Arc<Shared>, epoll: OwnedFd) -> Self {
+        Reactor {
+            shared,
+            epoll,
+            next_id: 1,
+            bridges: HashMap::new(),
+            by_mailbox: HashMap::new(),
+            again: Vec::new(),
+        }
+    }
+
+    fn run(mut self) {
+        let mut events: Vec<epoll::Event> = Vec::with_capacity(1024);
+        let mut readable = Vec::new();
+        let mut writable = Vec::new();
+        let zero = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        loop {
+            events.clear();
+            let timeout = if self.again.is_empty() {
+                None
+            } else {
+                Some(&zero)
+            };
+            match epoll::wait(
+                &self.epoll,
+                rustix::buffer::spare_capacity(&mut events),
+                timeout,
+            ) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+            for ev in &events {
+                let id = ev.data.u64();
+                if id == WAKE {
+                    let mut b = [0u8; 8];
+                    let _ = rustix::io::read(&self.shared.wake, &mut b);
+                    continue;
+                }
+                let f = ev.flags;
+                if f.intersects(
+                    epoll::EventFlags::IN
+                        | epoll::EventFlags::HUP
+                        | epoll::EventFlags::ERR
+                        | epoll::EventFlags::RDHUP,
+                ) {
+                    readable.push(id);
+                }
+                if f.intersects(epoll::EventFlags::OUT | epoll::EventFlags::ERR) {
+                    writable.push(id);
+                }
+            }
+            let inbox = {
+                let mut ib = self.shared.inbox.lock();
+                self.shared.signalled.store(false, Ordering::Release);
+                std::mem::take(&mut *ib)
+            };
+            for nb in inbox.new {
+                self.register(nb);
+            }
+            let mut todo = std::mem::take(&mut self.again);
+            todo.extend(inbox.ready);
+            for id in todo {
+                self.service(id);
+            }
+            for id in readable.drain(..) {
+                self.read(id);
+            }
+            for id in writable.drain(..) {
+                self.flush(id);
+            }
+            let mut waiters = inbox.flush_waiters;
+            if !waiters.is_empty() {
+                if self.idle() {
+                    for w in waiters.drain(..) {
+                        *w.done.lock() = true;
+                        w.cv.notify_all();
+                    }
+                } else {
+                    // Not yet: ask again next round.
+                    self.shared.inbox.lock().flush_waiters.append(&mut waiters);
+                    self.shared.signal();
+                    if self.again.is_empty() {
+                        // Waiting on sockets to drain; do not spin.
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+            }
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.again.is_empty()
+            && self
+                .bridges
+                .values()
+                .all(|b| !b.writing || b.out.is_empty())
+            && self.shared.inbox.lock().ready.is_empty()
+    }
+
+    /// Takes ownership of a new bridge and looks at it at once: its port may already hold
+    /// messages whose notifier fired before the bridge was known here.
+    fn register(&mut self, nb: NewBridge) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut out = OutBuf::default();
+        if !nb.hello_sent {
+            let mut hello = Vec::new();
+            frame::write_hello(&mut hello);
+            out.push(&hello, Vec::new());
+        }
+        let mut pending = nb.pending;
+        let (bytes, attach) = pending.take();
+        out.push_raw(&bytes, attach);
+        let mailbox = nb.port.mailbox_id().unwrap_or(0);
+        let bridge = Bridge {
+            port: nb.port,
+            mailbox,
+            fd: nb.fd,
+            out,
+            inbuf: nb.prefix,
+            hello_received: nb.hello_received,
+            reading: true,
+            writing: true,
+            closing: false,
+            interest: epoll::EventFlags::empty(),
+        };
+        let shared = self.shared.clone();
+        let notifier: Notifier = Arc::new(move || shared.ready(id));
+        bridge.port.set_onmessage(Some(notifier));
+        self.by_mailbox.insert(mailbox, id);
+        self.bridges.insert(id, bridge);
+        self.shared.live.fetch_add(1, Ordering::Relaxed);
+        self.again.push(id);
+        id
+    }
+
+    /// Sends what the bridge port holds, parses any prefix, flushes.
+    fn service(&mut self, id: u64) {
+        let Some(mut b) = self.bridges.remove(&id) else {
+            return;
+        };
+        let mut ended = None;
+        if b.reading && !b.inbuf.unread().is_empty() {
+            ended = self.parse(&mut b);
+        }
+        if ended.is_none() && !b.closing {
+            let mut more = true;
+            for _ in 0..DRAIN_BATCH {
+                match b.port.try_recv() {
+                    Ok(Some(m)) => {
+                        if let Err(e) = wire::send(self, &mut b.out, m) {
+                            ended = Some(Ended::Protocol(e));
+                            more = false;
+                            break;
+                        }
+                    }
+                    Ok(None) => {
+                        more = false;
+                        break;
+                    }
+                    Err(CoreError::Closed(n)) => {
+                        more = false;
+                        if n.by_peer && b.writing {
+                            let mut f = Vec::new();
+                            frame::write_close(&mut f, n.reason);
+                            b.out.push(&f, Vec::new());
+                        }
+                        b.closing = true;
+                        b.reading = false;
+                        break;
+                    }
+                    Err(_) => {
+                        more = false;
+                        break;
+                    }
+                }
+            }
+            if more {
+                self.again.push(id);
+            }
+        }
+        self.bridges.insert(id, b);
+        match ended {
+            Some(e) => self.end(id, e),
+            None => self.flush(id),
+        }
+    }
+
+    fn read(&mut self, id: u64) {
+        let Some(mut b) = self.bridges.remove(&id) else {
+            return;
+        };
+        let mut ended = None;
+        if b.reading {
+            match b.inbuf.read(b.fd.as_fd()) {
+                Ok(ReadEnd::Again | ReadEnd::Budget) => ended = self.parse(&mut b),
+                Ok(ReadEnd::Eof) => {
+                    ended = self.parse(&mut b);
+                    if ended.is_none() {
+                        ended = Some(if b.inbuf.unread().is_empty() {
+                            Ended::Lost
+                        } else {
+                            Ended::Protocol("the connection ended inside a frame".into())
+                        });
+                    }
+                }
+                Err(e) => {
+                    ended = self.parse(&mut b);
+                    if ended.is_none() {
+                        ended = Some(if e.kind() == std::io::ErrorKind::Other {
+                            Ended::Protocol(e.to_string())
+                        } else {
+                            Ended::Lost
+                        });
+                    }
+                }
+            }
+        }
+        let hup = !b.reading;
+        self.bridges.insert(id, b);
+        match ended {
+            Some(e) => self.end(id, e),
+            None if hup => self.flush(id),
+            None => self.update_interest(id),
+        }
+    }
+
+    /// Delivers every complete frame in the bridge's input. Returns how the connection ended
+    /// if a frame ended it.
+    fn parse(&mut self, b: &mut Bridge) -> Option<Ended> {
+        loop {
+            let (unread, queue) = b.inbuf.parts();
+            let parsed = match frame::parse(unread, queue.len()) {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => return Some(Ended::Protocol(e.to_string())),
+            };
+            let (bytes, nfds) = (parsed.bytes, parsed.fds);
+            let fds: Vec<Option<OwnedFd>> = queue.drain(..nfds).map(Some).collect();
+            let result = match parsed.frame {
+                Frame::Hello if !b.hello_received => {
+                    b.hello_received = true;
+                    Ok(None)
+                }
+                Frame::Hello => Err("a second HELLO".to_string()),
+                _ if !b.hello_received => Err("a frame before HELLO".to_string()),
+                Frame::Close(reason) => Ok(Some(Ended::Closed(reason))),
+                Frame::Message(m) => match wire::receive(self, &m, fds) {
+                    Ok((payload, ports)) => {
+                        // The ports are the fresh ends of new bridges: posting detaches them.
+                        let _ = b.port.post_message(payload, &ports);
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            b.inbuf.consume(bytes);
+            match result {
+                Ok(None) => {}
+                Ok(Some(end)) => return Some(end),
+                Err(e) => return Some(Ended::Protocol(e)),
+            }
+        }
+        frame::check_leftover(b.inbuf.unread(), b.inbuf.fds.len())
+            .err()
+            .map(|e| Ended::Protocol(e.to_string()))
+    }
+
+    /// The reading side ended: close the local channel with the right reason and retire.
+    fn end(&mut self, id: u64, how: Ended) {
+        let Some(b) = self.bridges.remove(&id) else {
+            return;
+        };
+        let reason = match how {
+            Ended::Closed(r) => r,
+            Ended::Lost => CloseReason::Lost,
+            Ended::Protocol(e) => {
+                self.shared.protocol_error(e);
+                CloseReason::Lost
+            }
+        };
+        b.port.close_with(reason);
+        self.retire(b);
+    }
+
+    fn retire(&mut self, b: Bridge) {
+        let _ = epoll::delete(&self.epoll, &b.fd);
+        self.by_mailbox.remove(&b.mailbox);
+        self.shared.live.fetch_sub(1, Ordering::Relaxed);
+        b.port.set_notifier(None);
+        // Dropped here: the port's queue is closed already, the socket closes.
+        drop(b);
+    }
+
+    fn flush(&mut self, id: u64) {
+        let Some(b) = self.bridges.get_mut(&id) else {
+            return;
+        };
+        if b.writing {
+            if let Err(_e) = b.out.flush(b.fd.as_fd()) {
+                // The peer is gone: keep reading what it wrote before it went.
+                b.writing = false;
+                b.out.clear();
+            }
+        }
+        if b.closing && (b.out.is_empty() || !b.writing) {
+            if let Some(b) = self.bridges.remove(&id) {
+                self.retire(b);
+            }
+            return;
+        }
+        self.update_interest(id);
+    }
+
+    fn update_interest(&mut self, id: u64) {
+        let Some(b) = self.bridges.get_mut(&id) else {
+            return;
+        };
+        let mut want = epoll::EventFlags::empty();
+        if b.reading {
+            want |= epoll::EventFlags::IN | epoll::EventFlags::RDHUP;
+        }
+        if b.writing && !b.out.is_empty() {
+            want |= epoll::EventFlags::OUT;
+        }
+        if want == b.interest && !want.is_empty() {
+            return;
+        }
+        let data = epoll::EventData::new_u64(id);
+        let res = if b.interest.is_empty() {
+            epoll::add(&self.epoll, &b.fd, data, want)
+        } else {
+            epoll::modify(&self.epoll, &b.fd, data, want)
+        };
+        match res {
+            Ok(()) => b.interest = want,
+            Err(Errno::EXIST) => {
+                let _ = epoll::modify(&self.epoll, &b.fd, data, want);
+                b.interest = want;
+            }
+            Err(e) => {
+                let msg = format!("cannot watch a port's socket: {e}");
+                self.end(id, Ended::Protocol(msg));
+            }
+        }
+    }
+
+    // ---- used by `wire` ----
+
+    /// Starts bridging `port` over `fd` (a port whose socket arrived in a frame, or a local port
+    /// that is leaving over a new socket pair).
+    pub(crate) fn adopt(&mut self, nb: NewBridge) -> u64 {
+        self.register(nb)
+    }
+
+    /// The bridge whose port is the mailbox `peer`, taken out of the reactor for a hand-over:
+    /// no longer read or written here. Returns its port, socket, input and owed output.
+    pub(crate) fn take_bridge_of(&mut self, peer: u64) -> Option<TakenBridge> {
+        let id = self.by_mailbox.remove(&peer)?;
+        let b = self.bridges.remove(&id)?;
+        if b.closing || !b.reading {
+            // Ending anyway: not worth handing over (the caller makes a new pair).
+            self.by_mailbox.insert(peer, id);
+            self.bridges.insert(id, b);
+            return None;
+        }
+        let _ = epoll::delete(&self.epoll, &b.fd);
+        self.shared.live.fetch_sub(1, Ordering::Relaxed);
+        b.port.set_notifier(None);
+        Some(TakenBridge {
+            port: b.port,
+            fd: b.fd,
+            out: b.out,
+            writing: b.writing,
+            inbuf: b.inbuf,
+            hello_received: b.hello_received,
+        })
+    }
+
+    /// A fresh local channel: one end for the program, one for a bridge.
+    pub(crate) fn channel() -> (MessagePort, MessagePort) {
+        MessageChannel::new().into_ports()
+    }
+}
+
+/// A bridge taken out of the reactor for a hand-over.
+pub(crate) struct TakenBridge {
+    pub(crate) port: MessagePort,
+    pub(crate) fd: OwnedFd,
+    pub(crate) out: OutBuf,
+    pub(crate) writing: bool,
+    pub(crate) inbuf: InBuf,
+    pub(crate) hello_received: bool,
+}

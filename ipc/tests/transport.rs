@@ -1,0 +1,151 @@
+//! Cross-process ports between this process and child processes: order both ways, large
+//! messages and ArrayBuffers (inline and memfd), close, drop and SIGKILL of the peer.
+
+mod transport_util;
+
+use std::time::Duration;
+
+use transport_util::*;
+use webmessaging_core::{CloseReason, Error, MessagePort, Payload};
+
+/// Runs a child role when this binary was started as a child (see `transport_util`).
+#[test]
+fn child_main() {
+    let Some((role, port)) = child_port() else {
+        return;
+    };
+    let n = env_usize("WM_N", 0) as u64;
+    match role.as_str() {
+        "echo" => echo(&port),
+        "send_close" => {
+            for i in 0..n {
+                port.post_message(seq(i), &[]).unwrap();
+            }
+            port.close();
+        }
+        "send_drop" => {
+            for i in 0..n {
+                port.post_message(seq(i), &[]).unwrap();
+            }
+            drop(port);
+        }
+        "send_hang" => {
+            for i in 0..n {
+                port.post_message(seq(i), &[]).unwrap();
+            }
+            assert!(webmessaging_ipc::flush(Some(WAIT)));
+            println!("ready");
+            std::thread::sleep(Duration::from_secs(600));
+        }
+        other => panic!("unknown role {other}"),
+    }
+    std::process::exit(0);
+}
+
+/// Posts back every message (data, ArrayBuffers and ports) until the port closes.
+fn echo(port: &MessagePort) {
+    loop {
+        match port.recv(Some(WAIT)) {
+            Ok(m) => port
+                .post_message(
+                    Payload {
+                        data: m.data,
+                        array_buffers: m.array_buffers,
+                    },
+                    &m.ports,
+                )
+                .unwrap(),
+            Err(Error::Closed(_)) => return,
+            Err(e) => panic!("echo: {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn messages_both_ways_in_order() {
+    let mut peer = spawn_peer("echo", &[]);
+    let n = 10_000u64;
+    for i in 0..n {
+        peer.port.post_message(seq(i), &[]).unwrap();
+    }
+    for i in 0..n {
+        assert_eq!(seq_of(&recv(&peer.port)), i);
+    }
+    peer.port.close();
+    assert!(peer.wait_exit().success());
+}
+
+#[test]
+fn large_messages_and_array_buffers() {
+    let mut peer = spawn_peer("echo", &[]);
+    let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i * 7 % 251) as u8).collect();
+    let small: Vec<u8> = (0..1000).map(|i: u32| (i % 13) as u8).collect();
+    let mid: Vec<u8> = vec![9; 64 << 10];
+    peer.port.post_message(big.clone(), &[]).unwrap();
+    peer.port
+        .post_message(
+            Payload {
+                data: b"buffers".to_vec(),
+                array_buffers: vec![small.clone(), big.clone(), Vec::new(), mid.clone()],
+            },
+            &[],
+        )
+        .unwrap();
+    // A 10 MiB value: inline data would pass the frame's inline budget, so it goes in a memfd.
+    let huge = vec![0x5a; 10 << 20];
+    peer.port.post_message(huge.clone(), &[]).unwrap();
+    assert_eq!(recv(&peer.port).data, big);
+    let m = recv(&peer.port);
+    assert_eq!(m.data, b"buffers");
+    assert_eq!(m.array_buffers, vec![small, big, Vec::new(), mid]);
+    assert_eq!(recv(&peer.port).data, huge);
+    peer.port.close();
+    assert!(peer.wait_exit().success());
+}
+
+fn stream_then(role: &str, reason: CloseReason) {
+    let n = 2000;
+    let mut peer = spawn_peer(role, &[("WM_N", n.to_string())]);
+    let (msgs, notice) = recv_all(&peer.port);
+    let seqs: Vec<u64> = msgs.iter().map(seq_of).collect();
+    assert_eq!(seqs, (0..n as u64).collect::<Vec<_>>());
+    assert_eq!(notice, closed_by_peer(reason));
+    assert!(peer.wait_exit().success());
+}
+
+#[test]
+fn n_messages_then_close() {
+    stream_then("send_close", CloseReason::Closed);
+}
+
+#[test]
+fn n_messages_then_drop() {
+    stream_then("send_drop", CloseReason::Dropped);
+}
+
+#[test]
+fn sigkill_after_n_messages_is_lost_after_them() {
+    let n = 2000u64;
+    let mut peer = spawn_peer("send_hang", &[("WM_N", n.to_string())]);
+    assert_eq!(peer.line(), "ready");
+    peer.child.kill().unwrap();
+    let (msgs, notice) = recv_all(&peer.port);
+    assert_eq!(
+        msgs.iter().map(seq_of).collect::<Vec<_>>(),
+        (0..n).collect::<Vec<_>>()
+    );
+    assert_eq!(notice, closed_by_peer(CloseReason::Lost));
+}
+
+#[test]
+fn closing_here_reaches_the_child_and_ends_it() {
+    // The echo child returns once its port reports the close; its exit proves the notice
+    // crossed. Messages posted before close arrive first (the child echoes them into a port
+    // that is closed here, where they are dropped, as in-process).
+    let mut peer = spawn_peer("echo", &[]);
+    for i in 0..100 {
+        peer.port.post_message(seq(i), &[]).unwrap();
+    }
+    peer.port.close();
+    assert!(peer.wait_exit().success());
+}

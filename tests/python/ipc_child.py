@@ -52,9 +52,11 @@ def main() -> int:
         if mode == "stream":
             port.close()
             return 0
-        # Posting never blocks: let the transport hand the bytes to the kernel before saying
-        # "written" (the parent then kills this process).
-        time.sleep(1.0)
+        # Posting never blocks: wait until the transport handed the bytes to the kernel before
+        # saying "written" (the parent then kills this process).
+        if not wm.flush(timeout=TIMEOUT):
+            print("flush timed out", file=sys.stderr)
+            return 1
         print("ready", flush=True)
         time.sleep(600)
         return 1

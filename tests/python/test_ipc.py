@@ -138,6 +138,8 @@ def test_spawn_merges_env_and_the_child_consumes_the_variable(children):
 
 
 def test_spawn_failure_closes_the_descriptor():
+    with pytest.raises(FileNotFoundError):  # starts the transport (its own descriptors)
+        wm.spawn(["/nonexistent/webmessaging-child"])
     before = open_fds()
     with pytest.raises(FileNotFoundError):
         wm.spawn(["/nonexistent/webmessaging-child"])
@@ -161,6 +163,7 @@ def test_export_and_import_within_one_process():
     assert channel.port2.detached
     port = wm.import_fd(fd)
     assert port.recv(timeout=TIMEOUT).data == {"queued": "before the export"}
+    assert wm.flush(timeout=TIMEOUT)
     port.post_message("back")
     assert channel.port1.recv(timeout=TIMEOUT).data == "back"
     port.close()

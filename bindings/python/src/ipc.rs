@@ -325,6 +325,20 @@ fn import_fd(py: Python<'_>, fd: i32) -> PyResult<MessagePort> {
     Ok(MessagePort::wrap(port))
 }
 
+/// Waits until every message posted to a cross-process port before this call was written to
+/// its socket (or its peer is gone), up to `timeout` seconds (`None`: no limit), with the GIL
+/// released; returns whether that happened. The library does this at exit on its own (up to
+/// 5 seconds), so a program that posts and exits loses nothing; call it to bound the wait, or
+/// before a step that may end the process abruptly.
+#[catch_panics]
+#[pyfunction]
+#[pyo3(signature = (timeout = None))]
+fn flush(py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+    deadline_of(timeout)?; // validates it
+    let timeout = timeout.and_then(|t| Duration::try_from_secs_f64(t).ok());
+    Ok(py.detach(|| ipc::flush(timeout)))
+}
+
 /// Adds this module's functions and classes to `webmessaging._native`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Listener>()?;
@@ -333,6 +347,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parent_port, m)?)?;
     m.add_function(wrap_pyfunction!(export_fd, m)?)?;
     m.add_function(wrap_pyfunction!(import_fd, m)?)?;
+    m.add_function(wrap_pyfunction!(flush, m)?)?;
     m.add("PORT_FD_ENV", ipc::PORT_FD_ENV)?;
     Ok(())
 }

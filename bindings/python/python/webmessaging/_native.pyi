@@ -20,6 +20,7 @@ __all__ = [
     "parent_port",
     "export_fd",
     "import_fd",
+    "flush",
     "PORT_FD_ENV",
     "serialize",
     "deserialize",
@@ -267,6 +268,11 @@ def export_fd(port: MessagePort) -> int:
 
 def import_fd(fd: int) -> MessagePort:
     """A port from a descriptor made by ``export_fd`` (anywhere); the descriptor is taken over."""
+
+def flush(timeout: float | None = None) -> bool:
+    """Waits (GIL released) until everything posted to cross-process ports so far was written
+    to the sockets (or the peers are gone); ``False`` if ``timeout`` ran out. Done at exit on its
+    own (up to 5 s); call it before a step that may end the process abruptly."""
 
 def _live_mailboxes() -> int: ...
 def _after_fork_in_child() -> None: ...

@@ -17,7 +17,9 @@
 //!   and m port entries. A *blob* is a `u8` place (0 inline, 1 descriptor) and a `u64` length;
 //!   inline, the bytes follow at once; otherwise the next descriptor is a sealed memfd of exactly
 //!   that length. A *port entry* is a `u8` flags (bit 0: this end already sent its HELLO, bit 1:
-//!   the peer's HELLO was already read), the socket (next descriptor), a *prefix* blob (bytes
+//!   the peer's HELLO was already read, bit 2: *lost*, the sender could not pass this port on:
+//!   no socket and nothing else follows but empty fields), the socket (next descriptor), a
+//!   *prefix* blob (bytes
 //!   to read before the socket: the port's backlog as frames), a `u32` count of descriptors the
 //!   prefix's frames consume (next descriptors), a *pending* blob (bytes this end still owes the
 //!   socket) and a `u32` count of attach points, each `u64` offset into the pending bytes and
@@ -58,6 +60,7 @@ const BLOB_INLINE: u8 = 0;
 const BLOB_FD: u8 = 1;
 const FLAG_HELLO_SENT: u8 = 1;
 const FLAG_HELLO_RECEIVED: u8 = 2;
+const FLAG_LOST: u8 = 4;
 
 /// Why a byte stream is not a valid frame sequence. Any of these ends the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,8 +133,9 @@ pub struct PortEntry<'a> {
     pub hello_sent: bool,
     /// The peer's HELLO was already read from the socket.
     pub hello_received: bool,
-    /// Index of the socket among the frame's descriptors.
-    pub socket: usize,
+    /// Index of the socket among the frame's descriptors; `None` for a port the sender could
+    /// not pass on (it arrives already ended with `Lost`; flag bit 2, no descriptors).
+    pub socket: Option<usize>,
     /// Frames to read before the socket (the port's backlog).
     pub prefix: Blob<'a>,
     /// The descriptors those frames consume (indices among the frame's descriptors).
@@ -345,10 +349,14 @@ fn parse_message(body: &[u8], nfds: usize) -> Result<MessageFrame<'_>, FrameErro
     let mut ports = Vec::with_capacity(m);
     for _ in 0..m {
         let flags = c.u8("port flags")?;
-        if flags & !(FLAG_HELLO_SENT | FLAG_HELLO_RECEIVED) != 0 {
+        if flags & !(FLAG_HELLO_SENT | FLAG_HELLO_RECEIVED | FLAG_LOST) != 0 {
             return Err(FrameError::Malformed("port flags"));
         }
-        let socket = c.fds(1, "port socket")?.start;
+        let socket = if flags & FLAG_LOST != 0 {
+            None
+        } else {
+            Some(c.fds(1, "port socket")?.start)
+        };
         let prefix = c.blob()?;
         let prefix_n = c.u32("prefix descriptor count")? as usize;
         let prefix_fds = c.fds(prefix_n, "prefix descriptors")?;
@@ -368,6 +376,13 @@ fn parse_message(body: &[u8], nfds: usize) -> Result<MessageFrame<'_>, FrameErro
             }
             last = Some(offset);
             attach.push((offset, c.fds(n, "attach descriptors")?));
+        }
+        if socket.is_none()
+            && (prefix != Blob::Inline(&[])
+                || !prefix_fds.is_empty()
+                || pending != Blob::Inline(&[]))
+        {
+            return Err(FrameError::Malformed("a lost port with a backlog"));
         }
         ports.push(PortEntry {
             hello_sent: flags & FLAG_HELLO_SENT != 0,
@@ -455,9 +470,12 @@ pub fn write_message(out: &mut Vec<u8>, m: &MessageFrame<'_>) -> Option<usize> {
                 FLAG_HELLO_RECEIVED
             } else {
                 0
-            });
+            })
+            | (if p.socket.is_none() { FLAG_LOST } else { 0 });
         out.push(flags);
-        fds += 1;
+        if p.socket.is_some() {
+            fds += 1;
+        }
         write_blob(out, &p.prefix, &mut fds);
         out.extend_from_slice(&(p.prefix_fds.len() as u32).to_le_bytes());
         fds += p.prefix_fds.len();

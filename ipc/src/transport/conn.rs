@@ -18,6 +18,8 @@ pub(crate) const FDS_PER_SEND: usize = 250;
 /// What one `recvmsg` asks for; a round reads at most `READ_ROUNDS` of these per socket.
 const READ_CHUNK: usize = 256 << 10;
 const READ_ROUNDS: usize = 4;
+/// An emptied outgoing buffer larger than this is freed rather than kept.
+const SHRINK_OVER: usize = 1 << 20;
 
 /// Bytes owed to a socket, with the descriptors that go with particular bytes.
 #[derive(Default)]
@@ -27,11 +29,18 @@ pub(crate) struct OutBuf {
     start: usize,
     /// (offset into `bytes`, descriptors sent with the byte there), ascending.
     attach: VecDeque<(usize, Vec<OwnedFd>)>,
+    /// Descriptors in `attach`.
+    nfds: usize,
 }
 
 impl OutBuf {
     pub(crate) fn is_empty(&self) -> bool {
         self.start == self.bytes.len()
+    }
+
+    /// Descriptors still waiting to be sent.
+    pub(crate) fn unsent_fds(&self) -> usize {
+        self.nfds
     }
 
     /// Appends a frame; its descriptors go with its first byte (in chunks the kernel accepts,
@@ -47,6 +56,7 @@ impl OutBuf {
         let at = self.bytes.len();
         self.bytes.extend_from_slice(bytes);
         for (off, fds) in attach {
+            self.nfds += fds.len();
             self.attach.push_back((at + off, fds));
         }
     }
@@ -55,6 +65,7 @@ impl OutBuf {
         let mut offset = at;
         while !fds.is_empty() {
             let rest = fds.split_off(fds.len().min(FDS_PER_SEND));
+            self.nfds += fds.len();
             self.attach.push_back((offset, fds));
             fds = rest;
             offset += 1;
@@ -84,7 +95,11 @@ impl OutBuf {
         let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(FDS_PER_SEND))];
         loop {
             if self.is_empty() {
-                self.bytes.clear();
+                if self.bytes.capacity() > SHRINK_OVER {
+                    self.bytes = Vec::new();
+                } else {
+                    self.bytes.clear();
+                }
                 self.start = 0;
                 return Ok(true);
             }
@@ -107,7 +122,9 @@ impl OutBuf {
                 Ok(n) => {
                     if here {
                         // Sent: the peer holds its own copies now.
-                        self.attach.pop_front();
+                        if let Some((_, f)) = self.attach.pop_front() {
+                            self.nfds -= f.len();
+                        }
                     }
                     self.start += n;
                     if self.start > (1 << 20) && self.start * 2 > self.bytes.len() {
@@ -187,6 +204,28 @@ impl InBuf {
         let fds = self.fds.drain(..).collect();
         *self = InBuf::default();
         (bytes, fds)
+    }
+
+    /// Takes the reactor's spare read storage when this buffer holds nothing.
+    pub(crate) fn lend(&mut self, spare: &mut Vec<u8>) {
+        if self.pos == self.end && spare.len() > self.bytes.len() {
+            self.pos = 0;
+            self.end = 0;
+            std::mem::swap(&mut self.bytes, spare);
+        }
+    }
+
+    /// Returns read storage to the reactor once everything in it was parsed: an idle bridge
+    /// keeps no buffer (10,000 of them would otherwise hold 2.5 GB).
+    pub(crate) fn give_back(&mut self, spare: &mut Vec<u8>) {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+            if self.bytes.len() > spare.len() {
+                std::mem::swap(&mut self.bytes, spare);
+            }
+            self.bytes = Vec::new();
+        }
     }
 
     fn room(&mut self) {

@@ -20,6 +20,8 @@ use crate::frame::{self, Frame};
 const WAKE: u64 = 0;
 /// Messages taken from one bridge port per round before the others get a turn.
 const DRAIN_BATCH: usize = 1024;
+/// Unsent descriptors a bridge may gather before it writes in the middle of a batch.
+const FLUSH_FDS: usize = 256;
 
 /// A bridge the reactor has not seen yet.
 pub(crate) struct NewBridge {
@@ -228,6 +230,8 @@ pub(crate) struct Reactor {
     by_mailbox: HashMap<u64, u64>,
     /// Bridges to look at again this round (a new bridge's prefix, a drain cut short).
     again: Vec<u64>,
+    /// Read storage lent to whichever bridge is reading, so an idle bridge holds none.
+    spare: Vec<u8>,
 }
 
 impl Reactor {
@@ -239,6 +243,7 @@ impl Reactor {
             bridges: HashMap::new(),
             by_mailbox: HashMap::new(),
             again: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -330,7 +335,10 @@ impl Reactor {
                 .bridges
                 .values()
                 .all(|b| !b.writing || b.out.is_empty())
-            && self.shared.inbox.lock().ready.is_empty()
+            && {
+                let ib = self.shared.inbox.lock();
+                ib.ready.is_empty() && ib.new.is_empty()
+            }
     }
 
     /// Takes ownership of a new bridge and looks at it at once: its port may already hold
@@ -389,6 +397,14 @@ impl Reactor {
                             more = false;
                             break;
                         }
+                        if b.out.unsent_fds() > FLUSH_FDS && b.writing {
+                            // Descriptors waiting here count against this process's limit;
+                            // in the socket they do not.
+                            if b.out.flush(b.fd.as_fd()).is_err() {
+                                b.writing = false;
+                                b.out.clear();
+                            }
+                        }
                     }
                     Ok(None) => {
                         more = false;
@@ -428,7 +444,9 @@ impl Reactor {
         };
         let mut ended = None;
         if b.reading {
-            match b.inbuf.read(b.fd.as_fd()) {
+            b.inbuf.lend(&mut self.spare);
+            let res = b.inbuf.read(b.fd.as_fd());
+            match res {
                 Ok(ReadEnd::Again | ReadEnd::Budget) => ended = self.parse(&mut b),
                 Ok(ReadEnd::Eof) => {
                     ended = self.parse(&mut b);
@@ -452,6 +470,7 @@ impl Reactor {
                 }
             }
         }
+        b.inbuf.give_back(&mut self.spare);
         let hup = !b.reading;
         self.bridges.insert(id, b);
         match ended {
@@ -472,6 +491,13 @@ impl Reactor {
                 Err(e) => return Some(Ended::Protocol(e.to_string())),
             };
             let (bytes, nfds) = (parsed.bytes, parsed.fds);
+            if bytes == unread.len() && queue.len() > nfds {
+                // Descriptors beyond this frame's, and no frame after it to claim them.
+                let extra = queue.len() - nfds;
+                return Some(Ended::Protocol(
+                    frame::FrameError::UnexpectedDescriptors(extra).to_string(),
+                ));
+            }
             let fds: Vec<Option<OwnedFd>> = queue.drain(..nfds).map(Some).collect();
             let result = match parsed.frame {
                 Frame::Hello if !b.hello_received => {
@@ -592,14 +618,16 @@ impl Reactor {
     /// The bridge whose port is the mailbox `peer`, taken out of the reactor for a hand-over:
     /// no longer read or written here. Returns its port, socket, input and owed output.
     pub(crate) fn take_bridge_of(&mut self, peer: u64) -> Option<TakenBridge> {
-        let id = self.by_mailbox.remove(&peer)?;
+        // Not while that bridge is out of the map being serviced (it cannot be T's peer then:
+        // T would be travelling through its own channel, which the core refuses).
+        let id = *self.by_mailbox.get(&peer)?;
         let b = self.bridges.remove(&id)?;
         if b.closing || !b.reading {
             // Ending anyway: not worth handing over (the caller makes a new pair).
-            self.by_mailbox.insert(peer, id);
             self.bridges.insert(id, b);
             return None;
         }
+        self.by_mailbox.remove(&peer);
         let _ = epoll::delete(&self.epoll, &b.fd);
         self.shared.live.fetch_sub(1, Ordering::Relaxed);
         b.port.set_notifier(None);
@@ -611,6 +639,11 @@ impl Reactor {
             inbuf: b.inbuf,
             hello_received: b.hello_received,
         })
+    }
+
+    /// Records a problem that cost one port, not the connection.
+    pub(crate) fn note(&self, what: String) {
+        self.shared.protocol_error(what);
     }
 
     /// A fresh local channel: one end for the program, one for a bridge.

@@ -3,7 +3,7 @@
 
 use std::os::fd::OwnedFd;
 
-use webmessaging_core::{Error as CoreError, Message, MessagePort, Payload};
+use webmessaging_core::{CloseReason, Error as CoreError, Message, MessagePort, Payload};
 
 use super::conn::{self, InBuf, OutBuf, MEMFD_MIN};
 use super::reactor::{NewBridge, Reactor, TakenBridge};
@@ -57,11 +57,26 @@ impl OutBlob {
 struct PortOut {
     hello_sent: bool,
     hello_received: bool,
-    socket: OwnedFd,
+    /// `None`: the port could not be passed on (no descriptors); it arrives ended (`Lost`).
+    socket: Option<OwnedFd>,
     prefix: OutBlob,
     prefix_fds: Vec<OwnedFd>,
     pending: OutBlob,
     attach: Vec<(usize, Vec<OwnedFd>)>,
+}
+
+impl PortOut {
+    fn lost() -> Self {
+        PortOut {
+            hello_sent: false,
+            hello_received: false,
+            socket: None,
+            prefix: OutBlob::Inline(Vec::new()),
+            prefix_fds: Vec::new(),
+            pending: OutBlob::Inline(Vec::new()),
+            attach: Vec::new(),
+        }
+    }
 }
 
 /// Encodes `m` as a MESSAGE frame at the end of `out`. Errors: the message cannot be sent at
@@ -91,7 +106,7 @@ pub(crate) fn send(r: &mut Reactor, out: &mut OutBuf, m: Message) -> Result<(), 
             .map(|p| PortEntry {
                 hello_sent: p.hello_sent,
                 hello_received: p.hello_received,
-                socket: 0,
+                socket: p.socket.as_ref().map(|_| 0),
                 prefix: p.prefix.blob(),
                 prefix_fds: 0..p.prefix_fds.len(),
                 pending: p.pending.blob(),
@@ -115,7 +130,7 @@ pub(crate) fn send(r: &mut Reactor, out: &mut OutBuf, m: Message) -> Result<(), 
         b.take_fd(&mut fds);
     }
     for p in outs {
-        fds.push(p.socket);
+        fds.extend(p.socket);
         p.prefix.take_fd(&mut fds);
         fds.extend(p.prefix_fds);
         p.pending.take_fd(&mut fds);
@@ -135,8 +150,15 @@ fn port_out(r: &mut Reactor, t: MessagePort, budget: &mut usize) -> Result<PortO
             return hand_over(r, t, tb, budget);
         }
     }
-    let (near, far) =
-        conn::socketpair().map_err(|e| format!("cannot make a socket pair for a port: {e}"))?;
+    let (near, far) = match conn::socketpair() {
+        Ok(pair) => pair,
+        Err(e) => {
+            // Out of descriptors: this port alone is lost, on both sides; the message goes.
+            r.note(format!("cannot make a socket pair for a port: {e}"));
+            t.close_with(CloseReason::Lost);
+            return Ok(PortOut::lost());
+        }
+    };
     r.adopt(NewBridge {
         port: t,
         fd: near,
@@ -148,7 +170,7 @@ fn port_out(r: &mut Reactor, t: MessagePort, budget: &mut usize) -> Result<PortO
     Ok(PortOut {
         hello_sent: false,
         hello_received: false,
-        socket: far,
+        socket: Some(far),
         prefix: OutBlob::Inline(Vec::new()),
         prefix_fds: Vec::new(),
         pending: OutBlob::Inline(Vec::new()),
@@ -207,7 +229,7 @@ fn hand_over(
     Ok(PortOut {
         hello_sent: true,
         hello_received,
-        socket: fd,
+        socket: Some(fd),
         prefix: OutBlob::new(prefix_bytes, budget)?,
         prefix_fds,
         pending: OutBlob::new(pending, budget)?,
@@ -243,7 +265,14 @@ pub(crate) fn receive(
         .collect::<Result<Vec<_>, _>>()?;
     let mut ports = Vec::with_capacity(m.ports.len());
     for e in &m.ports {
-        let socket = take(&mut fds, e.socket)?;
+        let Some(socket) = e.socket else {
+            // The sender could not pass this one on: it arrives ended.
+            let (user, bridge) = Reactor::channel();
+            bridge.close_with(CloseReason::Lost);
+            ports.push(user);
+            continue;
+        };
+        let socket = take(&mut fds, socket)?;
         if !conn::is_unix_stream(&socket) {
             return Err("a port arrived with a descriptor that is not a Unix stream socket".into());
         }

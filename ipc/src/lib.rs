@@ -24,7 +24,7 @@ mod spawn;
 mod transport;
 
 pub use error::{Error, ErrorKind, Result};
-pub use listener::{connect, listen, Listener};
+pub use listener::{connect, listen, ListenOptions, Listener};
 pub use spawn::{parent_port, spawn, PORT_FD_ENV};
 pub use transport::{diagnostics, export_fd, flush, import_fd, Diagnostics};
 

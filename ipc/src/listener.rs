@@ -1,58 +1,705 @@
 //! Listening on a Unix socket path and connecting to it: one new port per client, as a
-//! `SharedWorker` gets one per `connect` event. (Skeleton.)
+//! `SharedWorker` gets one per `connect` event.
+//!
+//! **The socket file.** [`listen`] binds the socket inside a fresh private directory (mode
+//! 0700) created beside `path`, sets the socket file's mode (0600 unless
+//! [`ListenOptions::mode`] says otherwise) while no one else can reach it, starts listening,
+//! and only then hard-links it to `path` (`link(2)` fails if `path` exists, so another file is
+//! never replaced) and removes the private directory. No window leaves the socket more open than
+//! asked, and no process-wide `umask` is touched (that would race with other threads).
+//! [`Listener::close`] unlinks `path` only while it is still this listener's socket.
+//!
+//! **The handshake.** An accept thread takes each client at once, reads its credentials
+//! (`SO_PEERCRED`) and answers with one message before the transport protocol starts:
+//!
+//! ```text
+//! "WMPORT" (6 bytes) | version: u8 = 1 | status: u8 (0 ok, 1 refused) | len: u16 BE | reason (len bytes, UTF-8)
+//! ```
+//!
+//! An accepted client gets status 0 (len 0) and its socket becomes a port on both sides
+//! ([`import_fd`]); a refused one gets status 1 and the reason, then the socket is closed. By
+//! default only clients with this process's effective uid are accepted ([`ListenOptions`] can
+//! allow others). [`connect`] reads exactly these bytes, so nothing of the transport that
+//! follows is consumed.
 
+use std::collections::hash_map::RandomState;
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
 
+use parking_lot::{Condvar, Mutex, RwLock};
+use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 use webmessaging_core::{MessagePort, Notifier};
 
+use crate::transport::import_fd;
 #[allow(unused_imports)] // for the doc links
 use crate::ErrorKind;
-use crate::{not_yet, Result};
+use crate::{Error, Result};
 
-/// A server socket: each client that [`connect`]s becomes one new port here.
-pub struct Listener {
-    path: PathBuf,
+/// The first bytes of every listener's answer.
+const MAGIC: &[u8; 6] = b"WMPORT";
+/// The handshake version this library speaks.
+const VERSION: u8 = 1;
+const STATUS_OK: u8 = 0;
+const STATUS_REFUSED: u8 = 1;
+/// Magic, version, status, reason length.
+const HEADER_LEN: usize = 10;
+/// The longest refusal reason a listener sends or a client reads.
+const MAX_REASON: usize = 1024;
+/// Clients accepted (handshake done) but not yet taken by `accept`: past this the accept thread
+/// waits and further clients wait in the kernel's backlog, so memory stays bounded.
+const MAX_PENDING: usize = 64;
+/// The kernel backlog asked for in `listen(2)`.
+const BACKLOG: i32 = 128;
+/// `sun_path` holds 108 bytes including the terminating NUL.
+const MAX_SOCKET_PATH: usize = 107;
+
+/// Which clients a [`Listener`] accepts and how its socket file is created. The default is
+/// owner-only (mode 0600) and accepts only this process's effective user id.
+#[derive(Clone, Debug)]
+pub struct ListenOptions {
+    mode: u32,
+    any_uid: bool,
+    extra_uids: Vec<u32>,
 }
 
-/// Listens on a new Unix socket at `path`, created owner-only. Connections from another user
-/// id are refused. Errors: the path exists ([`ErrorKind::AddressInUse`]), its directory is not
-/// writable ([`ErrorKind::PermissionDenied`]).
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            mode: 0o600,
+            any_uid: false,
+            extra_uids: Vec::new(),
+        }
+    }
+}
+
+impl ListenOptions {
+    /// The defaults: mode 0600, only this process's effective uid accepted.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The socket file's permission bits (only `0o777` counts). Connecting needs write
+    /// permission on the file, so a wider mode lets other users reach the credential check;
+    /// their connections are still refused unless allowed by [`allow_uid`](Self::allow_uid) or
+    /// [`allow_any_uid`](Self::allow_any_uid).
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode & 0o777;
+        self
+    }
+
+    /// Also accepts clients running as `uid`.
+    pub fn allow_uid(mut self, uid: u32) -> Self {
+        self.extra_uids.push(uid);
+        self
+    }
+
+    /// Accepts clients of any user id (the file mode still applies).
+    pub fn allow_any_uid(mut self) -> Self {
+        self.any_uid = true;
+        self
+    }
+
+    /// Listens on a new Unix socket at `path` with these options; see [`listen`].
+    pub fn listen(&self, path: impl AsRef<Path>) -> Result<Listener> {
+        Listener::bind(path.as_ref(), self)
+    }
+}
+
+/// A server socket: each client that [`connect`]s becomes one new port here.
+///
+/// A thread per listener accepts clients, checks their credentials and answers them, so
+/// [`accept`](Self::accept) and [`try_accept`](Self::try_accept) only take ready ports. Dropping
+/// the listener closes it. `Listener` is `Send + Sync`: any thread may accept or close.
+pub struct Listener {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    /// The listening socket and the close latch; `None` once closed. Held for reading while
+    /// the accept thread polls or accepts, so `close` can never pull the descriptors from under
+    /// it (a reused descriptor number would otherwise be accepted on).
+    fds: RwLock<Option<Fds>>,
+    queue: Mutex<Queue>,
+    /// Signalled when a port is queued, when one is taken (room) and on close.
+    changed: Condvar,
+    /// The socket file this listener linked at `path` (device, inode), to unlink only it.
+    file_id: (u64, u64),
+    allowed: ListenOptions,
+    euid: u32,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: Mutex<Option<ThreadId>>,
+}
+
+struct Fds {
+    listen: OwnedFd,
+    /// An eventfd written once, on close: it stays readable, so every later poll wakes.
+    closed: OwnedFd,
+}
+
+#[derive(Default)]
+struct Queue {
+    ready: VecDeque<Result<MessagePort>>,
+    closed: bool,
+    notifier: Option<Notifier>,
+}
+
+/// Listens on a new Unix socket at `path`, created owner-only (mode 0600), with the default
+/// [`ListenOptions`]: connections from another user id are refused. The socket is
+/// close-on-exec and nonblocking. Errors (each naming `path`): the path exists
+/// ([`ErrorKind::AddressInUse`]; the existing file is left alone), its directory is not writable
+/// ([`ErrorKind::PermissionDenied`]) or does not exist ([`ErrorKind::NotFound`]), the path is
+/// too long for a socket address (an `ENAMETOOLONG` [`ErrorKind::Io`]).
 pub fn listen(path: impl AsRef<Path>) -> Result<Listener> {
-    let _ = path.as_ref();
-    Err(not_yet())
+    ListenOptions::default().listen(path)
+}
+
+fn io_err(op: &'static str, path: &Path, e: impl Into<io::Error>) -> Error {
+    Error::Io {
+        op,
+        path: Some(path.to_path_buf()),
+        source: e.into(),
+    }
+}
+
+/// Removes the private directory (and the socket in it) on every exit from `bind`.
+struct PrivateDir {
+    dir: PathBuf,
+    socket: PathBuf,
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = rustix::fs::unlink(&self.socket);
+        let _ = rustix::fs::rmdir(&self.dir);
+    }
+}
+
+fn random_u32() -> u32 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        Instant::now()
+            .duration_since(*START.get_or_init(Instant::now))
+            .as_nanos(),
+    );
+    h.finish() as u32
+}
+
+static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+fn make_private_dir(path: &Path) -> Result<PrivateDir> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    for _ in 0..16 {
+        let dir = parent.join(format!(".wm{:08x}", random_u32()));
+        match rustix::fs::mkdir(&dir, rustix::fs::Mode::from_raw_mode(0o700)) {
+            Ok(()) => {
+                return Ok(PrivateDir {
+                    socket: dir.join("s"),
+                    dir,
+                })
+            }
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(io_err("listen", path, e)),
+        }
+    }
+    Err(io_err("listen", path, Errno::EXIST))
 }
 
 impl Listener {
-    /// The next client's port, waiting up to `timeout` (`None`: forever).
+    fn bind(path: &Path, options: &ListenOptions) -> Result<Listener> {
+        if path.file_name().is_none() {
+            return Err(io_err("listen: the path names no file", path, Errno::INVAL));
+        }
+        if path.as_os_str().as_bytes().len() > MAX_SOCKET_PATH {
+            return Err(io_err("listen", path, Errno::NAMETOOLONG));
+        }
+        match rustix::fs::lstat(path) {
+            Ok(_) => return Err(io_err("listen", path, Errno::ADDRINUSE)),
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(io_err("listen", path, e)),
+        }
+        let private = make_private_dir(path)?;
+        if private.socket.as_os_str().as_bytes().len() > MAX_SOCKET_PATH {
+            return Err(io_err(
+                "listen: no room for the private directory in the socket path",
+                path,
+                Errno::NAMETOOLONG,
+            ));
+        }
+        let fd = rustix::net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            None,
+        )
+        .map_err(|e| io_err("listen: socket", path, e))?;
+        let addr = SocketAddrUnix::new(&private.socket).map_err(|e| io_err("listen", path, e))?;
+        rustix::net::bind(&fd, &addr).map_err(|e| io_err("listen: bind", path, e))?;
+        rustix::fs::chmod(
+            &private.socket,
+            rustix::fs::Mode::from_raw_mode(options.mode),
+        )
+        .map_err(|e| io_err("listen: chmod", path, e))?;
+        rustix::net::listen(&fd, BACKLOG).map_err(|e| io_err("listen", path, e))?;
+        rustix::fs::link(&private.socket, path).map_err(|e| match e {
+            Errno::EXIST => io_err("listen", path, Errno::ADDRINUSE),
+            e => io_err("listen: link", path, e),
+        })?;
+        drop(private);
+        let linked = rustix::fs::lstat(path).map_err(|e| io_err("listen", path, e))?;
+        let file_id = (linked.st_dev, linked.st_ino);
+        let unlink_ours = || unlink_if(path, file_id);
+        let closed = match eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK) {
+            Ok(fd) => fd,
+            Err(e) => {
+                unlink_ours();
+                return Err(io_err("listen: eventfd", path, e));
+            }
+        };
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            fds: RwLock::new(Some(Fds { listen: fd, closed })),
+            queue: Mutex::new(Queue::default()),
+            changed: Condvar::new(),
+            file_id,
+            allowed: options.clone(),
+            euid: rustix::process::geteuid().as_raw(),
+            thread: Mutex::new(None),
+            thread_id: Mutex::new(None),
+        });
+        let for_thread = Arc::clone(&inner);
+        let spawned = std::thread::Builder::new()
+            .name("wm-listener".into())
+            .spawn(move || for_thread.run());
+        match spawned {
+            Ok(handle) => {
+                *inner.thread_id.lock() = Some(handle.thread().id());
+                *inner.thread.lock() = Some(handle);
+            }
+            Err(e) => {
+                inner.close();
+                return Err(io_err("listen: starting the accept thread", path, e));
+            }
+        }
+        Ok(Listener { inner })
+    }
+
+    /// The next client's port, waiting up to `timeout` (`None`: forever). Errors: the timeout
+    /// ran out (an `ETIMEDOUT` [`ErrorKind::Io`]); the listener is or gets closed (an `EBADF`
+    /// [`ErrorKind::Io`], "accept on a closed listener"); a client could not be set up (e.g.
+    /// [`ErrorKind::DescriptorLimit`]) — that client is lost, the listener keeps serving.
     pub fn accept(&self, timeout: Option<Duration>) -> Result<MessagePort> {
-        let _ = timeout;
-        Err(not_yet())
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let inner = &*self.inner;
+        let mut q = inner.queue.lock();
+        loop {
+            if let Some(item) = q.ready.pop_front() {
+                inner.changed.notify_all();
+                return item;
+            }
+            if q.closed {
+                return Err(inner.closed_error());
+            }
+            match deadline {
+                None => inner.changed.wait(&mut q),
+                Some(d) => {
+                    if inner.changed.wait_until(&mut q, d).timed_out() && q.ready.is_empty() {
+                        if q.closed {
+                            return Err(inner.closed_error());
+                        }
+                        return Err(io_err("accept", &inner.path, Errno::TIMEDOUT));
+                    }
+                }
+            }
+        }
     }
 
-    /// The next client's port if one is waiting.
+    /// The next client's port if one is waiting, `Ok(None)` if none is. Errors as
+    /// [`accept`](Self::accept), without the timeout.
     pub fn try_accept(&self) -> Result<Option<MessagePort>> {
-        Err(not_yet())
+        let inner = &*self.inner;
+        let mut q = inner.queue.lock();
+        match q.ready.pop_front() {
+            Some(item) => {
+                inner.changed.notify_all();
+                item.map(Some)
+            }
+            None if q.closed => Err(inner.closed_error()),
+            None => Ok(None),
+        }
     }
 
-    /// Installs (or removes) a notifier fired, with no lock held, when a client is waiting.
+    /// Installs (or with `None` removes) a notifier, called from the accept thread with no lock
+    /// held each time a client's port becomes ready; also called at once if one is already
+    /// waiting. A binding schedules a task on its event loop that drains
+    /// [`try_accept`](Self::try_accept) until it returns `Ok(None)`. The notifier must not block.
     pub fn set_notifier(&self, notifier: Option<Notifier>) {
-        let _ = notifier;
+        let fire = {
+            let mut q = self.inner.queue.lock();
+            q.notifier = if q.closed { None } else { notifier };
+            q.notifier.clone().filter(|_| !q.ready.is_empty())
+        };
+        if let Some(n) = fire {
+            n();
+        }
     }
 
-    /// Stops listening and removes the socket path. Idempotent.
-    pub fn close(&self) {}
+    /// Stops listening: refuses new clients, removes the socket path (only if it is still this
+    /// listener's socket), closes the ports of clients not yet accepted (they see a close
+    /// notice), and wakes every blocked [`accept`](Self::accept) with the closed error. Returns
+    /// once the listening socket is closed. Idempotent.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// Whether [`close`](Self::close) was called (or the listener dropped).
+    pub fn is_closed(&self) -> bool {
+        self.inner.queue.lock().closed
+    }
 
     /// The socket path.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 }
 
-/// Connects to a [`Listener`] at `path` and returns this client's port. Errors: nothing listens
-/// there ([`ErrorKind::NotFound`] or [`ErrorKind::Refused`]), the listener refused this user id
-/// ([`ErrorKind::Refused`]), `timeout` ran out waiting for its answer.
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.inner.close();
+    }
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("path", &self.inner.path)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+fn unlink_if(path: &Path, file_id: (u64, u64)) {
+    if let Ok(st) = rustix::fs::lstat(path) {
+        if (st.st_dev, st.st_ino) == file_id {
+            let _ = rustix::fs::unlink(path);
+        }
+    }
+}
+
+/// What the accept thread does with one accepted connection.
+enum Verdict {
+    Accept,
+    Refuse(String),
+}
+
+impl Inner {
+    fn closed_error(&self) -> Error {
+        io_err("accept on a closed listener", &self.path, Errno::BADF)
+    }
+
+    fn close(&self) {
+        let pending = {
+            let mut q = self.queue.lock();
+            if q.closed {
+                return;
+            }
+            q.closed = true;
+            q.notifier = None;
+            self.changed.notify_all();
+            std::mem::take(&mut q.ready)
+        };
+        if let Some(fds) = self.fds.read().as_ref() {
+            let _ = rustix::io::write(&fds.closed, &1u64.to_ne_bytes());
+        }
+        // Waits for the accept thread to leave poll/accept (the latch above wakes it).
+        drop(self.fds.write().take());
+        unlink_if(&self.path, self.file_id);
+        for port in pending.into_iter().flatten() {
+            port.close();
+        }
+        let on_accept_thread = *self.thread_id.lock() == Some(std::thread::current().id());
+        if !on_accept_thread {
+            if let Some(handle) = self.thread.lock().take() {
+                let _ = handle.join();
+            }
+        }
+    }
+
+    /// The accept thread: accept, check, answer, import, queue; until closed.
+    fn run(&self) {
+        loop {
+            {
+                let mut q = self.queue.lock();
+                while !q.closed && q.ready.len() >= MAX_PENDING {
+                    self.changed.wait(&mut q);
+                }
+                if q.closed {
+                    return;
+                }
+            }
+            let accepted = {
+                let guard = self.fds.read();
+                let Some(fds) = guard.as_ref() else { return };
+                let mut polled = [
+                    PollFd::new(&fds.listen, PollFlags::IN),
+                    PollFd::new(&fds.closed, PollFlags::IN),
+                ];
+                match poll(&mut polled, None) {
+                    Ok(_) if !polled[1].revents().is_empty() => return,
+                    Ok(_) | Err(Errno::INTR) => {}
+                    Err(e) => {
+                        drop(guard);
+                        self.push(Err(io_err("accept: poll", &self.path, e)));
+                        self.back_off();
+                        continue;
+                    }
+                }
+                rustix::net::accept_with(&fds.listen, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK)
+            };
+            match accepted {
+                Ok(conn) => self.serve(conn),
+                Err(Errno::AGAIN | Errno::INTR | Errno::CONNABORTED) => {}
+                Err(e) => {
+                    // Out of descriptors or memory: tell an accepter, then wait rather than spin
+                    // on a socket that stays readable.
+                    self.push(Err(io_err("accept", &self.path, e)));
+                    self.back_off();
+                }
+            }
+        }
+    }
+
+    fn back_off(&self) {
+        let mut q = self.queue.lock();
+        if !q.closed {
+            let _ = self.changed.wait_for(&mut q, Duration::from_millis(100));
+        }
+    }
+
+    fn verdict(&self, conn: &OwnedFd) -> Verdict {
+        let uid = match rustix::net::sockopt::socket_peercred(conn) {
+            Ok(cred) => cred.uid.as_raw(),
+            Err(e) => {
+                return Verdict::Refuse(format!(
+                    "the listener could not read the client's credentials: {e}"
+                ))
+            }
+        };
+        let a = &self.allowed;
+        if a.any_uid || uid == self.euid || a.extra_uids.contains(&uid) {
+            Verdict::Accept
+        } else {
+            Verdict::Refuse(format!(
+                "user id {uid} may not connect (this listener accepts user id {} only)",
+                self.euid
+            ))
+        }
+    }
+
+    fn serve(&self, conn: OwnedFd) {
+        let verdict = self.verdict(&conn);
+        let (status, reason) = match &verdict {
+            Verdict::Accept => (STATUS_OK, ""),
+            Verdict::Refuse(r) => (STATUS_REFUSED, r.as_str()),
+        };
+        let answer = encode_answer(status, reason);
+        // A fresh socket's buffer takes these few bytes at once; a client already gone is
+        // simply dropped.
+        match rustix::net::send(&conn, &answer, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+            Ok(n) if n == answer.len() => {}
+            _ => return,
+        }
+        if let Verdict::Accept = verdict {
+            self.push(import_fd(conn));
+        }
+    }
+
+    /// Queues a ready client (or an error for the next accepter) and fires the notifier with no
+    /// lock held. After close, a port is closed instead.
+    fn push(&self, item: Result<MessagePort>) {
+        let notifier = {
+            let mut q = self.queue.lock();
+            if q.closed {
+                drop(q);
+                if let Ok(port) = item {
+                    port.close();
+                }
+                return;
+            }
+            q.ready.push_back(item);
+            self.changed.notify_all();
+            q.notifier.clone()
+        };
+        if let Some(n) = notifier {
+            n();
+        }
+    }
+}
+
+fn encode_answer(status: u8, reason: &str) -> Vec<u8> {
+    let mut reason = reason.as_bytes();
+    if reason.len() > MAX_REASON {
+        let mut cut = MAX_REASON;
+        while std::str::from_utf8(&reason[..cut]).is_err() {
+            cut -= 1;
+        }
+        reason = &reason[..cut];
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + reason.len());
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.push(status);
+    out.extend_from_slice(&(reason.len() as u16).to_be_bytes());
+    out.extend_from_slice(reason);
+    out
+}
+
+/// Connects to a [`Listener`] at `path` and returns this client's port, waiting up to `timeout`
+/// (`None`: forever) for the listener's answer. Errors (each naming `path`): nothing there
+/// ([`ErrorKind::NotFound`]), a socket file no one listens on ([`ErrorKind::Refused`]), no
+/// permission on the socket file ([`ErrorKind::PermissionDenied`]), the listener refused this
+/// user id ([`ErrorKind::Refused`], with the listener's reason), the listener closed without
+/// answering ([`ErrorKind::Refused`]), not a webmessaging listener ([`ErrorKind::Protocol`]),
+/// no answer in time (an `ETIMEDOUT` [`ErrorKind::Io`]).
 pub fn connect(path: impl AsRef<Path>, timeout: Option<Duration>) -> Result<MessagePort> {
-    let _ = (path.as_ref(), timeout);
-    Err(not_yet())
+    let path = path.as_ref();
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let addr = SocketAddrUnix::new(path).map_err(|e| io_err("connect", path, e))?;
+    let fd = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )
+    .map_err(|e| io_err("connect: socket", path, e))?;
+    loop {
+        match rustix::net::connect(&fd, &addr) {
+            Ok(()) => break,
+            Err(Errno::INTR) => {}
+            // The listener's backlog is full: retry until the deadline.
+            Err(Errno::AGAIN) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(io_err("connect", path, Errno::TIMEDOUT));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => return Err(io_err("connect", path, e)),
+        }
+    }
+    let mut header = [0u8; HEADER_LEN];
+    let got = read_answer(&fd, &mut header, deadline, path)?;
+    if got == 0 {
+        return Err(Error::Refused(format!(
+            "{}: the listener closed the connection without answering",
+            path.display()
+        )));
+    }
+    if got < HEADER_LEN || &header[..6] != MAGIC {
+        return Err(Error::Protocol(format!(
+            "{} is not a webmessaging listener (it answered {:02x?})",
+            path.display(),
+            &header[..got]
+        )));
+    }
+    if header[6] != VERSION {
+        return Err(Error::Protocol(format!(
+            "{}: the listener speaks handshake version {}, this library version {VERSION}",
+            path.display(),
+            header[6]
+        )));
+    }
+    let len = u16::from_be_bytes([header[8], header[9]]) as usize;
+    match header[7] {
+        STATUS_OK if len == 0 => import_fd(fd),
+        STATUS_REFUSED if len <= MAX_REASON => {
+            let mut reason = vec![0u8; len];
+            let got = read_answer(&fd, &mut reason, deadline, path)?;
+            Err(Error::Refused(format!(
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&reason[..got])
+            )))
+        }
+        status => Err(Error::Protocol(format!(
+            "{}: unexpected answer from the listener (status {status}, length {len})",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads exactly `buf.len()` bytes (fewer only at end of stream), waiting until `deadline`.
+fn read_answer(
+    fd: &OwnedFd,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+    path: &Path,
+) -> Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        let timeout = match deadline {
+            None => None,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io_err(
+                        "connect: waiting for the listener's answer",
+                        path,
+                        Errno::TIMEDOUT,
+                    ));
+                }
+                Some(Timespec {
+                    tv_sec: left.as_secs() as _,
+                    tv_nsec: left.subsec_nanos() as _,
+                })
+            }
+        };
+        let mut polled = [PollFd::new(fd, PollFlags::IN)];
+        match poll(&mut polled, timeout.as_ref()) {
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => return Err(io_err("connect: poll", path, e)),
+        }
+        match rustix::net::recv(fd.as_fd(), &mut buf[got..], RecvFlags::DONTWAIT) {
+            Ok((0, _)) => break,
+            Ok((n, _)) => got += n,
+            Err(Errno::AGAIN | Errno::INTR) => {}
+            Err(e) => return Err(io_err("connect: reading the listener's answer", path, e)),
+        }
+    }
+    Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn listener_is_send_and_sync() {
+        assert_send_sync::<Listener>();
+    }
+
+    #[test]
+    fn answers_are_bounded_and_well_formed() {
+        let ok = encode_answer(STATUS_OK, "");
+        assert_eq!(ok, b"WMPORT\x01\x00\x00\x00");
+        let long = "é".repeat(MAX_REASON);
+        let refused = encode_answer(STATUS_REFUSED, &long);
+        let len = u16::from_be_bytes([refused[8], refused[9]]) as usize;
+        assert!(len <= MAX_REASON);
+        assert_eq!(refused.len(), HEADER_LEN + len);
+        assert!(std::str::from_utf8(&refused[HEADER_LEN..]).is_ok());
+    }
 }

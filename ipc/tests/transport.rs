@@ -37,6 +37,33 @@ fn child_main() {
             println!("ready");
             std::thread::sleep(Duration::from_secs(600));
         }
+        "emfile" => {
+            // Out of descriptors: export_fd says so by name, and works again once some are freed.
+            use rustix::process::{getrlimit, setrlimit, Resource};
+            let mut lim = getrlimit(Resource::Nofile);
+            lim.current = Some(fd_count() as u64 + 8);
+            setrlimit(Resource::Nofile, lim).unwrap();
+            let mut kept = Vec::new();
+            let err = loop {
+                let (p, _q) = webmessaging_core::MessageChannel::new().into_ports();
+                match webmessaging_ipc::export_fd(&p) {
+                    Ok(fd) => kept.push(fd),
+                    Err(e) => break e,
+                }
+                assert!(kept.len() < 100, "the limit did not bite");
+            };
+            assert_eq!(
+                err.kind(),
+                webmessaging_ipc::ErrorKind::DescriptorLimit,
+                "{err}"
+            );
+            assert!(err.raw_os_error().is_some());
+            drop(kept);
+            assert!(webmessaging_ipc::flush(Some(WAIT)));
+            let (p, _q) = webmessaging_core::MessageChannel::new().into_ports();
+            webmessaging_ipc::export_fd(&p).unwrap();
+            port.post_message("ok", &[]).unwrap();
+        }
         other => panic!("unknown role {other}"),
     }
     std::process::exit(0);
@@ -147,5 +174,12 @@ fn closing_here_reaches_the_child_and_ends_it() {
         peer.port.post_message(seq(i), &[]).unwrap();
     }
     peer.port.close();
+    assert!(peer.wait_exit().success());
+}
+
+#[test]
+fn running_out_of_descriptors_is_a_named_error() {
+    let mut peer = spawn_peer("emfile", &[]);
+    assert_eq!(recv(&peer.port).data, b"ok");
     assert!(peer.wait_exit().success());
 }

@@ -154,3 +154,26 @@ fn ten_thousand_live_cross_process_ports() {
     drop(mine);
     assert!(wait_until(|| diagnostics().live_bridges == 0));
 }
+
+#[test]
+fn both_ends_closing_with_full_sockets_do_not_wait_on_each_other() {
+    let _one = ONE_AT_A_TIME.lock();
+    // Both ends of one socket pair in this process (export, then import here): each side
+    // posts far more than the socket holds and closes without reading. Each bridge must still
+    // finish (it reads and drops what comes while its own CLOSE waits to be written).
+    let live = diagnostics().live_bridges;
+    let (a, b) = MessageChannel::new().into_ports();
+    let b = webmessaging_ipc::import_fd(webmessaging_ipc::export_fd(&b).unwrap()).unwrap();
+    let chunk = vec![1u8; 32 << 10];
+    for _ in 0..1000 {
+        a.post_message(chunk.clone(), &[]).unwrap();
+        b.post_message(chunk.clone(), &[]).unwrap();
+    }
+    a.close();
+    b.close();
+    assert!(
+        wait_until(|| diagnostics().live_bridges == live),
+        "{:?}",
+        diagnostics()
+    );
+}

@@ -202,7 +202,7 @@ struct Bridge {
     out: OutBuf,
     inbuf: InBuf,
     hello_received: bool,
-    /// Still reading the socket (false once the local side closed, or after EOF).
+    /// Still reading the socket (false once a frame or EOF ended it).
     reading: bool,
     /// Still writing (false after a write error: the peer is gone).
     writing: bool,
@@ -417,8 +417,9 @@ impl Reactor {
                             frame::write_close(&mut f, n.reason);
                             b.out.push(&f, Vec::new());
                         }
+                        // Reading goes on (what arrives goes nowhere: the port is closed), so two
+                        // ends closing at once with full sockets cannot wait on each other.
                         b.closing = true;
-                        b.reading = false;
                         break;
                     }
                     Err(_) => {

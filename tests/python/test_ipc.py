@@ -196,7 +196,7 @@ def test_import_of_a_bad_descriptor():
 def test_listen_accepts_two_clients(children, sock_dir):
     path = sock_dir / "s"
     with wm.listen(path) as listener:
-        assert listener.path == str(path)
+        assert listener.path == path
         assert (path.stat().st_mode & 0o777) & 0o077 == 0, "the socket is owner-only"
         procs = [subprocess.Popen([sys.executable, str(CHILD), "connect", str(path)]) for _ in range(2)]
         try:

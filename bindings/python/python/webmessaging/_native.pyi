@@ -1,6 +1,7 @@
 """Type stubs for the compiled module ``webmessaging._native`` (re-exported by ``webmessaging``)."""
 
 import os
+import pathlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Literal, final
@@ -239,7 +240,8 @@ class Listener:
     @property
     def closed(self) -> bool: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> pathlib.Path:
+        """The socket path."""
     def __iter__(self) -> Iterator[MessagePort]: ...
     def __next__(self) -> MessagePort: ...
     def __aiter__(self) -> AsyncIterator[MessagePort]: ...

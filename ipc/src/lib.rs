@@ -27,7 +27,3 @@ pub use error::{Error, ErrorKind, Result};
 pub use listener::{connect, listen, ListenOptions, Listener};
 pub use spawn::{parent_port, spawn, PORT_FD_ENV};
 pub use transport::{diagnostics, export_fd, flush, import_fd, Diagnostics};
-
-fn not_yet() -> Error {
-    Error::Protocol("cross-process ports are not implemented yet".into())
-}

@@ -124,7 +124,11 @@ pub struct Listener {
 }
 
 struct Inner {
+    /// The path as given, for `path()` and messages.
     path: PathBuf,
+    /// The same made absolute at `listen` time, so `close` finds it whatever the working
+    /// directory is by then.
+    absolute: PathBuf,
     /// The listening socket and the close latch; `None` once closed. Held for reading while
     /// the accept thread polls or accepts, so `close` can never pull the descriptors from under
     /// it (a reused descriptor number would otherwise be accepted on).
@@ -270,6 +274,7 @@ impl Listener {
         };
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
+            absolute: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             fds: RwLock::new(Some(Fds { listen: fd, closed })),
             queue: Mutex::new(Queue::default()),
             changed: Condvar::new(),
@@ -425,7 +430,7 @@ impl Inner {
         }
         // Waits for the accept thread to leave poll/accept (the latch above wakes it).
         drop(self.fds.write().take());
-        unlink_if(&self.path, self.file_id);
+        unlink_if(&self.absolute, self.file_id);
         for port in pending.into_iter().flatten() {
             port.close();
         }

@@ -94,7 +94,8 @@ pub fn role_command(role: &str, as_uid: Option<(u32, &TempDir)>) -> Command {
         "--test-threads=1",
     ])
     .env(ROLE_ENV, role)
-    .stdin(Stdio::null());
+    .stdin(Stdio::null())
+    .stdout(Stdio::null());
     if let Some((uid, _)) = as_uid {
         cmd.uid(uid).gid(uid);
     }
@@ -156,4 +157,56 @@ pub fn open_sockets() -> Vec<String> {
         }
     }
     found
+}
+
+/// The descriptors of this process, except the one listing them.
+fn own_fds() -> Vec<i32> {
+    let mut fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .flatten()
+        .filter(|e| {
+            // The directory handle doing the listing.
+            !std::fs::read_link(e.path()).is_ok_and(|t| t.starts_with("/proc"))
+        })
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    fds.sort_unstable();
+    fds
+}
+
+/// The descriptors a child started now may inherit: stdio and those without close-on-exec.
+/// Pass it in [`INHERITABLE_ENV`] to a `clean` role, which checks [`unexpected_fds`].
+pub fn inheritable_fds() -> String {
+    own_fds()
+        .into_iter()
+        .filter(|&fd| {
+            fd <= 2 || {
+                // SAFETY: only inspected; the descriptor is ours for the duration.
+                let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+                rustix::io::fcntl_getfd(b).is_ok_and(|f| !f.contains(rustix::io::FdFlags::CLOEXEC))
+            }
+        })
+        .map(|fd| fd.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Names the variable that carries [`inheritable_fds`] to a child.
+pub const INHERITABLE_ENV: &str = "WM_ENTRY_INHERITABLE";
+
+/// In a child: the descriptors it has beyond what its parent said it may inherit.
+pub fn unexpected_fds() -> Vec<String> {
+    let allowed: Vec<i32> = std::env::var(INHERITABLE_ENV)
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    own_fds()
+        .into_iter()
+        .filter(|fd| !allowed.contains(fd))
+        .map(|fd| {
+            let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default();
+            format!("{fd} -> {}", target.display())
+        })
+        .collect()
 }

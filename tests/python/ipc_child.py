@@ -7,6 +7,7 @@ Modes (the port is parent_port() unless said otherwise):
   stream N        post {"seq": 1..N}, then close the port and exit 0.
   hang N          post {"seq": 1..N}, print "ready" on stdout, then sleep until killed.
   connect PATH    connect(PATH), post {"pid": pid}, wait for one reply, post it back, exit.
+  relay           receive one message and post it back with its ports, then exit at once.
   env NAME        print os.environ.get(NAME) and whether the port variable is left, then exit.
   listen PATH     try listen(PATH); print the exception's class name (or "ok").
 """
@@ -44,6 +45,11 @@ def main() -> int:
         return 1
     if mode == "env":
         print(os.environ.get(args[0]), wm.PORT_FD_ENV in os.environ, wm.parent_port() is None, flush=True)
+        port.close()
+        return 0
+    if mode == "relay":
+        event = port.recv(timeout=TIMEOUT)
+        port.post_message(event.data, list(event.ports))
         port.close()
         return 0
     if mode in ("stream", "hang"):

@@ -116,6 +116,27 @@ def test_sigkill_after_n_delivers_n_then_lost(children):
     assert (end.reason, end.by_peer) == ("lost", True)
 
 
+def test_a_relay_may_exit_right_after_passing_a_port_on(children):
+    proc, port = children("relay")
+    channel = wm.MessageChannel()
+    mine, travelling = channel.port1, channel.port2
+    mine.post_message("sent before the move")
+    port.post_message("take this", [travelling])
+    mine.post_message("sent while it moves")
+    assert proc.wait(timeout=TIMEOUT) == 0  # the relay is gone before we read its message
+    event = port.recv(timeout=TIMEOUT)
+    assert event.data == "take this"
+    (back,) = event.ports
+    mine.post_message("sent after the relay exited")
+    assert [back.recv(timeout=TIMEOUT).data for _ in range(3)] == [
+        "sent before the move",
+        "sent while it moves",
+        "sent after the relay exited",
+    ]
+    back.post_message("and back")
+    assert mine.recv(timeout=TIMEOUT).data == "and back"
+
+
 def test_asyncio_receives_from_another_process(children):
     proc, port = children("stream", 50)
 
@@ -231,6 +252,46 @@ def test_onconnect_gets_a_connect_event_per_client(sock_dir):
         event.ports[0].post_message(i)
     assert sorted(c.recv(timeout=TIMEOUT).data for c in clients) == [0, 1]
     listener.close()
+
+
+def test_onconnect_set_inside_asyncio_runs_on_the_loop(sock_dir):
+    path = sock_dir / "s"
+
+    async def main():
+        listener = wm.listen(path)
+        loop = asyncio.get_running_loop()
+        arrived = loop.create_future()
+
+        def onconnect(event):
+            arrived.set_result((threading.get_ident(), event.type, event.ports[0]))
+
+        listener.onconnect = onconnect
+        client = await loop.run_in_executor(None, wm.connect, path, TIMEOUT)
+        thread, kind, port = await asyncio.wait_for(arrived, TIMEOUT)
+        client.post_message("hello")
+        data = (await port.recv_async(timeout=TIMEOUT)).data
+        listener.close()
+        return thread == threading.get_ident(), kind, data
+
+    assert asyncio.run(main()) == (True, "connect", "hello")
+
+
+def test_try_accept_and_repr(sock_dir):
+    path = sock_dir / "s"
+    listener = wm.listen(path)
+    assert listener.try_accept() is None
+    assert "listening" in repr(listener)
+    client = wm.connect(path, timeout=TIMEOUT)
+    port = listener.accept(timeout=TIMEOUT)
+    client.post_message(1)
+    assert port.recv(timeout=TIMEOUT).data == 1
+    with pytest.raises(TimeoutError):
+        listener.accept(timeout=0.05)
+    listener.close()
+    listener.close()  # idempotent
+    assert "closed" in repr(listener) and not path.exists()
+    with pytest.raises(wm.PortClosedError):
+        listener.try_accept()
 
 
 def test_iteration_ends_when_the_listener_is_closed(sock_dir):

@@ -298,16 +298,20 @@ def test_iteration_ends_when_the_listener_is_closed(sock_dir):
     path = sock_dir / "s"
     listener = wm.listen(path)
     got = []
+    served = threading.Event()
 
     def serve():
         for port in listener:
             got.append(port.recv(timeout=TIMEOUT).data)
+            served.set()
 
     t = threading.Thread(target=serve)
     t.start()
     client = wm.connect(path, timeout=TIMEOUT)
     client.post_message("one")
     client.close()
+    assert served.wait(TIMEOUT)
+    # The iterating thread is blocked in accept again: close() ends its loop.
     listener.close()
     t.join(TIMEOUT)
     assert not t.is_alive() and got == ["one"]

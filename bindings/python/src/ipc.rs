@@ -164,7 +164,8 @@ impl Listener {
     }
 
     /// Stops listening and removes the socket path. Clients already accepted keep their ports;
-    /// `accept` raises `PortClosedError` and iteration ends. Idempotent.
+    /// clients connected but not yet accepted see theirs closed. `accept` raises
+    /// `PortClosedError` and iteration ends. Idempotent.
     fn close(&self, py: Python<'_>) {
         self.shut(py);
     }

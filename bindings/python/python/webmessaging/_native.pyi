@@ -236,7 +236,8 @@ class Listener:
     """Handler called with a ``connect`` :class:`MessageEvent` per client (``event.ports[0]``).
     It runs on the running asyncio loop if set inside one, else on the dispatcher thread."""
     def close(self) -> None:
-        """Stops listening and removes the socket path; accepted ports live on. Idempotent."""
+        """Stops listening and removes the socket path. Accepted ports live on; clients not yet
+        accepted see their ports closed. Idempotent."""
     @property
     def closed(self) -> bool: ...
     @property

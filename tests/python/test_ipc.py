@@ -209,6 +209,16 @@ def test_import_of_a_bad_descriptor():
     with pytest.raises(OSError) as info:
         wm.import_fd(r)
     assert info.value.errno == errno.EBADF
+    # Not a socket: refused, and the descriptor (handed over) is closed.
+    r, w = os.pipe()
+    try:
+        with pytest.raises(wm.ProtocolError):
+            wm.import_fd(r)
+        with pytest.raises(OSError) as info:
+            os.fstat(r)
+        assert info.value.errno == errno.EBADF
+    finally:
+        os.close(w)
 
 
 # --- listen / connect -------------------------------------------------------------------------

@@ -26,11 +26,11 @@ use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -54,9 +54,8 @@ const STATUS_REFUSED: u8 = 1;
 const HEADER_LEN: usize = 10;
 /// The longest refusal reason a listener sends or a client reads.
 const MAX_REASON: usize = 1024;
-/// Clients accepted (handshake done) but not yet taken by `accept`: past this the accept thread
-/// waits and further clients wait in the kernel's backlog, so memory stays bounded.
-const MAX_PENDING: usize = 64;
+/// The default for [`ListenOptions::pending`].
+const DEFAULT_PENDING: usize = 64;
 /// The kernel backlog asked for in `listen(2)`.
 const BACKLOG: i32 = 128;
 /// `sun_path` holds 108 bytes including the terminating NUL.
@@ -69,6 +68,7 @@ pub struct ListenOptions {
     mode: u32,
     any_uid: bool,
     extra_uids: Vec<u32>,
+    pending: usize,
 }
 
 impl Default for ListenOptions {
@@ -77,6 +77,7 @@ impl Default for ListenOptions {
             mode: 0o600,
             any_uid: false,
             extra_uids: Vec::new(),
+            pending: DEFAULT_PENDING,
         }
     }
 }
@@ -105,6 +106,15 @@ impl ListenOptions {
     /// Accepts clients of any user id (the file mode still applies).
     pub fn allow_any_uid(mut self) -> Self {
         self.any_uid = true;
+        self
+    }
+
+    /// How many clients may be accepted and answered before the program takes them with
+    /// [`Listener::accept`] (default 64, at least 1). Past that the listener stops accepting and
+    /// further clients wait in the kernel's backlog, unanswered (their [`connect`] times out if
+    /// it has a timeout), so a flood of clients costs bounded memory and descriptors.
+    pub fn pending(mut self, clients: usize) -> Self {
+        self.pending = clients.max(1);
         self
     }
 
@@ -141,7 +151,9 @@ struct Inner {
     allowed: ListenOptions,
     euid: u32,
     thread: Mutex<Option<JoinHandle<()>>>,
-    thread_id: Mutex<Option<ThreadId>>,
+    /// Readable while a port waits in `queue` or once closed: for event loops to poll. Kept
+    /// until the listener is gone, so a loop polling it never sees the number reused.
+    ready: OwnedFd,
 }
 
 struct Fds {
@@ -188,17 +200,10 @@ impl Drop for PrivateDir {
     }
 }
 
+/// A name nobody can guess in advance: each `RandomState` has fresh random keys.
 fn random_u32() -> u32 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        Instant::now()
-            .duration_since(*START.get_or_init(Instant::now))
-            .as_nanos(),
-    );
-    h.finish() as u32
+    RandomState::new().build_hasher().finish() as u32
 }
-
-static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 fn make_private_dir(path: &Path) -> Result<PrivateDir> {
     let parent = match path.parent() {
@@ -257,15 +262,23 @@ impl Listener {
         )
         .map_err(|e| io_err("listen: chmod", path, e))?;
         rustix::net::listen(&fd, BACKLOG).map_err(|e| io_err("listen", path, e))?;
+        // The socket file's identity, taken where no one else can reach it yet.
+        let made = rustix::fs::lstat(&private.socket).map_err(|e| io_err("listen", path, e))?;
+        let file_id = (made.st_dev, made.st_ino);
         rustix::fs::link(&private.socket, path).map_err(|e| match e {
             Errno::EXIST => io_err("listen", path, Errno::ADDRINUSE),
             e => io_err("listen: link", path, e),
         })?;
         drop(private);
-        let linked = rustix::fs::lstat(path).map_err(|e| io_err("listen", path, e))?;
-        let file_id = (linked.st_dev, linked.st_ino);
         let unlink_ours = || unlink_if(path, file_id);
         let closed = match eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK) {
+            Ok(fd) => fd,
+            Err(e) => {
+                unlink_ours();
+                return Err(io_err("listen: eventfd", path, e));
+            }
+        };
+        let ready = match eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK) {
             Ok(fd) => fd,
             Err(e) => {
                 unlink_ours();
@@ -282,17 +295,14 @@ impl Listener {
             allowed: options.clone(),
             euid: rustix::process::geteuid().as_raw(),
             thread: Mutex::new(None),
-            thread_id: Mutex::new(None),
+            ready,
         });
         let for_thread = Arc::clone(&inner);
         let spawned = std::thread::Builder::new()
             .name("wm-listener".into())
             .spawn(move || for_thread.run());
         match spawned {
-            Ok(handle) => {
-                *inner.thread_id.lock() = Some(handle.thread().id());
-                *inner.thread.lock() = Some(handle);
-            }
+            Ok(handle) => *inner.thread.lock() = Some(handle),
             Err(e) => {
                 inner.close();
                 return Err(io_err("listen: starting the accept thread", path, e));
@@ -311,7 +321,7 @@ impl Listener {
         let mut q = inner.queue.lock();
         loop {
             if let Some(item) = q.ready.pop_front() {
-                inner.changed.notify_all();
+                inner.taken(&q);
                 return item;
             }
             if q.closed {
@@ -338,7 +348,7 @@ impl Listener {
         let mut q = inner.queue.lock();
         match q.ready.pop_front() {
             Some(item) => {
-                inner.changed.notify_all();
+                inner.taken(&q);
                 item.map(Some)
             }
             None if q.closed => Err(inner.closed_error()),
@@ -359,6 +369,14 @@ impl Listener {
         if let Some(n) = fire {
             n();
         }
+    }
+
+    /// A descriptor for event loops (`poll`, `epoll`, libuv, asyncio's `add_reader`): it polls
+    /// readable while a client's port waits to be taken, and for good once the listener is
+    /// closed. Never read or close it; call [`try_accept`](Self::try_accept) until it returns
+    /// `Ok(None)` (or the closed error). It stays open as long as the listener exists.
+    pub fn ready_fd(&self) -> BorrowedFd<'_> {
+        self.inner.ready.as_fd()
     }
 
     /// Stops listening: refuses new clients, removes the socket path (only if it is still this
@@ -409,7 +427,22 @@ enum Verdict {
     Refuse(String),
 }
 
+/// Makes an eventfd readable (it stays so until drained).
+fn signal(fd: &OwnedFd) {
+    let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
+}
+
 impl Inner {
+    /// After a port was taken from the queue (lock held): room for the accept thread, and the
+    /// ready descriptor stops polling readable once nothing waits.
+    fn taken(&self, q: &Queue) {
+        self.changed.notify_all();
+        if q.ready.is_empty() && !q.closed {
+            let mut drain = [0u8; 8];
+            let _ = rustix::io::read(&self.ready, &mut drain);
+        }
+    }
+
     fn closed_error(&self) -> Error {
         io_err("accept on a closed listener", &self.path, Errno::BADF)
     }
@@ -421,6 +454,7 @@ impl Inner {
                 return;
             }
             q.closed = true;
+            signal(&self.ready);
             q.notifier = None;
             self.changed.notify_all();
             std::mem::take(&mut q.ready)
@@ -434,11 +468,16 @@ impl Inner {
         for port in pending.into_iter().flatten() {
             port.close();
         }
-        let on_accept_thread = *self.thread_id.lock() == Some(std::thread::current().id());
-        if !on_accept_thread {
-            if let Some(handle) = self.thread.lock().take() {
-                let _ = handle.join();
+        // Joined unless this is the accept thread itself (closing from a notifier).
+        let handle = {
+            let mut thread = self.thread.lock();
+            match &*thread {
+                Some(h) if h.thread().id() != std::thread::current().id() => thread.take(),
+                _ => None,
             }
+        };
+        if let Some(handle) = handle {
+            let _ = handle.join();
         }
     }
 
@@ -447,7 +486,7 @@ impl Inner {
         loop {
             {
                 let mut q = self.queue.lock();
-                while !q.closed && q.ready.len() >= MAX_PENDING {
+                while !q.closed && q.ready.len() >= self.allowed.pending {
                     self.changed.wait(&mut q);
                 }
                 if q.closed {
@@ -542,6 +581,9 @@ impl Inner {
                     port.close();
                 }
                 return;
+            }
+            if q.ready.is_empty() {
+                signal(&self.ready);
             }
             q.ready.push_back(item);
             self.changed.notify_all();

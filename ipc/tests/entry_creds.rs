@@ -94,9 +94,14 @@ fn another_user_is_refused_with_the_reason() {
         assert!(stderr.contains("accepts user id 0 only"), "{stderr}");
         assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
     }
-    // Refused clients never reach accept.
+    // Refused clients never reach accept, and the listener keeps serving its own user.
     assert!(listener.try_accept().unwrap().is_none());
-    assert!(!listener.is_closed());
+    let client = connect(&path, Some(Duration::from_secs(10))).unwrap();
+    let server = listener.accept(Some(Duration::from_secs(10))).unwrap();
+    client.post_message(b"still here".to_vec(), &[]).unwrap();
+    let got = server.recv(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(got.data, b"still here");
+    assert!(listener.try_accept().unwrap().is_none());
 }
 
 #[test]

@@ -63,6 +63,37 @@ fn connect_and_echo() -> Result<(), String> {
     echo_on(&port)
 }
 
+/// In a child: with stdin and stdout closed, the port's descriptor gets a number the
+/// grandchild's stdio setup would overwrite; the grandchild must still get its port.
+fn spawn_with_stdio_closed() -> Result<(), String> {
+    let talk = |port: &MessagePort| -> Result<(), String> {
+        port.post_message(b"x".to_vec(), &[])
+            .map_err(|e| e.to_string())?;
+        let m = port.recv(WAIT).map_err(|e| format!("recv: {e}"))?;
+        (m.data == b"x")
+            .then_some(())
+            .ok_or("wrong echo".to_string())
+    };
+    // Start the transport first, so the numbers freed below go to the new socket pair.
+    let (mut warm, port) = spawn(&mut role_command("echo", None)).map_err(|e| e.to_string())?;
+    talk(&port)?;
+    port.close();
+    warm.wait().map_err(|e| e.to_string())?;
+    // SAFETY: this process owns its stdin and stdout and uses neither again.
+    unsafe {
+        rustix::io::close(0);
+        rustix::io::close(1);
+    }
+    let (mut child, port) = spawn(&mut role_command("echo", None)).map_err(|e| e.to_string())?;
+    talk(&port)?;
+    port.close();
+    let status = child.wait().map_err(|e| e.to_string())?;
+    status
+        .success()
+        .then_some(())
+        .ok_or(format!("grandchild exited {status:?}"))
+}
+
 /// Not a test: the entry point of this binary re-run as a child (see `role_command`).
 #[test]
 fn role_entry_point() {
@@ -70,6 +101,7 @@ fn role_entry_point() {
     let result = match role.as_str() {
         "echo" => echo(),
         "connect-echo" => connect_and_echo(),
+        "spawn-with-stdio-closed" => spawn_with_stdio_closed(),
         // Fails if this process inherited a descriptor its parent did not mean it to (or the
         // parent did not say), or the variable.
         "clean" => {
@@ -262,4 +294,137 @@ fn a_listener_may_allow_another_user() {
     round_trip(&port, 7, 20);
     port.close();
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn clients_beyond_the_pending_limit_wait_unanswered() {
+    let dir = TempDir::new("pending");
+    let path = dir.join("s");
+    let listener = ListenOptions::new().pending(2).listen(&path).unwrap();
+    let first = connect(&path, WAIT).unwrap();
+    let second = connect(&path, WAIT).unwrap();
+    // Wait until both are queued (connect returns just before its port is queued).
+    let mut queued = Vec::new();
+    while queued.len() < 2 {
+        queued.push(listener.accept(WAIT).unwrap());
+    }
+    let third = connect(&path, WAIT).unwrap();
+    let fourth = connect(&path, WAIT).unwrap();
+    // Two are waiting now; a fifth is left in the backlog with no answer.
+    let std::result::Result::Err(err) = connect(&path, Some(Duration::from_millis(300))) else {
+        panic!("a client past the pending limit was answered");
+    };
+    assert_eq!(err.raw_os_error(), Some(110), "{err}"); // ETIMEDOUT
+                                                        // Taking one makes room: the next client is answered.
+    let _taken = listener.accept(WAIT).unwrap();
+    let sixth = connect(&path, WAIT).unwrap();
+    sixth.post_message(b"six".to_vec(), &[]).unwrap();
+    let _fourth_side = listener.accept(WAIT).unwrap();
+    assert_eq!(
+        listener.accept(WAIT).unwrap().recv(WAIT).unwrap().data,
+        b"six"
+    );
+    drop((first, second, third, fourth, queued));
+}
+
+#[test]
+fn a_notifier_may_close_the_listener() {
+    let dir = TempDir::new("close-in-notifier");
+    let path = dir.join("s");
+    let listener = Arc::new(listen(&path).unwrap());
+    let weak = Arc::downgrade(&listener);
+    listener.set_notifier(Some(Arc::new(move || {
+        if let Some(l) = weak.upgrade() {
+            l.close(); // on the accept thread: must not wait for itself
+        }
+    })));
+    let client = connect(&path, WAIT).unwrap();
+    // The port queued for it was closed with the listener.
+    match client.recv(WAIT) {
+        Err(webmessaging_core::Error::Closed(_)) => {}
+        other => panic!("expected the close notice, got {other:?}"),
+    }
+    assert!(listener.is_closed());
+    assert!(!path.exists());
+}
+
+#[test]
+fn clients_that_hang_up_or_send_garbage_cost_only_themselves() {
+    use std::io::Write;
+    let dir = TempDir::new("hostile");
+    let path = dir.join("s");
+    let listener = listen(&path).unwrap();
+    for i in 0..50 {
+        let mut raw = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        if i % 2 == 0 {
+            // Not our protocol at all (and no reading of the answer).
+            let _ = raw.write_all(&[0xff; 64]);
+        }
+        drop(raw);
+    }
+    // Whatever became of those, a real client is served, and its port works.
+    let client = connect(&path, WAIT).unwrap();
+    client.post_message(b"real".to_vec(), &[]).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let port = listener.accept(WAIT).unwrap();
+        // The hostile ones end at once (lost or closed); the real one says "real".
+        match port.recv(WAIT) {
+            Ok(m) => {
+                assert_eq!(m.data, b"real");
+                break;
+            }
+            Err(webmessaging_core::Error::Closed(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the real client never came"
+        );
+    }
+}
+
+#[test]
+fn the_ready_descriptor_polls_readable_while_a_client_waits() {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let readable = |listener: &webmessaging_ipc::Listener, wait: bool| {
+        let timeout = Timespec {
+            tv_sec: if wait { 30 } else { 0 },
+            tv_nsec: 0,
+        };
+        let fd = listener.ready_fd();
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        poll(&mut fds, Some(&timeout)).unwrap() == 1
+    };
+    let dir = TempDir::new("ready-fd");
+    let path = dir.join("s");
+    let listener = listen(&path).unwrap();
+    assert!(!readable(&listener, false));
+    let a = connect(&path, WAIT).unwrap();
+    assert!(readable(&listener, true));
+    let b = connect(&path, WAIT).unwrap();
+    let first = listener.try_accept().unwrap().expect("a waiting client");
+    // Whether or not b's port is queued yet, the descriptor tells the truth about the queue.
+    let second = match listener.try_accept().unwrap() {
+        Some(p) => p,
+        None => {
+            assert!(readable(&listener, true));
+            listener.try_accept().unwrap().expect("b's port")
+        }
+    };
+    assert!(!readable(&listener, false));
+    assert!(listener.try_accept().unwrap().is_none());
+    listener.close();
+    assert!(readable(&listener, false), "readable once closed");
+    drop((a, b, first, second));
+}
+
+#[test]
+fn spawn_works_from_a_parent_with_stdio_closed() {
+    let out = run(role_command("spawn-with-stdio-closed", None));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -326,3 +326,52 @@ fn killing_either_end_of_a_stream_at_random_moments_never_hangs_or_loses_a_prefi
         }
     }
 }
+
+#[test]
+fn a_backlog_holding_ports_and_a_memfd_buffer_moves_with_its_port_twice() {
+    // a1 goes out and back, so here it is a bridged port. Then a message carrying port c (whose
+    // own peer lives behind another socket) and a 100 KiB buffer (a memfd) waits unread in a1's
+    // queue while a1 goes out and back again: the backlog, its port and that port's backlog
+    // must all come back intact, in order.
+    let q = agent();
+    let round_trip = |p: MessagePort| {
+        q.port.post_message(cmd("collect 0", &[]), &[p]).unwrap();
+        let (_, seqs, mut ports) = expect(&q, "handoff");
+        assert!(seqs.is_empty());
+        ports.remove(0)
+    };
+    let (a1, a2) = MessageChannel::new().into_ports();
+    let a1 = round_trip(a1);
+    let (b1, b2) = MessageChannel::new().into_ports();
+    b2.post_message("inner", &[]).unwrap();
+    let buffer: Vec<u8> = (0..100 << 10).map(|i: u32| (i % 251) as u8).collect();
+    a2.post_message(
+        webmessaging_core::Payload {
+            data: b"outer".to_vec(),
+            array_buffers: vec![buffer.clone()],
+        },
+        &[b1],
+    )
+    .unwrap();
+    a2.post_message("after", &[]).unwrap();
+    // Let the message reach a1's queue here before a1 moves (it must travel as backlog).
+    let deadline = std::time::Instant::now() + WAIT;
+    while a1.metrics().depth < 2 {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let a1 = round_trip(a1);
+    let outer = recv(&a1);
+    assert_eq!(outer.data, b"outer");
+    assert_eq!(outer.array_buffers, vec![buffer]);
+    assert_eq!(recv(&a1).data, b"after");
+    let c = outer.ports.into_iter().next().unwrap();
+    assert_eq!(recv(&c).data, b"inner");
+    c.post_message("back", &[]).unwrap();
+    assert_eq!(recv(&b2).data, b"back");
+    a1.post_message("to a2", &[]).unwrap();
+    assert_eq!(recv(&a2).data, b"to a2");
+    b2.close();
+    assert!(matches!(c.recv(Some(WAIT)), Err(Error::Closed(n)) if n.reason == CloseReason::Closed));
+    finish(vec![q]);
+}

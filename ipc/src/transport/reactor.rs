@@ -3,7 +3,7 @@
 //! bridges, ports with something to send, flush requests) and an eventfd.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -22,6 +22,8 @@ const WAKE: u64 = 0;
 const DRAIN_BATCH: usize = 1024;
 /// Unsent descriptors a bridge may gather before it writes in the middle of a batch.
 const FLUSH_FDS: usize = 256;
+/// Messages a posting thread writes itself before it leaves the rest to the reactor.
+const DIRECT_BATCH: usize = 64;
 
 /// A bridge the reactor has not seen yet.
 pub(crate) struct NewBridge {
@@ -194,18 +196,75 @@ impl Shared {
     }
 }
 
+/// What a bridge owes its socket. Shared with the posting threads' direct path: whoever pops
+/// the bridge port's messages holds this lock, so frames go out in queue order.
+struct Outgoing {
+    out: OutBuf,
+    /// Still writing (false after a write error: the peer is gone).
+    writing: bool,
+    /// Posting threads may write small messages themselves: the bridge is open, not closing,
+    /// not moving, and keeps `raw` open while this is set.
+    direct: bool,
+    raw: RawFd,
+}
+
+/// A posting thread's fast path, run from the bridge port's notifier: pops small data-only
+/// messages and writes them at once, sparing two thread hand-offs. Returns `false` when the
+/// reactor must take over (busy, a port or a close record or a large buffer to send, a full
+/// socket). No user code runs here: popping and writing call none.
+fn direct_send(tx: &Mutex<Outgoing>, port: &MessagePort) -> bool {
+    let Some(mut o) = tx.try_lock() else {
+        return false;
+    };
+    if !o.direct || !o.writing || !o.out.is_empty() {
+        return false;
+    }
+    let mut done = false;
+    for _ in 0..DIRECT_BATCH {
+        match port.try_recv() {
+            Ok(Some(m)) if wire::is_plain(&m) => wire::send_plain(&mut o.out, m),
+            Ok(Some(m)) => {
+                // Back where it was, for the reactor (which can move ports).
+                let _ = port.requeue_front(m);
+                break;
+            }
+            Ok(None) => {
+                done = true;
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    // SAFETY: `direct` is set, so the bridge keeps this descriptor open (it clears `direct`
+    // under this lock before it closes or hands over the socket).
+    let fd = unsafe { BorrowedFd::borrow_raw(o.raw) };
+    match o.out.flush(fd) {
+        Ok(flushed) => done && flushed,
+        Err(_) => {
+            o.writing = false;
+            o.out.clear();
+            false
+        }
+    }
+}
+
+/// `WEBMESSAGING_IPC_DIRECT=0` turns the posting threads' direct path off (every message then
+/// goes through the reactor thread), for comparison.
+fn direct_enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("WEBMESSAGING_IPC_DIRECT").map_or(true, |v| v != "0"))
+}
+
 /// One bridge: the local port the transport owns and its socket.
 struct Bridge {
     port: MessagePort,
     mailbox: u64,
     fd: OwnedFd,
-    out: OutBuf,
+    tx: Arc<Mutex<Outgoing>>,
     inbuf: InBuf,
     hello_received: bool,
     /// Still reading the socket (false once a frame or EOF ended it).
     reading: bool,
-    /// Still writing (false after a write error: the peer is gone).
-    writing: bool,
     /// The local port closed: CLOSE is queued; the bridge ends once it is written.
     closing: bool,
     /// Epoll interest now registered.
@@ -331,10 +390,10 @@ impl Reactor {
 
     fn idle(&self) -> bool {
         self.again.is_empty()
-            && self
-                .bridges
-                .values()
-                .all(|b| !b.writing || b.out.is_empty())
+            && self.bridges.values().all(|b| {
+                let o = b.tx.lock();
+                !o.writing || o.out.is_empty()
+            })
             && {
                 let ib = self.shared.inbox.lock();
                 ib.ready.is_empty() && ib.new.is_empty()
@@ -356,20 +415,32 @@ impl Reactor {
         let (bytes, attach) = pending.take();
         out.push_raw(&bytes, attach);
         let mailbox = nb.port.mailbox_id().unwrap_or(0);
+        let tx = Arc::new(Mutex::new(Outgoing {
+            out,
+            writing: true,
+            direct: direct_enabled(),
+            raw: nb.fd.as_raw_fd(),
+        }));
         let bridge = Bridge {
             port: nb.port,
             mailbox,
             fd: nb.fd,
-            out,
+            tx: tx.clone(),
             inbuf: nb.prefix,
             hello_received: nb.hello_received,
             reading: true,
-            writing: true,
             closing: false,
             interest: epoll::EventFlags::empty(),
         };
         let shared = self.shared.clone();
-        let notifier: Notifier = Arc::new(move || shared.ready(id));
+        // The notifier holds a handle on the bridge port (for the direct path): a cycle through
+        // the port's own queue, broken when the bridge retires or moves (`set_notifier(None)`).
+        let port = bridge.port.clone();
+        let notifier: Notifier = Arc::new(move || {
+            if !direct_send(&tx, &port) {
+                shared.ready(id);
+            }
+        });
         bridge.port.set_onmessage(Some(notifier));
         self.by_mailbox.insert(mailbox, id);
         self.bridges.insert(id, bridge);
@@ -389,20 +460,22 @@ impl Reactor {
         }
         if ended.is_none() && !b.closing {
             let mut more = true;
+            let tx = b.tx.clone();
+            let mut o = tx.lock();
             for _ in 0..DRAIN_BATCH {
                 match b.port.try_recv() {
                     Ok(Some(m)) => {
-                        if let Err(e) = wire::send(self, &mut b.out, m) {
+                        if let Err(e) = wire::send(self, &mut o.out, m) {
                             ended = Some(Ended::Protocol(e));
                             more = false;
                             break;
                         }
-                        if b.out.unsent_fds() > FLUSH_FDS && b.writing {
+                        if o.out.unsent_fds() > FLUSH_FDS && o.writing {
                             // Descriptors waiting here count against this process's limit;
                             // in the socket they do not.
-                            if b.out.flush(b.fd.as_fd()).is_err() {
-                                b.writing = false;
-                                b.out.clear();
+                            if o.out.flush(b.fd.as_fd()).is_err() {
+                                o.writing = false;
+                                o.out.clear();
                             }
                         }
                     }
@@ -412,11 +485,12 @@ impl Reactor {
                     }
                     Err(CoreError::Closed(n)) => {
                         more = false;
-                        if n.by_peer && b.writing {
+                        if n.by_peer && o.writing {
                             let mut f = Vec::new();
                             frame::write_close(&mut f, n.reason);
-                            b.out.push(&f, Vec::new());
+                            o.out.push(&f, Vec::new());
                         }
+                        o.direct = false;
                         // Reading goes on (what arrives goes nowhere: the port is closed), so two
                         // ends closing at once with full sockets cannot wait on each other.
                         b.closing = true;
@@ -428,6 +502,7 @@ impl Reactor {
                     }
                 }
             }
+            drop(o);
             if more {
                 self.again.push(id);
             }
@@ -547,6 +622,7 @@ impl Reactor {
     }
 
     fn retire(&mut self, b: Bridge) {
+        b.tx.lock().direct = false;
         let _ = epoll::delete(&self.epoll, &b.fd);
         self.by_mailbox.remove(&b.mailbox);
         self.shared.live.fetch_sub(1, Ordering::Relaxed);
@@ -559,14 +635,18 @@ impl Reactor {
         let Some(b) = self.bridges.get_mut(&id) else {
             return;
         };
-        if b.writing {
-            if let Err(_e) = b.out.flush(b.fd.as_fd()) {
-                // The peer is gone: keep reading what it wrote before it went.
-                b.writing = false;
-                b.out.clear();
+        let finished = {
+            let mut o = b.tx.lock();
+            if o.writing {
+                if let Err(_e) = o.out.flush(b.fd.as_fd()) {
+                    // The peer is gone: keep reading what it wrote before it went.
+                    o.writing = false;
+                    o.out.clear();
+                }
             }
-        }
-        if b.closing && (b.out.is_empty() || !b.writing) {
+            o.out.is_empty() || !o.writing
+        };
+        if b.closing && finished {
             if let Some(b) = self.bridges.remove(&id) {
                 self.retire(b);
             }
@@ -583,8 +663,11 @@ impl Reactor {
         if b.reading {
             want |= epoll::EventFlags::IN | epoll::EventFlags::RDHUP;
         }
-        if b.writing && !b.out.is_empty() {
-            want |= epoll::EventFlags::OUT;
+        {
+            let o = b.tx.lock();
+            if o.writing && !o.out.is_empty() {
+                want |= epoll::EventFlags::OUT;
+            }
         }
         if want == b.interest && !want.is_empty() {
             return;
@@ -632,11 +715,16 @@ impl Reactor {
         let _ = epoll::delete(&self.epoll, &b.fd);
         self.shared.live.fetch_sub(1, Ordering::Relaxed);
         b.port.set_notifier(None);
+        let (out, writing) = {
+            let mut o = b.tx.lock();
+            o.direct = false;
+            (std::mem::take(&mut o.out), o.writing)
+        };
         Some(TakenBridge {
             port: b.port,
             fd: b.fd,
-            out: b.out,
-            writing: b.writing,
+            out,
+            writing,
             inbuf: b.inbuf,
             hello_received: b.hello_received,
         })

@@ -79,6 +79,26 @@ impl PortOut {
     }
 }
 
+/// Whether `m` can be written without the reactor: no ports, and small enough to go inline.
+pub(crate) fn is_plain(m: &Message) -> bool {
+    m.ports.is_empty()
+        && m.array_buffers.len() < 64
+        && m.data.len() + m.array_buffers.iter().map(Vec::len).sum::<usize>() < MEMFD_MIN
+}
+
+/// Encodes a message that [`is_plain`] accepted (inline blobs only: it cannot fail).
+pub(crate) fn send_plain(out: &mut OutBuf, m: Message) {
+    let frame = MessageFrame {
+        data: Blob::Inline(&m.data),
+        array_buffers: m.array_buffers.iter().map(|b| Blob::Inline(b)).collect(),
+        ports: Vec::new(),
+    };
+    let mut bytes = Vec::with_capacity(64 + m.data.len());
+    if frame::write_message(&mut bytes, &frame).is_some() {
+        out.push(&bytes, Vec::new());
+    }
+}
+
 /// Encodes `m` as a MESSAGE frame at the end of `out`. Errors: the message cannot be sent at
 /// all (no descriptors left for its ports, or over the frame limits); the caller ends the
 /// connection with that reason.

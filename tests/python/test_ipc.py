@@ -158,6 +158,23 @@ def test_spawn_merges_env_and_the_child_consumes_the_variable(children):
         port.recv(timeout=TIMEOUT)
 
 
+LOW_FD_PARENT = """
+import os, subprocess, sys, webmessaging as wm
+os.close(wm.export_fd(wm.MessageChannel().port1))  # the transport's own descriptors come first
+os.close(0)
+os.close(1)  # the next socket pair is (0, 1): the child's end would be 1, its stdout
+proc, port = wm.spawn([sys.executable, sys.argv[1], "stream", "3"],
+                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+got = [port.recv(timeout=20).data["seq"] for _ in range(3)]
+sys.exit(0 if got == [1, 2, 3] and proc.wait(timeout=20) == 0 else 3)
+"""
+
+
+def test_spawn_from_a_parent_with_stdio_closed():
+    done = subprocess.run([sys.executable, "-c", LOW_FD_PARENT, str(CHILD)], capture_output=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr.decode()
+
+
 def test_spawn_failure_closes_the_descriptor():
     with pytest.raises(FileNotFoundError):  # starts the transport (its own descriptors)
         wm.spawn(["/nonexistent/webmessaging-child"])

@@ -1,7 +1,8 @@
 """Python process <-> Python process: a cross-process webmessaging port vs `multiprocessing.Pipe`.
 
 Each side gets a child process started once (a fresh interpreter: `webmessaging.spawn` for the
-port, a "spawn"-context `multiprocessing.Process` for the Pipe). Rows:
+port, a "spawn"-context `multiprocessing.Process` for the Pipe, which gets one simplex
+`multiprocessing.Pipe(duplex=False)` per direction, its faster kind). Rows:
 
 * one-way throughput (msgs/s): the child posts n values as fast as it can, the parent receives
   them (a small dict, a nested record, 1 MiB of bytes, and a 1 MiB bytearray that ours
@@ -87,9 +88,9 @@ def port_child() -> None:
     port.close()
 
 
-def pipe_child(conn) -> None:
-    serve(conn.recv, conn.send)
-    conn.close()
+def pipe_child(down, up) -> None:
+    serve(down.recv, up.send)
+    up.close()
 
 
 # --- the parents -------------------------------------------------------------------------------
@@ -114,17 +115,21 @@ class Pipe:
     name = "multiprocessing.Pipe"
 
     def __init__(self):
+        # One simplex Pipe per direction (os.pipe), the faster kind (duplex is a socketpair).
         ctx = multiprocessing.get_context("spawn")
-        self.conn, child_conn = ctx.Pipe()
-        self.proc = ctx.Process(target=pipe_child, args=(child_conn,))
+        down_r, self.down = ctx.Pipe(duplex=False)
+        self.up, up_w = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=pipe_child, args=(down_r, up_w))
         self.proc.start()
-        child_conn.close()
-        self.send, self.recv = self.conn.send, self.conn.recv
+        down_r.close()
+        up_w.close()
+        self.send, self.recv = self.down.send, self.up.recv
 
     def close(self):
         self.send("exit")
         self.proc.join(60)
-        self.conn.close()
+        self.down.close()
+        self.up.close()
 
 
 def one_way(side, kind: str, n: int) -> float:

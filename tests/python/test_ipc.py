@@ -382,8 +382,14 @@ def test_listen_where_not_writable_is_a_permission_error(sock_dir):
         with pytest.raises(PermissionError):
             wm.listen(target)
         return
-    # Root may write anywhere: try from a forked child that dropped to user "nobody" (no exec,
-    # so the interpreter and the module need not be readable by that user).
+    # Root may write anywhere: try as another user.
+    assert in_a_child_as_nobody(lambda: wm.listen(target)) == "PermissionError"
+    assert not target.exists()
+
+
+def in_a_child_as_nobody(action) -> str:
+    """Runs action() in a forked child that dropped to user "nobody"; returns what it returned
+    (or the name of what it raised). No exec, so nothing needs to be readable by that user."""
     r, w = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
@@ -394,19 +400,39 @@ def test_listen_where_not_writable_is_a_permission_error(sock_dir):
             os.setgid(65534)
             os.setuid(65534)
             try:
-                wm.listen(target)
-                result = "ok"
+                result = action()
             except Exception as e:
                 result = type(e).__name__
-            os.write(w, result.encode())
+            os.write(w, str(result).encode())
         finally:
             os._exit(0)
     os.close(w)
     with os.fdopen(r) as reader:
         result = reader.read()
     os.waitpid(pid, 0)
-    assert result == "PermissionError"
-    assert not target.exists()
+    return result
+
+
+def test_another_user_is_refused_unless_allowed(sock_dir):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a client as another user")
+    sock_dir.chmod(0o755)
+    # The forked client only connects (the transport may not be used in a child forked without
+    # exec, so it never touches the port): the answer comes before that.
+    client = lambda path: (lambda: type(wm.connect(path, timeout=TIMEOUT)).__name__)  # noqa: E731
+    with wm.listen(sock_dir / "default", mode=0o666) as listener:
+        assert (listener.path.stat().st_mode & 0o777) == 0o666
+        assert in_a_child_as_nobody(client(listener.path)) == "ConnectionRefusedError"
+        assert listener.try_accept() is None
+    with wm.listen(sock_dir / "owner-only") as listener:
+        # Mode 0600: another user cannot even open the socket file.
+        assert in_a_child_as_nobody(client(listener.path)) == "PermissionError"
+    for options in ({"allow_uids": [65534]}, {"allow_any_uid": True}):
+        with wm.listen(sock_dir / "allowed", mode=0o666, **options) as listener:
+            assert in_a_child_as_nobody(client(listener.path)) == "MessagePort"
+            assert isinstance(listener.accept(timeout=TIMEOUT), wm.MessagePort)
+    with pytest.raises(ValueError):
+        wm.listen(sock_dir / "bad", mode=0o4777)
 
 
 def test_connect_errors(sock_dir):

@@ -231,14 +231,40 @@ impl Listener {
     }
 }
 
-/// Listens on a new Unix socket at `path` (created owner-only; clients of another user id are
-/// refused) and returns the `Listener`. Raises `FileExistsError` if the path exists (it is left
-/// untouched), `PermissionError` if its directory is not writable.
+/// Listens on a new Unix socket at `path` and returns the `Listener`. The socket file gets
+/// `mode` (default owner-only, 0o600); clients running as another user id are refused unless
+/// listed in `allow_uids` or `allow_any_uid` is set (connecting also needs write permission on
+/// the file). At most `pending` clients are answered before the program accepts them; more wait
+/// unanswered. Raises `FileExistsError` if the path exists (it is left untouched),
+/// `PermissionError` if it cannot be created there.
 #[catch_panics]
 #[pyfunction]
-fn listen(py: Python<'_>, path: PathBuf) -> PyResult<Listener> {
+#[pyo3(signature = (path, *, mode = 0o600, allow_uids = None, allow_any_uid = false, pending = 64))]
+fn listen(
+    py: Python<'_>,
+    path: PathBuf,
+    mode: u32,
+    allow_uids: Option<Vec<u32>>,
+    allow_any_uid: bool,
+    pending: usize,
+) -> PyResult<Listener> {
+    if mode & !0o777 != 0 {
+        return Err(PyValueError::new_err(format!(
+            "mode {mode:#o} has bits beyond 0o777"
+        )));
+    }
+    if pending == 0 {
+        return Err(PyValueError::new_err("pending must be at least 1"));
+    }
+    let mut options = ipc::ListenOptions::new().mode(mode).pending(pending);
+    for uid in allow_uids.unwrap_or_default() {
+        options = options.allow_uid(uid);
+    }
+    if allow_any_uid {
+        options = options.allow_any_uid();
+    }
     let listener = py
-        .detach(|| ipc::listen(&path))
+        .detach(|| options.listen(&path))
         .map_err(|e| errors::ipc_to_py(py, e))?;
     let accepting = Arc::new(Accepting {
         listener,

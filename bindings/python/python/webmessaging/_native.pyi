@@ -2,7 +2,7 @@
 
 import os
 import pathlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Literal, final
 
@@ -252,10 +252,19 @@ class Listener:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]: ...
 
-def listen(path: _StrPath) -> Listener:
-    """Listens on a new owner-only Unix socket at ``path`` (clients of another user id are
-    refused). Raises ``FileExistsError`` if the path exists (it is left untouched),
-    ``PermissionError`` if it cannot be created there."""
+def listen(
+    path: _StrPath,
+    *,
+    mode: int = 0o600,
+    allow_uids: Sequence[int] | None = None,
+    allow_any_uid: bool = False,
+    pending: int = 64,
+) -> Listener:
+    """Listens on a new Unix socket at ``path`` (file mode ``mode``, owner-only by default).
+    Clients running as another user id are refused (``ConnectionRefusedError`` on their side)
+    unless listed in ``allow_uids`` or ``allow_any_uid`` is set. At most ``pending`` clients are
+    answered before being accepted. Raises ``FileExistsError`` if the path exists (it is left
+    untouched), ``PermissionError`` if it cannot be created there."""
 
 def connect(path: _StrPath, timeout: float | None = None) -> MessagePort:
     """This client's port from the :class:`Listener` at ``path`` (GIL released while waiting).

@@ -10,6 +10,7 @@ import asyncio
 import errno
 import os
 import pathlib
+import selectors
 import signal
 import socket
 import subprocess
@@ -319,6 +320,22 @@ def test_try_accept_and_repr(sock_dir):
     assert "closed" in repr(listener) and not path.exists()
     with pytest.raises(wm.PortClosedError):
         listener.try_accept()
+
+
+def test_a_listener_works_with_selectors(sock_dir):
+    path = sock_dir / "s"
+    with wm.listen(path) as listener, selectors.DefaultSelector() as selector:
+        selector.register(listener, selectors.EVENT_READ)
+        assert selector.select(timeout=0) == []
+        client = wm.connect(path, timeout=TIMEOUT)
+        assert [key.fileobj for key, _ in selector.select(timeout=TIMEOUT)] == [listener]
+        port = listener.try_accept()
+        assert port is not None and listener.try_accept() is None
+        assert selector.select(timeout=0) == []
+        client.post_message("selected")
+        assert port.recv(timeout=TIMEOUT).data == "selected"
+        listener.close()
+        assert len(selector.select(timeout=TIMEOUT)) == 1  # readable for good once closed
 
 
 def test_iteration_ends_when_the_listener_is_closed(sock_dir):

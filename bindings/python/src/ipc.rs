@@ -170,6 +170,14 @@ impl Listener {
         self.shut(py);
     }
 
+    /// A descriptor for `selectors` / `select`: readable while a client waits to be accepted,
+    /// and for good once the listener is closed. Never read or close it; call `try_accept()`
+    /// until it returns `None`. It stays open as long as the listener object exists.
+    fn fileno(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.accepting.listener.ready_fd().as_raw_fd()
+    }
+
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> bool {

@@ -238,6 +238,9 @@ class Listener:
     def close(self) -> None:
         """Stops listening and removes the socket path. Accepted ports live on; clients not yet
         accepted see their ports closed. Idempotent."""
+    def fileno(self) -> int:
+        """A descriptor for :mod:`selectors`: readable while a client waits to be accepted (and
+        for good once closed). Never read or close it; call :meth:`try_accept` until ``None``."""
     @property
     def closed(self) -> bool: ...
     @property

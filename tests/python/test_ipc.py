@@ -321,6 +321,32 @@ def test_onconnect_set_inside_asyncio_runs_on_the_loop(sock_dir):
     assert asyncio.run(main()) == (True, "connect", "hello")
 
 
+KEPT_LISTENER = """
+import gc, sys, threading, webmessaging as wm
+path = sys.argv[1]
+got = threading.Event()
+wm.listen(path).onconnect = lambda event: (event.ports[0].post_message("served"), got.set())
+gc.collect()  # the Python object is gone; with a handler the listener itself lives on
+client = wm.connect(path, timeout=20)
+assert client.recv(timeout=20).data == "served" and got.wait(20)
+"""
+
+
+def test_a_listener_with_onconnect_lives_on_without_references(sock_dir):
+    path = sock_dir / "kept"
+    done = subprocess.run([sys.executable, "-c", KEPT_LISTENER, str(path)], capture_output=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def test_a_dropped_listener_without_handler_closes(sock_dir, collect):
+    path = sock_dir / "dropped"
+    wm.listen(path)
+    collect()
+    assert not path.exists()
+    with pytest.raises(FileNotFoundError):
+        wm.connect(path, timeout=TIMEOUT)
+
+
 def test_try_accept_and_repr(sock_dir):
     path = sock_dir / "s"
     listener = wm.listen(path)

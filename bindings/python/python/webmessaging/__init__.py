@@ -14,7 +14,13 @@ Across processes (and languages): :func:`spawn` starts a child holding one end o
 client of a Unix socket; :func:`export_fd` / :func:`import_fd` turn a port into a socket
 descriptor and back. A port from another process is an ordinary :class:`MessagePort`: it posts
 without blocking, transfers onward (to any process) and ends with :class:`PortClosedError`
-(reason ``"lost"`` when the other process died).
+(reason ``"lost"`` when the other process died). A :class:`Listener` is served like a port:
+``accept()``, ``for port in listener``, ``await accept_async()``, ``async for``, an
+``onconnect`` handler (``event.ports[0]``) run where ``onmessage`` would be, and ``fileno()``
+for :mod:`selectors`. Everything posted is written out at exit; :func:`flush` waits for it
+earlier. Errors are the built-in ``OSError`` subclasses (``FileExistsError``,
+``PermissionError``, ``FileNotFoundError``, ``ConnectionRefusedError``, ``TimeoutError``,
+``OSError(EMFILE)``) and :class:`ProtocolError` for a peer that is not speaking webmessaging.
 """
 
 from __future__ import annotations

@@ -228,6 +228,37 @@ def test_export_and_import_within_one_process():
     assert info.value.reason == "closed"
 
 
+OUT_OF_DESCRIPTORS = """
+import errno, os, resource, webmessaging as wm
+wm.import_fd(wm.export_fd(wm.MessageChannel().port1)).close()  # the transport has started
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError:
+    pass
+channel = wm.MessageChannel()
+try:
+    wm.export_fd(channel.port1)
+except OSError as e:
+    assert type(e) is OSError and e.errno == errno.EMFILE, repr(e)
+else:
+    raise AssertionError("export_fd found a descriptor")
+assert not channel.port1.detached  # the port was left untouched
+for fd in held:
+    os.close(fd)
+port = wm.import_fd(wm.export_fd(channel.port1))
+channel.port2.post_message("works again")
+assert port.recv(timeout=20).data == "works again"
+"""
+
+
+def test_out_of_descriptors_is_oserror_emfile():
+    done = subprocess.run([sys.executable, "-c", OUT_OF_DESCRIPTORS], capture_output=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr.decode()
+
+
 def test_export_of_a_closed_port_is_a_data_clone_error():
     channel = wm.MessageChannel()
     channel.port1.close()

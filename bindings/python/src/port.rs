@@ -61,8 +61,8 @@ pub(crate) enum Step {
     Bad(PyErr, Py<MessageEvent>),
     /// The end of a listener (it was closed): pull calls raise this `PortClosedError`.
     Stop(PyErr),
-    /// A listener could not take a client (e.g. out of descriptors): pull calls raise it,
-    /// dispatch reports it and waits for the next notification.
+    /// A listener could not set up one client (e.g. out of descriptors; that client is lost,
+    /// the listener goes on): pull calls raise it, dispatch reports it and carries on.
     Fail(PyErr),
 }
 
@@ -346,11 +346,8 @@ impl PortShared {
                     self.on_closed();
                     return false;
                 }
-                // The listener notifies again when the next client is waiting.
-                Ok(Step::Fail(e)) => {
-                    e.write_unraisable(py, Some(callback.bind(py)));
-                    return false;
-                }
+                // That client is lost (the error was its queue entry); the next may be ready.
+                Ok(Step::Fail(e)) => e.write_unraisable(py, Some(callback.bind(py))),
                 Err(e) => e.write_unraisable(py, Some(callback.bind(py))),
             }
         }

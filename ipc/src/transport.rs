@@ -93,9 +93,10 @@ pub fn flush(timeout: Option<Duration>) -> bool {
 pub struct Diagnostics {
     /// Cross-process ports whose socket this process serves now.
     pub live_bridges: usize,
-    /// Connections ended because the peer broke the protocol (or a message could not be sent).
+    /// Problems that cost a connection or a port: the peer broke the protocol, a message
+    /// could not be sent, a port's descriptor could not be made or received.
     pub protocol_errors: u64,
-    /// The reason of the last such error.
+    /// The reason of the last such problem.
     pub last_protocol_error: Option<String>,
 }
 

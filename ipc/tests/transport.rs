@@ -64,6 +64,31 @@ fn child_main() {
             webmessaging_ipc::export_fd(&p).unwrap();
             port.post_message("ok", &[]).unwrap();
         }
+        "starved" => {
+            // Only a few of the next message's descriptors will fit under the new limit.
+            use rustix::process::{getrlimit, setrlimit, Resource};
+            let mut lim = getrlimit(Resource::Nofile);
+            lim.current = Some(fd_count() as u64 + 2);
+            setrlimit(Resource::Nofile, lim).unwrap();
+            port.post_message("ready", &[]).unwrap();
+            let m = recv(&port);
+            assert_eq!(m.data, b"ports");
+            let (mut alive, mut lost) = (0, 0);
+            for p in &m.ports {
+                match p.try_recv() {
+                    Err(Error::Closed(n)) if n.reason == CloseReason::Lost => lost += 1,
+                    Ok(None) => {
+                        p.post_message("hi", &[]).unwrap();
+                        alive += 1;
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            port.post_message(format!("{alive} {lost}").as_str(), &[])
+                .unwrap();
+            // Keep the ports until the parent has counted.
+            let _ = port.recv(Some(WAIT));
+        }
         other => panic!("unknown role {other}"),
     }
     std::process::exit(0);
@@ -182,4 +207,95 @@ fn running_out_of_descriptors_is_a_named_error() {
     let mut peer = spawn_peer("emfile", &[]);
     assert_eq!(recv(&peer.port).data, b"ok");
     assert!(peer.wait_exit().success());
+}
+
+#[test]
+fn many_threads_posting_on_one_cross_process_port_keep_each_threads_order() {
+    // Posting threads race each other and the transport's thread for the bridge (the direct
+    // path); every message must cross once, each thread's in its own order.
+    let mut peer = spawn_peer("echo", &[]);
+    let (threads, per) = (4u64, 20_000u64);
+    let posters: Vec<_> = (0..threads)
+        .map(|t| {
+            let port = peer.port.clone();
+            std::thread::spawn(move || {
+                for i in 0..per {
+                    port.post_message(seq(t << 32 | i), &[]).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut next = vec![0u64; threads as usize];
+    for _ in 0..threads * per {
+        let s = seq_of(&recv(&peer.port));
+        let (t, i) = ((s >> 32) as usize, s & 0xffff_ffff);
+        assert_eq!(i, next[t], "thread {t}");
+        next[t] += 1;
+    }
+    for p in posters {
+        p.join().unwrap();
+    }
+    assert!(next.iter().all(|&n| n == per));
+    peer.port.close();
+    assert!(peer.wait_exit().success());
+}
+
+#[test]
+fn a_port_whose_descriptor_cannot_be_received_is_lost_alone() {
+    let mut peer = spawn_peer("starved", &[]);
+    assert_eq!(recv(&peer.port).data, b"ready");
+    let (mine, theirs): (Vec<MessagePort>, Vec<MessagePort>) = (0..8)
+        .map(|_| webmessaging_core::MessageChannel::new().into_ports())
+        .unzip();
+    peer.port.post_message("ports", &theirs).unwrap();
+    let report = String::from_utf8(recv(&peer.port).data).unwrap();
+    let (alive, lost): (usize, usize) = {
+        let mut w = report.split(' ').map(|n| n.parse().unwrap());
+        (w.next().unwrap(), w.next().unwrap())
+    };
+    assert_eq!(alive + lost, 8, "{report}");
+    assert!(
+        alive >= 1 && lost >= 1,
+        "the limit should cut some off: {report}"
+    );
+    let (mut hi, mut gone) = (0, 0);
+    for p in &mine {
+        match p.recv(Some(WAIT)) {
+            Ok(m) => {
+                assert_eq!(m.data, b"hi");
+                hi += 1;
+            }
+            Err(Error::Closed(n)) => {
+                assert_eq!(n.reason, CloseReason::Lost);
+                gone += 1;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((hi, gone), (alive, lost));
+    // The connection that carried them is fine.
+    peer.port.post_message("done", &[]).unwrap();
+    assert!(peer.wait_exit().success());
+}
+
+#[test]
+fn a_notifier_that_panics_on_the_transport_thread_costs_only_that_notification() {
+    use std::sync::Arc;
+    // Both ends in this process: export, then import here.
+    let (a, b) = webmessaging_core::MessageChannel::new().into_ports();
+    let b = webmessaging_ipc::import_fd(webmessaging_ipc::export_fd(&b).unwrap()).unwrap();
+    b.set_onmessage(Some(Arc::new(|| panic!("a notifier that panics"))));
+    a.post_message("x", &[]).unwrap();
+    assert_eq!(recv(&b).data, b"x");
+    // The transport's thread lives on: another cross-process pair works.
+    let (c, d) = webmessaging_core::MessageChannel::new().into_ports();
+    let d = webmessaging_ipc::import_fd(webmessaging_ipc::export_fd(&d).unwrap()).unwrap();
+    c.post_message("y", &[]).unwrap();
+    assert_eq!(recv(&d).data, b"y");
+    let why = webmessaging_ipc::diagnostics()
+        .last_protocol_error
+        .unwrap_or_default();
+    assert!(why.contains("notifier panicked"), "{why}");
+    // Dropping b would fire its notifier here, with its own close notice.
+    b.set_notifier(None);
 }

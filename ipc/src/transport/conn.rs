@@ -156,6 +156,9 @@ pub(crate) struct InBuf {
     pos: usize,
     end: usize,
     pub(crate) fds: VecDeque<OwnedFd>,
+    /// The kernel cut descriptors off (`MSG_CTRUNC`: this process ran out of them): the frame
+    /// they belonged to arrives short of its last ones.
+    pub(crate) cut_off: bool,
 }
 
 /// What a read round found.
@@ -178,6 +181,7 @@ impl InBuf {
             pos: 0,
             end,
             fds: fds.into(),
+            cut_off: false,
         }
     }
 
@@ -185,9 +189,13 @@ impl InBuf {
         &self.bytes[self.pos..self.end]
     }
 
-    /// The unread bytes and the descriptor queue, borrowed apart.
-    pub(crate) fn parts(&mut self) -> (&[u8], &mut VecDeque<OwnedFd>) {
-        (&self.bytes[self.pos..self.end], &mut self.fds)
+    /// The unread bytes, the descriptor queue and the cut-off flag, borrowed apart.
+    pub(crate) fn parts(&mut self) -> (&[u8], &mut VecDeque<OwnedFd>, &mut bool) {
+        (
+            &self.bytes[self.pos..self.end],
+            &mut self.fds,
+            &mut self.cut_off,
+        )
     }
 
     pub(crate) fn consume(&mut self, n: usize) {
@@ -242,8 +250,7 @@ impl InBuf {
         }
     }
 
-    /// Reads a batch from the socket. Errors: a read error, or descriptors cut off (`MSG_CTRUNC`,
-    /// which the caller treats as a broken connection).
+    /// Reads a batch from the socket. Descriptors cut off in transit set `cut_off`.
     pub(crate) fn read(&mut self, fd: BorrowedFd<'_>) -> io::Result<ReadEnd> {
         let mut space =
             [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(FDS_PER_SEND + 3))];
@@ -272,9 +279,8 @@ impl InBuf {
                 Ok(r) => {
                     self.end += r.bytes;
                     if r.flags.contains(ReturnFlags::CTRUNC) {
-                        return Err(io::Error::other(
-                            "descriptors were cut off in transit (out of descriptors?)",
-                        ));
+                        self.cut_off = true;
+                        return Ok(ReadEnd::Budget);
                     }
                     if r.bytes == 0 && !got_fds {
                         return Ok(ReadEnd::Eof);

@@ -13,7 +13,7 @@ use rustix::event::{epoll, eventfd, EventfdFlags};
 use rustix::io::Errno;
 use webmessaging_core::{CloseReason, Error as CoreError, MessageChannel, MessagePort, Notifier};
 
-use super::conn::{InBuf, OutBuf, ReadEnd};
+use super::conn::{InBuf, OutBuf, ReadEnd, FDS_PER_SEND};
 use super::wire;
 use crate::frame::{self, Frame};
 
@@ -253,6 +253,14 @@ fn direct_send(tx: &Mutex<Outgoing>, port: &MessagePort) -> bool {
 fn direct_enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var("WEBMESSAGING_IPC_DIRECT").map_or(true, |v| v != "0"))
+}
+
+/// Runs `f`, which may call a program's notifier (posting into or closing a program's port),
+/// so that a notifier that panics costs that notification, not the transport's thread.
+fn guard_user_code(shared: &Shared, f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        shared.protocol_error("a port's notifier panicked on the transport's thread".into());
+    }
 }
 
 /// One bridge: the local port the transport owns and its socket.
@@ -560,13 +568,28 @@ impl Reactor {
     /// if a frame ended it.
     fn parse(&mut self, b: &mut Bridge) -> Option<Ended> {
         loop {
-            let (unread, queue) = b.inbuf.parts();
+            let (unread, queue, cut_off) = b.inbuf.parts();
+            let mut missing = 0;
             let parsed = match frame::parse(unread, queue.len()) {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
+                Err(frame::FrameError::MissingDescriptors { needed, arrived })
+                    if *cut_off && needed <= FDS_PER_SEND =>
+                {
+                    // This process ran out of descriptors: the kernel dropped this frame's last
+                    // ones (all came in one message, so the missing ones are the last). What
+                    // they carried is lost (a port arrives ended), the rest goes on.
+                    *cut_off = false;
+                    missing = needed - arrived;
+                    match frame::parse(unread, needed) {
+                        Ok(Some(p)) => p,
+                        Ok(None) => break,
+                        Err(e) => return Some(Ended::Protocol(e.to_string())),
+                    }
+                }
                 Err(e) => return Some(Ended::Protocol(e.to_string())),
             };
-            let (bytes, nfds) = (parsed.bytes, parsed.fds);
+            let (bytes, nfds) = (parsed.bytes, parsed.fds - missing);
             if bytes == unread.len() && queue.len() > nfds {
                 // Descriptors beyond this frame's, and no frame after it to claim them.
                 let extra = queue.len() - nfds;
@@ -574,7 +597,11 @@ impl Reactor {
                     frame::FrameError::UnexpectedDescriptors(extra).to_string(),
                 ));
             }
-            let fds: Vec<Option<OwnedFd>> = queue.drain(..nfds).map(Some).collect();
+            let fds: Vec<Option<OwnedFd>> = queue
+                .drain(..nfds)
+                .map(Some)
+                .chain(std::iter::repeat_with(|| None).take(missing))
+                .collect();
             let result = match parsed.frame {
                 Frame::Hello if !b.hello_received => {
                     b.hello_received = true;
@@ -586,7 +613,10 @@ impl Reactor {
                 Frame::Message(m) => match wire::receive(self, &m, fds) {
                     Ok((payload, ports)) => {
                         // The ports are the fresh ends of new bridges: posting detaches them.
-                        let _ = b.port.post_message(payload, &ports);
+                        let port = &b.port;
+                        guard_user_code(&self.shared, || {
+                            let _ = port.post_message(payload, &ports);
+                        });
                         Ok(None)
                     }
                     Err(e) => Err(e),
@@ -617,7 +647,7 @@ impl Reactor {
                 CloseReason::Lost
             }
         };
-        b.port.close_with(reason);
+        guard_user_code(&self.shared, || b.port.close_with(reason));
         self.retire(b);
     }
 

@@ -264,6 +264,17 @@ fn blob_in(blob: &Blob<'_>, fds: &mut [Option<OwnedFd>]) -> Result<Vec<u8>, Stri
     }
 }
 
+/// Like `blob_in`, but `Ok(None)` when its memfd could not be received.
+fn blob_in_opt(blob: &Blob<'_>, fds: &mut [Option<OwnedFd>]) -> Result<Option<Vec<u8>>, String> {
+    match blob {
+        Blob::Inline(b) => Ok(Some(b.to_vec())),
+        Blob::Fd { fd, len } => match fds.get_mut(*fd).and_then(Option::take) {
+            Some(f) => conn::memfd_read(&f, *len).map(Some),
+            None => Ok(None),
+        },
+    }
+}
+
 fn take(fds: &mut [Option<OwnedFd>], i: usize) -> Result<OwnedFd, String> {
     fds.get_mut(i)
         .and_then(Option::take)
@@ -292,25 +303,44 @@ pub(crate) fn receive(
             ports.push(user);
             continue;
         };
-        let socket = take(&mut fds, socket)?;
-        if !conn::is_unix_stream(&socket) {
-            return Err("a port arrived with a descriptor that is not a Unix stream socket".into());
+        // A descriptor of this port that could not be received (this process ran out of
+        // them) costs this port alone: it arrives ended with `Lost`.
+        let socket = fds.get_mut(socket).and_then(Option::take);
+        if let Some(s) = &socket {
+            if !conn::is_unix_stream(s) {
+                return Err(
+                    "a port arrived with a descriptor that is not a Unix stream socket".into(),
+                );
+            }
         }
-        let prefix = blob_in(&e.prefix, &mut fds)?;
-        let prefix_fds = e
+        let prefix = blob_in_opt(&e.prefix, &mut fds)?;
+        let prefix_fds: Vec<Option<OwnedFd>> = e
             .prefix_fds
             .clone()
-            .map(|i| take(&mut fds, i))
-            .collect::<Result<Vec<_>, _>>()?;
-        let pending_bytes = blob_in(&e.pending, &mut fds)?;
+            .map(|i| fds.get_mut(i).and_then(Option::take))
+            .collect();
+        let pending_bytes = blob_in_opt(&e.pending, &mut fds)?;
         let mut attach = Vec::with_capacity(e.attach.len());
+        let mut complete = true;
         for (off, range) in &e.attach {
-            let f = range
+            let f: Vec<Option<OwnedFd>> = range
                 .clone()
-                .map(|i| take(&mut fds, i))
-                .collect::<Result<Vec<_>, _>>()?;
-            attach.push((*off as usize, f));
+                .map(|i| fds.get_mut(i).and_then(Option::take))
+                .collect();
+            complete &= f.iter().all(Option::is_some);
+            attach.push((*off as usize, f.into_iter().flatten().collect()));
         }
+        complete &= prefix_fds.iter().all(Option::is_some);
+        let (Some(socket), Some(prefix), Some(pending_bytes), true) =
+            (socket, prefix, pending_bytes, complete)
+        else {
+            r.note("a port's descriptors could not be received (out of descriptors)".into());
+            let (user, bridge) = Reactor::channel();
+            bridge.close_with(CloseReason::Lost);
+            ports.push(user);
+            continue;
+        };
+        let prefix_fds: Vec<OwnedFd> = prefix_fds.into_iter().flatten().collect();
         let mut pending = OutBuf::default();
         pending.push_raw(&pending_bytes, attach);
         let (user, bridge) = Reactor::channel();

@@ -10,6 +10,10 @@ Modes (the port is parent_port() unless said otherwise):
   relay           receive one message and post it back with its ports, then exit at once.
   env NAME        print os.environ.get(NAME) and whether the port variable is left, then exit.
   listen PATH     try listen(PATH); print the exception's class name (or "ok").
+  nobody ACTION PATH
+                  fork (before any cross-process port exists here), drop to user "nobody" in the
+                  child and try ACTION (listen or connect) on PATH there; print what it gave
+                  (the result's or the exception's class name).
 """
 
 from __future__ import annotations
@@ -23,6 +27,31 @@ import webmessaging as wm
 TIMEOUT = 20.0
 
 
+def as_nobody(action: str, path: str) -> str:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                if action == "listen":
+                    result = type(wm.listen(path)).__name__
+                else:
+                    result = type(wm.connect(path, timeout=TIMEOUT)).__name__
+            except Exception as e:
+                result = type(e).__name__
+            os.write(w, result.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as reader:
+        result = reader.read()
+    os.waitpid(pid, 0)
+    return result
+
+
 def main() -> int:
     mode, *args = sys.argv[1:]
     if mode == "listen":
@@ -32,6 +61,9 @@ def main() -> int:
             print(type(e).__name__, flush=True)
         else:
             print("ok", flush=True)
+        return 0
+    if mode == "nobody":
+        print(as_nobody(*args), flush=True)
         return 0
     if mode == "connect":
         port = wm.connect(args[0], timeout=TIMEOUT)

@@ -473,14 +473,25 @@ def test_listen_where_not_writable_is_a_permission_error(sock_dir):
         with pytest.raises(PermissionError):
             wm.listen(target)
         return
-    # Root may write anywhere: try as another user.
-    assert in_a_child_as_nobody(lambda: wm.listen(target)) == "PermissionError"
+    # Root may write anywhere: try as another user, who may enter the directory but not write.
+    sock_dir.chmod(0o755)
+    assert as_nobody("listen", target) == "PermissionError"
     assert not target.exists()
 
 
-def in_a_child_as_nobody(action) -> str:
-    """Runs action() in a forked child that dropped to user "nobody"; returns what it returned
-    (or the name of what it raised). No exec, so nothing needs to be readable by that user."""
+def as_nobody(action: str, path) -> str:
+    """What `action` ("listen" or "connect") on `path` gives as user "nobody": a fresh process
+    (ipc_child.py) forks before using any cross-process port and drops privileges in the child
+    (no exec, so nothing needs to be readable by that user)."""
+    done = subprocess.run(
+        [sys.executable, str(CHILD), "nobody", action, str(path)], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_forked_child_is_refused_the_transport_not_left_hanging():
+    wm.import_fd(wm.export_fd(wm.MessageChannel().port1)).close()  # used here
     r, w = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
@@ -488,39 +499,35 @@ def in_a_child_as_nobody(action) -> str:
     if pid == 0:  # pragma: no cover - the child
         try:
             os.close(r)
-            os.setgid(65534)
-            os.setuid(65534)
             try:
-                result = action()
+                wm.export_fd(wm.MessageChannel().port1)
+                result = "exported"
             except Exception as e:
-                result = type(e).__name__
-            os.write(w, str(result).encode())
+                result = f"{type(e).__name__}: {e}"
+            os.write(w, result.encode())
         finally:
             os._exit(0)
     os.close(w)
     with os.fdopen(r) as reader:
         result = reader.read()
     os.waitpid(pid, 0)
-    return result
+    assert result.startswith("InvalidStateError: ") and "fork" in result, result
 
 
 def test_another_user_is_refused_unless_allowed(sock_dir):
     if os.geteuid() != 0:
         pytest.skip("needs root to run a client as another user")
     sock_dir.chmod(0o755)
-    # The forked client only connects (the transport may not be used in a child forked without
-    # exec, so it never touches the port): the answer comes before that.
-    client = lambda path: (lambda: type(wm.connect(path, timeout=TIMEOUT)).__name__)  # noqa: E731
     with wm.listen(sock_dir / "default", mode=0o666) as listener:
         assert (listener.path.stat().st_mode & 0o777) == 0o666
-        assert in_a_child_as_nobody(client(listener.path)) == "ConnectionRefusedError"
+        assert as_nobody("connect", listener.path) == "ConnectionRefusedError"
         assert listener.try_accept() is None
     with wm.listen(sock_dir / "owner-only") as listener:
         # Mode 0600: another user cannot even open the socket file.
-        assert in_a_child_as_nobody(client(listener.path)) == "PermissionError"
+        assert as_nobody("connect", listener.path) == "PermissionError"
     for options in ({"allow_uids": [65534]}, {"allow_any_uid": True}):
         with wm.listen(sock_dir / "allowed", mode=0o666, **options) as listener:
-            assert in_a_child_as_nobody(client(listener.path)) == "MessagePort"
+            assert as_nobody("connect", listener.path) == "MessagePort"
             assert isinstance(listener.accept(timeout=TIMEOUT), wm.MessagePort)
     with pytest.raises(ValueError):
         wm.listen(sock_dir / "bad", mode=0o4777)

@@ -12,7 +12,7 @@
 
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,6 +97,28 @@ impl Accepting {
                 Err(e) => return Err(errors::ipc_to_py(py, e)),
             }
         }
+    }
+}
+
+/// The process that first used the transport through this module (0: none yet).
+static TRANSPORT_PID: AtomicU32 = AtomicU32::new(0);
+
+/// Refuses the transport in a child forked (without `exec`) from a process that had started it:
+/// the transport's thread did not survive the fork, so ports made here would never move a
+/// message (a silent hang). Python's `multiprocessing` forks by default on Linux.
+fn transport_usable(py: Python<'_>) -> PyResult<()> {
+    let me = std::process::id();
+    match TRANSPORT_PID.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Ok(()),
+        Err(pid) if pid == me => Ok(()),
+        Err(pid) => Err(errors::invalid_state(
+            py,
+            format!(
+                "cross-process ports were used in process {pid} and this process is a fork of \
+                 it (without exec), where they cannot work: start the process with \
+                 webmessaging.spawn, or use multiprocessing's 'spawn' or 'forkserver' start method"
+            ),
+        )),
     }
 }
 
@@ -256,6 +278,7 @@ fn listen(
     allow_any_uid: bool,
     pending: usize,
 ) -> PyResult<Listener> {
+    transport_usable(py)?;
     if mode & !0o777 != 0 {
         return Err(PyValueError::new_err(format!(
             "mode {mode:#o} has bits beyond 0o777"
@@ -292,6 +315,7 @@ fn listen(
 #[pyfunction]
 #[pyo3(signature = (path, timeout = None))]
 fn connect(py: Python<'_>, path: PathBuf, timeout: Option<f64>) -> PyResult<MessagePort> {
+    transport_usable(py)?;
     deadline_of(timeout)?; // validates it
                            // A timeout too large to represent waits without limit.
     let timeout = timeout.and_then(|t| Duration::try_from_secs_f64(t).ok());
@@ -311,6 +335,7 @@ fn connect(py: Python<'_>, path: PathBuf, timeout: Option<f64>) -> PyResult<Mess
 #[catch_panics]
 #[pyfunction]
 fn parent_port(py: Python<'_>) -> PyResult<Option<MessagePort>> {
+    transport_usable(py)?;
     let got = py.detach(ipc::parent_port);
     py.import("os")?
         .getattr("environ")?
@@ -328,6 +353,7 @@ fn parent_port(py: Python<'_>) -> PyResult<Option<MessagePort>> {
 #[catch_panics]
 #[pyfunction]
 fn export_fd(py: Python<'_>, port: &Bound<'_, MessagePort>) -> PyResult<i32> {
+    transport_usable(py)?;
     let port = port.get();
     let core_port = port.port.clone();
     let fd = py
@@ -344,6 +370,7 @@ fn export_fd(py: Python<'_>, port: &Bound<'_, MessagePort>) -> PyResult<i32> {
 #[catch_panics]
 #[pyfunction]
 fn import_fd(py: Python<'_>, fd: i32) -> PyResult<MessagePort> {
+    transport_usable(py)?;
     if fd < 0 {
         return Err(PyValueError::new_err(format!(
             "{fd} is not a file descriptor"

@@ -99,9 +99,9 @@ def serve(parent: wm.MessagePort) -> int:
         try:
             event = parent.recv(timeout=600)
         except wm.DecodeError as e:
-            # The whole message is unreadable here, its name included ("?", as the Node agent
-            # says): the driver pairs replies with what it sent, in order.
-            parent.post_message({"cmd": "unreadable", "name": "?", "error": str(e)})
+            # The whole message is unreadable here, its name included (null: unknown); the
+            # driver pairs replies with what it sent, in order.
+            parent.post_message({"cmd": "unreadable", "name": None, "error": str(e)})
             continue
         command = event.data
         if not isinstance(command, dict) or not isinstance(command.get("cmd"), str):

@@ -17,7 +17,7 @@ The protocol. An agent started with a parent port (`parent_port()`) serves comma
 each an object with a string `cmd`, until `exit`:
   {cmd: "echo", name, value}    -> post {cmd: "echo", name, value} with the value decoded and
                                    re-encoded natively, or {cmd: "unreadable", name, error} if
-                                   this language cannot read it (name "?" when the whole
+                                   this language cannot read it (name null when the whole
                                    message is unreadable: drivers pair replies in order).
   {cmd: "stream", n}, ports [p] -> post {seq: i} for i = 1..n on p, close p, then post
                                    {cmd: "streamed", n} to the parent.

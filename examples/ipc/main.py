@@ -25,11 +25,10 @@ TIMEOUT = 30.0
 
 def main() -> int:
     node = os.environ.get("NODE", "node")
-    children = {
-        "node": wm.spawn([node, str(ROOT / "examples" / "ipc" / "child.js")]),
-        "c": wm.spawn([str(ROOT / "build" / "ipc" / "child-c")]),
-    }
+    children: dict[str, tuple] = {}
     try:
+        children["node"] = wm.spawn([node, str(ROOT / "examples" / "ipc" / "child.js")])
+        children["c"] = wm.spawn([str(ROOT / "build" / "ipc" / "child-c")])
         talk = wm.MessageChannel()
         children["node"][1].post_message({"cmd": "talk"}, [talk.port1])
         children["c"][1].post_message({"cmd": "talk"}, [talk.port2])

@@ -14,14 +14,14 @@ PY_TEST_VENV := $(ROOT)/build/python-test-venv
 PY_TARGET_DIR := $(ROOT)/target/python
 PY_DIST := $(ROOT)/build/dist
 PY_WHEEL_STAMP := $(PY_DIST)/.webmessaging-wheel
-PY_SOURCES := $(shell find $(ROOT)/bindings/python/src $(ROOT)/bindings/python/macros/src $(ROOT)/bindings/python/python $(ROOT)/core/src -type f) \
+PY_SOURCES := $(shell find $(ROOT)/bindings/python/src $(ROOT)/bindings/python/macros/src $(ROOT)/bindings/python/python $(ROOT)/core/src $(ROOT)/ipc/src -type f) \
 	$(ROOT)/bindings/python/Cargo.toml $(ROOT)/bindings/python/macros/Cargo.toml \
-	$(ROOT)/bindings/python/pyproject.toml $(ROOT)/core/Cargo.toml $(ROOT)/Cargo.lock
+	$(ROOT)/bindings/python/pyproject.toml $(ROOT)/core/Cargo.toml $(ROOT)/ipc/Cargo.toml $(ROOT)/Cargo.lock
 # PATH without any directory that holds cargo or rustc: what the wheel's user has.
 PY_NORUST_PATH := $(shell printf '%s\n' "$$PATH" | tr ':' '\n' | while read -r d; do \
 	[ -n "$$d" ] && [ ! -e "$$d/cargo" ] && [ ! -e "$$d/rustc" ] && printf '%s:' "$$d"; done | sed 's/:$$//')
 
-.PHONY: wheel python-install test-python demo-python bench-python
+.PHONY: wheel python-install python-test-venv test-python demo-python bench-python bench-python-ipc
 TEST_TARGETS += test-python
 DEMO_TARGETS += demo-python
 BENCH_TARGETS += bench-python
@@ -52,6 +52,8 @@ $(PY_TEST_VENV)/.ready: $(PY_WHEEL_STAMP)
 		"pytest>=8" "mypy>=1.11" $(PY_DIST)/webmessaging-*-abi3-*.whl
 	touch $@
 
+python-test-venv: $(PY_TEST_VENV)/.ready
+
 test-python: $(PY_TEST_VENV)/.ready
 	@PATH="$(PY_TEST_VENV)/bin:$(PY_NORUST_PATH)" sh -c '! command -v cargo && ! command -v rustc' >/dev/null \
 		|| { echo "test-python: a Rust toolchain is still on PATH" >&2; exit 1; }
@@ -71,3 +73,8 @@ demo-python: python-install
 
 bench-python: python-install
 	$(PY) $(ROOT)/examples/python/bench.py
+	$(PY) $(ROOT)/examples/python/bench_ipc.py
+
+# Python <-> Python between two processes, against multiprocessing.Pipe (also part of bench-python).
+bench-python-ipc: python-install
+	$(PY) $(ROOT)/examples/python/bench_ipc.py

@@ -282,3 +282,19 @@ def test_immutable_containers_are_copied_not_shared():
     lst.append((lst,))
     back = wm.structured_clone(lst)
     assert back[0][0] is back
+
+
+@pytest.mark.parametrize(
+    "hex_bytes",
+    [
+        "ff0f3b4902220161542201623a04",  # Map {1 => "a", true => "b"}
+        "ff0f3b5a10010000000000000022016149022201623a04",  # Map {1n => "a", 1 => "b"}
+        "ff0f2749025a1001000000000000002c02",  # Set {1, 1n}
+        "ff0f275449022c02",  # Set {true, 1}
+    ],
+)
+def test_keys_python_cannot_tell_apart_are_refused_not_merged(hex_bytes):
+    """1 and 1n, or 1 and true, are two keys in JavaScript but one in a dict or set: reading
+    them must fail loudly rather than keep one and lose the other."""
+    with pytest.raises(wm.DecodeError, match="one of them would be lost"):
+        wm.deserialize(bytes.fromhex(hex_bytes))

@@ -24,6 +24,20 @@ pub(crate) enum Mode {
     Recv,
     /// `__anext__()`: `StopAsyncIteration`, which ends `async for`.
     Next,
+    /// A listener's `accept_async()`: the event's port, `PortClosedError` once closed.
+    Accept,
+    /// A listener's `__anext__()`: the event's port, `StopAsyncIteration` once closed.
+    AcceptNext,
+}
+
+impl Mode {
+    fn ends_iteration(self) -> bool {
+        matches!(self, Mode::Next | Mode::AcceptNext)
+    }
+
+    fn yields_port(self) -> bool {
+        matches!(self, Mode::Accept | Mode::AcceptNext)
+    }
 }
 
 /// Tries to complete `future` from `shared`; `Ok(false)` when nothing is waiting.
@@ -36,23 +50,30 @@ pub(crate) fn resolve(
     let error = match shared.take(py)? {
         Step::Empty => return Ok(false),
         Step::Event(event) => {
-            future.call_method1("set_result", (event,))?;
+            if mode.yields_port() {
+                let port = event.bind(py).getattr("ports")?.get_item(0)?;
+                future.call_method1("set_result", (port,))?;
+            } else {
+                future.call_method1("set_result", (event,))?;
+            }
             return Ok(true);
         }
-        Step::Bad(err, _) => err,
-        Step::End(end) => {
-            let err = errors::to_py(py, end);
-            if mode == Mode::Next
-                && err.is_instance(py, errors::port_closed_error_type(py)?.as_any())
-            {
-                PyStopAsyncIteration::new_err(())
-            } else {
-                err
-            }
-        }
+        Step::Bad(err, _) | Step::Fail(err) => err,
+        Step::End(end) => end_error(py, errors::to_py(py, end), mode)?,
+        Step::Stop(end) => end_error(py, end, mode)?,
     };
     future.call_method1("set_exception", (error.value(py),))?;
     Ok(true)
+}
+
+/// The error that ends a receiver: `StopAsyncIteration` instead of `PortClosedError` for
+/// `async for`.
+fn end_error(py: Python<'_>, err: PyErr, mode: Mode) -> PyResult<PyErr> {
+    if mode.ends_iteration() && err.is_instance(py, errors::port_closed_error_type(py)?.as_any()) {
+        Ok(PyStopAsyncIteration::new_err(()))
+    } else {
+        Ok(err)
+    }
 }
 
 /// The awaitable returned by `recv_async()` and `__anext__()` (see the module docs).

@@ -10,6 +10,7 @@ mod convert;
 mod dispatch;
 mod errors;
 mod hub;
+mod ipc;
 mod panics;
 mod port;
 mod window;
@@ -131,6 +132,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_live_mailboxes, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_testing, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::_after_fork_in_child, m)?)?;
+    ipc::register(m)?;
     dispatch::register_at_fork(m)?;
     aio::register(m.py())?;
     Ok(())

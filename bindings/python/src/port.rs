@@ -46,6 +46,8 @@ pub(crate) enum Inner {
     Port(core::MessagePort),
     Window(core::Window),
     Broadcast(core::BroadcastChannel),
+    /// A cross-process listener: its "messages" are `connect` events, one per client.
+    Listener(Arc<crate::ipc::Accepting>),
 }
 
 /// One step of taking from a receiver.
@@ -57,6 +59,11 @@ pub(crate) enum Step {
     End(Error),
     /// A message that could not be deserialized: the error and the `messageerror` event.
     Bad(PyErr, Py<MessageEvent>),
+    /// The end of a listener (it was closed): pull calls raise this `PortClosedError`.
+    Stop(PyErr),
+    /// A listener could not set up one client (e.g. out of descriptors; that client is lost,
+    /// the listener goes on): pull calls raise it, dispatch reports it and carries on.
+    Fail(PyErr),
 }
 
 /// The state behind one Python `MessagePort`, `Window` or `BroadcastChannel` object: its
@@ -96,6 +103,7 @@ impl PortShared {
                 Inner::Port(p) => p.set_notifier(Some(notifier)),
                 Inner::Window(w) => w.set_notifier(Some(notifier)),
                 Inner::Broadcast(b) => b.set_notifier(Some(notifier)),
+                Inner::Listener(l) => l.set_notifier(Some(notifier)),
             }
         }
     }
@@ -124,6 +132,7 @@ impl PortShared {
                 Ok(None) => Ok(Step::Empty),
                 Err(e) => Ok(Step::End(e)),
             },
+            Inner::Listener(l) => Ok(l.take(py)),
         }
     }
 
@@ -133,14 +142,18 @@ impl PortShared {
         py: Python<'_>,
         timeout: Option<f64>,
     ) -> PyResult<Py<MessageEvent>> {
+        if let Inner::Listener(l) = &self.inner {
+            return l.accept_event(py, timeout);
+        }
         loop {
             match self.take(py)? {
                 Step::Event(ev) => return Ok(ev),
-                Step::Bad(err, _) => return Err(err),
+                Step::Bad(err, _) | Step::Stop(err) | Step::Fail(err) => return Err(err),
                 Step::End(e) => return Err(errors::to_py(py, e)),
                 Step::Empty => {}
             }
             let got = match &self.inner {
+                Inner::Listener(l) => return l.accept_event(py, timeout),
                 Inner::Port(p) => blocking_wait(py, &|t| p.recv(t).map(Raw::Message), timeout)?,
                 Inner::Window(w) => blocking_wait(py, &|t| w.recv(t).map(Raw::Event), timeout)?,
                 Inner::Broadcast(b) => blocking_wait(py, &|t| b.recv(t).map(Raw::Event), timeout)?,
@@ -151,7 +164,7 @@ impl PortShared {
             };
             match step {
                 Step::Event(ev) => return Ok(ev),
-                Step::Bad(err, _) => return Err(err),
+                Step::Bad(err, _) | Step::Stop(err) | Step::Fail(err) => return Err(err),
                 Step::End(e) => return Err(errors::to_py(py, e)),
                 Step::Empty => {}
             }
@@ -164,7 +177,7 @@ impl PortShared {
             Step::Event(ev) => Ok(Some(ev)),
             Step::Empty => Ok(None),
             Step::End(e) => Err(errors::to_py(py, e)),
-            Step::Bad(err, _) => Err(err),
+            Step::Bad(err, _) | Step::Stop(err) | Step::Fail(err) => Err(err),
         }
     }
 
@@ -214,6 +227,13 @@ impl PortShared {
     pub(crate) fn after_fork(&self) {
         self.dispatching.store(false, Ordering::Release);
         self.again.store(false, Ordering::Release);
+    }
+
+    /// Fires the notifier body by hand (a listener closed from Python: its end must be seen).
+    pub(crate) fn wake(&self) {
+        if let Some(me) = self.me.upgrade() {
+            me.notify();
+        }
     }
 
     /// The notifier body: runs on any thread, never touches Python.
@@ -322,6 +342,12 @@ impl PortShared {
                 }
                 // Transferred away (its new owner dispatches now).
                 Ok(Step::End(_)) => return false,
+                Ok(Step::Stop(_)) => {
+                    self.on_closed();
+                    return false;
+                }
+                // That client is lost (the error was its queue entry); the next may be ready.
+                Ok(Step::Fail(e)) => e.write_unraisable(py, Some(callback.bind(py))),
                 Err(e) => e.write_unraisable(py, Some(callback.bind(py))),
             }
         }
@@ -348,7 +374,7 @@ impl PortShared {
     }
 
     /// After this port was transferred: its handlers and futures no longer apply here.
-    fn forget_listeners(&self) {
+    pub(crate) fn forget_listeners(&self) {
         let taken = {
             let mut st = self.state.lock();
             (st.onmessage.take(), st.hub.take(), st.keepalive.take())
@@ -537,6 +563,30 @@ pub(crate) enum Raw {
     Event(core::MessageEvent),
 }
 
+/// The instant a `timeout` in seconds ends (`None`: never; a timeout too large to represent is
+/// never too). Raises `ValueError` for NaN or a negative timeout.
+pub(crate) fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
+    match timeout {
+        Some(t) if t.is_nan() || t < 0.0 => Err(pyo3::exceptions::PyValueError::new_err(
+            "timeout must be a non-negative number",
+        )),
+        Some(t) => Ok(Duration::try_from_secs_f64(t)
+            .ok()
+            .and_then(|d| Instant::now().checked_add(d))),
+        None => Ok(None),
+    }
+}
+
+/// How long the next slice of a wait lasts: at most [`SIGNAL_CHECK`], so signals get through.
+pub(crate) fn next_slice(deadline: Option<Instant>) -> Duration {
+    match deadline {
+        Some(d) => d
+            .saturating_duration_since(Instant::now())
+            .min(SIGNAL_CHECK),
+        None => SIGNAL_CHECK,
+    }
+}
+
 /// Waits with the interpreter released, in slices so signals (Ctrl-C) are handled. Raises the
 /// built-in `TimeoutError` when `timeout` seconds pass.
 fn blocking_wait(
@@ -544,24 +594,9 @@ fn blocking_wait(
     recv: &(dyn Fn(Option<Duration>) -> Result<Raw, Error> + Sync),
     timeout: Option<f64>,
 ) -> PyResult<Raw> {
-    let deadline = match timeout {
-        Some(t) if t.is_nan() || t < 0.0 => {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "timeout must be a non-negative number",
-            ))
-        }
-        Some(t) => Duration::try_from_secs_f64(t)
-            .ok()
-            .and_then(|d| Instant::now().checked_add(d)),
-        None => None,
-    };
+    let deadline = deadline_of(timeout)?;
     loop {
-        let slice = match deadline {
-            Some(d) => d
-                .saturating_duration_since(Instant::now())
-                .min(SIGNAL_CHECK),
-            None => SIGNAL_CHECK,
-        };
+        let slice = next_slice(deadline);
         match py.detach(|| recv(Some(slice))) {
             Ok(raw) => return Ok(raw),
             Err(Error::Timeout) => {
@@ -802,6 +837,18 @@ pub(crate) struct MessageEvent {
 }
 
 impl MessageEvent {
+    /// A listener's `connect` event: `ports` holds the new client's port (as a `SharedWorker`'s).
+    pub(crate) fn connect(py: Python<'_>, port: Py<MessagePort>) -> PyResult<Self> {
+        Ok(MessageEvent {
+            kind: Cow::Borrowed("connect"),
+            data: py.None(),
+            ports: PyTuple::new(py, [port])?.unbind(),
+            origin: String::new(),
+            last_event_id: String::new(),
+            source: None,
+        })
+    }
+
     pub(crate) fn empty(py: Python<'_>, kind: &'static str) -> Self {
         MessageEvent {
             kind: Cow::Borrowed(kind),

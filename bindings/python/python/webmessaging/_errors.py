@@ -9,6 +9,8 @@ Each also derives from the built-in exception a Python programmer would reach fo
   other end closed. It is not a :class:`ConnectionError`: that is an :class:`OSError` (errno,
   sockets), and posting to a closed port is not an error at all (the message is dropped, as on
   the web), so only receiving ever raises it.
+* :class:`ProtocolError` is a :class:`ConnectionError`: the other end of a cross-process
+  connection is not speaking webmessaging's protocol (``errno`` is ``EPROTO``).
 * :class:`DOMSyntaxError` is a :class:`SyntaxError`, :class:`DecodeError` a :class:`ValueError`,
   :class:`InternalError` a :class:`RuntimeError`.
 """
@@ -26,6 +28,7 @@ __all__ = [
     "QueueFullError",
     "DecodeError",
     "InternalError",
+    "ProtocolError",
 ]
 
 
@@ -114,3 +117,9 @@ class InternalError(RuntimeError):
     binding's boundary (the message says where; please report it). Being a ``RuntimeError``, it
     is caught by ``except Exception``, unlike pyo3's default ``PanicException``; the process
     and other ports go on, but treat the objects that call used as suspect."""
+
+
+class ProtocolError(ConnectionError):
+    """The other side of a cross-process connection broke the protocol (a bad handshake, a
+    malformed frame): it is not a webmessaging endpoint, or it is broken. Only that connection
+    is lost. Also a :class:`ConnectionError` (an :class:`OSError`, ``errno`` ``EPROTO``)."""

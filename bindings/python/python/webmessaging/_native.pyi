@@ -1,6 +1,8 @@
 """Type stubs for the compiled module ``webmessaging._native`` (re-exported by ``webmessaging``)."""
 
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+import os
+import pathlib
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Literal, final
 
@@ -13,6 +15,14 @@ __all__ = [
     "Window",
     "BroadcastChannel",
     "Hub",
+    "Listener",
+    "listen",
+    "connect",
+    "parent_port",
+    "export_fd",
+    "import_fd",
+    "flush",
+    "PORT_FD_ENV",
     "serialize",
     "deserialize",
     "structured_clone",
@@ -40,7 +50,8 @@ class MessageEvent:
     ) -> Self: ...
     @property
     def type(self) -> str:
-        """``"message"``, or ``"messageerror"`` for a message that could not be deserialized."""
+        """``"message"``, ``"messageerror"`` for a message that could not be deserialized, or
+        ``"connect"`` for a :class:`Listener`'s new client (its port is ``ports[0]``)."""
     @property
     def data(self) -> Any:
         """The structured clone of the posted value (``None`` for ``messageerror``)."""
@@ -203,6 +214,80 @@ class Hub:
     def _serve(self) -> None: ...
     def run(self) -> None: ...
     def close(self) -> None: ...
+
+_StrPath: TypeAlias = str | os.PathLike[str]
+
+PORT_FD_ENV: str
+"""``"WEBMESSAGING_PORT_FD"``: the variable naming a child's inherited port descriptor."""
+
+@final
+class Listener:
+    """A Unix socket that receives one new port per client, as a ``SharedWorker`` receives one
+    per ``connect`` event. Made by :func:`listen`; a context manager (``close()`` on exit)."""
+
+    def accept(self, timeout: float | None = None) -> MessagePort:
+        """The next client's port, waiting up to ``timeout`` seconds (GIL released). Raises the
+        built-in ``TimeoutError``, or :class:`PortClosedError` once the listener is closed."""
+    def try_accept(self) -> MessagePort | None:
+        """The next client's port if one is waiting, else ``None``."""
+    async def accept_async(self, timeout: float | None = None) -> MessagePort:
+        """Awaits the next client's port on the running loop (cancellable)."""
+    onconnect: _Handler
+    """Handler called with a ``connect`` :class:`MessageEvent` per client (``event.ports[0]``).
+    It runs on the running asyncio loop if set inside one, else on the dispatcher thread."""
+    def close(self) -> None:
+        """Stops listening and removes the socket path. Accepted ports live on; clients not yet
+        accepted see their ports closed. Idempotent."""
+    def fileno(self) -> int:
+        """A descriptor for :mod:`selectors`: readable while a client waits to be accepted (and
+        for good once closed). Never read or close it; call :meth:`try_accept` until ``None``."""
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def path(self) -> pathlib.Path:
+        """The socket path."""
+    def __iter__(self) -> Iterator[MessagePort]: ...
+    def __next__(self) -> MessagePort: ...
+    def __aiter__(self) -> AsyncIterator[MessagePort]: ...
+    async def __anext__(self) -> MessagePort: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]: ...
+
+def listen(
+    path: _StrPath,
+    *,
+    mode: int = 0o600,
+    allow_uids: Sequence[int] | None = None,
+    allow_any_uid: bool = False,
+    pending: int = 64,
+) -> Listener:
+    """Listens on a new Unix socket at ``path`` (file mode ``mode``, owner-only by default).
+    Clients running as another user id are refused (``ConnectionRefusedError`` on their side)
+    unless listed in ``allow_uids`` or ``allow_any_uid`` is set. At most ``pending`` clients are
+    answered before being accepted. Raises ``FileExistsError`` if the path exists (it is left
+    untouched), ``PermissionError`` if it cannot be created there."""
+
+def connect(path: _StrPath, timeout: float | None = None) -> MessagePort:
+    """This client's port from the :class:`Listener` at ``path`` (GIL released while waiting).
+    Raises ``FileNotFoundError``, ``ConnectionRefusedError``, ``TimeoutError`` or
+    :class:`ProtocolError`."""
+
+def parent_port() -> MessagePort | None:
+    """The port the parent gave this process (``spawn``), once; ``None`` if it gave none."""
+
+def export_fd(port: MessagePort) -> int:
+    """The port as a socket descriptor the caller owns (the port is detached, as by a transfer).
+    Raises :class:`DataCloneError` for a closed or transferred port."""
+
+def import_fd(fd: int) -> MessagePort:
+    """A port from a descriptor made by ``export_fd`` (anywhere); the descriptor is taken over."""
+
+def flush(timeout: float | None = None) -> bool:
+    """Waits (GIL released) until everything posted to cross-process ports so far was written
+    to the sockets (or the peers are gone); ``False`` if ``timeout`` ran out. Done at exit on its
+    own (up to 5 s); call it before a step that may end the process abruptly."""
 
 def _live_mailboxes() -> int: ...
 def _after_fork_in_child() -> None: ...

@@ -104,10 +104,30 @@ impl<'py> Decoder<'_, 'py> {
             Some(Object::Set(items)) => {
                 let items =
                     self.nested(|d| items.iter().map(|i| d.key(i)).collect::<PyResult<Vec<_>>>())?;
-                Ok(PyFrozenSet::new(py, items.iter())?.into_any())
+                let set = PyFrozenSet::new(py, items.iter())?;
+                if set.len() != items.len() {
+                    return Err(self.error(
+                        "two members of a Set used as a key are one member of a Python frozenset \
+                         (such as 1 and 1n, or 1 and true)",
+                    ));
+                }
+                Ok(set.into_any())
             }
             _ => self.value(v),
         }
+    }
+
+    /// Two distinct JavaScript keys that Python sees as one (`1` and `1n`, `1` and `true`, two
+    /// arrays with the same items): refused, as a dict or set would silently keep only one.
+    fn collision(&self, what: &str, python: &str, key: &Bound<'py, PyAny>) -> PyErr {
+        let shown = key
+            .repr()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|_| "?".into());
+        self.error(format!(
+            "a {what} ({shown}) is the same {python} in Python as an earlier one \
+             (such as 1 and 1n, or 1 and true): one of them would be lost"
+        ))
     }
 
     fn remember(&mut self, id: ObjectId, obj: &Bound<'py, PyAny>) {
@@ -218,7 +238,11 @@ impl<'py> Decoder<'_, 'py> {
                         )));
                     }
                     let value = self.value(v)?;
-                    dict.set_item(key, value)?;
+                    let before = dict.len();
+                    dict.set_item(&key, value)?;
+                    if dict.len() == before {
+                        return Err(self.collision("Map key", "dict key", &key));
+                    }
                 }
                 return Ok(map);
             }
@@ -227,6 +251,7 @@ impl<'py> Decoder<'_, 'py> {
                 self.remember(id, set.as_any());
                 for item in items {
                     let v = self.key(item)?;
+                    let before = set.len();
                     set.add(&v).map_err(|_| {
                         self.error(format!(
                             "a Set member of type {} cannot be in a Python set",
@@ -236,6 +261,9 @@ impl<'py> Decoder<'_, 'py> {
                                 .unwrap_or_default()
                         ))
                     })?;
+                    if set.len() == before {
+                        return Err(self.collision("Set member", "set member", &v));
+                    }
                 }
                 return Ok(set.into_any());
             }

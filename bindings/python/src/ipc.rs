@@ -1,0 +1,415 @@
+//! Cross-process ports: `export_fd` / `import_fd`, `parent_port`, `connect`, and the
+//! `Listener` that `listen` returns.
+//!
+//! A port from another process is an ordinary core port, so it gets the ordinary Python
+//! `MessagePort`. A listener is served like a port too: its shared state is a [`PortShared`]
+//! whose "messages" are `connect` events, so `onconnect` runs where `onmessage` would (the
+//! running asyncio loop, else the dispatcher thread), `accept_async` and `async for` reuse the
+//! `recv_async` machinery, and a listener with a handler stays alive until it is closed.
+//!
+//! `spawn` is written in Python (`webmessaging/_process.py`) with `subprocess.Popen`, on top of
+//! `export_fd`. Every call that may block releases the interpreter.
+
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyTimeoutError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use webmessaging_core as core;
+use webmessaging_core::{CloseReason, Notifier};
+use webmessaging_ipc as ipc;
+use webmessaging_python_macros::catch_panics;
+
+use crate::aio::{Mode, Receive};
+use crate::errors;
+use crate::port::{deadline_of, next_slice, Inner, MessageEvent, MessagePort, PortShared, Step};
+
+/// What a Python `Listener` receives from: the socket, and whether `close()` was called (the end
+/// of its stream of clients, whatever the socket says afterwards).
+pub(crate) struct Accepting {
+    listener: ipc::Listener,
+    closed: AtomicBool,
+}
+
+impl Accepting {
+    pub(crate) fn set_notifier(&self, notifier: Option<Notifier>) {
+        self.listener.set_notifier(notifier);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn closed_error(py: Python<'_>) -> PyErr {
+        errors::port_closed(py, "the listener is closed", CloseReason::Closed, false)
+    }
+
+    /// The `connect` event of a new client's port.
+    fn event(py: Python<'_>, port: core::MessagePort) -> PyResult<Py<MessageEvent>> {
+        let port = Py::new(py, MessagePort::wrap(port))?;
+        Py::new(py, MessageEvent::connect(py, port)?)
+    }
+
+    /// The next client without waiting (one step, for dispatch and `try_accept`).
+    pub(crate) fn take(&self, py: Python<'_>) -> Step {
+        if self.is_closed() {
+            return Step::Stop(Self::closed_error(py));
+        }
+        match self.listener.try_accept() {
+            Ok(Some(port)) => match Self::event(py, port) {
+                Ok(event) => Step::Event(event),
+                Err(e) => Step::Fail(e),
+            },
+            Ok(None) => Step::Empty,
+            Err(_) if self.is_closed() => Step::Stop(Self::closed_error(py)),
+            Err(e) => Step::Fail(errors::ipc_to_py(py, e)),
+        }
+    }
+
+    /// Waits for the next client with the interpreter released, in slices so signals (Ctrl-C)
+    /// and `close()` from another thread are seen.
+    pub(crate) fn accept_event(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<MessageEvent>> {
+        let deadline = deadline_of(timeout)?;
+        loop {
+            if self.is_closed() {
+                return Err(Self::closed_error(py));
+            }
+            let slice = next_slice(deadline);
+            match py.detach(|| self.listener.accept(Some(slice))) {
+                Ok(port) => return Self::event(py, port),
+                Err(_) if self.is_closed() => return Err(Self::closed_error(py)),
+                Err(e) if errors::ipc_timed_out(&e, true) => {
+                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                        return Err(PyTimeoutError::new_err(
+                            "no client connected before the timeout",
+                        ));
+                    }
+                    py.check_signals()?;
+                }
+                Err(e) => return Err(errors::ipc_to_py(py, e)),
+            }
+        }
+    }
+}
+
+/// The process that first used the transport through this module (0: none yet).
+static TRANSPORT_PID: AtomicU32 = AtomicU32::new(0);
+
+/// Refuses the transport in a child forked (without `exec`) from a process that had started it:
+/// the transport's thread did not survive the fork, so ports made here would never move a
+/// message (a silent hang). Python's `multiprocessing` forks by default on Linux.
+fn transport_usable(py: Python<'_>) -> PyResult<()> {
+    let me = std::process::id();
+    match TRANSPORT_PID.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Ok(()),
+        Err(pid) if pid == me => Ok(()),
+        Err(pid) => Err(errors::invalid_state(
+            py,
+            format!(
+                "cross-process ports were used in process {pid} and this process is a fork of \
+                 it (without exec), where they cannot work: start the process with \
+                 webmessaging.spawn, or use multiprocessing's 'spawn' or 'forkserver' start method"
+            ),
+        )),
+    }
+}
+
+/// The first port of an event (a `connect` event carries exactly one).
+fn first_port(py: Python<'_>, event: Py<MessageEvent>) -> PyResult<Bound<'_, PyAny>> {
+    event.bind(py).getattr("ports")?.get_item(0)
+}
+
+/// A Unix socket that receives one new port per client, as a `SharedWorker` receives one per
+/// `connect` event (made by `listen(path)`).
+#[pyclass(module = "webmessaging", frozen, weakref)]
+pub(crate) struct Listener {
+    shared: Arc<PortShared>,
+    accepting: Arc<Accepting>,
+}
+
+impl Listener {
+    fn shut(&self, py: Python<'_>) {
+        if !self.accepting.closed.swap(true, Ordering::AcqRel) {
+            py.detach(|| self.accepting.listener.close());
+            // Dispatch and waiting futures see the end (and the handler's keepalive goes).
+            self.shared.wake();
+        }
+    }
+}
+
+#[catch_panics]
+#[pymethods]
+impl Listener {
+    /// The next client's port, waiting up to `timeout` seconds (`None`: until one connects) with
+    /// the GIL released. Raises `TimeoutError`, or `PortClosedError` once the listener is closed.
+    #[pyo3(signature = (timeout = None))]
+    fn accept<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let event = self.accepting.accept_event(py, timeout)?;
+        first_port(py, event)
+    }
+
+    /// The next client's port if one is waiting, else `None`; `PortClosedError` once closed.
+    fn try_accept<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self.accepting.take(py) {
+            Step::Event(event) => Ok(Some(first_port(py, event)?)),
+            Step::Empty => Ok(None),
+            Step::Stop(e) | Step::Fail(e) | Step::Bad(e, _) => Err(e),
+            Step::End(e) => Err(errors::to_py(py, e)),
+        }
+    }
+
+    /// Awaits the next client's port on the running asyncio loop (cancellable; a cancelled
+    /// await takes no client).
+    #[pyo3(signature = (timeout = None))]
+    fn accept_async(&self, timeout: Option<f64>) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), timeout, Mode::Accept)
+    }
+
+    /// Handler called with a `connect` event per client (`event.ports[0]` is its port). It runs
+    /// on the running asyncio loop if set inside one, else on the library's dispatcher thread.
+    #[getter]
+    fn get_onconnect(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.shared.get_onmessage(py)
+    }
+
+    #[setter]
+    fn set_onconnect(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
+        self.shared.set_onmessage(py, handler)
+    }
+
+    /// Stops listening and removes the socket path. Clients already accepted keep their ports;
+    /// clients connected but not yet accepted see theirs closed. `accept` raises
+    /// `PortClosedError` and iteration ends. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        self.shut(py);
+    }
+
+    /// A descriptor for `selectors` / `select`: readable while a client waits to be accepted,
+    /// and for good once the listener is closed. Never read or close it; call `try_accept()`
+    /// until it returns `None`. It stays open as long as the listener object exists.
+    fn fileno(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.accepting.listener.ready_fd().as_raw_fd()
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.accepting.is_closed()
+    }
+
+    /// The socket path.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.accepting.listener.path().to_path_buf()
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// The next client's port; the iteration ends when the listener is closed.
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self.accepting.accept_event(py, None) {
+            Ok(event) => Ok(Some(first_port(py, event)?)),
+            Err(e)
+                if self.accepting.is_closed()
+                    && e.is_instance(py, errors::port_closed_error_type(py)?.as_any()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __anext__(&self) -> PyResult<Receive> {
+        Receive::new(self.shared.clone(), None, Mode::AcceptNext)
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> bool {
+        self.shut(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.accepting.is_closed() {
+            "closed"
+        } else {
+            "listening"
+        };
+        format!(
+            "<webmessaging.Listener {} {state}>",
+            self.accepting.listener.path().display()
+        )
+    }
+}
+
+/// Listens on a new Unix socket at `path` and returns the `Listener`. The socket file gets
+/// `mode` (default owner-only, 0o600); clients running as another user id are refused unless
+/// listed in `allow_uids` or `allow_any_uid` is set (connecting also needs write permission on
+/// the file). At most `pending` clients are answered before the program accepts them; more wait
+/// unanswered. Raises `FileExistsError` if the path exists (it is left untouched),
+/// `PermissionError` if it cannot be created there.
+#[catch_panics]
+#[pyfunction]
+#[pyo3(signature = (path, *, mode = 0o600, allow_uids = None, allow_any_uid = false, pending = 64))]
+fn listen(
+    py: Python<'_>,
+    path: PathBuf,
+    mode: u32,
+    allow_uids: Option<Vec<u32>>,
+    allow_any_uid: bool,
+    pending: usize,
+) -> PyResult<Listener> {
+    transport_usable(py)?;
+    if mode & !0o777 != 0 {
+        return Err(PyValueError::new_err(format!(
+            "mode {mode:#o} has bits beyond 0o777"
+        )));
+    }
+    if pending == 0 {
+        return Err(PyValueError::new_err("pending must be at least 1"));
+    }
+    let mut options = ipc::ListenOptions::new().mode(mode).pending(pending);
+    for uid in allow_uids.unwrap_or_default() {
+        options = options.allow_uid(uid);
+    }
+    if allow_any_uid {
+        options = options.allow_any_uid();
+    }
+    let listener = py
+        .detach(|| options.listen(&path))
+        .map_err(|e| errors::ipc_to_py(py, e))?;
+    let accepting = Arc::new(Accepting {
+        listener,
+        closed: AtomicBool::new(false),
+    });
+    Ok(Listener {
+        shared: PortShared::new(Inner::Listener(accepting.clone())),
+        accepting,
+    })
+}
+
+/// Connects to the `Listener` at `path` and returns this client's port, waiting up to `timeout`
+/// seconds for its answer (`None`: no limit) with the GIL released. Raises `FileNotFoundError`
+/// (nothing at the path), `ConnectionRefusedError` (nothing listening, or another user's
+/// listener refused this one), `TimeoutError`, `ProtocolError` (not a webmessaging listener).
+#[catch_panics]
+#[pyfunction]
+#[pyo3(signature = (path, timeout = None))]
+fn connect(py: Python<'_>, path: PathBuf, timeout: Option<f64>) -> PyResult<MessagePort> {
+    transport_usable(py)?;
+    deadline_of(timeout)?; // validates it
+                           // A timeout too large to represent waits without limit.
+    let timeout = timeout.and_then(|t| Duration::try_from_secs_f64(t).ok());
+    match py.detach(|| ipc::connect(&path, timeout)) {
+        Ok(port) => Ok(MessagePort::wrap(port)),
+        Err(e) if errors::ipc_timed_out(&e, false) => Err(PyTimeoutError::new_err(format!(
+            "no answer from the listener at {} before the timeout",
+            path.display()
+        ))),
+        Err(e) => Err(errors::ipc_to_py(py, e)),
+    }
+}
+
+/// The port its parent process gave this one (see `spawn`), or `None`. Only the first call
+/// returns it: the `WEBMESSAGING_PORT_FD` variable is removed (from `os.environ` too, so
+/// children started later do not inherit a stale number).
+#[catch_panics]
+#[pyfunction]
+fn parent_port(py: Python<'_>) -> PyResult<Option<MessagePort>> {
+    transport_usable(py)?;
+    let got = py.detach(ipc::parent_port);
+    py.import("os")?
+        .getattr("environ")?
+        .call_method1("pop", (ipc::PORT_FD_ENV, py.None()))?;
+    match got {
+        Ok(port) => Ok(port.map(MessagePort::wrap)),
+        Err(e) => Err(errors::ipc_to_py(py, e)),
+    }
+}
+
+/// Exports `port` as a connected socket descriptor, which the caller then owns (pass it to
+/// another process or another copy of the library, which calls `import_fd`). The port is
+/// detached here, as by a transfer; messages queued for it go along. Raises `DataCloneError`
+/// for a closed or already transferred port.
+#[catch_panics]
+#[pyfunction]
+fn export_fd(py: Python<'_>, port: &Bound<'_, MessagePort>) -> PyResult<i32> {
+    transport_usable(py)?;
+    let port = port.get();
+    let core_port = port.port.clone();
+    let fd = py
+        .detach(move || ipc::export_fd(&core_port))
+        .map_err(|e| errors::ipc_to_py(py, e))?;
+    port.shared.forget_listeners();
+    Ok(fd.into_raw_fd())
+}
+
+/// Imports a descriptor made by `export_fd` (in this process or another) as a port. The
+/// descriptor belongs to the library from then on (it is closed on failure too): pass a number
+/// nothing else will close (`socket.detach()`, not `socket.fileno()`). Raises `OSError` (EBADF)
+/// without taking it if the number is not an open descriptor.
+#[catch_panics]
+#[pyfunction]
+fn import_fd(py: Python<'_>, fd: i32) -> PyResult<MessagePort> {
+    transport_usable(py)?;
+    if fd < 0 {
+        return Err(PyValueError::new_err(format!(
+            "{fd} is not a file descriptor"
+        )));
+    }
+    // Fails with EBADF (and takes nothing) if no such descriptor is open.
+    py.import("os")?.call_method1("fstat", (fd,))?;
+    // SAFETY: `fd` is open (checked just above) and the caller hands its ownership over, as
+    // documented; nothing in this process closes it but the OwnedFd.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let port = py
+        .detach(move || ipc::import_fd(owned))
+        .map_err(|e| errors::ipc_to_py(py, e))?;
+    Ok(MessagePort::wrap(port))
+}
+
+/// Waits until every message posted to a cross-process port before this call was written to
+/// its socket (or its peer is gone), up to `timeout` seconds (`None`: no limit), with the GIL
+/// released; returns whether that happened. The library does this at exit on its own (up to
+/// 5 seconds), so a program that posts and exits loses nothing; call it to bound the wait, or
+/// before a step that may end the process abruptly.
+#[catch_panics]
+#[pyfunction]
+#[pyo3(signature = (timeout = None))]
+fn flush(py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+    deadline_of(timeout)?; // validates it
+    let timeout = timeout.and_then(|t| Duration::try_from_secs_f64(t).ok());
+    Ok(py.detach(|| ipc::flush(timeout)))
+}
+
+/// Adds this module's functions and classes to `webmessaging._native`.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Listener>()?;
+    m.add_function(wrap_pyfunction!(listen, m)?)?;
+    m.add_function(wrap_pyfunction!(connect, m)?)?;
+    m.add_function(wrap_pyfunction!(parent_port, m)?)?;
+    m.add_function(wrap_pyfunction!(export_fd, m)?)?;
+    m.add_function(wrap_pyfunction!(import_fd, m)?)?;
+    m.add_function(wrap_pyfunction!(flush, m)?)?;
+    m.add("PORT_FD_ENV", ipc::PORT_FD_ENV)?;
+    Ok(())
+}

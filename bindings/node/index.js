@@ -185,6 +185,9 @@ native.setScratch(scratch);
 // at once, before any other drain can reuse the space.
 const recvScratch = Buffer.allocUnsafeSlow(64 * 1024);
 native.setRecvScratch(recvScratch);
+// A large ArrayBuffer in a message that came alone is adopted (an ArrayBuffer over the received
+// bytes, moved, not copied) instead of copied out.
+require('./codec/decode.js').setAdopter(native.adoptBytes, native.adoptUndo);
 
 function envRef(delta) {
   const before = refCount;
@@ -649,17 +652,41 @@ class Batch {
     } else {
       const buf = typeof raw === 'number' ? recvScratch : Array.isArray(raw) ? raw[0] : raw;
       this.buf = buf;
-      this.extras = Array.isArray(raw) ? raw[1] : null;
+      this.extras = Array.isArray(raw) && raw.length > 1 ? raw[1] : null;
+      if (Array.isArray(raw) && raw.length === 1) {
+        // A large message alone, in its own bytes (no header); more may be queued.
+        this.lone = true;
+        this.end = 0;
+        this.reason = 0;
+        this.count = 1;
+        this.base = 0;
+        this.more = true;
+        this.ports = undefined;
+        this.pos = 0;
+        this.xpos = 0;
+        return;
+      }
       const end = buf.readUInt32LE(0);
       this.end = end & 0xff; // 1 closed here, 2 closed by the peer, 3 transferred away
-      this.reason = end >> 8; // index into CLOSE_REASONS
+      this.reason = (end >> 8) & 0xff; // index into CLOSE_REASONS
       this.count = buf.readUInt32LE(4);
+      this.more = this.count === BATCH || (end & 0x10000) !== 0; // bit 16: stopped early
     }
+    this.lone = false;
     this.base = 8 + 4 * this.count; // where the messages' bytes start
     this.ports = undefined; // the ports of the message decode() last read
     this.pos = 0;
     this.xpos = 0;
-    this.more = this.count === BATCH;
+    if (raw === null) this.more = false;
+  }
+
+  // Where message i's bytes start and stop in this.buf.
+  start(i) {
+    return this.lone ? 0 : this.base + (i === 0 ? 0 : this.buf.readUInt32LE(4 + 4 * i));
+  }
+
+  stop(i) {
+    return this.lone ? this.buf.length : this.base + this.buf.readUInt32LE(8 + 4 * i);
   }
 
   // A batch kept for later must not point into the receive scratch.
@@ -682,9 +709,8 @@ class Batch {
 
   // Decodes message i: throws if the bytes are malformed (the caller makes a messageerror).
   decode(i) {
-    const buf = this.buf;
-    const start = this.base + (i === 0 ? 0 : buf.readUInt32LE(4 + 4 * i));
-    const stop = this.base + buf.readUInt32LE(8 + 4 * i);
+    const start = this.start(i);
+    const stop = this.stop(i);
     let ports;
     let buffers = null;
     const x = this.extras;
@@ -714,8 +740,8 @@ function returnStash(port) {
     for (let k = batch.xpos; k < batch.extras.length; k++) extras.set(batch.extras[k][0], batch.extras[k]);
   }
   for (let i = batch.count - 1; i >= batch.pos; i--) {
-    const start = batch.base + (i === 0 ? 0 : batch.buf.readUInt32LE(4 + 4 * i));
-    const stop = batch.base + batch.buf.readUInt32LE(8 + 4 * i);
+    const start = batch.start(i);
+    const stop = batch.stop(i);
     const e = extras.get(i);
     const ports = e === undefined || e[1] === null ? null : e[1].map((np) => np.id);
     const buffers = e === undefined ? null : e[2];

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 use webmessaging_core as wm;
 
-use crate::batch::{batch_buffer, batch_bytes, close_code};
+use crate::batch::{batch_buffer, batch_bytes, close_code, lone_buffer, LONE_MIN, MORE};
 use crate::env::{current_env, EnvShared, RECV_SCRATCH, SCRATCH};
 use crate::{js_error, NEXT_PORT_ID};
 
@@ -225,7 +225,9 @@ impl Handle {
     /// u32 end offsets, then every message's bytes back to back (message `i` spans
     /// `ends[i-1]..ends[i]` of that data). `extras` lists `[i, ports[] | null, ArrayBuffer[] |
     /// null]` for the messages that transferred something. One Buffer per batch, because every
-    /// JS object made here costs more than the messages themselves.
+    /// JS object made here costs more than the messages themselves. A large message (at least
+    /// `LONE_MIN` bytes) ends its batch (`end` then has the `MORE` bit), and when it comes first
+    /// and transfers nothing it is returned as `[Buffer]`: its own bytes, moved, not copied.
     fn drain<'e>(
         &self,
         env: &'e Env,
@@ -234,6 +236,7 @@ impl Handle {
         let mut messages: Vec<Vec<u8>> = Vec::new();
         let mut extras: Option<Array<'e>> = None;
         let mut end = 0u32;
+        let mut lone = None;
         match self.port() {
             None => end = 3,
             Some(p) => {
@@ -241,6 +244,12 @@ impl Handle {
                     match p.try_recv() {
                         Ok(Some(mut m)) => {
                             let i = messages.len() as u32;
+                            let large = m.data.len() >= LONE_MIN;
+                            if large && i == 0 && m.ports.is_empty() && m.array_buffers.is_empty() {
+                                // Alone, in its own bytes: no batch copy (see `lone_buffer`).
+                                lone = Some(std::mem::take(&mut m.data));
+                                break;
+                            }
                             messages.push(std::mem::take(&mut m.data));
                             if !m.ports.is_empty() || !m.array_buffers.is_empty() {
                                 let list = match &mut extras {
@@ -248,6 +257,11 @@ impl Handle {
                                     None => extras.insert(env.create_array(0)?),
                                 };
                                 list.insert(self.extra(env, i, m)?)?;
+                            }
+                            if large {
+                                // A large message ends the batch, so the next comes alone.
+                                end = MORE;
+                                break;
                             }
                         }
                         Ok(None) => break,
@@ -263,6 +277,14 @@ impl Handle {
                     }
                 }
             }
+        }
+        if let Some(data) = lone {
+            // `[Buffer]`: one message, its bytes alone (no batch header); more may follow.
+            let buf = lone_buffer(env, data)?;
+            let mut single = env.create_array(1)?;
+            // SAFETY: `buf` is a live value of this env.
+            single.set(0, unsafe { Unknown::from_raw_unchecked(env.raw(), buf) })?;
+            return Ok(Some(Either3::B(single)));
         }
         if messages.is_empty() && end == 0 {
             return Ok(None);

@@ -1,7 +1,6 @@
 //! The batch layout a drain hands to JS (read by `Batch` in index.js), and a large message's
 //! bytes handed over alone, whose ArrayBuffer payloads JS adopts without copying.
 
-use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Weak};
 
@@ -12,6 +11,7 @@ use parking_lot::Mutex;
 use webmessaging_core as wm;
 
 use crate::check;
+use crate::port::IdMap;
 
 /// The batch layout `Batch` in index.js reads: a little-endian u32 `end` code, a u32 `count`,
 /// `count` u32 end offsets into the data, then every message's bytes back to back. Each
@@ -108,8 +108,8 @@ impl Drop for Received {
 thread_local! {
     /// This env's lone-message Buffers by data pointer (see [`lone_buffer`]), so that
     /// [`adopt_bytes`] can find the bytes behind a Buffer JS passes back.
-    static LONE: std::cell::RefCell<HashMap<usize, Weak<Received>>> =
-        std::cell::RefCell::new(HashMap::new());
+    static LONE: std::cell::RefCell<IdMap<usize, Weak<Received>>> =
+        std::cell::RefCell::new(IdMap::default());
 }
 
 unsafe extern "C" fn drop_lone(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {

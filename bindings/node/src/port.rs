@@ -3,6 +3,7 @@
 //! class method call costs ~10x); `exportPort`/`importPort` move a port between envs.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -20,12 +21,40 @@ static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 /// Ports handed from one env to another by [`export_port`] / [`import_port`].
 static EXPORTED: Mutex<Option<HashMap<u64, wm::MessagePort>>> = Mutex::new(None);
 
+/// A hasher for the ids and addresses keying this crate's per-thread maps: one multiplication
+/// (they are ours, not chosen by an attacker; SipHash cost more than the look-ups it guarded,
+/// one per post and several per channel).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(GOLDEN);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(GOLDEN);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0 ^ n as u64).wrapping_mul(GOLDEN);
+    }
+}
+
+/// A map keyed by ids or addresses, hashed with [`IdHasher`].
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
 thread_local! {
     /// Ports owned by this thread's env by id, held weakly (the NativePort objects own them).
     /// Thread-local, not behind a lock: everything that touches it (calls from JS, finalizers,
     /// the env cleanup hook) runs on the env's own thread.
-    pub(crate) static PORTS: std::cell::RefCell<HashMap<u32, Weak<PortCell>>> =
-        std::cell::RefCell::new(HashMap::new());
+    pub(crate) static PORTS: std::cell::RefCell<IdMap<u32, Weak<PortCell>>> =
+        std::cell::RefCell::new(IdMap::default());
 }
 
 pub(crate) fn forget_port(id: u32) {

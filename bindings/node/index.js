@@ -52,7 +52,7 @@ const NodeEventTarget = Object.getPrototypeOf(wt.MessagePort.prototype).construc
 const NodeMessageEvent = globalThis.MessageEvent;
 
 // --- per-port state ----------------------------------------------------------------------------
-const kNative = Symbol('webmessaging.native'); // the NativePort owning the core port
+const kNative = Symbol('webmessaging.native'); // the NativePort owning the core port, if any
 const kId = Symbol('webmessaging.id'); // its id, for the native port* calls
 const kReceiving = Symbol('webmessaging.receiving');
 const kClosed = Symbol('webmessaging.closed');
@@ -599,14 +599,27 @@ function createMessageEvent(type, data, ports) {
 // made by napi classes have no embedder fields (measured: they serialize as `{}`), but a
 // v8.Serializer instance does; so each port is constructed by the Serializer constructor with
 // MessagePort.prototype as new.target, then given a fresh NodeEventTarget's state.
+// A port object for a NativePort (a received or imported port). A MessageChannel's ports have
+// no NativePort: each owns its core port through a finalizer (native.channelFor).
 function newPort(np) {
+  const port = allocPort();
+  port[kNative] = np;
+  initPort(port, np.id);
+  return port;
+}
+
+function allocPort() {
   // new.target is the class, not the MessagePort function, though both have the same
   // prototype: with the plain function, port creation measured ~3x slower.
   const port = Reflect.construct(v8.Serializer, [], MessagePortImpl);
   const init = new NodeEventTarget();
   for (const s of Object.getOwnPropertySymbols(init)) port[s] = init[s];
-  port[kNative] = np;
-  port[kId] = np.id;
+  port[kNative] = undefined;
+  return port;
+}
+
+function initPort(port, id) {
+  port[kId] = id;
   port[kReceiving] = false;
   port[kClosed] = false;
   port[kRefed] = false;
@@ -620,7 +633,6 @@ function newPort(np) {
   port[kDone] = false;
   port[kListening] = false;
   track(port[kId], port);
-  return port;
 }
 
 function detachLocally(port) {
@@ -888,9 +900,12 @@ function MessageChannel() {
   if (new.target === undefined) {
     throw codeError('ERR_CONSTRUCT_CALL_REQUIRED', 'Cannot call constructor without `new`');
   }
-  const [a, b] = native.channel();
-  const port1 = newPort(a);
-  const port2 = newPort(b);
+  // The port objects own their core ports themselves (a finalizer each; see channelFor).
+  const port1 = allocPort();
+  const port2 = allocPort();
+  const id = native.channelFor(port1, port2);
+  initPort(port1, id);
+  initPort(port2, id + 1);
   Object.defineProperty(this, 'port1', { value: port1, enumerable: true });
   Object.defineProperty(this, 'port2', { value: port2, enumerable: true });
 }

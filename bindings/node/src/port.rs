@@ -3,11 +3,14 @@
 //! class method call costs ~10x); `exportPort`/`importPort` move a port between envs.
 
 use std::collections::HashMap;
+use std::ffi::c_void;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use napi::bindgen_prelude::*;
+use napi::sys;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use webmessaging_core as wm;
@@ -78,6 +81,10 @@ pub struct NativePort {
 impl NativePort {
     pub(crate) fn adopt(port: wm::MessagePort, env: &Arc<EnvShared>) -> NativePort {
         let id = NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed);
+        NativePort::adopt_as(id, port, env)
+    }
+
+    fn adopt_as(id: u32, port: wm::MessagePort, env: &Arc<EnvShared>) -> NativePort {
         let cell = Arc::new(PortCell {
             port: Mutex::new(Some(port.clone())),
             env: env.clone(),
@@ -106,12 +113,44 @@ impl Drop for NativePort {
     }
 }
 
-/// A new entangled pair, as `[port1, port2]`.
-#[napi]
-pub fn channel() -> Result<Vec<NativePort>> {
-    let env = current_env()?;
+unsafe extern "C" fn drop_owner(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the Box<NativePort> leaked in `channel_for`, finalized once.
+    drop(unsafe { Box::from_raw(data.cast::<NativePort>()) });
+}
+
+/// A new entangled pair owned by the JS objects `port1` and `port2` themselves: each gets a
+/// finalizer that drops its core port when the object is collected (as a NativePort's would),
+/// without a NativePort object per port (a class instance costs more than the rest of a
+/// channel). Returns port1's id; port2's is the next one.
+#[napi(js_name = "channelFor")]
+pub fn channel_for(env: &Env, port1: Object, port2: Object) -> Result<u32> {
+    let shared = current_env()?;
     let (a, b) = wm::MessageChannel::new().into_ports();
-    Ok(vec![NativePort::adopt(a, &env), NativePort::adopt(b, &env)])
+    let first = NEXT_PORT_ID.fetch_add(2, Ordering::Relaxed);
+    for (object, port, id) in [(port1, a, first), (port2, b, first + 1)] {
+        let owner = Box::into_raw(Box::new(NativePort::adopt_as(id, port, &shared)));
+        // SAFETY: a plain Node-API call on the env's thread with a live object; the finalizer
+        // takes `owner` back exactly once, when the object is collected (or the env ends).
+        let status = unsafe {
+            sys::napi_add_finalizer(
+                env.raw(),
+                object.raw(),
+                owner.cast(),
+                Some(drop_owner),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if status != sys::Status::napi_ok {
+            // SAFETY: not handed to Node.
+            drop(unsafe { Box::from_raw(owner) });
+            return Err(Error::new(
+                Status::GenericFailure,
+                "webmessaging: could not attach a port to its object",
+            ));
+        }
+    }
+    Ok(first)
 }
 
 /// Moves `port` out of this env under a token that [`import_port`] claims once, from any env.

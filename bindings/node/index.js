@@ -392,8 +392,7 @@ class MessagePortImpl extends NodeEventTarget {
       this[kDiscard] = true;
       this[kStash] = undefined;
     }
-    native.portClose(this[kId]);
-    scheduleDrain(this);
+    native.portClose(this[kId]); // also schedules the drain that finds the close record
   }
 
   ref() {

@@ -17,7 +17,7 @@ use webmessaging_core as wm;
 
 use crate::batch::{batch_buffer, batch_bytes, close_code, lone_buffer, LONE_MIN, MORE};
 use crate::env::{current_env, EnvShared, RECV_SCRATCH, SCRATCH};
-use crate::{js_error, NEXT_PORT_ID};
+use crate::{check, js_error, NEXT_PORT_ID};
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
@@ -561,8 +561,8 @@ pub fn port_post_bytes(id: u32, data: &[u8], len: u32) -> Result<()> {
     post_prefix(id, data, len)
 }
 
-/// Posts the first `len` bytes of this env's scratch Buffer on port `id`, transferring nothing.
-#[napi]
+/// Posts the first `len` bytes of this env's scratch Buffer on port `id`, transferring nothing
+/// (JS: `portPostScratch(id, len)`, registered by hand in [`register_hot_paths`]).
 pub fn port_post_scratch(id: u32, len: u32) -> Result<()> {
     let (base, size) = SCRATCH.with(|s| s.get());
     if base == 0 {
@@ -615,10 +615,75 @@ pub fn port_depth(id: u32) -> Result<u32> {
     Ok(lookup(id)?.depth())
 }
 
-/// Closes port `id`.
+/// Closes port `id`, and schedules its drain through the env's wake-up (the close record is
+/// then found even when an earlier notification is still unanswered).
 #[napi]
 pub fn port_close(id: u32) -> Result<()> {
     lookup(id)?.close();
+    current_env()?.notify(id);
+    Ok(())
+}
+
+/// The one call made per posted message, as a plain Node-API callback: napi-rs's generated
+/// wrapper (argument conversion and a borrow scope per call) cost as much as the post itself.
+/// Throws what [`port_post_scratch`] returns as an error.
+unsafe extern "C" fn raw_port_post_scratch(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let mut argc = 2usize;
+    let mut argv = [ptr::null_mut(); 2];
+    let mut id = 0u32;
+    let mut len = 0u32;
+    // SAFETY: Node calls this on the env's thread with valid `env` and `info`; `argv` has room
+    // for `argc` values.
+    let ok = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        ) == sys::Status::napi_ok
+            && argc >= 2
+            && sys::napi_get_value_uint32(env, argv[0], &mut id) == sys::Status::napi_ok
+            && sys::napi_get_value_uint32(env, argv[1], &mut len) == sys::Status::napi_ok
+    };
+    let result = if ok {
+        port_post_scratch(id, len)
+    } else {
+        Err(Error::new(
+            Status::InvalidArg,
+            "portPostScratch(id, len) takes two numbers",
+        ))
+    };
+    if let Err(e) = result {
+        let message = std::ffi::CString::new(e.reason.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: a plain Node-API call on the env's thread; the message is NUL-terminated.
+        unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
+    }
+    ptr::null_mut()
+}
+
+/// Registers the hand-written Node-API callbacks of the per-message paths on the exports.
+#[napi(module_exports)]
+pub fn register_hot_paths(mut exports: Object, env: Env) -> Result<()> {
+    let name = "portPostScratch";
+    let mut f = ptr::null_mut();
+    // SAFETY: plain Node-API calls on the env's thread during module initialisation.
+    check(unsafe {
+        sys::napi_create_function(
+            env.raw(),
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(raw_port_post_scratch),
+            ptr::null_mut(),
+            &mut f,
+        )
+    })?;
+    // SAFETY: `f` is a live function value of this env.
+    exports.set_named_property(name, unsafe { Unknown::from_raw_unchecked(env.raw(), f) })?;
     Ok(())
 }
 

@@ -140,8 +140,9 @@ function updateHold(obj) {
   else held.delete(obj);
 }
 
-function onWake() {
-  const ready = native.takeReady();
+// The wake-up hands over the ready ids itself (null, one id, or an array of them).
+function onWake(ready) {
+  if (ready === undefined) ready = native.takeReady();
   if (ready === null) return;
   if (typeof ready === 'number') {
     wakePort(ready);

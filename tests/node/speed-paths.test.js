@@ -28,8 +28,9 @@ function receive(port, count) {
   });
 }
 
-test('large typed arrays, DataViews and shared buffers arrive exact, each in its own ArrayBuffer', async () => {
+test('large typed arrays, DataViews and shared buffers arrive exact, each in its own ArrayBuffer', async (t) => {
   const { port1, port2 } = new wm.MessageChannel();
+  t.after(() => port1.close()); // a failed assertion must not leave a listening port behind
   const f64 = new Float64Array(MiB / 8).map((_, i) => i / 3);
   const u8 = pattern(MiB, 7);
   const shared = pattern(100 * 1024, 3).buffer;
@@ -70,8 +71,9 @@ test('large typed arrays, DataViews and shared buffers arrive exact, each in its
   assert.deepStrictEqual(got[4][2], new Uint8Array(65536 + 1));
 });
 
-test('a value V8 must read after a large buffer: the adopted bytes are put back for V8', async () => {
+test('a value V8 must read after a large buffer: the adopted bytes are put back for V8', async (t) => {
   const { port1, port2 } = new wm.MessageChannel();
+  t.after(() => port1.close()); // a failed assertion must not leave a listening port behind
   // The JS codec writes neither a RegExp nor an Error, so V8 writes and reads this message; the
   // JS decoder reads (and adopts) the buffers before it meets them and gives up.
   const value = { a: pattern(MiB, 5), b: pattern(70000, 6), r: /x+/gi, e: new RangeError('boom') };
@@ -86,8 +88,9 @@ test('a value V8 must read after a large buffer: the adopted bytes are put back 
   assert.strictEqual(got.e.message, 'boom');
 });
 
-test('large messages among small ones keep their order and none is left behind', async () => {
+test('large messages among small ones keep their order and none is left behind', async (t) => {
   const { port1, port2 } = new wm.MessageChannel();
+  t.after(() => port1.close()); // a failed assertion must not leave a listening port behind
   const sent = [];
   for (let i = 0; i < 40; i++) {
     sent.push(i % 3 === 1 ? { i, data: pattern(70000 + i, i) } : { i });
@@ -99,8 +102,9 @@ test('large messages among small ones keep their order and none is left behind',
   assert.deepStrictEqual(got, sent);
 });
 
-test('receiveMessageOnPort and a transfer of the port carry large messages too', async () => {
+test('receiveMessageOnPort and a transfer of the port carry large messages too', async (t) => {
   const { port1, port2 } = new wm.MessageChannel();
+  t.after(() => port1.close()); // a failed assertion must not leave a listening port behind
   port1.postMessage(pattern(MiB, 1));
   port1.postMessage(pattern(MiB, 2));
   port1.postMessage('small');
@@ -123,8 +127,9 @@ test('receiveMessageOnPort and a transfer of the port carry large messages too',
   port1.close();
 });
 
-test('adopted buffers outlive the message and many of them are freed without harm', async () => {
+test('adopted buffers outlive the message and many of them are freed without harm', async (t) => {
   const { port1, port2 } = new wm.MessageChannel();
+  t.after(() => port1.close()); // a failed assertion must not leave a listening port behind
   const keep = [];
   const p = receive(port2, 200);
   for (let i = 0; i < 200; i++) port1.postMessage({ i, b: pattern(80000, i) });
@@ -135,4 +140,33 @@ test('adopted buffers outlive the message and many of them are freed without har
     await new Promise((res) => setImmediate(res));
   }
   for (const m of keep) assert.deepStrictEqual(m.b, pattern(80000, m.i));
+});
+
+test("a received large buffer moves on through Node's own MessageChannel and structuredClone", async (t) => {
+  const { port1, port2 } = new wm.MessageChannel();
+  t.after(() => port1.close()); // a failed assertion must not leave a listening port behind
+  const node = new (require('node:worker_threads').MessageChannel)();
+  t.after(() => node.port1.close());
+  const p = receive(port2, 20);
+  for (let i = 0; i < 20; i++) port1.postMessage(pattern(MiB, i));
+  const got = await p;
+  port1.close();
+  const back = [];
+  const done = new Promise((resolve) => {
+    node.port2.on('message', (m) => {
+      back.push(m);
+      if (back.length === got.length) resolve();
+    });
+  });
+  const adopts = Number(process.versions.node.split('.')[0]) <= 20;
+  for (const m of got) {
+    assert.deepStrictEqual(new Uint8Array(structuredClone(m.buffer)), m);
+    node.port1.postMessage(m, [m.buffer]);
+    // Node 20 clones an external (adopted) buffer named in its transferList; Node 21+ would
+    // throw on one, so there the binding copies large buffers out and they transfer.
+    assert.strictEqual(m.byteLength, adopts ? MiB : 0);
+  }
+  await done;
+  node.port1.close();
+  back.forEach((m, i) => assert.deepStrictEqual(m, pattern(MiB, i)));
 });

@@ -603,15 +603,6 @@ function createMessageEvent(type, data, ports) {
 // made by napi classes have no embedder fields (measured: they serialize as `{}`), but a
 // v8.Serializer instance does; so each port is constructed by the Serializer constructor with
 // MessagePort.prototype as new.target, then given a fresh NodeEventTarget's state.
-// A port object for a NativePort (a received or imported port). A MessageChannel's ports have
-// no NativePort: each owns its core port through a finalizer (native.channelFor).
-function newPort(np) {
-  const port = allocPort();
-  port[kNative] = np;
-  initPort(port, np.id);
-  return port;
-}
-
 function allocPort() {
   // new.target is the class, not the MessagePort function, though both have the same
   // prototype: with the plain function, port creation measured ~3x slower.
@@ -622,6 +613,16 @@ function allocPort() {
   return port;
 }
 
+// A port object for a NativePort (a received or imported port). A MessageChannel's ports have
+// no NativePort: each owns its core port through a finalizer (native.channelFor).
+function newPort(np) {
+  const port = allocPort();
+  port[kNative] = np;
+  initPort(port, np.id);
+  return port;
+}
+
+// The port state of a fresh port object whose core port has id `id`.
 function initPort(port, id) {
   port[kId] = id;
   port[kReceiving] = false;

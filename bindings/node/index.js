@@ -54,7 +54,7 @@ const NodeEventTarget = Object.getPrototypeOf(wt.MessagePort.prototype).construc
 const NodeMessageEvent = globalThis.MessageEvent;
 
 // --- per-port state ----------------------------------------------------------------------------
-const kNative = Symbol('webmessaging.native'); // the NativePort owning the core port
+const kNative = Symbol('webmessaging.native'); // the NativePort owning the core port, if any
 const kId = Symbol('webmessaging.id'); // its id, for the native port* calls
 const kReceiving = Symbol('webmessaging.receiving');
 const kClosed = Symbol('webmessaging.closed');
@@ -143,8 +143,9 @@ function updateHold(obj) {
   else held.delete(obj);
 }
 
-function onWake() {
-  const ready = native.takeReady();
+// The wake-up hands over the ready ids itself (null, one id, or an array of them).
+function onWake(ready) {
+  if (ready === undefined) ready = native.takeReady();
   if (ready === null) return;
   if (typeof ready === 'number') {
     wakePort(ready);
@@ -190,6 +191,13 @@ native.setScratch(scratch);
 // at once, before any other drain can reuse the space.
 const recvScratch = Buffer.allocUnsafeSlow(64 * 1024);
 native.setRecvScratch(recvScratch);
+// A large ArrayBuffer in a message that came alone is adopted (an ArrayBuffer over the received
+// bytes, moved, not copied) instead of copied out. Such a buffer is external memory, which Node
+// marks untransferable: Node 20's own ports then clone it when it is in their transferList,
+// but Node 21+ throw a DataCloneError, so there it is copied out as before.
+if (Number(process.versions.node.split('.')[0]) <= 20) {
+  require('./codec/decode.js').setAdopter(native.adoptBytes, native.adoptUndo);
+}
 
 function envRef(delta) {
   const before = refCount;
@@ -394,8 +402,7 @@ class MessagePortImpl extends NodeEventTarget {
       this[kDiscard] = true;
       this[kStash] = undefined;
     }
-    native.portClose(this[kId]);
-    scheduleDrain(this);
+    native.portClose(this[kId]); // also schedules the drain that finds the close record
   }
 
   ref() {
@@ -601,14 +608,28 @@ function createMessageEvent(type, data, ports) {
 // made by napi classes have no embedder fields (measured: they serialize as `{}`), but a
 // v8.Serializer instance does; so each port is constructed by the Serializer constructor with
 // MessagePort.prototype as new.target, then given a fresh NodeEventTarget's state.
-function newPort(np) {
+function allocPort() {
   // new.target is the class, not the MessagePort function, though both have the same
   // prototype: with the plain function, port creation measured ~3x slower.
   const port = Reflect.construct(v8.Serializer, [], MessagePortImpl);
   const init = new NodeEventTarget();
   for (const s of Object.getOwnPropertySymbols(init)) port[s] = init[s];
+  port[kNative] = undefined;
+  return port;
+}
+
+// A port object for a NativePort (a received or imported port). A MessageChannel's ports have
+// no NativePort: each owns its core port through a finalizer (native.channelFor).
+function newPort(np) {
+  const port = allocPort();
   port[kNative] = np;
-  port[kId] = np.id;
+  initPort(port, np.id);
+  return port;
+}
+
+// The port state of a fresh port object whose core port has id `id`.
+function initPort(port, id) {
+  port[kId] = id;
   port[kReceiving] = false;
   port[kClosed] = false;
   port[kRefed] = false;
@@ -622,7 +643,6 @@ function newPort(np) {
   port[kDone] = false;
   port[kListening] = false;
   track(port[kId], port);
-  return port;
 }
 
 function detachLocally(port) {
@@ -654,17 +674,41 @@ class Batch {
     } else {
       const buf = typeof raw === 'number' ? recvScratch : Array.isArray(raw) ? raw[0] : raw;
       this.buf = buf;
-      this.extras = Array.isArray(raw) ? raw[1] : null;
+      this.extras = Array.isArray(raw) && raw.length > 1 ? raw[1] : null;
+      if (Array.isArray(raw) && raw.length === 1) {
+        // A large message alone, in its own bytes (no header); more may be queued.
+        this.lone = true;
+        this.end = 0;
+        this.reason = 0;
+        this.count = 1;
+        this.base = 0;
+        this.more = true;
+        this.ports = undefined;
+        this.pos = 0;
+        this.xpos = 0;
+        return;
+      }
       const end = buf.readUInt32LE(0);
       this.end = end & 0xff; // 1 closed here, 2 closed by the peer, 3 transferred away
-      this.reason = end >> 8; // index into CLOSE_REASONS
+      this.reason = (end >> 8) & 0xff; // index into CLOSE_REASONS
       this.count = buf.readUInt32LE(4);
+      this.more = this.count === BATCH || (end & 0x10000) !== 0; // bit 16: stopped early
     }
+    this.lone = false;
     this.base = 8 + 4 * this.count; // where the messages' bytes start
     this.ports = undefined; // the ports of the message decode() last read
     this.pos = 0;
     this.xpos = 0;
-    this.more = this.count === BATCH;
+    if (raw === null) this.more = false;
+  }
+
+  // Where message i's bytes start and stop in this.buf.
+  start(i) {
+    return this.lone ? 0 : this.base + (i === 0 ? 0 : this.buf.readUInt32LE(4 + 4 * i));
+  }
+
+  stop(i) {
+    return this.lone ? this.buf.length : this.base + this.buf.readUInt32LE(8 + 4 * i);
   }
 
   // A batch kept for later must not point into the receive scratch.
@@ -687,9 +731,8 @@ class Batch {
 
   // Decodes message i: throws if the bytes are malformed (the caller makes a messageerror).
   decode(i) {
-    const buf = this.buf;
-    const start = this.base + (i === 0 ? 0 : buf.readUInt32LE(4 + 4 * i));
-    const stop = this.base + buf.readUInt32LE(8 + 4 * i);
+    const start = this.start(i);
+    const stop = this.stop(i);
     let ports;
     let buffers = null;
     const x = this.extras;
@@ -719,8 +762,8 @@ function returnStash(port) {
     for (let k = batch.xpos; k < batch.extras.length; k++) extras.set(batch.extras[k][0], batch.extras[k]);
   }
   for (let i = batch.count - 1; i >= batch.pos; i--) {
-    const start = batch.base + (i === 0 ? 0 : batch.buf.readUInt32LE(4 + 4 * i));
-    const stop = batch.base + batch.buf.readUInt32LE(8 + 4 * i);
+    const start = batch.start(i);
+    const stop = batch.stop(i);
     const e = extras.get(i);
     const ports = e === undefined || e[1] === null ? null : e[1].map((np) => np.id);
     const buffers = e === undefined ? null : e[2];
@@ -880,9 +923,12 @@ function MessageChannel() {
   if (new.target === undefined) {
     throw codeError('ERR_CONSTRUCT_CALL_REQUIRED', 'Cannot call constructor without `new`');
   }
-  const [a, b] = native.channel();
-  const port1 = newPort(a);
-  const port2 = newPort(b);
+  // The port objects own their core ports themselves (a finalizer each; see channelFor).
+  const port1 = allocPort();
+  const port2 = allocPort();
+  const id = native.channelFor(port1, port2);
+  initPort(port1, id);
+  initPort(port2, id + 1);
   Object.defineProperty(this, 'port1', { value: port1, enumerable: true });
   Object.defineProperty(this, 'port2', { value: port2, enumerable: true });
 }

@@ -9,11 +9,12 @@
 //   - new MessageChannel() + close both ends
 // Environment: BENCH_RUNS (default 5), BENCH_N (messages per throughput run, default 50,000),
 // BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips, default 2,000),
-// BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names).
+// BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names),
+// BENCH_PKG (the package directory to measure; default bindings/node).
 const path = require('path');
 const { Worker } = require('worker_threads');
 const builtin = require('worker_threads');
-const PKG = path.join(__dirname, '..', '..', 'bindings', 'node');
+const PKG = path.resolve(process.env.BENCH_PKG || path.join(__dirname, '..', '..', 'bindings', 'node'));
 const ours = require(PKG);
 
 const RUNS = Number(process.env.BENCH_RUNS || 5);

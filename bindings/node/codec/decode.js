@@ -1,9 +1,10 @@
 'use strict';
 // The JS decoder of the wire format (V8 ValueSerializer, version 15): reads what
 // `new v8.Deserializer()` reads (readHeader + readValue) for the common values, without a
-// Deserializer object per message. Decoding has no side effects, so on anything unusual
-// (another version, a tag it does not handle, malformed or suspicious input) it gives up and the
-// caller decodes the same bytes with V8, which also reports the errors.
+// Deserializer object per message. On anything unusual (another version, a tag it does not
+// handle, malformed or suspicious input) it gives up and the caller decodes the same bytes with
+// V8, which also reports the errors; so decoding has no lasting side effect (adopting a large
+// payload may move bytes within the message, and giving up moves them back).
 
 /** Returned by `decode` when the bytes need V8's deserializer. */
 const NOT_FAST = Symbol('not fast');
@@ -42,6 +43,20 @@ let ports = null;
 let buffers = null;
 const keys = []; // the string keys of the objects being read (a stack), to find duplicates
 let keyTop = 0;
+// Large ArrayBuffer payloads may be adopted rather than copied: `adopt(buf, offset, length)`
+// returns an ArrayBuffer over those very bytes, or null (then they are copied). Adopting may
+// move bytes already read within `buf`, so a decode that gives up after adopting calls
+// `adoptUndo(buf)` before V8 reads the same bytes.
+const ADOPT_MIN = 64 * 1024;
+let adopt = null;
+let adoptUndo = null;
+let adopted = false;
+
+/** Installs the adopter (index.js: the native addon's adoptBytes / adoptUndo). */
+function setAdopter(fn, undo) {
+  adopt = fn;
+  adoptUndo = undo;
+}
 
 // V8 reads at most 5 bytes for a u32; anything but a canonical-width varint is left to V8.
 function readVarint() {
@@ -188,9 +203,17 @@ function readValue() {
     case 0x42: { // 'B'
       const id = reserve();
       const n = readLength();
-      const o = buf.byteOffset + pos;
+      let ab = null;
+      if (n >= ADOPT_MIN && adopt !== null) {
+        ab = adopt(buf, pos, n);
+        if (ab !== null) adopted = true;
+      }
+      if (ab === null) {
+        const o = buf.byteOffset + pos;
+        ab = buf.buffer.slice(o, o + n);
+      }
       pos += n;
-      return maybeView(define(id, buf.buffer.slice(o, o + n)));
+      return maybeView(define(id, ab));
     }
     case 0x74: { // 't': a transferred ArrayBuffer
       const id = reserve();
@@ -401,6 +424,7 @@ function reset() {
   ports = null;
   buffers = null;
   buf = undefined;
+  adopted = false;
 }
 
 /**
@@ -422,6 +446,7 @@ function decode(bytes, start, stop, portList, bufferList) {
   } catch (err) {
     // GIVE_UP, or anything the bytes made JS throw (a stack overflow...): V8 reads them again
     // and reports the error, if any, as it would have.
+    if (adopted) adoptUndo(buf);
     reset();
     return NOT_FAST;
   }
@@ -429,4 +454,4 @@ function decode(bytes, start, stop, portList, bufferList) {
   return v;
 }
 
-module.exports = { decode, NOT_FAST };
+module.exports = { decode, NOT_FAST, setAdopter };

@@ -92,17 +92,46 @@ unsafe extern "C" fn call_wake(
     if env.is_null() || js_callback.is_null() {
         return;
     }
+    // The ready ids go with the call (what `take_ready` would return), saving JS a crossing
+    // per wake-up, which is on every message's path when messages come one at a time.
+    let ready = ENV
+        .try_with(|e| {
+            e.borrow()
+                .as_ref()
+                .map(|s| std::mem::take(&mut *s.ready.lock()))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let mut undefined = ptr::null_mut();
+    let mut arg = ptr::null_mut();
     let mut result = ptr::null_mut();
-    // SAFETY: called by Node on the env's thread with a live env and callback value.
+    // SAFETY: called by Node on the env's thread with a live env and callback value; plain
+    // Node-API calls creating the argument (null, a number, or an array of numbers).
     unsafe {
         sys::napi_get_undefined(env, &mut undefined);
-        sys::napi_call_function(env, undefined, js_callback, 0, ptr::null(), &mut result);
+        match ready.len() {
+            0 => {
+                sys::napi_get_null(env, &mut arg);
+            }
+            1 => {
+                sys::napi_create_uint32(env, ready[0], &mut arg);
+            }
+            n => {
+                sys::napi_create_array_with_length(env, n, &mut arg);
+                for (i, &id) in ready.iter().enumerate() {
+                    let mut v = ptr::null_mut();
+                    sys::napi_create_uint32(env, id, &mut v);
+                    sys::napi_set_element(env, arg, i as u32, v);
+                }
+            }
+        }
+        sys::napi_call_function(env, undefined, js_callback, 1, &arg, &mut result);
     }
 }
 
-/// Sets up this env: `wake` is called (with no arguments) whenever started ports have
-/// something; it should call [`take_ready`] and drain those ports. Idempotent per env.
+/// Sets up this env: `wake` is called whenever started ports have something, with the ids
+/// [`take_ready`] would return (null, one id, or an array); it drains those ports. Idempotent per env.
 #[napi]
 pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
     if ENV.with(|e| e.borrow().is_some()) {

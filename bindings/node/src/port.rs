@@ -3,29 +3,61 @@
 //! class method call costs ~10x); `exportPort`/`importPort` move a port between envs.
 
 use std::collections::HashMap;
+use std::ffi::c_void;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use napi::bindgen_prelude::*;
+use napi::sys;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use webmessaging_core as wm;
 
-use crate::batch::{batch_buffer, batch_bytes, close_code};
+use crate::batch::{batch_buffer, batch_bytes, close_code, lone_buffer, LONE_MIN, MORE};
 use crate::env::{current_env, EnvShared, RECV_SCRATCH, SCRATCH};
-use crate::{js_error, NEXT_PORT_ID};
+use crate::{check, js_error, NEXT_PORT_ID};
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
 /// Ports handed from one env to another by [`export_port`] / [`import_port`].
 static EXPORTED: Mutex<Option<HashMap<u64, wm::MessagePort>>> = Mutex::new(None);
 
+/// A hasher for the ids and addresses keying this crate's per-thread maps: one multiplication
+/// (they are ours, not chosen by an attacker; SipHash cost more than the look-ups it guarded,
+/// one per post and several per channel).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(GOLDEN);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(GOLDEN);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0 ^ n as u64).wrapping_mul(GOLDEN);
+    }
+}
+
+/// A map keyed by ids or addresses, hashed with [`IdHasher`].
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
 thread_local! {
     /// Ports owned by this thread's env by id, held weakly (the NativePort objects own them).
     /// Thread-local, not behind a lock: everything that touches it (calls from JS, finalizers,
     /// the env cleanup hook) runs on the env's own thread.
-    pub(crate) static PORTS: std::cell::RefCell<HashMap<u32, Weak<PortCell>>> =
-        std::cell::RefCell::new(HashMap::new());
+    pub(crate) static PORTS: std::cell::RefCell<IdMap<u32, Weak<PortCell>>> =
+        std::cell::RefCell::new(IdMap::default());
 }
 
 pub(crate) fn forget_port(id: u32) {
@@ -49,6 +81,10 @@ pub struct NativePort {
 impl NativePort {
     pub(crate) fn adopt(port: wm::MessagePort, env: &Arc<EnvShared>) -> NativePort {
         let id = NEXT_PORT_ID.fetch_add(1, Ordering::Relaxed);
+        NativePort::adopt_as(id, port, env)
+    }
+
+    fn adopt_as(id: u32, port: wm::MessagePort, env: &Arc<EnvShared>) -> NativePort {
         let cell = Arc::new(PortCell {
             port: Mutex::new(Some(port.clone())),
             env: env.clone(),
@@ -77,12 +113,44 @@ impl Drop for NativePort {
     }
 }
 
-/// A new entangled pair, as `[port1, port2]`.
-#[napi]
-pub fn channel() -> Result<Vec<NativePort>> {
-    let env = current_env()?;
+unsafe extern "C" fn drop_owner(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the Box<NativePort> leaked in `channel_for`, finalized once.
+    drop(unsafe { Box::from_raw(data.cast::<NativePort>()) });
+}
+
+/// A new entangled pair owned by the JS objects `port1` and `port2` themselves: each gets a
+/// finalizer that drops its core port when the object is collected (as a NativePort's would),
+/// without a NativePort object per port (a class instance costs more than the rest of a
+/// channel). Returns port1's id; port2's is the next one.
+#[napi(js_name = "channelFor")]
+pub fn channel_for(env: &Env, port1: Object, port2: Object) -> Result<u32> {
+    let shared = current_env()?;
     let (a, b) = wm::MessageChannel::new().into_ports();
-    Ok(vec![NativePort::adopt(a, &env), NativePort::adopt(b, &env)])
+    let first = NEXT_PORT_ID.fetch_add(2, Ordering::Relaxed);
+    for (object, port, id) in [(port1, a, first), (port2, b, first + 1)] {
+        let owner = Box::into_raw(Box::new(NativePort::adopt_as(id, port, &shared)));
+        // SAFETY: a plain Node-API call on the env's thread with a live object; the finalizer
+        // takes `owner` back exactly once, when the object is collected (or the env ends).
+        let status = unsafe {
+            sys::napi_add_finalizer(
+                env.raw(),
+                object.raw(),
+                owner.cast(),
+                Some(drop_owner),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if status != sys::Status::napi_ok {
+            // SAFETY: not handed to Node.
+            drop(unsafe { Box::from_raw(owner) });
+            return Err(Error::new(
+                Status::GenericFailure,
+                "webmessaging: could not attach a port to its object",
+            ));
+        }
+    }
+    Ok(first)
 }
 
 /// Moves `port` out of this env under a token that [`import_port`] claims once, from any env.
@@ -225,7 +293,9 @@ impl Handle {
     /// u32 end offsets, then every message's bytes back to back (message `i` spans
     /// `ends[i-1]..ends[i]` of that data). `extras` lists `[i, ports[] | null, ArrayBuffer[] |
     /// null]` for the messages that transferred something. One Buffer per batch, because every
-    /// JS object made here costs more than the messages themselves.
+    /// JS object made here costs more than the messages themselves. A large message (at least
+    /// `LONE_MIN` bytes) ends its batch (`end` then has the `MORE` bit), and when it comes first
+    /// and transfers nothing it is returned as `[Buffer]`: its own bytes, moved, not copied.
     fn drain<'e>(
         &self,
         env: &'e Env,
@@ -234,6 +304,7 @@ impl Handle {
         let mut messages: Vec<Vec<u8>> = Vec::new();
         let mut extras: Option<Array<'e>> = None;
         let mut end = 0u32;
+        let mut lone = None;
         match self.port() {
             None => end = 3,
             Some(p) => {
@@ -241,6 +312,12 @@ impl Handle {
                     match p.try_recv() {
                         Ok(Some(mut m)) => {
                             let i = messages.len() as u32;
+                            let large = m.data.len() >= LONE_MIN;
+                            if large && i == 0 && m.ports.is_empty() && m.array_buffers.is_empty() {
+                                // Alone, in its own bytes: no batch copy (see `lone_buffer`).
+                                lone = Some(std::mem::take(&mut m.data));
+                                break;
+                            }
                             messages.push(std::mem::take(&mut m.data));
                             if !m.ports.is_empty() || !m.array_buffers.is_empty() {
                                 let list = match &mut extras {
@@ -248,6 +325,11 @@ impl Handle {
                                     None => extras.insert(env.create_array(0)?),
                                 };
                                 list.insert(self.extra(env, i, m)?)?;
+                            }
+                            if large {
+                                // A large message ends the batch, so the next comes alone.
+                                end = MORE;
+                                break;
                             }
                         }
                         Ok(None) => break,
@@ -263,6 +345,14 @@ impl Handle {
                     }
                 }
             }
+        }
+        if let Some(data) = lone {
+            // `[Buffer]`: one message, its bytes alone (no batch header); more may follow.
+            let buf = lone_buffer(env, data)?;
+            let mut single = env.create_array(1)?;
+            // SAFETY: `buf` is a live value of this env.
+            single.set(0, unsafe { Unknown::from_raw_unchecked(env.raw(), buf) })?;
+            return Ok(Some(Either3::B(single)));
         }
         if messages.is_empty() && end == 0 {
             return Ok(None);
@@ -471,8 +561,8 @@ pub fn port_post_bytes(id: u32, data: &[u8], len: u32) -> Result<()> {
     post_prefix(id, data, len)
 }
 
-/// Posts the first `len` bytes of this env's scratch Buffer on port `id`, transferring nothing.
-#[napi]
+/// Posts the first `len` bytes of this env's scratch Buffer on port `id`, transferring nothing
+/// (JS: `portPostScratch(id, len)`, registered by hand in [`register_hot_paths`]).
 pub fn port_post_scratch(id: u32, len: u32) -> Result<()> {
     let (base, size) = SCRATCH.with(|s| s.get());
     if base == 0 {
@@ -525,10 +615,75 @@ pub fn port_depth(id: u32) -> Result<u32> {
     Ok(lookup(id)?.depth())
 }
 
-/// Closes port `id`.
+/// Closes port `id`, and schedules its drain through the env's wake-up (the close record is
+/// then found even when an earlier notification is still unanswered).
 #[napi]
 pub fn port_close(id: u32) -> Result<()> {
     lookup(id)?.close();
+    current_env()?.notify(id);
+    Ok(())
+}
+
+/// The one call made per posted message, as a plain Node-API callback: napi-rs's generated
+/// wrapper (argument conversion and a borrow scope per call) cost as much as the post itself.
+/// Throws what [`port_post_scratch`] returns as an error.
+unsafe extern "C" fn raw_port_post_scratch(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let mut argc = 2usize;
+    let mut argv = [ptr::null_mut(); 2];
+    let mut id = 0u32;
+    let mut len = 0u32;
+    // SAFETY: Node calls this on the env's thread with valid `env` and `info`; `argv` has room
+    // for `argc` values.
+    let ok = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        ) == sys::Status::napi_ok
+            && argc >= 2
+            && sys::napi_get_value_uint32(env, argv[0], &mut id) == sys::Status::napi_ok
+            && sys::napi_get_value_uint32(env, argv[1], &mut len) == sys::Status::napi_ok
+    };
+    let result = if ok {
+        port_post_scratch(id, len)
+    } else {
+        Err(Error::new(
+            Status::InvalidArg,
+            "portPostScratch(id, len) takes two numbers",
+        ))
+    };
+    if let Err(e) = result {
+        let message = std::ffi::CString::new(e.reason.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: a plain Node-API call on the env's thread; the message is NUL-terminated.
+        unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
+    }
+    ptr::null_mut()
+}
+
+/// Registers the hand-written Node-API callbacks of the per-message paths on the exports.
+#[napi(module_exports)]
+pub fn register_hot_paths(mut exports: Object, env: Env) -> Result<()> {
+    let name = "portPostScratch";
+    let mut f = ptr::null_mut();
+    // SAFETY: plain Node-API calls on the env's thread during module initialisation.
+    check(unsafe {
+        sys::napi_create_function(
+            env.raw(),
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(raw_port_post_scratch),
+            ptr::null_mut(),
+            &mut f,
+        )
+    })?;
+    // SAFETY: `f` is a live function value of this env.
+    exports.set_named_property(name, unsafe { Unknown::from_raw_unchecked(env.raw(), f) })?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //!   S (streamer) --d2 · d1--> R (relay) <==l1 · l2==> C (collector)
 //! ```
 //!
-//! S posts the numbers `0..N` on `d2`. The data port `d1` starts in R and keeps moving between
+//! S posts the numbers `0..N` on `d2` (every 1000th with a 64 KiB ArrayBuffer, a memfd). The data port `d1` starts in R and keeps moving between
 //! R and C over the link `l1`/`l2` while S streams: its holder reads a random number of
 //! messages (R a few, often none; C up to a few thousand), reports them to T, and passes `d1`
 //! on. The holder that reads `N - 1` closes `d1`. Every child reports to T over its own control
@@ -33,7 +33,7 @@ mod transport_util;
 use std::time::{Duration, Instant};
 
 use transport_util::{child_port, env_usize, seq, seq_of, spawn_peer, Peer};
-use webmessaging_core::{CloseNotice, CloseReason, Error, MessageChannel, MessagePort};
+use webmessaging_core::{CloseNotice, CloseReason, Error, MessageChannel, MessagePort, Payload};
 
 /// A child's single waits (a message, a flush) are bounded by this.
 const STEP: Duration = Duration::from_secs(20);
@@ -99,6 +99,12 @@ fn split(data: &[u8]) -> (String, &[u8]) {
 
 // ---------------------------------------------------------------------------------------------
 // The children.
+
+/// Every 1000th message of the stream also transfers a 64 KiB ArrayBuffer, which crosses as a
+/// sealed memfd: descriptors then ride in the backlog that moves with the port.
+fn big(s: u64) -> Option<Vec<u8>> {
+    (s % 1000 == 999).then(|| (0..64u32 << 10).map(|i| (s as u32 ^ i) as u8).collect())
+}
 
 /// A child's line to T.
 struct Ctl(MessagePort);
@@ -168,7 +174,11 @@ fn streamer(ctl: &Ctl, n: u64, mut rng: Rng, ports: Vec<MessagePort>) {
     while i < n && end.is_none() {
         let stop = (i + 1 + rng.below(256)).min(n);
         for s in i..stop {
-            if let Err(e) = d.post_message(seq(s), &[]) {
+            let payload = Payload {
+                data: seq(s),
+                array_buffers: big(s).into_iter().collect(),
+            };
+            if let Err(e) = d.post_message(payload, &[]) {
                 ctl.fail(&format!("post {s}: {e:?}"));
             }
         }
@@ -238,6 +248,9 @@ fn holder(ctl: &Ctl, n: u64, kmin: u64, kmax: u64, mut rng: Rng, ports: Vec<Mess
             match d.recv(Some(STEP)) {
                 Ok(m) => {
                     let s = seq_of(&m);
+                    if m.array_buffers != big(s).into_iter().collect::<Vec<_>>() {
+                        ctl.fail(&format!("hop {h}: message {s} has the wrong buffers"));
+                    }
                     batch.extend_from_slice(&s.to_le_bytes());
                     taken += 1;
                     if s == n - 1 {

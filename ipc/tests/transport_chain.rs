@@ -32,7 +32,7 @@ mod transport_util;
 
 use std::time::{Duration, Instant};
 
-use transport_util::{child_port, env_usize, seq, seq_of, spawn_peer, Peer};
+use transport_util::{child_port, env_usize, fd_count, seq, seq_of, spawn_peer, Peer};
 use webmessaging_core::{CloseNotice, CloseReason, Error, MessageChannel, MessagePort, Payload};
 
 /// A child's single waits (a message, a flush) are bounded by this.
@@ -799,6 +799,7 @@ fn sigkill_of_each_process_of_a_three_process_chain_at_random_moments() {
     eprintln!("chain: seed {seed:#x} (replay with WM_IPC_CHAIN_SEED={seed:#x}), {rounds} rounds");
     let mut rng = Rng(seed);
     let mut order = Vec::new();
+    let mut fds_after_first = None;
     for round in 0..rounds {
         // Each run of three rounds kills S, R and C once each, in a random order.
         if order.is_empty() {
@@ -809,5 +810,21 @@ fn sigkill_of_each_process_of_a_three_process_chain_at_random_moments() {
         }
         let victim = order.pop().unwrap();
         run_round(round, n, rng.next(), victim);
+        // Every port of the round ended here: no bridge and no descriptor stays behind.
+        let deadline = Instant::now() + STEP;
+        while webmessaging_ipc::diagnostics().live_bridges > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: bridges left behind: {:?}",
+                webmessaging_ipc::diagnostics()
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let fds = fd_count();
+        let base = *fds_after_first.get_or_insert(fds);
+        assert!(
+            fds <= base,
+            "round {round}: {fds} descriptors open, {base} after round 0"
+        );
     }
 }

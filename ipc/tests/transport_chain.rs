@@ -7,8 +7,9 @@
 //!   S (streamer) --d2 · d1--> R (relay) <==l1 · l2==> C (collector)
 //! ```
 //!
-//! S posts the numbers `0..N` on `d2` (every 1000th with a 64 KiB ArrayBuffer, a memfd). The data port `d1` starts in R and keeps moving between
-//! R and C over the link `l1`/`l2` while S streams: its holder reads a random number of
+//! S posts the numbers `0..N` on `d2` (every 1000th with a 64 KiB ArrayBuffer, a memfd). The
+//! data port `d1` starts in R and keeps moving between R and C over the link `l1`/`l2` while S
+//! streams: its holder reads a random number of
 //! messages (R a few, often none; C up to a few thousand), reports them to T, and passes `d1`
 //! on. The holder that reads `N - 1` closes `d1`. Every child reports to T over its own control
 //! port, and a report that must be known before the next step (a batch before `d1` moves, S's
@@ -429,19 +430,14 @@ impl Proc {
     }
 }
 
-fn lost() -> CloseNotice {
-    CloseNotice {
-        reason: CloseReason::Lost,
-        by_peer: true,
-    }
-}
-
-fn closed() -> CloseNotice {
-    CloseNotice {
-        reason: CloseReason::Closed,
-        by_peer: true,
-    }
-}
+const LOST: CloseNotice = CloseNotice {
+    reason: CloseReason::Lost,
+    by_peer: true,
+};
+const CLOSED: CloseNotice = CloseNotice {
+    reason: CloseReason::Closed,
+    by_peer: true,
+};
 
 /// Everything the holders received, in hop order (each hop has one holder).
 fn received(r: &Proc, c: &Proc) -> Vec<u64> {
@@ -474,8 +470,9 @@ fn received(r: &Proc, c: &Proc) -> Vec<u64> {
 ///   or saw `d1` end with `Lost` after at least every message S had flushed; R and C stay
 ///   linked: the holder's link ends `Closed` by the other, which saw `fin`.
 /// - R or C killed (the other is U): S sees `d2` end by its peer, with
-///   - `Closed` exactly when the data reached its end: all `N` received (and if U read the
-///     last one it says `complete`); U never sees `d1` end otherwise, as S never closes it;
+///   - `Closed` only when all `N` were received, and always when a holder said `complete`
+///     (the victim may have reported the last batch and died before closing `d1`: then
+///     `Lost`); U never sees `d1` end (S never closes it), it reads on to `complete`;
 ///   - `Lost` when `d1` died with the victim: it was held there or on its way there;
 ///   - `Dropped` only when U's last step was passing `d1` to the victim as hop `h` and the
 ///     victim never said it got hop `h`: U's core found the link already ended and dropped
@@ -487,7 +484,7 @@ fn check_round(n: u64, victim: Who, procs: &[Proc; 3]) {
     let [s, r, c] = procs;
     let by = |w: Who| &procs[ALL.iter().position(|&x| x == w).unwrap()];
     let v = by(victim);
-    assert_eq!(v.ended, Some(lost()), "the victim's control port ends Lost");
+    assert_eq!(v.ended, Some(LOST), "the victim's control port ends Lost");
     let got = received(r, c);
     let len = got.len() as u64;
     if let Some(i) = (0..got.len()).find(|&i| got[i] != i as u64) {
@@ -529,7 +526,7 @@ fn check_round(n: u64, victim: Who, procs: &[Proc; 3]) {
             );
             if let Some((notice, _)) = s.dend() {
                 // S saw the end before it was killed: the data had reached its end.
-                assert_eq!(notice, closed());
+                assert_eq!(notice, CLOSED);
                 assert!(completed);
             }
             let ends: Vec<_> = [r, c].into_iter().filter_map(|p| p.dend()).collect();
@@ -537,14 +534,14 @@ fn check_round(n: u64, victim: Who, procs: &[Proc; 3]) {
                 assert!(ends.is_empty(), "{ends:?}");
             } else {
                 assert_eq!(ends.len(), 1, "exactly one holder sees d1 end");
-                assert_eq!(ends[0].0, lost(), "d1 ends Lost with S");
+                assert_eq!(ends[0].0, LOST, "d1 ends Lost with S");
                 assert!(len < n);
             }
             let (holder, waiter) = if r.has(&Event::Fin) { (c, r) } else { (r, c) };
             assert!(waiter.has(&Event::Fin), "the waiter saw fin");
             assert_eq!(
                 holder.lends(),
-                vec![closed()],
+                vec![CLOSED],
                 "the holder's link ends Closed"
             );
             assert!(waiter.lends().is_empty());
@@ -586,7 +583,7 @@ fn check_round(n: u64, victim: Who, procs: &[Proc; 3]) {
                 let lends = u.lends();
                 assert_eq!(lends.len(), 1, "U learned how its link ended");
                 assert!(
-                    lends[0] == lost() || (lends[0] == closed() && v.has(&Event::Fin)),
+                    lends[0] == LOST || (lends[0] == CLOSED && v.has(&Event::Fin)),
                     "U's link ends {:?}",
                     lends[0]
                 );
@@ -657,7 +654,7 @@ fn run_round(round: usize, n: u64, seed: u64, victim: Who) {
         }
         assert!(
             Instant::now() < deadline,
-            "round {round} (seed {seed:#x}) hung: victim {victim:?}, killed {killed}; \
+            "round {round} hung: victim {victim:?}, killed {killed}; \
              S {:?} R {:?} C {:?}",
             brief(&procs[0].events),
             brief(&procs[1].events),
@@ -672,8 +669,8 @@ fn run_round(round: usize, n: u64, seed: u64, victim: Who) {
     }));
     if let Err(e) = outcome {
         eprintln!(
-            "round {round} (seed {seed:#x}) failed: victim {victim:?} at {trigger:?} + {delay:?}\n  \
-             S {:?}\n  R {:?}\n  C {:?}",
+            "round {round} failed (replay: the run's seed, printed first): victim {victim:?} \
+             at {trigger:?} + {delay:?}\n  S {:?}\n  R {:?}\n  C {:?}",
             brief(&procs[0].events),
             brief(&procs[1].events),
             brief(&procs[2].events)
@@ -694,8 +691,7 @@ fn run_round(round: usize, n: u64, seed: u64, victim: Who) {
             .recv(Some(deadline.saturating_duration_since(Instant::now())))
         {
             Err(Error::Closed(notice)) => assert_eq!(
-                notice,
-                closed(),
+                notice, CLOSED,
                 "round {round}: {:?} closed its control port",
                 p.who
             ),

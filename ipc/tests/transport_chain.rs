@@ -475,8 +475,10 @@ fn received(r: &Proc, c: &Proc) -> Vec<u64> {
 ///     `Lost`); U never sees `d1` end (S never closes it), it reads on to `complete`;
 ///   - `Lost` when `d1` died with the victim: it was held there or on its way there;
 ///   - `Dropped` only when U's last step was passing `d1` to the victim as hop `h` and the
-///     victim never said it got hop `h`: U's core found the link already ended and dropped
-///     `d1` with the message (the victim held no live end of the data channel).
+///     victim never said it got hop `h`: the message carrying `d1` was dropped in U, with `d1`
+///     in it, because U's link had already ended when U posted it or ended before U's
+///     transport wrote it (the victim never held a live end of the data channel). Had the
+///     transport already written it, `d1`'s socket died in the victim's queue: `Lost`.
 ///
 ///   U's link ends `Lost`, or `Closed` only if the victim had said `fin` (it closed the link
 ///   after U finished), or U saw `fin` itself (the victim finished first).

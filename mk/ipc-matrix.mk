@@ -7,7 +7,7 @@
 # that build-node makes. Variables of other mk files are used in recipes only (expanded late), and
 # prerequisites are their phony targets, so the include order does not matter.
 
-IPC_BUILD := $(ROOT)/build/ipc
+# IPC_BUILD (build/ipc) comes from mk/c.mk.
 IPC_MATRIX_ENV = WM_AGENT_C='["$(IPC_BUILD)/agent-c"]' \
 	WM_AGENT_PY='["$(PY_TEST_VENV)/bin/python", "$(ROOT)/tests/ipc/agent.py"]' \
 	WM_AGENT_NODE='["$(NODE)", "$(ROOT)/tests/ipc/agent.js"]' \

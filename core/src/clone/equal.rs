@@ -1,39 +1,67 @@
-//! Structural equality of two graphs: an iterative walk that matches objects one to one.
+//! Structural equality of values: an iterative walk that matches objects one to one, so shared
+//! references and cycles must have the same shape on both sides. Two readings of "equal":
+//! *exact* (the same representation, for codec round trips) and *deep* (the same JavaScript
+//! value as `util.isDeepStrictEqual` reads it, for values that crossed languages).
 
 use std::collections::HashMap;
 
-use super::value::{same_value, Array, Elements, Graph, Object, ObjectId, Value};
+use super::value::{same_value, Array, ArrayBufferView, Elements, Graph, Object, ObjectId, Value};
+use super::JsString;
+
+#[derive(Clone, Copy)]
+enum Reading {
+    /// Same representation: property order, dense or sparse form and view offsets count.
+    Exact { ports_by_identity: bool },
+    /// Same value: own properties in any order, an array's present elements whatever its form,
+    /// a view's kind and the bytes it sees. Ports only equal themselves.
+    Deep,
+}
 
 struct Matcher<'a> {
     a: &'a Graph,
     b: &'a Graph,
-    ports_by_identity: bool,
+    reading: Reading,
     a_to_b: HashMap<ObjectId, ObjectId>,
     b_to_a: HashMap<ObjectId, ObjectId>,
+    /// Object pairs matched but not yet compared (no recursion on deep values).
     todo: Vec<(ObjectId, ObjectId)>,
 }
 
-pub(crate) fn equivalent(a: &Graph, b: &Graph, ports_by_identity: bool) -> bool {
+fn matches(a: &Graph, x: &Value, b: &Graph, y: &Value, reading: Reading) -> bool {
     let mut m = Matcher {
         a,
         b,
-        ports_by_identity,
+        reading,
         a_to_b: HashMap::new(),
         b_to_a: HashMap::new(),
         todo: Vec::new(),
     };
-    if !m.value(&a.root, &b.root) {
+    if !m.value(x, y) {
         return false;
     }
-    while let Some((x, y)) = m.todo.pop() {
-        if !m.object(x, y) {
+    while let Some((i, j)) = m.todo.pop() {
+        if !m.object(i, j) {
             return false;
         }
     }
     true
 }
 
+/// See [`Graph::equivalent`].
+pub(crate) fn equivalent(a: &Graph, b: &Graph, ports_by_identity: bool) -> bool {
+    matches(a, &a.root, b, &b.root, Reading::Exact { ports_by_identity })
+}
+
+/// See [`Graph::deep_equal`].
+pub(crate) fn deep_equal(a: &Graph, x: &Value, b: &Graph, y: &Value) -> bool {
+    matches(a, x, b, y, Reading::Deep)
+}
+
 impl Matcher<'_> {
+    fn deep(&self) -> bool {
+        matches!(self.reading, Reading::Deep)
+    }
+
     /// Compares two values; object pairs are matched now and their contents queued.
     fn value(&mut self, x: &Value, y: &Value) -> bool {
         match (x, y) {
@@ -64,11 +92,22 @@ impl Matcher<'_> {
         xs.len() == ys.len() && xs.zip(ys).all(|(x, y)| self.value(x, y))
     }
 
-    fn props(&mut self, x: &[(super::JsString, Value)], y: &[(super::JsString, Value)]) -> bool {
-        x.len() == y.len()
-            && x.iter()
-                .zip(y)
-                .all(|((kx, vx), (ky, vy))| kx == ky && self.value(vx, vy))
+    /// Own properties: in order when exact, as a set of keys when deep.
+    fn props(&mut self, x: &[(JsString, Value)], y: &[(JsString, Value)]) -> bool {
+        if x.len() != y.len() {
+            return false;
+        }
+        if self.deep() {
+            return x
+                .iter()
+                .all(|(k, v)| match y.iter().find(|(k2, _)| k2 == k) {
+                    Some((_, w)) => self.value(v, w),
+                    None => false,
+                });
+        }
+        x.iter()
+            .zip(y)
+            .all(|((kx, vx), (ky, vy))| kx == ky && self.value(vx, vy))
     }
 
     fn array(&mut self, x: &Array, y: &Array) -> bool {
@@ -91,9 +130,33 @@ impl Matcher<'_> {
                         .zip(eb)
                         .all(|((ia, va), (ib, vb))| ia == ib && self.value(va, vb))
             }
+            // A dense array and a sparse one with every index present are one JS value.
+            (a, b) if self.deep() => {
+                let (pa, pb) = (present(a), present(b));
+                x.length() == y.length()
+                    && pa.len() == pb.len()
+                    && pa
+                        .iter()
+                        .zip(&pb)
+                        .all(|((i, v), (j, w))| i == j && self.value(v, w))
+            }
             _ => false,
         };
         same_elements && self.props(&x.properties, &y.properties)
+    }
+
+    fn view(&mut self, p: &ArrayBufferView, q: &ArrayBufferView) -> bool {
+        if self.deep() {
+            // The kind and the bytes the view sees, not where they sit in its buffer (a binding
+            // may copy just those bytes out).
+            return p.kind == q.kind
+                && matches!((seen(self.a, p), seen(self.b, q)), (Some(x), Some(y)) if x == y);
+        }
+        p.kind == q.kind
+            && p.byte_offset == q.byte_offset
+            && p.byte_length == q.byte_length
+            && p.length_tracking == q.length_tracking
+            && self.pair(p.buffer, q.buffer)
     }
 
     fn object(&mut self, i: ObjectId, j: ObjectId) -> bool {
@@ -109,14 +172,9 @@ impl Matcher<'_> {
             (Object::BigIntObject(p), Object::BigIntObject(q)) => p == q,
             (Object::StringObject(p), Object::StringObject(q)) => p == q,
             (Object::RegExp(p), Object::RegExp(q)) => p == q,
+            (Object::ArrayBuffer(p), Object::ArrayBuffer(q)) if self.deep() => p.data == q.data,
             (Object::ArrayBuffer(p), Object::ArrayBuffer(q)) => p == q,
-            (Object::View(p), Object::View(q)) => {
-                p.kind == q.kind
-                    && p.byte_offset == q.byte_offset
-                    && p.byte_length == q.byte_length
-                    && p.length_tracking == q.length_tracking
-                    && self.pair(p.buffer, q.buffer)
-            }
+            (Object::View(p), Object::View(q)) => self.view(p, q),
             (Object::Map(p), Object::Map(q)) => {
                 p.len() == q.len()
                     && p.iter()
@@ -134,8 +192,33 @@ impl Matcher<'_> {
                         _ => false,
                     }
             }
-            (Object::MessagePort(p), Object::MessagePort(q)) => !self.ports_by_identity || p == q,
+            (Object::MessagePort(p), Object::MessagePort(q)) => match self.reading {
+                Reading::Exact { ports_by_identity } => !ports_by_identity || p == q,
+                Reading::Deep => p == q,
+            },
             _ => false,
         }
     }
+}
+
+/// An array's present elements by index, whichever form holds them.
+fn present(e: &Elements) -> Vec<(u32, &Value)> {
+    match e {
+        Elements::Dense(v) => (0u32..).zip(v).collect(),
+        Elements::Sparse { entries, .. } => entries.iter().map(|(i, v)| (*i, v)).collect(),
+    }
+}
+
+/// The bytes a view sees in its buffer (`None` when its range is outside the buffer).
+fn seen<'g>(g: &'g Graph, v: &ArrayBufferView) -> Option<&'g [u8]> {
+    let Some(Object::ArrayBuffer(b)) = g.get(v.buffer) else {
+        return None;
+    };
+    let start = v.byte_offset as usize;
+    let end = if v.length_tracking {
+        b.data.len()
+    } else {
+        start.checked_add(v.byte_length as usize)?
+    };
+    b.data.get(start..end)
 }

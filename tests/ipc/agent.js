@@ -190,18 +190,19 @@ async function drive(childLang, thirdLang) {
     try {
       value = readVector(vec.hex);
     } catch {
-      skipped.push(vec.name); // Node cannot read it
+      skipped.push(`${vec.name} (node)`); // Node cannot read it
       continue;
     }
     try {
       q.port.postMessage({ cmd: 'echo', name: vec.name, value });
     } catch (err) {
-      skipped.push(vec.name); // more than a receiver reads: refused at the sender
+      skipped.push(`${vec.name} (node)`); // more than a receiver reads: refused at the sender
       continue;
     }
     const { data } = await q.inbox.next(`the echo of ${vec.name}`);
     if (data.cmd === 'unreadable') {
-      skipped.push(data.name);
+      // Named by what we sent: a child that could not read the command cannot name it.
+      skipped.push(`${vec.name} (${childLang})`);
       continue;
     }
     if (data.cmd !== 'echo' || data.name !== vec.name) fail(`expected the echo of ${vec.name}, got ${util.inspect(data)}`);

@@ -19,6 +19,19 @@ pub enum CloseReason {
     Lost,
 }
 
+impl CloseReason {
+    /// The reason's name as the bindings spell it: `"closed"`, `"dropped"`, `"doomed"`, `"lost"`
+    /// (Python's `PortClosedError.reason`, Node's `'close'` event `reason`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CloseReason::Closed => "closed",
+            CloseReason::Dropped => "dropped",
+            CloseReason::Doomed => "doomed",
+            CloseReason::Lost => "lost",
+        }
+    }
+}
+
 /// The in-band record that ends a port's queue: every earlier message is delivered first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CloseNotice {

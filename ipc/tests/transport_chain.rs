@@ -59,15 +59,6 @@ impl Rng {
     }
 }
 
-fn reason_name(r: CloseReason) -> &'static str {
-    match r {
-        CloseReason::Closed => "closed",
-        CloseReason::Dropped => "dropped",
-        CloseReason::Doomed => "doomed",
-        CloseReason::Lost => "lost",
-    }
-}
-
 fn reason_of(name: &str) -> CloseReason {
     match name {
         "closed" => CloseReason::Closed,
@@ -79,7 +70,7 @@ fn reason_of(name: &str) -> CloseReason {
 }
 
 fn notice_text(n: CloseNotice) -> String {
-    format!("{} {}", reason_name(n.reason), n.by_peer)
+    format!("{} {}", n.reason.name(), n.by_peer)
 }
 
 /// A message: text, then `\n`, then binary (sequence numbers).
@@ -713,7 +704,7 @@ fn run_round(round: usize, n: u64, seed: u64, victim: Who) {
         }
     }
     let got = received(&procs[1], &procs[2]).len();
-    let s_end = procs[0].dend().map(|(n, _)| reason_name(n.reason));
+    let s_end = procs[0].dend().map(|(n, _)| n.reason.name());
     eprintln!(
         "round {round}: killed {victim:?} at {trigger:?} + {delay:?}; {got}/{n} received, \
          S's d2 end {s_end:?}, {} hops, {:?}",

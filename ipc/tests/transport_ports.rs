@@ -33,23 +33,11 @@ fn bytes_seqs(b: &[u8]) -> Vec<u64> {
         .collect()
 }
 
-fn reason_name(r: CloseReason) -> &'static str {
-    match r {
-        CloseReason::Closed => "closed",
-        CloseReason::Dropped => "dropped",
-        CloseReason::Doomed => "doomed",
-        CloseReason::Lost => "lost",
-    }
-}
-
 /// Everything from `p` until its close: the seqs and the close reason's name.
 fn drain(p: &MessagePort) -> (Vec<u64>, &'static str) {
     let (msgs, notice) = recv_all(p);
     assert!(notice.by_peer);
-    (
-        msgs.iter().map(seq_of).collect(),
-        reason_name(notice.reason),
-    )
+    (msgs.iter().map(seq_of).collect(), notice.reason.name())
 }
 
 /// The agent: serves commands on its parent port until `exit` or the port closes.

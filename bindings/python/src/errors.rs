@@ -51,16 +51,6 @@ pub(crate) fn invalid_state(py: Python<'_>, message: impl Into<String>) -> PyErr
     make(invalid_state_error_type(py), (message.into(),))
 }
 
-/// The Python name of a close reason (`PortClosedError.reason`).
-pub(crate) fn reason_name(reason: CloseReason) -> &'static str {
-    match reason {
-        CloseReason::Closed => "closed",
-        CloseReason::Dropped => "dropped",
-        CloseReason::Doomed => "doomed",
-        CloseReason::Lost => "lost",
-    }
-}
-
 /// Converts a core error to the matching Python exception.
 pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
     match err {
@@ -74,11 +64,7 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
         ),
         Error::Closed(notice) => make(
             port_closed_error_type(py),
-            (
-                notice.to_string(),
-                reason_name(notice.reason),
-                notice.by_peer,
-            ),
+            (notice.to_string(), notice.reason.name(), notice.by_peer),
         ),
         Error::DecodeError(e) => make(decode_error_type(py), (e.to_string(),)),
         #[allow(unreachable_patterns)]
@@ -116,7 +102,7 @@ pub(crate) fn port_closed(
 ) -> PyErr {
     make(
         port_closed_error_type(py),
-        (message, reason_name(reason), by_peer),
+        (message, reason.name(), by_peer),
     )
 }
 

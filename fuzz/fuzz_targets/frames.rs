@@ -9,13 +9,7 @@ use webmessaging_ipc::frame::{self, Frame};
 
 fn encode(f: &Frame<'_>) -> Vec<u8> {
     let mut v = Vec::new();
-    match f {
-        Frame::Hello => frame::write_hello(&mut v),
-        Frame::Close(r) => frame::write_close(&mut v, *r),
-        Frame::Message(m) => {
-            frame::write_message(&mut v, m).expect("an accepted frame re-encodes");
-        }
-    }
+    frame::write(&mut v, f).expect("an accepted frame re-encodes");
     v
 }
 

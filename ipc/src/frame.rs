@@ -416,6 +416,17 @@ fn header_bytes(out: &mut Vec<u8>, kind: u8, fds: usize, len: usize) {
     out.extend_from_slice(&(len as u32).to_le_bytes());
 }
 
+/// Appends `f` (the inverse of [`parse`]). Returns how many descriptors it consumes, or `None`
+/// (nothing appended) for a message [`write_message`] refuses.
+pub fn write(out: &mut Vec<u8>, f: &Frame<'_>) -> Option<usize> {
+    match f {
+        Frame::Hello => write_hello(out),
+        Frame::Close(r) => write_close(out, *r),
+        Frame::Message(m) => return write_message(out, m),
+    }
+    Some(0)
+}
+
 /// Appends a HELLO frame.
 pub fn write_hello(out: &mut Vec<u8>) {
     header_bytes(out, kind::HELLO, 0, 8);

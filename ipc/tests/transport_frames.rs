@@ -92,13 +92,7 @@ fn sample_frames() -> Vec<(Vec<u8>, usize)> {
 /// Re-encodes a parsed frame.
 fn encode(f: &Frame<'_>) -> Vec<u8> {
     let mut v = Vec::new();
-    match f {
-        Frame::Hello => frame::write_hello(&mut v),
-        Frame::Close(r) => frame::write_close(&mut v, *r),
-        Frame::Message(m) => {
-            frame::write_message(&mut v, m).unwrap();
-        }
-    }
+    frame::write(&mut v, f).unwrap();
     v
 }
 

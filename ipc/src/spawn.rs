@@ -112,16 +112,8 @@ pub fn spawn(command: &mut Command) -> Result<(Child, MessagePort)> {
     let (ours, theirs) = MessageChannel::new().into_ports();
     let fd = export_fd(&theirs)?;
     drop(theirs);
-    // Ours is only for the child: keep it close-on-exec here, whatever export_fd gave. A
-    // parent whose stdio is closed may get a number from 0 to 2, which the child's stdio setup
-    // would overwrite: move it above.
-    let fd = if fd.as_raw_fd() <= 2 {
-        rustix::io::fcntl_dupfd_cloexec(&fd, 3).map_err(|e| spawn_err(e.into()))?
-    } else {
-        let flags = rustix::io::fcntl_getfd(&fd).map_err(|e| spawn_err(e.into()))?;
-        rustix::io::fcntl_setfd(&fd, flags | FdFlags::CLOEXEC).map_err(|e| spawn_err(e.into()))?;
-        fd
-    };
+    // export_fd's descriptor is close-on-exec here and above stdio (0-2, which the child's
+    // stdio setup would overwrite); the hook below clears close-on-exec in the child only.
     let raw = fd.as_raw_fd();
     // Read by the forked child. Reset once this spawn is over, so the hook this leaves on a
     // reused `command` does nothing for the next spawn (whose descriptor `raw` may by then

@@ -10,7 +10,7 @@ mod conn;
 mod reactor;
 mod wire;
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -31,12 +31,20 @@ fn io_error(op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
 /// transfer, and whoever calls [`import_fd`] on the descriptor (in any process, or another copy
 /// of this library) gets a port entangled with its old peer, with its backlog.
 ///
+/// The descriptor is close-on-exec and numbered 3 or above, never a stdio number: a parent whose
+/// stdio is closed can still hand it to a child, whose stdio setup would overwrite 0–2.
+///
 /// Errors: the port is closed or already transferred ([`ErrorKind::Port`](crate::ErrorKind::Port));
 /// no descriptors left ([`ErrorKind::DescriptorLimit`](crate::ErrorKind::DescriptorLimit)), with
 /// the port left untouched.
 pub fn export_fd(port: &MessagePort) -> Result<OwnedFd> {
     let shared = reactor::shared().map_err(io_error("start the transport"))?;
     let (near, far) = conn::socketpair().map_err(io_error("socketpair"))?;
+    let far = if far.as_raw_fd() <= 2 {
+        rustix::io::fcntl_dupfd_cloexec(&far, 3).map_err(|e| io_error("dup")(e.into()))?
+    } else {
+        far
+    };
     let port = port.take_transfer()?;
     shared.submit(NewBridge {
         port,

@@ -6,7 +6,6 @@ only exports the child's end as a socket descriptor (``export_fd``).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 from collections.abc import Sequence
@@ -34,11 +33,7 @@ def spawn(
     channel = MessageChannel()
     fd = export_fd(channel.port2)
     try:
-        if fd <= 2:
-            # A parent whose stdio is closed can get 0-2 back; the child's stdio setup would
-            # overwrite those numbers, so move it above them.
-            low, fd = fd, fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
-            os.close(low)
+        # export_fd never returns 0-2 (the child's stdio setup would overwrite those).
         env = dict(os.environ if popen_kwargs.get("env") is None else popen_kwargs["env"])
         env[PORT_FD_ENV] = str(fd)
         popen_kwargs["env"] = env

@@ -54,6 +54,7 @@ mod event;
 mod origin;
 mod port;
 mod queue;
+mod receiver;
 mod sync;
 mod window;
 
@@ -65,4 +66,5 @@ pub use event::{MessageEvent, MessageEventType};
 pub use origin::Origin;
 pub use port::{live_mailboxes, Message, MessagePort, Payload, PortMetrics};
 pub use queue::{Capacity, Notifier, QueueMetrics};
+pub use receiver::MessageEventTarget;
 pub use window::{TargetOrigin, Window, WindowMetrics, WindowPostMessageOptions, WindowProxy};

@@ -99,5 +99,17 @@ fn a_record_costs_two_blocks_and_a_bounded_number_of_bytes() {
     // The object's properties and the array's elements; the strings are inline.
     assert!(blocks <= 2 * N + 16, "{blocks} blocks for {N} records");
     let per_record = allocated / N;
-    assert!(per_record <= 560, "{per_record} bytes allocated per record");
+    assert!(per_record <= 480, "{per_record} bytes allocated per record");
+}
+
+#[test]
+fn a_value_is_three_words_and_a_property_six() {
+    // Every element and property holds one; a BigInt's sign lives in its magnitude's block.
+    assert!(
+        size_of::<Value>() <= 24,
+        "Value is {} bytes",
+        size_of::<Value>()
+    );
+    let prop = size_of::<(webmessaging_core::clone::JsString, Value)>();
+    assert!(prop <= 48, "a property is {prop} bytes");
 }

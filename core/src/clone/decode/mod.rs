@@ -85,8 +85,9 @@ impl Default for Limits {
 }
 
 /// What a host object (`\`) means. The two meanings are mutually exclusive, so the choice is made
-/// out of band.
+/// out of band. New dialects may be added: match with a wildcard arm.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HostObjects {
     /// Ours (and Deno's): `\` + varint index into the message's port table.
     #[default]

@@ -630,3 +630,29 @@ fn duplicate_keys_are_found_among_many_and_nested_objects_keep_their_own() {
         "duplicate property key \"child\"",
     );
 }
+
+#[test]
+fn keys_written_out_of_javascript_order_are_read_in_it() {
+    let keys = |bytes: &[u8]| match root_obj(&ok(bytes)) {
+        Object::Object(props) => props
+            .iter()
+            .map(|(k, _)| k.to_string_lossy())
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    // {a: 0, 2: 2, 1: 0} as another writer may put it: indices first, ascending.
+    assert_eq!(
+        keys(b"\xff\x0f\x6f\x22\x01a\x49\x00\x49\x04\x49\x04\x49\x02\x49\x00\x7b\x03"),
+        ["1", "2", "a"]
+    );
+    // Descending indices only; the string "3" is the index 3.
+    assert_eq!(
+        keys(b"\xff\x0f\x6f\x49\x0a\x49\x00\x22\x013\x49\x00\x7b\x02"),
+        ["3", "5"]
+    );
+    // Already in order: kept as written.
+    assert_eq!(
+        keys(b"\xff\x0f\x6f\x49\x02\x49\x00\x49\x04\x49\x00\x22\x01b\x49\x00\x22\x01a\x49\x00\x7b\x04"),
+        ["1", "2", "b", "a"]
+    );
+}

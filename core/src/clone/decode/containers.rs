@@ -12,6 +12,7 @@ enum Frame {
         /// Where this object's properties start on the reader's shared property stack.
         props: usize,
         key: Option<JsString>,
+        order: KeyOrder,
     },
     Dense {
         id: ObjectId,
@@ -165,6 +166,7 @@ impl<'a> Reader<'a> {
                     id,
                     props: self.props.len(),
                     key: None,
+                    order: KeyOrder::new(),
                 };
                 self.push(stack, frame)?;
                 return Ok(None);
@@ -374,7 +376,12 @@ impl<'a> Reader<'a> {
     fn next_step(&mut self, frame: &mut Frame) -> R<Step> {
         let at = self.pos;
         match frame {
-            Frame::Object { id, props, key } => {
+            Frame::Object {
+                id,
+                props,
+                key,
+                order,
+            } => {
                 if key.is_some() {
                     return Ok(Step::Value);
                 }
@@ -384,6 +391,7 @@ impl<'a> Reader<'a> {
                         Ok(Step::End)
                     }
                     Some(k) => {
+                        order.note(&k);
                         let name = k.into_name();
                         self.add_prop(*id, *props, &name, at)?;
                         // Fast path: a primitive value needs no trip through the driver.
@@ -618,9 +626,12 @@ impl<'a> Reader<'a> {
 
     fn finish(&mut self, frame: Frame) -> R<Value> {
         let (id, obj) = match frame {
-            Frame::Object { id, props, .. } => {
-                (id, Object::Object(self.take_props(id, props, true)))
-            }
+            Frame::Object {
+                id, props, order, ..
+            } => (
+                id,
+                Object::Object(self.take_props(id, props, !order.sorted)),
+            ),
             Frame::Dense {
                 id,
                 len,
@@ -692,9 +703,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Moves the properties of the container that is ending (from `start` to the top of the
-    /// shared stack) into one exactly sized vector, in JavaScript's key order for an ordinary
-    /// object (an array's extra properties have no index keys).
-    fn take_props(&mut self, id: ObjectId, start: usize, key_order: bool) -> Properties {
+    /// shared stack) into one exactly sized vector, put in JavaScript's key order if `reorder`
+    /// (an array's extra properties have no index keys, so they never need it).
+    fn take_props(&mut self, id: ObjectId, start: usize, reorder: bool) -> Properties {
         let start = start.min(self.props.len());
         if start == self.props.len() {
             return Vec::new();
@@ -704,7 +715,7 @@ impl<'a> Reader<'a> {
                 self.prop_keys.remove(&(id, k.clone()));
             }
         }
-        if key_order && !in_js_key_order(&self.props[start..]) {
+        if reorder {
             return js_key_order(self.props.drain(start..).collect());
         }
         self.props.drain(start..).collect()
@@ -714,21 +725,36 @@ impl<'a> Reader<'a> {
 /// Up to this many properties, a new key is checked against the others by a scan.
 const LINEAR_KEYS: usize = 16;
 
-/// True when the keys already are in JavaScript's own-key order (the usual case).
-fn in_js_key_order(props: &[(JsString, Value)]) -> bool {
-    let mut prev: Option<u32> = None;
-    let mut seen_name = false;
-    props.iter().all(|(k, _)| match k.array_index() {
-        Some(i) => {
-            let ok = !seen_name && prev.is_none_or(|p| p < i);
-            prev = Some(i);
-            ok
+/// Whether an object's keys came in JavaScript's own-key order (array indices ascending,
+/// before any other key), noted as they are read: a name key is never an index (the reader
+/// canonicalises `"1"` to `1`), so the usual case needs no second look at the keys.
+#[derive(Clone, Copy)]
+struct KeyOrder {
+    last_index: Option<u32>,
+    named: bool,
+    sorted: bool,
+}
+
+impl KeyOrder {
+    fn new() -> Self {
+        KeyOrder {
+            last_index: None,
+            named: false,
+            sorted: true,
         }
-        None => {
-            seen_name = true;
-            true
+    }
+
+    fn note(&mut self, key: &Key) {
+        match key {
+            Key::Index(i) => {
+                if self.named || self.last_index.is_some_and(|p| p >= *i) {
+                    self.sorted = false;
+                }
+                self.last_index = Some(*i);
+            }
+            Key::Name(_) => self.named = true,
         }
-    })
+    }
 }
 
 /// JavaScript's own-key order: array indices ascending first, then the other keys in the order

@@ -575,3 +575,84 @@ fn errors_say_where() {
     assert_eq!(e.offset, 9);
     assert!(e.to_string().contains("at byte 9"), "{e}");
 }
+
+/// `{k0: 0, …, k(n-1): 0}` without header or end tag; then `extra` keys.
+fn many_keys(out: &mut Vec<u8>, names: impl IntoIterator<Item = String>) -> u32 {
+    let mut n = 0;
+    for name in names {
+        out.push(b'"');
+        out.push(name.len() as u8);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"I\x00");
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn duplicate_keys_are_found_among_many_and_nested_objects_keep_their_own() {
+    let keys = |r: std::ops::Range<u32>| r.map(|k| format!("k{k}")).collect::<Vec<_>>();
+    // 20 keys, then k3 again: beyond the linear scan.
+    let mut dup = b"\xff\x0fo".to_vec();
+    let n = many_keys(&mut dup, keys(0..20).into_iter().chain(["k3".to_owned()]));
+    dup.extend_from_slice(&[b'{', n as u8]);
+    fails(&dup, K::Malformed, "duplicate property key \"k3\"");
+
+    // A parent of 20 keys holding, under `child`, an object with the same 20 keys: no
+    // duplicate; after the child ends the parent still knows its own keys.
+    let nested = |tail: &[String]| {
+        let mut b = b"\xff\x0fo".to_vec();
+        let mut n = many_keys(&mut b, keys(0..20));
+        b.extend_from_slice(b"\"\x05childo");
+        let c = many_keys(&mut b, keys(0..20));
+        b.extend_from_slice(&[b'{', c as u8]);
+        n += 1 + many_keys(&mut b, tail.iter().cloned());
+        b.extend_from_slice(&[b'{', n as u8]);
+        b
+    };
+    let g = ok(&nested(&keys(20..22)));
+    match root_obj(&g) {
+        Object::Object(props) => {
+            assert_eq!(props.len(), 23);
+            let child = props[20].1.as_object().expect("child");
+            assert!(matches!(g.get(child), Some(Object::Object(p)) if p.len() == 20));
+        }
+        other => panic!("{other:?}"),
+    }
+    fails(
+        &nested(&["k19".to_owned()]),
+        K::Malformed,
+        "duplicate property key \"k19\"",
+    );
+    fails(
+        &nested(&["child".to_owned()]),
+        K::Malformed,
+        "duplicate property key \"child\"",
+    );
+}
+
+#[test]
+fn keys_written_out_of_javascript_order_are_read_in_it() {
+    let keys = |bytes: &[u8]| match root_obj(&ok(bytes)) {
+        Object::Object(props) => props
+            .iter()
+            .map(|(k, _)| k.to_string_lossy())
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    // {a: 0, 2: 2, 1: 0} as another writer may put it: indices first, ascending.
+    assert_eq!(
+        keys(b"\xff\x0f\x6f\x22\x01a\x49\x00\x49\x04\x49\x04\x49\x02\x49\x00\x7b\x03"),
+        ["1", "2", "a"]
+    );
+    // Descending indices only; the string "3" is the index 3.
+    assert_eq!(
+        keys(b"\xff\x0f\x6f\x49\x0a\x49\x00\x22\x013\x49\x00\x7b\x02"),
+        ["3", "5"]
+    );
+    // Already in order: kept as written.
+    assert_eq!(
+        keys(b"\xff\x0f\x6f\x49\x02\x49\x00\x49\x04\x49\x00\x22\x01b\x49\x00\x22\x01a\x49\x00\x7b\x04"),
+        ["1", "2", "b", "a"]
+    );
+}

@@ -11,9 +11,10 @@ use num_bigint::{BigUint, Sign};
 /// (JavaScript has no `-0n`).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct JsBigInt {
-    negative: bool,
-    /// Little-endian magnitude bytes, no trailing zeros.
-    magnitude: Box<[u8]>,
+    /// Little-endian magnitude bytes, no trailing zeros, then one sign byte (1 for negative);
+    /// empty for zero. One field keeps a BigInt, and so a [`Value`](super::Value), two words
+    /// smaller than a separate sign would.
+    repr: Box<[u8]>,
 }
 
 impl JsBigInt {
@@ -24,41 +25,43 @@ impl JsBigInt {
 
     /// A BigInt from a sign and a little-endian magnitude (leading zeros allowed and dropped).
     pub fn from_sign_magnitude(negative: bool, magnitude_le: impl Into<Vec<u8>>) -> Self {
-        let mut magnitude = magnitude_le.into();
-        while magnitude.last() == Some(&0) {
-            magnitude.pop();
+        let mut repr = magnitude_le.into();
+        while repr.last() == Some(&0) {
+            repr.pop();
         }
-        let negative = negative && !magnitude.is_empty();
+        if !repr.is_empty() {
+            repr.push(u8::from(negative));
+        }
         JsBigInt {
-            negative,
-            magnitude: magnitude.into_boxed_slice(),
+            repr: repr.into_boxed_slice(),
         }
     }
 
     /// True for values below zero.
     pub fn is_negative(&self) -> bool {
-        self.negative
+        self.repr.last() == Some(&1)
     }
 
     /// True for `0n`.
     pub fn is_zero(&self) -> bool {
-        self.magnitude.is_empty()
+        self.repr.is_empty()
     }
 
     /// The magnitude, little-endian, without trailing zero bytes (empty for zero).
     pub fn magnitude_le(&self) -> &[u8] {
-        &self.magnitude
+        &self.repr[..self.repr.len().saturating_sub(1)]
     }
 
     /// The value as an `i128`, if it fits.
     pub fn to_i128(&self) -> Option<i128> {
-        if self.magnitude.len() > 16 {
+        let magnitude = self.magnitude_le();
+        if magnitude.len() > 16 {
             return None;
         }
         let mut buf = [0u8; 16];
-        buf[..self.magnitude.len()].copy_from_slice(&self.magnitude);
+        buf[..magnitude.len()].copy_from_slice(magnitude);
         let m = u128::from_le_bytes(buf);
-        if self.negative {
+        if self.is_negative() {
             if m == 1u128 << 127 {
                 Some(i128::MIN)
             } else {
@@ -76,9 +79,9 @@ impl JsBigInt {
 
     /// The decimal text of the value (as JavaScript's `String(n)`).
     pub fn to_decimal(&self) -> String {
-        let m = BigUint::from_bytes_le(&self.magnitude);
+        let m = BigUint::from_bytes_le(self.magnitude_le());
         let digits = m.to_str_radix(10);
-        if self.negative {
+        if self.is_negative() {
             format!("-{digits}")
         } else {
             digits
@@ -127,8 +130,12 @@ impl From<num_bigint::BigInt> for JsBigInt {
 
 impl From<&JsBigInt> for num_bigint::BigInt {
     fn from(v: &JsBigInt) -> Self {
-        let sign = if v.negative { Sign::Minus } else { Sign::Plus };
-        num_bigint::BigInt::from_bytes_le(sign, &v.magnitude)
+        let sign = if v.is_negative() {
+            Sign::Minus
+        } else {
+            Sign::Plus
+        };
+        num_bigint::BigInt::from_bytes_le(sign, v.magnitude_le())
     }
 }
 

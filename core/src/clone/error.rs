@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-/// The class of a [`DecodeError`].
+/// The class of a [`DecodeError`]. New classes may be added: match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DecodeErrorKind {
     /// The input ended in the middle of a value.
     Truncated,

@@ -9,8 +9,9 @@ use super::value::{Graph, Object, ObjectId};
 use crate::port::{check_transfer_list, detach_for_transfer, Envelope};
 use crate::{Error, Message, MessagePort, Payload, Result};
 
-/// An item of a transfer list.
+/// An item of a transfer list. New transferable kinds may be added: match with a wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Transferable {
     /// A MessagePort: it travels as host object `\` + its index among the list's ports.
     Port(MessagePort),

@@ -686,7 +686,7 @@ pub(crate) fn graph_with_transfer<'py>(
             .iter()
             .filter_map(|t| match t {
                 Transferable::ArrayBuffer(id) => Some(*id),
-                Transferable::Port(_) => None,
+                _ => None,
             })
             .collect();
         list.extend(graph.iter().filter_map(|(id, object)| match object {

@@ -9,9 +9,10 @@ use super::*;
 enum Frame {
     Object {
         id: ObjectId,
-        props: Properties,
+        /// Where this object's properties start on the reader's shared property stack.
+        props: usize,
         key: Option<JsString>,
-        seen: Seen<JsString>,
+        order: KeyOrder,
     },
     Dense {
         id: ObjectId,
@@ -19,17 +20,15 @@ enum Frame {
         elements: Vec<Value>,
         /// Indices of `-` holes (rare).
         holes: Vec<u32>,
-        props: Properties,
+        props: usize,
         key: Option<JsString>,
-        seen: Seen<JsString>,
     },
     Sparse {
         id: ObjectId,
         length: u32,
         entries: Vec<(u32, Value)>,
-        props: Properties,
+        props: usize,
         key: Option<Key>,
-        seen: Seen<JsString>,
         seen_index: Seen<u32>,
     },
     Map {
@@ -165,9 +164,9 @@ impl<'a> Reader<'a> {
                 let id = self.alloc_wire(Object::Object(Vec::new()))?;
                 let frame = Frame::Object {
                     id,
-                    props: Vec::new(),
+                    props: self.props.len(),
                     key: None,
-                    seen: Seen::new(),
+                    order: KeyOrder::new(),
                 };
                 self.push(stack, frame)?;
                 return Ok(None);
@@ -188,9 +187,8 @@ impl<'a> Reader<'a> {
                     len,
                     elements: Vec::with_capacity(self.reserve_elements(len as usize)),
                     holes: Vec::new(),
-                    props: Vec::new(),
+                    props: self.props.len(),
                     key: None,
-                    seen: Seen::new(),
                 };
                 self.push(stack, frame)?;
                 return Ok(None);
@@ -203,9 +201,8 @@ impl<'a> Reader<'a> {
                     id,
                     length,
                     entries: Vec::new(),
-                    props: Vec::new(),
+                    props: self.props.len(),
                     key: None,
-                    seen: Seen::new(),
                     seen_index: Seen::new(),
                 };
                 self.push(stack, frame)?;
@@ -347,14 +344,26 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn add_prop(
-        &self,
-        props: &Properties,
-        seen: &mut Seen<JsString>,
-        name: &JsString,
-        at: usize,
-    ) -> R<()> {
-        if !seen.insert(name, props.iter().map(|(k, _)| k)) {
+    /// The properties read so far of the open container whose first one is at `start`.
+    fn props_from(&self, start: usize) -> &[(JsString, Value)] {
+        self.props.get(start..).unwrap_or_default()
+    }
+
+    /// Checks that `name` is new among the properties of the open container `id` whose first
+    /// one is at `start`: a scan while it has few, the reader's shared set beyond.
+    fn add_prop(&mut self, id: ObjectId, start: usize, name: &JsString, at: usize) -> R<()> {
+        // Fields, not `props_from`: the scan borrows `props` while `prop_keys` grows.
+        let existing = self.props.get(start..).unwrap_or_default();
+        let fresh = if existing.len() < LINEAR_KEYS {
+            !existing.iter().any(|(k, _)| k == name)
+        } else {
+            if existing.len() == LINEAR_KEYS {
+                let keys = existing.iter().map(|(k, _)| (id, k.clone()));
+                self.prop_keys.extend(keys);
+            }
+            self.prop_keys.insert((id, name.clone()))
+        };
+        if !fresh {
             return Err(self.err_at(
                 at,
                 Kind::Malformed,
@@ -368,22 +377,26 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         match frame {
             Frame::Object {
-                props, key, seen, ..
+                id,
+                props,
+                key,
+                order,
             } => {
                 if key.is_some() {
                     return Ok(Step::Value);
                 }
                 match self.key_or_end(END_JS_OBJECT)? {
                     None => {
-                        self.check_count(props.len(), "object")?;
+                        self.check_count(self.props_from(*props).len(), "object")?;
                         Ok(Step::End)
                     }
                     Some(k) => {
+                        order.note(&k);
                         let name = k.into_name();
-                        self.add_prop(props, seen, &name, at)?;
+                        self.add_prop(*id, *props, &name, at)?;
                         // Fast path: a primitive value needs no trip through the driver.
                         if let Some(v) = self.primitive()? {
-                            props.push((name, v));
+                            self.props.push((name, v));
                             return Ok(Step::Again);
                         }
                         *key = Some(name);
@@ -392,13 +405,12 @@ impl<'a> Reader<'a> {
                 }
             }
             Frame::Dense {
+                id,
                 len,
                 elements,
                 holes,
                 props,
                 key,
-                seen,
-                ..
             } => {
                 while elements.len() < *len as usize {
                     if self.peek_tag()? == THE_HOLE {
@@ -417,7 +429,7 @@ impl<'a> Reader<'a> {
                 }
                 match self.key_or_end(END_DENSE_JS_ARRAY)? {
                     None => {
-                        self.check_count(props.len(), "dense array properties")?;
+                        self.check_count(self.props_from(*props).len(), "dense array properties")?;
                         self.check_count(*len as usize, "dense array length")?;
                         Ok(Step::End)
                     }
@@ -427,27 +439,27 @@ impl<'a> Reader<'a> {
                         format!("index key {i} among a dense array's properties"),
                     )),
                     Some(Key::Name(name)) => {
-                        self.add_prop(props, seen, &name, at)?;
+                        self.add_prop(*id, *props, &name, at)?;
                         *key = Some(name);
                         Ok(Step::Value)
                     }
                 }
             }
             Frame::Sparse {
+                id,
                 length,
                 entries,
                 props,
                 key,
-                seen,
                 seen_index,
-                ..
             } => {
                 if key.is_some() {
                     return Ok(Step::Value);
                 }
                 match self.key_or_end(END_SPARSE_JS_ARRAY)? {
                     None => {
-                        self.check_count(entries.len() + props.len(), "sparse array properties")?;
+                        let n = entries.len() + self.props_from(*props).len();
+                        self.check_count(n, "sparse array properties")?;
                         self.check_count(*length as usize, "sparse array length")?;
                         Ok(Step::End)
                     }
@@ -470,7 +482,7 @@ impl<'a> Reader<'a> {
                         Ok(Step::Value)
                     }
                     Some(Key::Name(name)) => {
-                        self.add_prop(props, seen, &name, at)?;
+                        self.add_prop(*id, *props, &name, at)?;
                         *key = Some(Key::Name(name));
                         Ok(Step::Value)
                     }
@@ -554,21 +566,16 @@ impl<'a> Reader<'a> {
     fn deliver(&mut self, frame: &mut Frame, v: Value) -> R<()> {
         let at = self.pos;
         match frame {
-            Frame::Object { props, key, .. } | Frame::Dense { props, key, .. } if key.is_some() => {
+            Frame::Object { key, .. } | Frame::Dense { key, .. } if key.is_some() => {
                 if let Some(k) = key.take() {
-                    props.push((k, v));
+                    self.props.push((k, v));
                 }
             }
             Frame::Dense { elements, .. } => elements.push(v),
             Frame::Object { .. } => return Err(self.err(Kind::Malformed, "value without a key")),
-            Frame::Sparse {
-                entries,
-                props,
-                key,
-                ..
-            } => match key.take() {
+            Frame::Sparse { entries, key, .. } => match key.take() {
                 Some(Key::Index(i)) => entries.push((i, v)),
-                Some(Key::Name(n)) => props.push((n, v)),
+                Some(Key::Name(n)) => self.props.push((n, v)),
                 None => return Err(self.err(Kind::Malformed, "value without a key")),
             },
             Frame::Map {
@@ -619,7 +626,12 @@ impl<'a> Reader<'a> {
 
     fn finish(&mut self, frame: Frame) -> R<Value> {
         let (id, obj) = match frame {
-            Frame::Object { id, props, .. } => (id, Object::Object(js_key_order(props))),
+            Frame::Object {
+                id, props, order, ..
+            } => (
+                id,
+                Object::Object(self.take_props(id, props, !order.sorted)),
+            ),
             Frame::Dense {
                 id,
                 len,
@@ -628,6 +640,7 @@ impl<'a> Reader<'a> {
                 props,
                 ..
             } => {
+                let properties = self.take_props(id, props, false);
                 let elements = if holes.is_empty() {
                     Elements::Dense(elements)
                 } else {
@@ -653,7 +666,7 @@ impl<'a> Reader<'a> {
                     id,
                     Object::Array(Array {
                         elements,
-                        properties: props,
+                        properties,
                     }),
                 )
             }
@@ -665,11 +678,12 @@ impl<'a> Reader<'a> {
                 ..
             } => {
                 entries.sort_by_key(|(i, _)| *i);
+                let properties = self.take_props(id, props, false);
                 (
                     id,
                     Object::Array(Array {
                         elements: Elements::Sparse { length, entries },
-                        properties: props,
+                        properties,
                     }),
                 )
             }
@@ -687,28 +701,66 @@ impl<'a> Reader<'a> {
         self.set(id, obj);
         Ok(Value::Object(id))
     }
+
+    /// Moves the properties of the container that is ending (from `start` to the top of the
+    /// shared stack) into one exactly sized vector, put in JavaScript's key order if `reorder`
+    /// (an array's extra properties have no index keys, so they never need it).
+    fn take_props(&mut self, id: ObjectId, start: usize, reorder: bool) -> Properties {
+        let start = start.min(self.props.len());
+        if start == self.props.len() {
+            return Vec::new();
+        }
+        if self.props.len() - start >= LINEAR_KEYS {
+            for (k, _) in &self.props[start..] {
+                self.prop_keys.remove(&(id, k.clone()));
+            }
+        }
+        if reorder {
+            return js_key_order(self.props.drain(start..).collect());
+        }
+        self.props.drain(start..).collect()
+    }
+}
+
+/// Up to this many properties, a new key is checked against the others by a scan.
+const LINEAR_KEYS: usize = 16;
+
+/// Whether an object's keys came in JavaScript's own-key order (array indices ascending,
+/// before any other key), noted as they are read: a name key is never an index (the reader
+/// canonicalises `"1"` to `1`), so the usual case needs no second look at the keys.
+#[derive(Clone, Copy)]
+struct KeyOrder {
+    last_index: Option<u32>,
+    named: bool,
+    sorted: bool,
+}
+
+impl KeyOrder {
+    fn new() -> Self {
+        KeyOrder {
+            last_index: None,
+            named: false,
+            sorted: true,
+        }
+    }
+
+    fn note(&mut self, key: &Key) {
+        match key {
+            Key::Index(i) => {
+                if self.named || self.last_index.is_some_and(|p| p >= *i) {
+                    self.sorted = false;
+                }
+                self.last_index = Some(*i);
+            }
+            Key::Name(_) => self.named = true,
+        }
+    }
 }
 
 /// JavaScript's own-key order: array indices ascending first, then the other keys in the order
 /// they were added. V8 writes keys in that order; other writers may not, and the graph must
 /// show what a JavaScript reader would see.
 fn js_key_order(props: Properties) -> Properties {
-    let mut prev: Option<u32> = None;
-    let mut seen_name = false;
-    let ordered = props.iter().all(|(k, _)| match k.array_index() {
-        Some(i) => {
-            let ok = !seen_name && prev.is_none_or(|p| p < i);
-            prev = Some(i);
-            ok
-        }
-        None => {
-            seen_name = true;
-            true
-        }
-    });
-    if ordered {
-        return props;
-    }
     let (mut indexed, names): (Vec<_>, Vec<_>) = props
         .into_iter()
         .partition(|(k, _)| k.array_index().is_some());

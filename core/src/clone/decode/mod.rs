@@ -85,8 +85,9 @@ impl Default for Limits {
 }
 
 /// What a host object (`\`) means. The two meanings are mutually exclusive, so the choice is made
-/// out of band.
+/// out of band. New dialects may be added: match with a wildcard arm.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HostObjects {
     /// Ours (and Deno's): `\` + varint index into the message's port table.
     #[default]
@@ -219,6 +220,8 @@ fn read(bytes: &[u8], options: &DecodeOptions, table: Table) -> R<Graph> {
         buffer_lens: Vec::new(),
         buffer_used: vec![false; buffers.len()],
         key_cache: std::array::from_fn(|_| None),
+        props: Vec::new(),
+        prop_keys: HashSet::new(),
     };
     for (data, &len) in buffers.into_iter().zip(&buffer_lens) {
         r.charge_bytes(len)?;
@@ -265,6 +268,13 @@ struct Reader<'a> {
     /// Recently seen one-byte keys too long to be inline: records repeat their keys, and one
     /// shared copy each saves an allocation per property.
     key_cache: [Option<JsString>; KEY_CACHE],
+    /// The properties of every open object and array, innermost last: a container's own are
+    /// moved out, into one exactly sized vector, when it ends (the wire gives their count only
+    /// after them), so a growing object reallocates nothing of its own.
+    props: Properties,
+    /// The keys of open containers with many properties, for duplicate detection; each
+    /// container's are removed when it ends, so the set is reused, not reallocated.
+    prop_keys: HashSet<(ObjectId, JsString)>,
 }
 
 /// Boxed inside the reader: keeps every `Result` on the hot path as small as the value it holds.

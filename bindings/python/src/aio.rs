@@ -47,7 +47,7 @@ pub(crate) fn resolve(
     future: &Bound<'_, PyAny>,
     mode: Mode,
 ) -> PyResult<bool> {
-    let error = match shared.take(py)? {
+    let error = match shared.take(py) {
         Step::Empty => return Ok(false),
         Step::Event(event) => {
             if mode.yields_port() {
@@ -59,8 +59,7 @@ pub(crate) fn resolve(
             return Ok(true);
         }
         Step::Bad(err, _) | Step::Fail(err) => err,
-        Step::End(end) => end_error(py, errors::to_py(py, end), mode)?,
-        Step::Stop(end) => end_error(py, end, mode)?,
+        Step::End(end) => end_error(py, shared.end_error(py, end), mode)?,
     };
     future.call_method1("set_exception", (error.value(py),))?;
     Ok(true)

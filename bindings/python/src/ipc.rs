@@ -10,93 +10,144 @@
 //! `spawn` is written in Python (`webmessaging/_process.py`) with `subprocess.Popen`, on top of
 //! `export_fd`. Every call that may block releases the interpreter.
 
+use std::collections::VecDeque;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyTimeoutError, PyValueError};
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyOSError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use webmessaging_core as core;
-use webmessaging_core::{CloseReason, Notifier};
+use webmessaging_core::{CloseNotice, CloseReason, MessageEventTarget, MessageEventType, Notifier};
 use webmessaging_ipc as ipc;
 use webmessaging_python_macros::catch_panics;
 
 use crate::aio::{Mode, Receive};
 use crate::errors;
-use crate::port::{deadline_of, next_slice, Inner, MessageEvent, MessagePort, PortShared, Step};
+use crate::port::{deadline_of, Kind, MessageEvent, MessagePort, PortShared, Step};
 
 /// What a Python `Listener` receives from: the socket, and whether `close()` was called (the end
 /// of its stream of clients, whatever the socket says afterwards).
+///
+/// It is a [`MessageEventTarget`], so a listener is drained like every other receiver: one
+/// event per accepted client, its port in `ports[0]` (origin `""`, no data), and
+/// `Error::Closed` once `close()` was called. A client that could not be set up (e.g. out of
+/// descriptors: that client is lost, the listener goes on) is a `messageerror` event, as a
+/// message that could not be delivered is; its OS error waits in `failures` for
+/// [`connect_step`](Self::connect_step) to raise.
 pub(crate) struct Accepting {
     listener: ipc::Listener,
     closed: AtomicBool,
+    /// The errors of clients that could not be set up, oldest first: one per `messageerror`
+    /// event handed out and not yet turned into a Python exception.
+    failures: Mutex<VecDeque<ipc::Error>>,
 }
 
-impl Accepting {
-    pub(crate) fn set_notifier(&self, notifier: Option<Notifier>) {
-        self.listener.set_notifier(notifier);
-    }
+/// How many client failures wait for their `messageerror` events at most (more are older than
+/// any event still being taken; the oldest go first).
+const MAX_FAILURES: usize = 16;
 
+impl Accepting {
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
-    fn closed_error(py: Python<'_>) -> PyErr {
+    /// The end of the stream of clients, as the core says it.
+    fn closed() -> core::Error {
+        core::Error::Closed(CloseNotice {
+            reason: CloseReason::Closed,
+            by_peer: false,
+        })
+    }
+
+    /// The Python exception for the end of the stream of clients.
+    pub(crate) fn closed_error(py: Python<'_>) -> PyErr {
         errors::port_closed(py, "the listener is closed", CloseReason::Closed, false)
     }
 
-    /// The `connect` event of a new client's port.
-    fn event(py: Python<'_>, port: core::MessagePort) -> PyResult<Py<MessageEvent>> {
-        let port = Py::new(py, MessagePort::wrap(port))?;
-        Py::new(py, MessageEvent::connect(py, port)?)
+    /// A listener's event in the core's shape: no data, origin `""`, no source.
+    fn event(event_type: MessageEventType, ports: Vec<core::MessagePort>) -> core::MessageEvent {
+        core::MessageEvent {
+            event_type,
+            data: Vec::new(),
+            array_buffers: Vec::new(),
+            origin: String::new(),
+            last_event_id: String::new(),
+            source: None,
+            ports,
+        }
     }
 
-    /// The next client without waiting (one step, for dispatch and `try_accept`).
-    pub(crate) fn take(&self, py: Python<'_>) -> Step {
+    /// A client's `connect` event: its port in `ports[0]`.
+    fn connect_event(port: core::MessagePort) -> core::MessageEvent {
+        Self::event(MessageEventType::Message, vec![port])
+    }
+
+    /// A client that could not be set up: its error waits for the `messageerror` event.
+    fn failed(&self, err: ipc::Error) -> core::MessageEvent {
+        {
+            let mut failures = self.failures.lock();
+            if failures.len() >= MAX_FAILURES {
+                failures.pop_front();
+            }
+            failures.push_back(err);
+        }
+        Self::event(MessageEventType::MessageError, Vec::new())
+    }
+
+    /// A listener's event as Python's: a `connect` event with the client's `MessagePort`, or
+    /// the error of a client that could not be set up.
+    pub(crate) fn connect_step(&self, py: Python<'_>, event: core::MessageEvent) -> Step {
+        if event.is_message_error() {
+            let err = self.failures.lock().pop_front();
+            return Step::Fail(match err {
+                Some(e) => errors::ipc_to_py(py, e),
+                None => PyOSError::new_err("a client could not be set up"),
+            });
+        }
+        let Some(port) = event.ports.into_iter().next() else {
+            return Step::Fail(errors::internal(py, "a connect event without its port"));
+        };
+        let made = Py::new(py, MessagePort::wrap(port))
+            .and_then(|port| Py::new(py, MessageEvent::connect(py, port)?));
+        match made {
+            Ok(event) => Step::Event(event),
+            Err(e) => Step::Fail(e),
+        }
+    }
+}
+
+impl MessageEventTarget for Accepting {
+    fn try_next_event(&self) -> core::Result<Option<core::MessageEvent>> {
         if self.is_closed() {
-            return Step::Stop(Self::closed_error(py));
+            return Err(Self::closed());
         }
         match self.listener.try_accept() {
-            Ok(Some(port)) => match Self::event(py, port) {
-                Ok(event) => Step::Event(event),
-                Err(e) => Step::Fail(e),
-            },
-            Ok(None) => Step::Empty,
-            Err(_) if self.is_closed() => Step::Stop(Self::closed_error(py)),
-            Err(e) => Step::Fail(errors::ipc_to_py(py, e)),
+            Ok(Some(port)) => Ok(Some(Self::connect_event(port))),
+            Ok(None) => Ok(None),
+            Err(_) if self.is_closed() => Err(Self::closed()),
+            Err(e) => Ok(Some(self.failed(e))),
         }
     }
 
-    /// Waits for the next client with the interpreter released, in slices so signals (Ctrl-C)
-    /// and `close()` from another thread are seen.
-    pub(crate) fn accept_event(
-        &self,
-        py: Python<'_>,
-        timeout: Option<f64>,
-    ) -> PyResult<Py<MessageEvent>> {
-        let deadline = deadline_of(timeout)?;
-        loop {
-            if self.is_closed() {
-                return Err(Self::closed_error(py));
-            }
-            let slice = next_slice(deadline);
-            match py.detach(|| self.listener.accept(Some(slice))) {
-                Ok(port) => return Self::event(py, port),
-                Err(_) if self.is_closed() => return Err(Self::closed_error(py)),
-                Err(e) if errors::ipc_timed_out(&e, true) => {
-                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                        return Err(PyTimeoutError::new_err(
-                            "no client connected before the timeout",
-                        ));
-                    }
-                    py.check_signals()?;
-                }
-                Err(e) => return Err(errors::ipc_to_py(py, e)),
-            }
+    fn next_event(&self, timeout: Option<Duration>) -> core::Result<core::MessageEvent> {
+        if self.is_closed() {
+            return Err(Self::closed());
         }
+        match self.listener.accept(timeout) {
+            Ok(port) => Ok(Self::connect_event(port)),
+            Err(_) if self.is_closed() => Err(Self::closed()),
+            Err(e) if errors::ipc_timed_out(&e, true) => Err(core::Error::Timeout),
+            Err(e) => Ok(self.failed(e)),
+        }
+    }
+
+    fn set_notifier(&self, notifier: Option<Notifier>) {
+        self.listener.set_notifier(notifier);
     }
 }
 
@@ -152,17 +203,16 @@ impl Listener {
     /// the GIL released. Raises `TimeoutError`, or `PortClosedError` once the listener is closed.
     #[pyo3(signature = (timeout = None))]
     fn accept<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        let event = self.accepting.accept_event(py, timeout)?;
+        deadline_of(timeout)?; // validates it, even when a client is waiting
+        let event = self.shared.recv_blocking(py, timeout)?;
         first_port(py, event)
     }
 
     /// The next client's port if one is waiting, else `None`; `PortClosedError` once closed.
     fn try_accept<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.accepting.take(py) {
-            Step::Event(event) => Ok(Some(first_port(py, event)?)),
-            Step::Empty => Ok(None),
-            Step::Stop(e) | Step::Fail(e) | Step::Bad(e, _) => Err(e),
-            Step::End(e) => Err(errors::to_py(py, e)),
+        match self.shared.try_recv(py)? {
+            Some(event) => Ok(Some(first_port(py, event)?)),
+            None => Ok(None),
         }
     }
 
@@ -218,7 +268,7 @@ impl Listener {
 
     /// The next client's port; the iteration ends when the listener is closed.
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.accepting.accept_event(py, None) {
+        match self.shared.recv_blocking(py, None) {
             Ok(event) => Ok(Some(first_port(py, event)?)),
             Err(e)
                 if self.accepting.is_closed()
@@ -300,9 +350,10 @@ fn listen(
     let accepting = Arc::new(Accepting {
         listener,
         closed: AtomicBool::new(false),
+        failures: Mutex::new(VecDeque::new()),
     });
     Ok(Listener {
-        shared: PortShared::new(Inner::Listener(accepting.clone())),
+        shared: PortShared::new(accepting.clone(), Kind::Listener(accepting.clone())),
         accepting,
     })
 }

@@ -15,13 +15,14 @@ use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyDict, PyTuple};
 use webmessaging_core as core;
-use webmessaging_core::{Error, Message};
+use webmessaging_core::{Error, Message, MessageEventTarget};
 use webmessaging_python_macros::catch_panics;
 
 use crate::aio::{self, Mode, Receive};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
 use crate::hub::HubCore;
+use crate::ipc::Accepting;
 
 /// How many messages one port may dispatch per hub round before yielding to other ports.
 const DISPATCH_BUDGET: usize = 512;
@@ -41,26 +42,28 @@ struct PyState {
     keepalive: Option<Arc<PortShared>>,
 }
 
-/// What a [`PortShared`] receives from.
-pub(crate) enum Inner {
-    Port(core::MessagePort),
-    Window(core::Window),
-    Broadcast(core::BroadcastChannel),
-    /// A cross-process listener: its "messages" are `connect` events, one per client.
-    Listener(Arc<crate::ipc::Accepting>),
+/// The Python-specific part of a kind of receiver: what its events become and what keeps it
+/// alive. Taking, waiting and draining go through the core's [`MessageEventTarget`] for every
+/// kind alike.
+pub(crate) enum Kind {
+    /// A port or broadcast channel: `message` events; a handler keeps it alive until its stream
+    /// ends (R-CH-33, R-BC-20).
+    Messages,
+    /// A window: `message` events; it lives as long as its host keeps it, handler or not.
+    Window,
+    /// A cross-process listener: `connect` events, one per client (see [`Accepting`]).
+    Listener(Arc<Accepting>),
 }
 
 /// One step of taking from a receiver.
 pub(crate) enum Step {
     Event(Py<MessageEvent>),
     Empty,
-    /// The end of the queue (a port's close record, a closed broadcast channel), or a port
-    /// transferred away: the error to raise from pull calls.
+    /// The end of the stream (a port's close record, a closed broadcast channel or listener),
+    /// or a port transferred away: the error to raise from pull calls.
     End(Error),
     /// A message that could not be deserialized: the error and the `messageerror` event.
     Bad(PyErr, Py<MessageEvent>),
-    /// The end of a listener (it was closed): pull calls raise this `PortClosedError`.
-    Stop(PyErr),
     /// A listener could not set up one client (e.g. out of descriptors; that client is lost,
     /// the listener goes on): pull calls raise it, dispatch reports it and carries on.
     Fail(PyErr),
@@ -69,7 +72,8 @@ pub(crate) enum Step {
 /// The state behind one Python `MessagePort`, `Window` or `BroadcastChannel` object: its
 /// onmessage handler, the hub it runs on, and recv_async waiters.
 pub(crate) struct PortShared {
-    pub(crate) inner: Inner,
+    target: Arc<dyn MessageEventTarget>,
+    kind: Kind,
     state: Mutex<PyState>,
     notifier_installed: AtomicBool,
     dispatching: AtomicBool,
@@ -78,9 +82,10 @@ pub(crate) struct PortShared {
 }
 
 impl PortShared {
-    pub(crate) fn new(inner: Inner) -> Arc<Self> {
+    pub(crate) fn new(target: Arc<dyn MessageEventTarget>, kind: Kind) -> Arc<Self> {
         Arc::new_cyclic(|me| PortShared {
-            inner,
+            target,
+            kind,
             state: Mutex::new(PyState::default()),
             notifier_installed: AtomicBool::new(false),
             dispatching: AtomicBool::new(false),
@@ -99,86 +104,95 @@ impl PortShared {
                     shared.notify();
                 }
             });
-            match &self.inner {
-                Inner::Port(p) => p.set_notifier(Some(notifier)),
-                Inner::Window(w) => w.set_notifier(Some(notifier)),
-                Inner::Broadcast(b) => b.set_notifier(Some(notifier)),
-                Inner::Listener(l) => l.set_notifier(Some(notifier)),
-            }
+            self.target.set_notifier(Some(notifier));
         }
     }
 
-    /// Enables delivery (ports only: windows and broadcast channels are always enabled).
+    /// Enables delivery (a port's `start()`; other receivers deliver from the start).
     pub(crate) fn start(&self) {
-        if let Inner::Port(p) = &self.inner {
-            p.start();
+        self.target.start();
+    }
+
+    /// Takes the next event, if any: the one drain every pull call, `recv_async` and dispatch
+    /// go through.
+    pub(crate) fn take(&self, py: Python<'_>) -> Step {
+        match self.target.try_next_event() {
+            Ok(Some(event)) => self.step(py, event),
+            Ok(None) => Step::Empty,
+            Err(e) => Step::End(e),
         }
     }
 
-    /// Takes the next event, if any.
-    pub(crate) fn take(&self, py: Python<'_>) -> PyResult<Step> {
-        match &self.inner {
-            Inner::Port(p) => match p.try_recv() {
-                Ok(Some(m)) => Ok(event_step(py, convert::decode_message(py, m), "", None)),
-                Ok(None) => Ok(Step::Empty),
-                Err(e) => Ok(Step::End(e)),
-            },
-            Inner::Window(w) => match w.try_recv() {
-                Some(ev) => Ok(window_event_step(py, ev)),
-                None => Ok(Step::Empty),
-            },
-            Inner::Broadcast(b) => match b.try_recv() {
-                Ok(Some(ev)) => Ok(window_event_step(py, ev)),
-                Ok(None) => Ok(Step::Empty),
-                Err(e) => Ok(Step::End(e)),
-            },
-            Inner::Listener(l) => Ok(l.take(py)),
+    /// A core event as this kind's Python event.
+    fn step(&self, py: Python<'_>, event: core::MessageEvent) -> Step {
+        match &self.kind {
+            Kind::Listener(accepting) => accepting.connect_step(py, event),
+            Kind::Messages | Kind::Window => message_step(py, event),
         }
     }
 
-    /// Blocking receive with the interpreter released (see [`blocking_recv`]).
+    /// The Python exception for the end of the stream (or a port transferred away).
+    pub(crate) fn end_error(&self, py: Python<'_>, err: Error) -> PyErr {
+        match (&self.kind, err) {
+            (Kind::Listener(_), Error::Closed(_)) => Accepting::closed_error(py),
+            (_, err) => errors::to_py(py, err),
+        }
+    }
+
+    /// What a pull call returns for a step: the event, `None`, or the exception to raise.
+    fn pulled(&self, py: Python<'_>, step: Step) -> PyResult<Option<Py<MessageEvent>>> {
+        match step {
+            Step::Event(event) => Ok(Some(event)),
+            Step::Empty => Ok(None),
+            Step::End(e) => Err(self.end_error(py, e)),
+            Step::Bad(err, _) | Step::Fail(err) => Err(err),
+        }
+    }
+
+    /// Waits for the next event with the interpreter released, in slices so signals (Ctrl-C)
+    /// are handled. Raises the built-in `TimeoutError` when `timeout` seconds pass.
     pub(crate) fn recv_blocking(
         &self,
         py: Python<'_>,
         timeout: Option<f64>,
     ) -> PyResult<Py<MessageEvent>> {
-        if let Inner::Listener(l) = &self.inner {
-            return l.accept_event(py, timeout);
-        }
         loop {
-            match self.take(py)? {
-                Step::Event(ev) => return Ok(ev),
-                Step::Bad(err, _) | Step::Stop(err) | Step::Fail(err) => return Err(err),
-                Step::End(e) => return Err(errors::to_py(py, e)),
-                Step::Empty => {}
+            if let Some(event) = self.pulled(py, self.take(py))? {
+                return Ok(event);
             }
-            let got = match &self.inner {
-                Inner::Listener(l) => return l.accept_event(py, timeout),
-                Inner::Port(p) => blocking_wait(py, &|t| p.recv(t).map(Raw::Message), timeout)?,
-                Inner::Window(w) => blocking_wait(py, &|t| w.recv(t).map(Raw::Event), timeout)?,
-                Inner::Broadcast(b) => blocking_wait(py, &|t| b.recv(t).map(Raw::Event), timeout)?,
-            };
-            let step = match got {
-                Raw::Message(m) => event_step(py, convert::decode_message(py, m), "", None),
-                Raw::Event(ev) => window_event_step(py, ev),
-            };
-            match step {
-                Step::Event(ev) => return Ok(ev),
-                Step::Bad(err, _) | Step::Stop(err) | Step::Fail(err) => return Err(err),
-                Step::End(e) => return Err(errors::to_py(py, e)),
-                Step::Empty => {}
+            let event = self.wait(py, timeout)?;
+            if let Some(event) = self.pulled(py, self.step(py, event))? {
+                return Ok(event);
+            }
+        }
+    }
+
+    /// The waiting part of [`recv_blocking`](Self::recv_blocking).
+    fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<core::MessageEvent> {
+        let deadline = deadline_of(timeout)?;
+        loop {
+            let slice = next_slice(deadline);
+            match py.detach(|| self.target.next_event(Some(slice))) {
+                Ok(event) => return Ok(event),
+                Err(Error::Timeout) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(PyTimeoutError::new_err(match self.kind {
+                            Kind::Listener(_) => "no client connected before the timeout",
+                            Kind::Messages | Kind::Window => {
+                                "no message arrived before the timeout"
+                            }
+                        }));
+                    }
+                    py.check_signals()?;
+                }
+                Err(e) => return Err(self.end_error(py, e)),
             }
         }
     }
 
     /// `try_recv()` for Python: an event, `None`, or the end error.
     pub(crate) fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<MessageEvent>>> {
-        match self.take(py)? {
-            Step::Event(ev) => Ok(Some(ev)),
-            Step::Empty => Ok(None),
-            Step::End(e) => Err(errors::to_py(py, e)),
-            Step::Bad(err, _) | Step::Stop(err) | Step::Fail(err) => Err(err),
-        }
+        self.pulled(py, self.take(py))
     }
 
     pub(crate) fn get_onmessage(&self, py: Python<'_>) -> Option<Py<PyAny>> {
@@ -329,26 +343,21 @@ impl PortShared {
                 }
             };
             match self.take(py) {
-                Ok(Step::Event(event)) => {
+                Step::Event(event) => {
                     if let Err(e) = callback.call1(py, (event,)) {
                         e.write_unraisable(py, Some(callback.bind(py)));
                     }
                 }
-                Ok(Step::Bad(err, event)) => self.message_error(py, err, event),
-                Ok(Step::Empty) => return false,
-                Ok(Step::End(Error::Closed(_))) => {
+                Step::Bad(err, event) => self.message_error(py, err, event),
+                Step::Empty => return false,
+                Step::End(Error::Closed(_)) => {
                     self.on_closed();
                     return false;
                 }
                 // Transferred away (its new owner dispatches now).
-                Ok(Step::End(_)) => return false,
-                Ok(Step::Stop(_)) => {
-                    self.on_closed();
-                    return false;
-                }
+                Step::End(_) => return false,
                 // That client is lost (the error was its queue entry); the next may be ready.
-                Ok(Step::Fail(e)) => e.write_unraisable(py, Some(callback.bind(py))),
-                Err(e) => e.write_unraisable(py, Some(callback.bind(py))),
+                Step::Fail(e) => e.write_unraisable(py, Some(callback.bind(py))),
             }
         }
         true
@@ -400,8 +409,8 @@ impl PortShared {
             let mut st = self.state.lock();
             // Windows live as long as their host keeps them; ports and broadcast channels with
             // a handler stay alive until closed (R-CH-33, R-BC-20).
-            let keepalive = match (&self.inner, start) {
-                (Inner::Window(_), _) | (_, false) => None,
+            let keepalive = match (&self.kind, start) {
+                (Kind::Window, _) | (_, false) => None,
                 _ => self.me.upgrade(),
             };
             (
@@ -461,8 +470,9 @@ fn event_step(
     }
 }
 
-/// A window or broadcast event: decode its payload, find the Python object of its source.
-fn window_event_step(py: Python<'_>, ev: core::MessageEvent) -> Step {
+/// A `message` event of a port, window or broadcast channel: decode its payload, find the
+/// Python object of its source (a port's event has none, and origin `""`).
+fn message_step(py: Python<'_>, event: core::MessageEvent) -> Step {
     let core::MessageEvent {
         event_type,
         data,
@@ -471,7 +481,7 @@ fn window_event_step(py: Python<'_>, ev: core::MessageEvent) -> Step {
         source,
         ports,
         ..
-    } = ev;
+    } = event;
     let source = source.and_then(|s| crate::window::python_window(py, &s));
     if event_type == core::MessageEventType::MessageError {
         let err = errors::decode_error(py, "the message could not be deserialized");
@@ -557,12 +567,6 @@ pub(crate) fn after_transfer(transfer: &Transfer<'_>) {
     }
 }
 
-/// What a blocking wait returned.
-pub(crate) enum Raw {
-    Message(Message),
-    Event(core::MessageEvent),
-}
-
 /// The instant a `timeout` in seconds ends (`None`: never; a timeout too large to represent is
 /// never too). Raises `ValueError` for NaN or a negative timeout.
 pub(crate) fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
@@ -587,31 +591,6 @@ pub(crate) fn next_slice(deadline: Option<Instant>) -> Duration {
     }
 }
 
-/// Waits with the interpreter released, in slices so signals (Ctrl-C) are handled. Raises the
-/// built-in `TimeoutError` when `timeout` seconds pass.
-fn blocking_wait(
-    py: Python<'_>,
-    recv: &(dyn Fn(Option<Duration>) -> Result<Raw, Error> + Sync),
-    timeout: Option<f64>,
-) -> PyResult<Raw> {
-    let deadline = deadline_of(timeout)?;
-    loop {
-        let slice = next_slice(deadline);
-        match py.detach(|| recv(Some(slice))) {
-            Ok(raw) => return Ok(raw),
-            Err(Error::Timeout) => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Err(PyTimeoutError::new_err(
-                        "no message arrived before the timeout",
-                    ));
-                }
-                py.check_signals()?;
-            }
-            Err(e) => return Err(errors::to_py(py, e)),
-        }
-    }
-}
-
 /// One end of a `MessageChannel`; it can be posted to, received from and transferred.
 #[pyclass(module = "webmessaging", frozen, weakref)]
 pub(crate) struct MessagePort {
@@ -622,7 +601,7 @@ pub(crate) struct MessagePort {
 impl MessagePort {
     pub(crate) fn wrap(port: core::MessagePort) -> Self {
         MessagePort {
-            shared: PortShared::new(Inner::Port(port.clone())),
+            shared: PortShared::new(Arc::new(port.clone()), Kind::Messages),
             port,
         }
     }

@@ -13,7 +13,7 @@ use webmessaging_python_macros::catch_panics;
 use crate::aio::{Mode, Receive};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
-use crate::port::{after_transfer, transfer_list, Inner, MessageEvent, PortShared};
+use crate::port::{after_transfer, transfer_list, Kind, MessageEvent, PortShared};
 
 /// Windows that have posted, so an event's `source` is the very `Window` object that posted.
 static SOURCES: Mutex<Vec<(core::WindowProxy, Py<PyWeakrefReference>)>> = Mutex::new(Vec::new());
@@ -82,7 +82,7 @@ pub(crate) struct Window {
 impl Window {
     fn wrap(window: core::Window) -> Self {
         Window {
-            shared: PortShared::new(Inner::Window(window.clone())),
+            shared: PortShared::new(Arc::new(window.clone()), Kind::Window),
             window,
         }
     }
@@ -237,7 +237,7 @@ impl BroadcastChannel {
         };
         let channel = core::BroadcastChannel::new_utf16(&utf16_units(&name)?, origin);
         Ok(BroadcastChannel {
-            shared: PortShared::new(Inner::Broadcast(channel.clone())),
+            shared: PortShared::new(Arc::new(channel.clone()), Kind::Messages),
             channel,
         })
     }

@@ -22,7 +22,8 @@ use crate::convert::{
     MAX_DATE_MS, MAX_DEPTH, MIN_DATE_MS, MOVE_THRESHOLD,
 };
 use crate::errors;
-use crate::port::{MessagePort, Transfer, TransferItem};
+use crate::port::MessagePort;
+use crate::transfer::{Transfer, TransferItem};
 
 /// Python objects already in the graph, by address. Most messages hold a handful of objects:
 /// a short array is searched linearly (no allocation, no hashing) until it grows.

@@ -259,6 +259,53 @@ def test_out_of_descriptors_is_oserror_emfile():
     assert done.returncode == 0, done.stderr.decode()
 
 
+A_CLIENT_LOST_TO_THE_DESCRIPTOR_LIMIT = """
+import errno, os, resource, subprocess, sys, tempfile, webmessaging as wm
+path = os.path.join(tempfile.mkdtemp(), "sock")
+listener = wm.listen(path)
+client = subprocess.Popen(
+    [sys.executable, "-c",
+     "import sys, webmessaging as wm; sys.stdin.readline(); "
+     "wm.connect(sys.argv[1], timeout=20).post_message('from the client'); wm.flush(20)",
+     path],
+    stdin=subprocess.PIPE,
+)
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError:
+    pass
+client.stdin.write(b"connect\\n")
+client.stdin.flush()
+try:
+    listener.accept(timeout=20)
+except OSError as e:
+    assert type(e) is OSError and e.errno == errno.EMFILE, repr(e)
+else:
+    raise AssertionError("a client was set up without a descriptor")
+for fd in held:
+    os.close(fd)
+while True:  # the listener goes on: the client still waits and is accepted now
+    try:
+        port = listener.accept(timeout=20)
+        break
+    except OSError as e:
+        assert e.errno == errno.EMFILE, repr(e)  # failures queued while the limit held
+assert port.recv(timeout=20).data == "from the client"
+assert client.wait(timeout=20) == 0
+listener.close()
+"""
+
+
+def test_a_client_lost_to_the_descriptor_limit_is_oserror_and_the_listener_goes_on():
+    done = subprocess.run(
+        [sys.executable, "-c", A_CLIENT_LOST_TO_THE_DESCRIPTOR_LIMIT], capture_output=True, timeout=2 * TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr.decode()
+
+
 def test_export_of_a_closed_port_is_a_data_clone_error():
     channel = wm.MessageChannel()
     channel.port1.close()

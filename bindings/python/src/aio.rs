@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use webmessaging_python_macros::catch_panics;
 
 use crate::errors;
-use crate::port::{PortShared, Step};
+use crate::receiver::{Receiver, Step};
 
 /// What the end of the receiver becomes for the awaiting code.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,11 +43,11 @@ impl Mode {
 /// Tries to complete `future` from `shared`; `Ok(false)` when nothing is waiting.
 pub(crate) fn resolve(
     py: Python<'_>,
-    shared: &PortShared,
+    shared: &Receiver,
     future: &Bound<'_, PyAny>,
     mode: Mode,
 ) -> PyResult<bool> {
-    let error = match shared.take(py)? {
+    let error = match shared.take(py) {
         Step::Empty => return Ok(false),
         Step::Event(event) => {
             if mode.yields_port() {
@@ -59,8 +59,7 @@ pub(crate) fn resolve(
             return Ok(true);
         }
         Step::Bad(err, _) | Step::Fail(err) => err,
-        Step::End(end) => end_error(py, errors::to_py(py, end), mode)?,
-        Step::Stop(end) => end_error(py, end, mode)?,
+        Step::End(end) => end_error(py, shared.end_error(py, end), mode)?,
     };
     future.call_method1("set_exception", (error.value(py),))?;
     Ok(true)
@@ -79,7 +78,7 @@ fn end_error(py: Python<'_>, err: PyErr, mode: Mode) -> PyResult<PyErr> {
 /// The awaitable returned by `recv_async()` and `__anext__()` (see the module docs).
 #[pyclass(module = "webmessaging._native", name = "recv_async", frozen)]
 pub(crate) struct Receive {
-    shared: Arc<PortShared>,
+    shared: Arc<Receiver>,
     timeout: Option<f64>,
     mode: Mode,
     /// The future and its `__await__` iterator, once started.
@@ -87,7 +86,7 @@ pub(crate) struct Receive {
 }
 
 impl Receive {
-    pub(crate) fn new(shared: Arc<PortShared>, timeout: Option<f64>, mode: Mode) -> PyResult<Self> {
+    pub(crate) fn new(shared: Arc<Receiver>, timeout: Option<f64>, mode: Mode) -> PyResult<Self> {
         if timeout.is_some_and(|t| t.is_nan() || t < 0.0) {
             return Err(PyValueError::new_err(
                 "timeout must be a non-negative number",
@@ -232,7 +231,7 @@ impl TimeOut {
 /// The future's done callback: forgets the waiter and the timer, however the future ended.
 #[pyclass(module = "webmessaging._native", frozen)]
 struct WaiterDone {
-    shared: Weak<PortShared>,
+    shared: Weak<Receiver>,
     timer: Option<Py<PyAny>>,
 }
 

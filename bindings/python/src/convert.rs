@@ -21,7 +21,8 @@ use crate::codec;
 pub(crate) use crate::codec::from_graph::from_graph;
 pub(crate) use crate::codec::to_graph::{graph_with_transfer, to_graph};
 use crate::errors::{self, IntoPyResult};
-use crate::port::{MessagePort, Transfer, TransferItem};
+use crate::port::MessagePort;
+use crate::transfer::{Transfer, TransferItem};
 
 /// Deepest nesting we walk (both ways). The walk is recursive, so this protects the stack of
 /// threads with small stacks; the core decoder enforces the same depth on bytes.

@@ -22,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use pyo3::prelude::*;
 use webmessaging_python_macros::catch_panics;
 
-use crate::port::PortShared;
+use crate::receiver::Receiver;
 
 /// How a hub wakes its consumer.
 enum Wake {
@@ -37,7 +37,7 @@ enum Wake {
 
 #[derive(Default)]
 struct HubState {
-    ready: VecDeque<Arc<PortShared>>,
+    ready: VecDeque<Arc<Receiver>>,
     /// A wake-up was sent and the consumer has not taken the batch yet.
     signaled: bool,
     closed: bool,
@@ -49,7 +49,7 @@ pub(crate) struct HubCore {
     wake: Wake,
     /// Ports whose `onmessage` was set to run here (weak; dead entries are pruned as the list
     /// grows): after a fork, the child's new consumer re-serves them all.
-    listeners: Mutex<Vec<Weak<PortShared>>>,
+    listeners: Mutex<Vec<Weak<Receiver>>>,
 }
 
 fn unpoisoned<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -64,7 +64,7 @@ impl HubCore {
     }
 
     /// Records that `port`'s `onmessage` runs on this hub (see [`Hub::after_fork_in_child`]).
-    pub(crate) fn add_listener(&self, port: &Arc<PortShared>) {
+    pub(crate) fn add_listener(&self, port: &Arc<Receiver>) {
         let mut list = unpoisoned(&self.listeners);
         if list.len() == list.capacity() {
             // Amortized O(1): prune the dead and the duplicates only when the list would grow.
@@ -76,7 +76,7 @@ impl HubCore {
     }
 
     /// Queues `port` for the consumer; called from notifiers on any thread, without Python.
-    pub(crate) fn push(&self, port: Arc<PortShared>) {
+    pub(crate) fn push(&self, port: Arc<Receiver>) {
         let wake = {
             let mut st = self.lock();
             if st.closed {
@@ -98,7 +98,7 @@ impl HubCore {
         }
     }
 
-    fn take(&self) -> VecDeque<Arc<PortShared>> {
+    fn take(&self) -> VecDeque<Arc<Receiver>> {
         let mut st = self.lock();
         st.signaled = false;
         std::mem::take(&mut st.ready)
@@ -173,7 +173,7 @@ impl Hub {
     /// ports marked as being dispatched or taken from the ready list but never served. Clears
     /// those marks and queues every listening port once (a port with nothing waiting is a no-op).
     pub(crate) fn after_fork_in_child(&self) {
-        let ports: Vec<Arc<PortShared>> = unpoisoned(&self.core.listeners)
+        let ports: Vec<Arc<Receiver>> = unpoisoned(&self.core.listeners)
             .iter()
             .filter_map(Weak::upgrade)
             .collect();

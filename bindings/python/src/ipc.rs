@@ -1,104 +1,24 @@
-//! Cross-process ports: `export_fd` / `import_fd`, `parent_port`, `connect`, and the
-//! `Listener` that `listen` returns.
+//! Cross-process ports: `export_fd` / `import_fd`, `parent_port` and `connect` (the listener
+//! that `listen` returns is in [`crate::listener`]).
 //!
 //! A port from another process is an ordinary core port, so it gets the ordinary Python
-//! `MessagePort`. A listener is served like a port too: its shared state is a [`PortShared`]
-//! whose "messages" are `connect` events, so `onconnect` runs where `onmessage` would (the
-//! running asyncio loop, else the dispatcher thread), `accept_async` and `async for` reuse the
-//! `recv_async` machinery, and a listener with a handler stays alive until it is closed.
-//!
-//! `spawn` is written in Python (`webmessaging/_process.py`) with `subprocess.Popen`, on top of
-//! `export_fd`. Every call that may block releases the interpreter.
+//! `MessagePort`. `spawn` is written in Python (`webmessaging/_process.py`) with
+//! `subprocess.Popen`, on top of `export_fd`. Every call that may block releases the
+//! interpreter.
 
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
-use webmessaging_core as core;
-use webmessaging_core::{CloseReason, Notifier};
 use webmessaging_ipc as ipc;
 use webmessaging_python_macros::catch_panics;
 
-use crate::aio::{Mode, Receive};
 use crate::errors;
-use crate::port::{deadline_of, next_slice, Inner, MessageEvent, MessagePort, PortShared, Step};
-
-/// What a Python `Listener` receives from: the socket, and whether `close()` was called (the end
-/// of its stream of clients, whatever the socket says afterwards).
-pub(crate) struct Accepting {
-    listener: ipc::Listener,
-    closed: AtomicBool,
-}
-
-impl Accepting {
-    pub(crate) fn set_notifier(&self, notifier: Option<Notifier>) {
-        self.listener.set_notifier(notifier);
-    }
-
-    fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
-    fn closed_error(py: Python<'_>) -> PyErr {
-        errors::port_closed(py, "the listener is closed", CloseReason::Closed, false)
-    }
-
-    /// The `connect` event of a new client's port.
-    fn event(py: Python<'_>, port: core::MessagePort) -> PyResult<Py<MessageEvent>> {
-        let port = Py::new(py, MessagePort::wrap(port))?;
-        Py::new(py, MessageEvent::connect(py, port)?)
-    }
-
-    /// The next client without waiting (one step, for dispatch and `try_accept`).
-    pub(crate) fn take(&self, py: Python<'_>) -> Step {
-        if self.is_closed() {
-            return Step::Stop(Self::closed_error(py));
-        }
-        match self.listener.try_accept() {
-            Ok(Some(port)) => match Self::event(py, port) {
-                Ok(event) => Step::Event(event),
-                Err(e) => Step::Fail(e),
-            },
-            Ok(None) => Step::Empty,
-            Err(_) if self.is_closed() => Step::Stop(Self::closed_error(py)),
-            Err(e) => Step::Fail(errors::ipc_to_py(py, e)),
-        }
-    }
-
-    /// Waits for the next client with the interpreter released, in slices so signals (Ctrl-C)
-    /// and `close()` from another thread are seen.
-    pub(crate) fn accept_event(
-        &self,
-        py: Python<'_>,
-        timeout: Option<f64>,
-    ) -> PyResult<Py<MessageEvent>> {
-        let deadline = deadline_of(timeout)?;
-        loop {
-            if self.is_closed() {
-                return Err(Self::closed_error(py));
-            }
-            let slice = next_slice(deadline);
-            match py.detach(|| self.listener.accept(Some(slice))) {
-                Ok(port) => return Self::event(py, port),
-                Err(_) if self.is_closed() => return Err(Self::closed_error(py)),
-                Err(e) if errors::ipc_timed_out(&e, true) => {
-                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                        return Err(PyTimeoutError::new_err(
-                            "no client connected before the timeout",
-                        ));
-                    }
-                    py.check_signals()?;
-                }
-                Err(e) => return Err(errors::ipc_to_py(py, e)),
-            }
-        }
-    }
-}
+use crate::port::MessagePort;
+use crate::receiver::deadline_of;
 
 /// The process that first used the transport through this module (0: none yet).
 static TRANSPORT_PID: AtomicU32 = AtomicU32::new(0);
@@ -106,7 +26,7 @@ static TRANSPORT_PID: AtomicU32 = AtomicU32::new(0);
 /// Refuses the transport in a child forked (without `exec`) from a process that had started it:
 /// the transport's thread did not survive the fork, so ports made here would never move a
 /// message (a silent hang). Python's `multiprocessing` forks by default on Linux.
-fn transport_usable(py: Python<'_>) -> PyResult<()> {
+pub(crate) fn transport_usable(py: Python<'_>) -> PyResult<()> {
     let me = std::process::id();
     match TRANSPORT_PID.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => Ok(()),
@@ -120,191 +40,6 @@ fn transport_usable(py: Python<'_>) -> PyResult<()> {
             ),
         )),
     }
-}
-
-/// The first port of an event (a `connect` event carries exactly one).
-fn first_port(py: Python<'_>, event: Py<MessageEvent>) -> PyResult<Bound<'_, PyAny>> {
-    event.bind(py).getattr("ports")?.get_item(0)
-}
-
-/// A Unix socket that receives one new port per client, as a `SharedWorker` receives one per
-/// `connect` event (made by `listen(path)`).
-#[pyclass(module = "webmessaging", frozen, weakref)]
-pub(crate) struct Listener {
-    shared: Arc<PortShared>,
-    accepting: Arc<Accepting>,
-}
-
-impl Listener {
-    fn shut(&self, py: Python<'_>) {
-        if !self.accepting.closed.swap(true, Ordering::AcqRel) {
-            py.detach(|| self.accepting.listener.close());
-            // Dispatch and waiting futures see the end (and the handler's keepalive goes).
-            self.shared.wake();
-        }
-    }
-}
-
-#[catch_panics]
-#[pymethods]
-impl Listener {
-    /// The next client's port, waiting up to `timeout` seconds (`None`: until one connects) with
-    /// the GIL released. Raises `TimeoutError`, or `PortClosedError` once the listener is closed.
-    #[pyo3(signature = (timeout = None))]
-    fn accept<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        let event = self.accepting.accept_event(py, timeout)?;
-        first_port(py, event)
-    }
-
-    /// The next client's port if one is waiting, else `None`; `PortClosedError` once closed.
-    fn try_accept<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.accepting.take(py) {
-            Step::Event(event) => Ok(Some(first_port(py, event)?)),
-            Step::Empty => Ok(None),
-            Step::Stop(e) | Step::Fail(e) | Step::Bad(e, _) => Err(e),
-            Step::End(e) => Err(errors::to_py(py, e)),
-        }
-    }
-
-    /// Awaits the next client's port on the running asyncio loop (cancellable; a cancelled
-    /// await takes no client).
-    #[pyo3(signature = (timeout = None))]
-    fn accept_async(&self, timeout: Option<f64>) -> PyResult<Receive> {
-        Receive::new(self.shared.clone(), timeout, Mode::Accept)
-    }
-
-    /// Handler called with a `connect` event per client (`event.ports[0]` is its port). It runs
-    /// on the running asyncio loop if set inside one, else on the library's dispatcher thread.
-    #[getter]
-    fn get_onconnect(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.shared.get_onmessage(py)
-    }
-
-    #[setter]
-    fn set_onconnect(&self, py: Python<'_>, handler: Option<Py<PyAny>>) -> PyResult<()> {
-        self.shared.set_onmessage(py, handler)
-    }
-
-    /// Stops listening and removes the socket path. Clients already accepted keep their ports;
-    /// clients connected but not yet accepted see theirs closed. `accept` raises
-    /// `PortClosedError` and iteration ends. Idempotent.
-    fn close(&self, py: Python<'_>) {
-        self.shut(py);
-    }
-
-    /// A descriptor for `selectors` / `select`: readable while a client waits to be accepted,
-    /// and for good once the listener is closed. Never read or close it; call `try_accept()`
-    /// until it returns `None`. It stays open as long as the listener object exists.
-    fn fileno(&self) -> i32 {
-        use std::os::fd::AsRawFd;
-        self.accepting.listener.ready_fd().as_raw_fd()
-    }
-
-    /// Whether `close()` was called.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.accepting.is_closed()
-    }
-
-    /// The socket path.
-    #[getter]
-    fn path(&self) -> PathBuf {
-        self.accepting.listener.path().to_path_buf()
-    }
-
-    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    /// The next client's port; the iteration ends when the listener is closed.
-    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.accepting.accept_event(py, None) {
-            Ok(event) => Ok(Some(first_port(py, event)?)),
-            Err(e)
-                if self.accepting.is_closed()
-                    && e.is_instance(py, errors::port_closed_error_type(py)?.as_any()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    fn __aiter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    fn __anext__(&self) -> PyResult<Receive> {
-        Receive::new(self.shared.clone(), None, Mode::AcceptNext)
-    }
-
-    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_args))]
-    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> bool {
-        self.shut(py);
-        false
-    }
-
-    fn __repr__(&self) -> String {
-        let state = if self.accepting.is_closed() {
-            "closed"
-        } else {
-            "listening"
-        };
-        format!(
-            "<webmessaging.Listener {} {state}>",
-            self.accepting.listener.path().display()
-        )
-    }
-}
-
-/// Listens on a new Unix socket at `path` and returns the `Listener`. The socket file gets
-/// `mode` (default owner-only, 0o600); clients running as another user id are refused unless
-/// listed in `allow_uids` or `allow_any_uid` is set (connecting also needs write permission on
-/// the file). At most `pending` clients are answered before the program accepts them; more wait
-/// unanswered. Raises `FileExistsError` if the path exists (it is left untouched),
-/// `PermissionError` if it cannot be created there.
-#[catch_panics]
-#[pyfunction]
-#[pyo3(signature = (path, *, mode = 0o600, allow_uids = None, allow_any_uid = false, pending = 64))]
-fn listen(
-    py: Python<'_>,
-    path: PathBuf,
-    mode: u32,
-    allow_uids: Option<Vec<u32>>,
-    allow_any_uid: bool,
-    pending: usize,
-) -> PyResult<Listener> {
-    transport_usable(py)?;
-    if mode & !0o777 != 0 {
-        return Err(PyValueError::new_err(format!(
-            "mode {mode:#o} has bits beyond 0o777"
-        )));
-    }
-    if pending == 0 {
-        return Err(PyValueError::new_err("pending must be at least 1"));
-    }
-    let mut options = ipc::ListenOptions::new().mode(mode).pending(pending);
-    for uid in allow_uids.unwrap_or_default() {
-        options = options.allow_uid(uid);
-    }
-    if allow_any_uid {
-        options = options.allow_any_uid();
-    }
-    let listener = py
-        .detach(|| options.listen(&path))
-        .map_err(|e| errors::ipc_to_py(py, e))?;
-    let accepting = Arc::new(Accepting {
-        listener,
-        closed: AtomicBool::new(false),
-    });
-    Ok(Listener {
-        shared: PortShared::new(Inner::Listener(accepting.clone())),
-        accepting,
-    })
 }
 
 /// Connects to the `Listener` at `path` and returns this client's port, waiting up to `timeout`
@@ -403,8 +138,7 @@ fn flush(py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
 
 /// Adds this module's functions and classes to `webmessaging._native`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Listener>()?;
-    m.add_function(wrap_pyfunction!(listen, m)?)?;
+    crate::listener::register(m)?;
     m.add_function(wrap_pyfunction!(connect, m)?)?;
     m.add_function(wrap_pyfunction!(parent_port, m)?)?;
     m.add_function(wrap_pyfunction!(export_fd, m)?)?;

@@ -9,10 +9,14 @@ mod codec;
 mod convert;
 mod dispatch;
 mod errors;
+mod event;
 mod hub;
 mod ipc;
+mod listener;
 mod panics;
 mod port;
+mod receiver;
+mod transfer;
 mod window;
 
 use pyo3::prelude::*;
@@ -32,7 +36,7 @@ fn serialize<'py>(
     transfer: Option<&Bound<'py, PyAny>>,
     default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    if !port::transfer_list(py, transfer)?.is_empty() {
+    if !transfer::transfer_list(py, transfer)?.is_empty() {
         return Err(errors::data_clone(
             py,
             "serialize() cannot transfer ports: bytes have no transfer table; post the value instead",
@@ -77,11 +81,11 @@ fn structured_clone<'py>(
     transfer: Option<&Bound<'py, PyAny>>,
     default: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let transfer = port::transfer_list(py, transfer)?;
+    let transfer = transfer::transfer_list(py, transfer)?;
     let (mut graph, list) = convert::graph_with_transfer(py, value, &transfer, false, default)?;
     let cloned = clone::structured_clone(&mut graph, &list).map_err(|e| errors::to_py(py, e))?;
     convert::detach_buffers(py, &transfer)?;
-    port::after_transfer(&transfer);
+    transfer::after_transfer(&transfer);
     let mut pairs = Vec::new();
     for (_, object) in cloned.iter() {
         if let clone::Object::MessagePort(p) = object {
@@ -121,7 +125,7 @@ fn _panic_for_testing(message: &str) {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<port::MessageChannel>()?;
     m.add_class::<port::MessagePort>()?;
-    m.add_class::<port::MessageEvent>()?;
+    m.add_class::<event::MessageEvent>()?;
     m.add_class::<window::Window>()?;
     m.add_class::<window::BroadcastChannel>()?;
     m.add_class::<hub::Hub>()?;

@@ -1,6 +1,6 @@
 //! `Window` (origin-checked `post_message`) and `BroadcastChannel`.
 //!
-//! Both receive through the same [`PortShared`] machinery as ports: `onmessage` on the running
+//! Both receive through the same [`Receiver`] machinery as ports: `onmessage` on the running
 //! asyncio loop or the dispatcher thread, blocking `recv` without the GIL, `recv_async`.
 
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,9 @@ use webmessaging_python_macros::catch_panics;
 use crate::aio::{Mode, Receive};
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
-use crate::port::{after_transfer, transfer_list, Inner, MessageEvent, PortShared};
+use crate::event::MessageEvent;
+use crate::receiver::{Kind, Receiver};
+use crate::transfer::{after_transfer, transfer_list};
 
 /// Windows that have posted, so an event's `source` is the very `Window` object that posted.
 static SOURCES: Mutex<Vec<(core::WindowProxy, Py<PyWeakrefReference>)>> = Mutex::new(Vec::new());
@@ -75,14 +77,14 @@ fn parse_origin(py: Python<'_>, origin: Option<&str>) -> PyResult<core::Origin> 
 /// origin when the message is delivered.
 #[pyclass(module = "webmessaging", frozen, weakref)]
 pub(crate) struct Window {
-    shared: Arc<PortShared>,
+    shared: Arc<Receiver>,
     window: core::Window,
 }
 
 impl Window {
     fn wrap(window: core::Window) -> Self {
         Window {
-            shared: PortShared::new(Inner::Window(window.clone())),
+            shared: Receiver::new(Arc::new(window.clone()), Kind::Window),
             window,
         }
     }
@@ -212,7 +214,7 @@ fn utf16_units(s: &Bound<'_, PyString>) -> PyResult<Vec<u16>> {
 /// process's default origin.
 #[pyclass(module = "webmessaging", frozen, weakref)]
 pub(crate) struct BroadcastChannel {
-    shared: Arc<PortShared>,
+    shared: Arc<Receiver>,
     channel: core::BroadcastChannel,
 }
 
@@ -237,7 +239,7 @@ impl BroadcastChannel {
         };
         let channel = core::BroadcastChannel::new_utf16(&utf16_units(&name)?, origin);
         Ok(BroadcastChannel {
-            shared: PortShared::new(Inner::Broadcast(channel.clone())),
+            shared: Receiver::new(Arc::new(channel.clone()), Kind::Messages),
             channel,
         })
     }

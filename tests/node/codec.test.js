@@ -287,3 +287,33 @@ test('objects of related key lists, numeric keys, cycles and holes read as V8 re
     }
   }
 });
+
+test('frozen, sealed and non-extensible arrays get V8 bytes (V8 writes them sparse)', () => {
+  for (const v of [Object.freeze([1, 2]), Object.seal(['a']), Object.preventExtensions([{}]),
+                   { list: Object.freeze([]) }]) {
+    const mine = ours(v);
+    if (mine !== null) assert.strictEqual(mine.toString('hex'), v8Bytes(v).toString('hex'));
+  }
+  // Objects so made are written as V8 writes any object.
+  const frozen = Object.freeze({ a: 1, b: [2] });
+  assert.strictEqual(ours(frozen).toString('hex'), v8Bytes(frozen).toString('hex'));
+});
+
+test('the encoder writes only own enumerable properties, skipping what a getter deleted', () => {
+  Object.defineProperty(Object.prototype, 'inheritedEnumerable', { value: 1, enumerable: true, configurable: true });
+  try {
+    // Each value made twice: a getter changes the object it is on.
+    for (const make of [
+      () => ({ a: 1, b: { c: 2 } }),
+      () => ({ a: 1, get b() { delete this.c; return 2; }, c: 3, d: 4 }),
+      () => ({ get a() { this.z = 9; return 1; }, b: 2 }),
+      () => ({ get a() { delete this.b; this.b = 5; return 1; }, b: 2 }),
+      () => Object.assign(Object.create(null), { x: 1, 2: 'two', y: [3] }),
+      () => ({ 10: 'a', 2: 'b', x: 'c', [Symbol('s')]: 'skipped' }),
+    ]) {
+      assert.strictEqual(ours(make()).toString('hex'), v8Bytes(make()).toString('hex'), String(make));
+    }
+  } finally {
+    delete Object.prototype.inheritedEnumerable;
+  }
+});

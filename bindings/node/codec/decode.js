@@ -332,19 +332,14 @@ function readObject() {
       break;
     }
     let k;
-    // The key this shape was last followed by, compared in place: no string read, no lookup.
-    const nk = node === null ? null : node.nk;
-    if (t === 0x22 && nk !== null) {
-      const n = nk.length;
-      const p = pos + 2;
-      if (buf[pos + 1] === n && n < 0x80 && p + n <= end) {
-        let i = 0;
-        while (i < n && buf[p + i] === nk.charCodeAt(i)) i++;
-        if (i === n) {
-          pos = p + n;
-          k = nk;
-          node = node.nn;
-        }
+    // The two keys this shape was last followed by, compared in place: no string read, no lookup.
+    if (t === 0x22 && node !== null) {
+      if (keyHere(node.nk)) {
+        k = node.nk;
+        node = node.nn;
+      } else if (keyHere(node.nk2)) {
+        k = node.nk2;
+        node = node.nn2;
       }
     }
     if (k === undefined) {
@@ -371,6 +366,17 @@ function readObject() {
   objs[id] = o;
   depth--;
   return o;
+}
+
+// Whether the one-byte string at pos (its `"` tag) is `nk`; if so, moves past it.
+function keyHere(nk) {
+  if (nk === null) return false;
+  const n = nk.length;
+  const p = pos + 2;
+  if (buf[pos + 1] !== n || n >= 0x80 || p + n > end) return false;
+  for (let i = 0; i < n; i++) if (buf[p + i] !== nk.charCodeAt(i)) return false;
+  pos = p + n;
+  return true;
 }
 
 function buildObject(base, n) {
@@ -414,13 +420,15 @@ function readObjectEager() {
   return o;
 }
 
-// A shape: a key list, its transitions by next key (the last one taken kept inline), and the
+// A shape: a key list, its transitions by next key (the last two taken kept inline), and the
 // literal that makes its objects once it has been seen twice.
 class Shape {
   constructor(keys) {
     this.keys = keys;
     this.nk = null;
     this.nn = null;
+    this.nk2 = null;
+    this.nn2 = null;
     this.next = null;
     this.make = null;
     this.seen = 0;
@@ -434,6 +442,7 @@ let canCompile = true; // false when code generation from strings is disallowed
 
 function nextShape(node, k) {
   if (node.nk === k) return node.nn;
+  if (node.nk2 === k) return node.nn2;
   let s = node.next === null ? undefined : node.next.get(k);
   if (s === undefined) {
     if (node.keys.length >= MAX_SHAPE_KEYS || node.keys.includes(k)) return null;
@@ -446,6 +455,8 @@ function nextShape(node, k) {
     if (node.next === null) node.next = new Map();
     node.next.set(k, s);
   }
+  node.nk2 = node.nk;
+  node.nn2 = node.nn;
   node.nk = k;
   node.nn = s;
   return s;

@@ -177,3 +177,150 @@ test('golden vectors: our decoder reads each as V8 does (or leaves it to V8)', (
   }
   assert.ok(fast >= 150, `${fast} vectors read by the JS decoder`);
 });
+
+// Each value is read several times: the decoder builds an object property by property the first
+// time it sees its key list and from a literal compiled for that list afterwards.
+function readAlikeRepeatedly(value, what, times = 4) {
+  const bytes = v8Bytes(value);
+  const expected = v8Read(bytes);
+  for (let i = 0; i < times; i++) {
+    const got = readOurs(bytes);
+    assert.notStrictEqual(got, codec.NOT_FAST, `${what}: the JS decoder gave up`);
+    sameGraph(got, expected, `${what}#${i}`);
+  }
+  return readOurs(bytes);
+}
+
+test('a `__proto__` key is read as an own property, as V8 reads it', () => {
+  const value = JSON.parse('{"a":1,"__proto__":{"x":2},"b":[3]}');
+  const got = readAlikeRepeatedly(value, '__proto__');
+  assert.deepStrictEqual(Object.keys(got), ['a', '__proto__', 'b']);
+  assert.strictEqual(Object.getPrototypeOf(got), Object.prototype);
+  assert.ok(Object.prototype.hasOwnProperty.call(got, '__proto__'));
+  assert.deepStrictEqual(Object.getOwnPropertyDescriptor(got, '__proto__').value, { x: 2 });
+  assert.strictEqual(got.x, undefined);
+});
+
+test('a setter or read-only property on Object.prototype or Array.prototype never runs', () => {
+  const calls = [];
+  const props = {
+    zz: { set(v) { calls.push(['zz', v]); }, get() { return 'inherited'; }, configurable: true },
+    ro: { value: 'inherited', writable: false, configurable: true },
+  };
+  Object.defineProperties(Object.prototype, props);
+  Object.defineProperty(Array.prototype, '1', {
+    set(v) { calls.push(['1', v]); }, get() { return 'inherited'; }, configurable: true,
+  });
+  try {
+    const big = Array.from({ length: 40 }, (_, i) => i);
+    const cyclic = { zz: 1, list: [5, 6] };
+    cyclic.list.push(cyclic);
+    cyclic.self = cyclic;
+    for (const [what, value] of [
+      ['object', { zz: 1, ro: 2, toString: 3 }],
+      ['nested', { a: { zz: [1, 2, { ro: 'own' }] } }],
+      ['large object', Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`k${i}`, i]).concat([['zz', 'z']]))],
+      ['array', [10, 20, 30]],
+      ['long array', big],
+      ['cycle', cyclic],
+    ]) {
+      const got = readAlikeRepeatedly(value, what);
+      const own = (o, k) => Object.getOwnPropertyDescriptor(o, k);
+      if (what === 'object') {
+        assert.deepStrictEqual([own(got, 'zz').value, own(got, 'ro').value, own(got, 'toString').value], [1, 2, 3]);
+      }
+      if (what === 'nested') assert.strictEqual(own(got.a.zz[2], 'ro').value, 'own');
+      if (what === 'array') assert.strictEqual(own(got, 1).value, 20);
+      if (what === 'long array') assert.strictEqual(own(got, 1).value, 1);
+      if (what === 'cycle') {
+        assert.strictEqual(own(got, 'zz').value, 1);
+        assert.strictEqual(own(got.list, 1).value, 6);
+        assert.strictEqual(got.self, got);
+      }
+    }
+  } finally {
+    delete Object.prototype.zz;
+    delete Object.prototype.ro;
+    delete Array.prototype[1];
+  }
+  assert.deepStrictEqual(calls, []);
+});
+
+test('objects of related key lists, numeric keys, cycles and holes read as V8 reads them', () => {
+  const make = (i) => ({ id: i, name: `n${i}`, tags: [i, i + 1] });
+  const cyc = { a: 1 };
+  cyc.b = [cyc, { back: cyc }];
+  const arrSelf = [1, 2];
+  arrSelf.push(arrSelf);
+  const values = [
+    make(1), make(2), { id: 1, nama: 'same length, other bytes', tags: [] },
+    { id: 1 }, { id: 1, name: 'prefix' }, { id: 1, name: 'x', tags: [], more: true },
+    { name: 'other order', id: 2 }, {}, { '': 'empty key' }, { 'ünï': 'latin1 key', 'κλειδί': 'two-byte key' },
+    { 1: 'a', 2: 'b', x: 'c' }, { 4294967294: 'largest index', 4294967295: 'not an index', '-0': 'not -0' },
+    { '01': 'not an index', 1.5: 'double key' },
+    Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`key${i}`, { v: i }])),
+    [make(3), make(4), make(5)], [[], [[]], [[[]]]], cyc, arrSelf, { list: arrSelf, also: arrSelf },
+    new Map([[{ k: 1 }, { v: [1] }]]), new Set([{ s: 1 }, [2]]),
+  ];
+  for (let i = 0; i < values.length; i++) readAlikeRepeatedly(values[i], `value ${i}`);
+  // Read back to back with the first: no value of one message leaks into the next.
+  for (let i = 0; i < 50; i++) {
+    const got = readOurs(v8Bytes(make(i)));
+    assert.deepStrictEqual(got, make(i));
+  }
+  // A dense array with holes (from bytes: V8 writes such arrays sparse) and a cycle through it.
+  for (const hex of ['ff0f41032d49022d240003', 'ff0f6f220161410249025e00240002' + '7b01']) {
+    const b = Buffer.from(hex, 'hex');
+    for (let i = 0; i < 3; i++) sameGraph(readOurs(b), v8Read(b));
+  }
+  // More key lists than the decoder keeps (it starts its table over), each read twice.
+  for (let i = 0; i < 5000; i++) {
+    const v = { [`k${i}`]: i, k: [i] };
+    const b = v8Bytes(v);
+    assert.deepStrictEqual(readOurs(b), v);
+    assert.deepStrictEqual(readOurs(b), v);
+  }
+  // What we read is what V8 reads down to the representation V8 writes again from: its dense
+  // arrays are HOLEY (written back sparse).
+  for (const v of [[1, 2, 3], [], { list: [{ a: 1 }, 'x'] }]) {
+    const b = v8Bytes(v);
+    assert.strictEqual(v8Bytes(readOurs(b)).toString('hex'), v8Bytes(v8Read(b)).toString('hex'));
+  }
+  // A key read twice is V8's error, whichever way the key list was seen before.
+  for (let i = 0; i < 3; i++) {
+    for (const hex of ['ff0f6f220161490222016149047b02', 'ff0f6f22016149024902490422016149067b03',
+                       'ff0f6f2201614902220162490422016149067b03']) {
+      assert.strictEqual(readOurs(Buffer.from(hex, 'hex')), codec.NOT_FAST, hex);
+    }
+  }
+});
+
+test('frozen, sealed and non-extensible arrays get V8 bytes (V8 writes them sparse)', () => {
+  for (const v of [Object.freeze([1, 2]), Object.seal(['a']), Object.preventExtensions([{}]),
+                   { list: Object.freeze([]) }]) {
+    const mine = ours(v);
+    if (mine !== null) assert.strictEqual(mine.toString('hex'), v8Bytes(v).toString('hex'));
+  }
+  // Objects so made are written as V8 writes any object.
+  const frozen = Object.freeze({ a: 1, b: [2] });
+  assert.strictEqual(ours(frozen).toString('hex'), v8Bytes(frozen).toString('hex'));
+});
+
+test('the encoder writes only own enumerable properties, skipping what a getter deleted', () => {
+  Object.defineProperty(Object.prototype, 'inheritedEnumerable', { value: 1, enumerable: true, configurable: true });
+  try {
+    // Each value made twice: a getter changes the object it is on.
+    for (const make of [
+      () => ({ a: 1, b: { c: 2 } }),
+      () => ({ a: 1, get b() { delete this.c; return 2; }, c: 3, d: 4 }),
+      () => ({ get a() { this.z = 9; return 1; }, b: 2 }),
+      () => ({ get a() { delete this.b; this.b = 5; return 1; }, b: 2 }),
+      () => Object.assign(Object.create(null), { x: 1, 2: 'two', y: [3] }),
+      () => ({ 10: 'a', 2: 'b', x: 'c', [Symbol('s')]: 'skipped' }),
+    ]) {
+      assert.strictEqual(ours(make()).toString('hex'), v8Bytes(make()).toString('hex'), String(make));
+    }
+  } finally {
+    delete Object.prototype.inheritedEnumerable;
+  }
+});

@@ -9,11 +9,17 @@
 /** Returned by `decode` when the bytes need V8's deserializer. */
 const NOT_FAST = Symbol('not fast');
 const GIVE_UP = Symbol('give up');
+/** Thrown to read the message again in EAGER mode (a cycle through an object being built). */
+const RETRY = Symbol('retry');
+/** The id of an object or array whose contents are being read. */
+const PENDING = Symbol('pending');
 const MAX_DEPTH = 1000;
 
 const F64 = new Float64Array(1);
 const F8 = new Uint8Array(F64.buffer);
 const hasOwn = Object.prototype.hasOwnProperty;
+const defineProperty = Object.defineProperty;
+const fromCharCode = String.fromCharCode;
 const mapSet = Map.prototype.set;
 const setAdd = Set.prototype.add;
 
@@ -41,8 +47,12 @@ let count = 0;
 let depth = 0;
 let ports = null;
 let buffers = null;
-const keys = []; // the string keys of the objects being read (a stack), to find duplicates
-let keyTop = 0;
+let eager = false; // objects made before their contents (a message with a cycle through one)
+// The keys and values of the objects being read, waiting to be built.
+let keyStack = [];
+let valStack = [];
+let top = 0;
+let high = 0; // the stacks' high-water mark in this decode, cleared after it
 // Large ArrayBuffer payloads may be adopted rather than copied: `adopt(buf, offset, length)`
 // returns an ArrayBuffer over those very bytes, or null (then they are copied). Adopting may
 // move bytes already read within `buf`, so a decode that gives up after adopting calls
@@ -133,7 +143,14 @@ function readOneByte() {
     while (i < n && c.charCodeAt(i) === buf[start + i]) i++;
     if (i === n) return c;
   }
-  const s = n < 8 ? String.fromCharCode.apply(null, buf.subarray(start, pos)) : buf.latin1Slice(start, pos);
+  let s;
+  if (n < 12) {
+    // Short: concatenated in JS (a flat string below 13 units) rather than a call into C++.
+    s = '';
+    for (let i = start; i < pos; i++) s += fromCharCode(buf[i]);
+  } else {
+    s = buf.latin1Slice(start, pos);
+  }
   cache[slot] = s;
   return s;
 }
@@ -190,7 +207,9 @@ function readValue() {
       if (pos >= end) throw GIVE_UP;
       const id = readVarint();
       if (id >= count) throw GIVE_UP;
-      return maybeView(objs[id]);
+      const o = objs[id];
+      if (o === PENDING) throw RETRY;
+      return maybeView(o);
     }
     case 0x55: // 'U'
       if (pos >= end) throw GIVE_UP;
@@ -292,55 +311,191 @@ function enter() {
   if (++depth > MAX_DEPTH) throw GIVE_UP;
 }
 
-// Properties until `endTag`; returns how many were read. Like V8, a key is a number or a string,
-// and a key read twice is an error (left to V8).
-function readProperties(o, endTag) {
-  const base = keyTop;
-  let n = 0;
-  let numbers = false; // a number key may repeat a string key: then hasOwn decides
+// Like V8, every property read is an own data property: a `__proto__` key is a property, not
+// the prototype, and a setter on Object.prototype or Array.prototype never runs. An object is
+// built after its contents are read: its keys and values wait on two stacks, and an object whose
+// key list ("shape") was seen before is made by a literal compiled for that list (one
+// allocation, one stable hidden class). Its id is PENDING meanwhile: a back-reference to it (a
+// cycle) makes the whole message be read again EAGERly, each object made before its contents.
+function readObject() {
+  if (eager) return readObjectEager();
+  enter();
+  const id = count++;
+  objs[id] = PENDING;
+  const base = top;
+  let node = root;
   for (;;) {
-    if (peekTag() === endTag) {
+    let t = pos < end ? buf[pos] : 0;
+    if (t === 0) t = peekTag();
+    if (t === 0x7b) { // '{'
       pos++;
-      keyTop = base;
-      return n;
+      break;
     }
-    const k = readValue();
-    const v = readValue();
-    if (typeof k === 'string' && n < 16 && !numbers) {
-      // A duplicate key is V8's error: compare with this object's keys so far.
-      if (k === '__proto__') throw GIVE_UP;
-      for (let i = base; i < keyTop; i++) if (keys[i] === k) throw GIVE_UP;
-      keys[keyTop++] = k;
-    } else if (typeof k === 'string' || typeof k === 'number') {
-      if (k === '__proto__' || hasOwn.call(o, k)) throw GIVE_UP;
-      numbers = true;
-    } else {
-      throw GIVE_UP;
+    let k;
+    // The two keys this shape was last followed by, compared in place: no string read, no lookup.
+    if (t === 0x22 && node !== null) {
+      if (keyHere(node.nk)) {
+        k = node.nk;
+        node = node.nn;
+      } else if (keyHere(node.nk2)) {
+        k = node.nk2;
+        node = node.nn2;
+      }
     }
-    o[k] = v;
-    n++;
+    if (k === undefined) {
+      const key = readValue();
+      if (typeof key === 'string') k = key;
+      else if (typeof key === 'number') k = `${key}`;
+      else throw GIVE_UP;
+      if (node !== null) node = nextShape(node, k);
+    }
+    keyStack[top] = k;
+    top++;
+    valStack[top - 1] = readValue();
+  }
+  const n = top - base;
+  if (pos >= end || readVarint() !== n) throw GIVE_UP;
+  if (top > high) high = top;
+  let o;
+  if (node !== null && (node.make !== null || (++node.seen >= 2 && compileShape(node)))) {
+    o = node.make(valStack, base);
+  } else {
+    o = buildObject(base, n);
+  }
+  top = base;
+  objs[id] = o;
+  depth--;
+  return o;
+}
+
+// Whether the one-byte string at pos (its `"` tag) is `nk`; if so, moves past it.
+function keyHere(nk) {
+  if (nk === null) return false;
+  const n = nk.length;
+  const p = pos + 2;
+  if (buf[pos + 1] !== n || n >= 0x80 || p + n > end) return false;
+  for (let i = 0; i < n; i++) if (buf[p + i] !== nk.charCodeAt(i)) return false;
+  pos = p + n;
+  return true;
+}
+
+function buildObject(base, n) {
+  const o = {};
+  for (let i = base; i < base + n; i++) defineOwn(o, keyStack[i], valStack[i]);
+  return o;
+}
+
+// Defines o[k] = v as an own data property; a key read twice is V8's error (left to V8).
+function defineOwn(o, k, v) {
+  if (!(k in o)) {
+    o[k] = v; // nothing of that name on the prototype chain: no setter can run
+  } else if (hasOwn.call(o, k)) {
+    throw GIVE_UP;
+  } else {
+    defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   }
 }
 
-function readObject() {
+function defineElement(a, i, v) {
+  if (!(i in a)) a[i] = v; // no element i on the prototype chain: no setter can run
+  else defineProperty(a, i, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
+function readObjectEager() {
   enter();
   const o = register({});
-  const n = readProperties(o, 0x7b);
+  let n = 0;
+  for (;;) {
+    if (peekTag() === 0x7b) {
+      pos++;
+      break;
+    }
+    const k = readValue();
+    if (typeof k !== 'string' && typeof k !== 'number') throw GIVE_UP;
+    defineOwn(o, k, readValue());
+    n++;
+  }
   if (pos >= end || readVarint() !== n) throw GIVE_UP;
   depth--;
   return o;
 }
 
+// A shape: a key list, its transitions by next key (the last two taken kept inline), and the
+// literal that makes its objects once it has been seen twice.
+class Shape {
+  constructor(keys) {
+    this.keys = keys;
+    this.nk = null;
+    this.nn = null;
+    this.nk2 = null;
+    this.nn2 = null;
+    this.next = null;
+    this.make = null;
+    this.seen = 0;
+  }
+}
+const MAX_SHAPES = 4096; // then the table starts over (a stream of ever new shapes)
+const MAX_SHAPE_KEYS = 64; // larger objects are built property by property
+let root = new Shape([]);
+let shapes = 0;
+let canCompile = true; // false when code generation from strings is disallowed
+
+function nextShape(node, k) {
+  if (node.nk === k) return node.nn;
+  if (node.nk2 === k) return node.nn2;
+  let s = node.next === null ? undefined : node.next.get(k);
+  if (s === undefined) {
+    if (node.keys.length >= MAX_SHAPE_KEYS || node.keys.includes(k)) return null;
+    if (++shapes > MAX_SHAPES) {
+      root = new Shape([]);
+      shapes = 0;
+      return null;
+    }
+    s = new Shape(node.keys.concat(k));
+    if (node.next === null) node.next = new Map();
+    node.next.set(k, s);
+  }
+  node.nk2 = node.nk;
+  node.nn2 = node.nn;
+  node.nk = k;
+  node.nn = s;
+  return s;
+}
+
+// `(s, b) => ({"k0": s[b], "k1": s[b + 1], ...})`: a literal defines own data properties; only
+// `__proto__` must be a computed key to be one.
+function compileShape(node) {
+  if (!canCompile) return false;
+  let src = 'return {';
+  for (let i = 0; i < node.keys.length; i++) {
+    const k = node.keys[i];
+    if (k.length > 64) return false;
+    const name = JSON.stringify(k);
+    src += `${k === '__proto__' ? `[${name}]` : name}: s[b + ${i}],`;
+  }
+  try {
+    node.make = new Function('s', 'b', `${src}};`); // eslint-disable-line no-new-func
+  } catch {
+    canCompile = false;
+    return false;
+  }
+  return true;
+}
+
+// A dense array is made first (HOLEY, as V8 reads it, so V8 writes it again sparse) and filled
+// in place: a literal would need its length cut to be HOLEY, which costs more than it saves.
 function readDenseArray() {
   enter();
   const n = readLength();
   const a = register(new Array(n));
   for (let i = 0; i < n; i++) {
-    if (peekTag() === 0x2d) { // '-': a hole
+    let t = pos < end ? buf[pos] : 0;
+    if (t === 0) t = peekTag();
+    if (t === 0x2d) { // '-': a hole
       pos++;
       continue;
     }
-    a[i] = readValue();
+    defineElement(a, i, readValue());
   }
   // Trailing named properties are V8's to read.
   if (readTag() !== 0x24 || pos >= end || readVarint() !== 0 || pos >= end ||
@@ -419,8 +574,17 @@ function reset() {
   if (objs.length > 1024) objs = [];
   count = 0;
   depth = 0;
-  for (let i = 0; i < keyTop; i++) keys[i] = undefined;
-  keyTop = 0;
+  for (let i = 0; i < high; i++) {
+    keyStack[i] = undefined;
+    valStack[i] = undefined;
+  }
+  if (high > 4096) {
+    keyStack = [];
+    valStack = [];
+  }
+  top = 0;
+  high = 0;
+  eager = false;
   ports = null;
   buffers = null;
   buf = undefined;
@@ -435,20 +599,26 @@ function reset() {
  */
 function decode(bytes, start, stop, portList, bufferList) {
   if (stop - start < 3 || bytes[start] !== 0xff || bytes[start + 1] !== 0x0f) return NOT_FAST;
+  const v = attempt(bytes, start, stop, portList, bufferList, false);
+  return v === RETRY ? attempt(bytes, start, stop, portList, bufferList, true) : v;
+}
+
+function attempt(bytes, start, stop, portList, bufferList, eagerly) {
   buf = bytes;
   pos = start + 2;
   end = stop;
   ports = portList;
   buffers = bufferList;
+  eager = eagerly;
   let v;
   try {
     v = readValue();
   } catch (err) {
     // GIVE_UP, or anything the bytes made JS throw (a stack overflow...): V8 reads them again
-    // and reports the error, if any, as it would have.
+    // and reports the error, if any, as it would have. RETRY: read them again eagerly.
     if (adopted) adoptUndo(buf);
     reset();
-    return NOT_FAST;
+    return err === RETRY ? RETRY : NOT_FAST;
   }
   reset();
   return v;

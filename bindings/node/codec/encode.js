@@ -56,6 +56,7 @@ const stringValue = String.prototype.valueOf;
 const booleanValue = Boolean.prototype.valueOf;
 const bigintValue = BigInt.prototype.valueOf;
 const hasOwn = Object.prototype.hasOwnProperty;
+const isExtensible = Object.isExtensible;
 const ObjectProto = Object.prototype;
 const MapKeys = Map.prototype.keys;
 const MapValues = Map.prototype.values;
@@ -341,13 +342,14 @@ function writePlainObject(o) {
   register(o);
   ensure(1);
   buf[pos++] = 0x6f; // 'o'
-  const keys = Object.keys(o);
   let written = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
+  // for-in, not Object.keys: V8 reads each property by its place in the hidden class (no
+  // keys array, no keyed lookup). The keys are Object.keys' in the same order, snapshotted as
+  // V8 snapshots them, plus any inherited enumerable ones, which hasOwn drops; a property a
+  // getter deleted is skipped, as V8 skips it.
+  for (const k in o) {
+    if (!hasOwn.call(o, k)) continue;
     const v = o[k];
-    // A getter may have deleted a later property: V8 skips it.
-    if (v === undefined && !hasOwn.call(o, k)) continue;
     writeKey(k);
     writeValue(v);
     written++;
@@ -359,23 +361,29 @@ function writePlainObject(o) {
 
 function writeArray(a) {
   const n = a.length;
-  const keys = Object.keys(a);
-  // Holes or extra named properties: V8 writes those (sparse or with trailing properties).
-  if (keys.length !== n || (n > 0 && keys[n - 1] !== `${n - 1}`)) throw GIVE_UP;
+  // Holes or extra named properties: V8 writes those (sparse or with trailing properties). No
+  // hole, and as many keys as elements, means no named property. (Object.keys of an array costs
+  // more than the rest of a small array's write, but no other way sees its named properties.)
+  // An array of numbers with one non-Smi is PACKED_DOUBLE in V8: every element is written `N`.
+  let numbers = true;
+  let smis = true;
+  for (let i = 0; i < n; i++) {
+    const e = a[i];
+    if (typeof e === 'number') {
+      if (smis && !isSmi(e)) smis = false;
+    } else {
+      numbers = false;
+      if (e === undefined && !(i in a)) throw GIVE_UP;
+    }
+  }
+  if (n > 0 && Object.keys(a).length !== n) throw GIVE_UP;
+  // Frozen, sealed or non-extensible: not a fast elements kind, so V8 writes it sparse.
+  if (!isExtensible(a)) throw GIVE_UP;
+  const doubles = numbers && !smis;
   register(a);
   ensure(6);
   buf[pos++] = 0x41; // 'A'
   writeVarint(n);
-  // An array of numbers with one non-Smi is PACKED_DOUBLE in V8: every element is written `N`.
-  let doubles = false;
-  for (let i = 0; i < n; i++) {
-    const e = a[i];
-    if (typeof e !== 'number') {
-      doubles = false;
-      break;
-    }
-    if (!doubles && !isSmi(e)) doubles = true;
-  }
   if (doubles) {
     ensure(9 * n);
     for (let i = 0; i < n; i++) {

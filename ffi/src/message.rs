@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use webmessaging_core::{Message, MessageEvent, MessagePort, WindowProxy};
+use webmessaging_core::{MessageEvent, MessagePort, WindowProxy};
 
 use crate::handle::{Kind, Table};
 use crate::port::{new_port_handle, wm_port};
@@ -36,26 +36,14 @@ pub(crate) struct MessageObj {
 }
 
 impl MessageObj {
-    pub(crate) fn from_message(m: Message) -> Self {
-        MessageObj {
-            data: m.data,
-            array_buffers: m.array_buffers,
-            ports: Mutex::new(if m.ports.is_empty() {
-                Vec::new()
-            } else {
-                m.ports.into_iter().map(|p| (p, false)).collect()
-            }),
-            origin: None,
-            source: None,
-        }
-    }
-
+    /// A received event as a message. A port's events have an empty origin, kept as `None`:
+    /// no allocation on the port hot path (every other origin is non-empty, `"null"` at least).
     pub(crate) fn from_event(e: MessageEvent) -> Self {
         MessageObj {
             data: e.data,
             array_buffers: e.array_buffers,
             ports: Mutex::new(e.ports.into_iter().map(|p| (p, false)).collect()),
-            origin: Some(CString::new(e.origin).unwrap_or_default()),
+            origin: (!e.origin.is_empty()).then(|| CString::new(e.origin).unwrap_or_default()),
             source: e.source,
         }
     }
@@ -69,32 +57,6 @@ pub(crate) static MESSAGES: Table<MessageObj> = Table::new(Kind::Message);
 
 pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
     Ok(MESSAGES.insert(m)? as *mut wm_message)
-}
-
-/// The body every `wm_*_try_recv` / `wm_*_recv` export shares: clears `*out`, then under the
-/// panic guard (labelled by `here`, the caller's `here!()`) resolves the handle (`arg`), checks `out`, takes a message (`take`) and stores it
-/// in `*out` as a new message handle.
-///
-/// # Safety
-/// `out` is NULL or valid for writes.
-pub(crate) unsafe fn recv_into<F: Fn(), A>(
-    here: F,
-    out: *mut *mut wm_message,
-    arg: impl FnOnce() -> Res<A>,
-    take: impl FnOnce(A) -> Res<MessageObj>,
-) -> wm_status {
-    // SAFETY: the caller passes NULL or a writable pointer.
-    unsafe { write_out(out, std::ptr::null_mut()) };
-    guard(here, || {
-        let a = arg()?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let h = insert_message(take(a)?)?;
-        // SAFETY: checked non-null above; the caller promises it is writable.
-        unsafe { *out = h };
-        Ok(())
-    })
 }
 
 /// A C timeout in milliseconds, read the same way by every call that takes one: negative waits

@@ -575,7 +575,7 @@ fn drain(l: &Arc<LoopInner>, src: &Arc<dyn Source>, budget: usize) -> usize {
                     },
                     _ => {}
                 }
-                let _ = message::MESSAGES.remove(h as usize);
+                let _ = message::MESSAGES.free(h as usize);
                 // `reg` drops here: if the callback detached or freed its object, the finalizer
                 // runs now, after the callback returned.
             }

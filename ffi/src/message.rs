@@ -24,10 +24,14 @@ pub struct wm_message {
 pub(crate) struct MessageObj {
     pub(crate) data: Vec<u8>,
     pub(crate) array_buffers: Vec<Vec<u8>>,
-    /// The transferred ports, and whether each was taken. The message keeps its own reference
-    /// to every port (a decoded value refers to the same ports); the port is dropped when the
+    /// The transferred ports, moved from the event as they are. The message keeps its own
+    /// reference to every port, taken or not (a decoded value refers to the same ports); the
+    /// port is dropped when the
     /// last reference (message, handle, value) goes.
-    ports: Mutex<Vec<(MessagePort, bool)>>,
+    ports: Vec<MessagePort>,
+    /// Which ports were taken (`wm_message_take_port`), by index; empty until the first take,
+    /// so that receiving builds nothing.
+    taken: Mutex<Vec<bool>>,
     /// The sender's serialized origin (window and broadcast messages; `None`, read as `""`,
     /// for ports: no allocation on the port hot path).
     origin: Option<CString>,
@@ -42,14 +46,15 @@ impl MessageObj {
         MessageObj {
             data: e.data,
             array_buffers: e.array_buffers,
-            ports: Mutex::new(e.ports.into_iter().map(|p| (p, false)).collect()),
+            ports: e.ports,
+            taken: Mutex::new(Vec::new()),
             origin: (!e.origin.is_empty()).then(|| CString::new(e.origin).unwrap_or_default()),
             source: e.source,
         }
     }
 
     pub(crate) fn port_clones(&self) -> Vec<MessagePort> {
-        self.ports.lock().iter().map(|(p, _)| p.clone()).collect()
+        self.ports.clone()
     }
 }
 
@@ -93,7 +98,7 @@ pub unsafe extern "C" fn wm_message_port_count(
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            let n = m.ports.lock().len();
+            let n = m.ports.len();
             // SAFETY: checked non-null; the caller promises it is writable.
             unsafe { out.write(n) };
             Ok(())
@@ -124,23 +129,23 @@ pub unsafe extern "C" fn wm_message_take_port(
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            let port = {
-                let mut ports = m.ports.lock();
-                let n = ports.len();
-                let slot = ports.get_mut(i).ok_or_else(|| {
-                    Failure::invalid(format!(
-                        "port index {i} is out of range (the message has {n})"
-                    ))
-                })?;
-                if slot.1 {
+            let n = m.ports.len();
+            let port = m.ports.get(i).ok_or_else(|| {
+                Failure::invalid(format!(
+                    "port index {i} is out of range (the message has {n})"
+                ))
+            })?;
+            {
+                let mut taken = m.taken.lock();
+                taken.resize(n, false);
+                if std::mem::replace(&mut taken[i], true) {
                     return Err(Failure::new(
                         WM_ERR_INVALID_STATE,
                         format!("port {i} was already taken"),
                     ));
                 }
-                slot.1 = true;
-                slot.0.clone()
-            };
+            }
+            let port = port.clone();
             let h = new_port_handle(port)?;
             // SAFETY: checked non-null; the caller promises it is writable.
             unsafe { *out = h };
@@ -331,7 +336,7 @@ pub extern "C" fn wm_message_free(msg: *mut wm_message) -> wm_status {
         if msg.is_null() {
             return Ok(());
         }
-        drop(MESSAGES.remove(msg as usize)?);
+        MESSAGES.free(msg as usize)?;
         Ok(())
     })
 }

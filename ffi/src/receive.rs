@@ -48,7 +48,8 @@ pub(crate) enum Wait {
 /// panic guard (labelled by `here`, the export's `here!()`) resolves `handle` in `table`
 /// (NULL: `WM_ERR_NULL_ARG` naming `name`), checks `out`, and takes the next event into `*out`
 /// as a new message handle. An event already queued is taken inside the handle's slot, with no
-/// reference-count traffic; only a receive that must wait takes a reference and blocks.
+/// reference-count traffic; only a receive that must wait takes a reference (in the same visit
+/// to the slot) and blocks, outside it.
 ///
 /// # Safety
 /// `out` is NULL or valid for writes.
@@ -66,17 +67,22 @@ pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
         if handle == 0 {
             return Err(Failure::null(name));
         }
-        // `out` is checked inside the slot, after the handle and before anything is taken.
-        let queued = table.with(handle, |o| {
+        // `out` is checked inside the slot, after the handle and before anything is taken. A
+        // receive that must wait takes its reference to the object in the same visit.
+        let got = table.with(handle, |o| {
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            Ok(o.target().try_next_event()?)
+            match (o.target().try_next_event()?, wait) {
+                (Some(e), _) => Ok(Ok(e)),
+                (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
+                (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
+            }
         })??;
-        let event = match (queued, wait) {
-            (Some(e), _) => e,
-            (None, Wait::No(empty)) => return Err(Failure::new(WM_ERR_EMPTY, empty)),
-            (None, Wait::Ms(ms)) => table.get(handle)?.target().next_event(timeout_arg(ms))?,
+        let event = match (got, wait) {
+            (Ok(e), _) => e,
+            (Err(o), Wait::Ms(ms)) => o.target().next_event(timeout_arg(ms))?,
+            (Err(_), Wait::No(empty)) => return Err(Failure::new(WM_ERR_EMPTY, empty)),
         };
         let h = insert_message(MessageObj::from_event(event))?;
         // SAFETY: checked non-null above; the caller promises it is writable.

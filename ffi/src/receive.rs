@@ -68,23 +68,25 @@ pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
             return Err(Failure::null(name));
         }
         // `out` is checked inside the slot, after the handle and before anything is taken. A
+        // queued event becomes a message handle right there (only a word leaves the slot); a
         // receive that must wait takes its reference to the object in the same visit.
         let got = table.with(handle, |o| {
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
             match (o.target().try_next_event()?, wait) {
-                (Some(e), _) => Ok(Ok(e)),
+                (Some(e), _) => Ok(Ok(insert_message(MessageObj::from_event(e))?)),
                 (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
                 (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
             }
         })??;
-        let event = match (got, wait) {
-            (Ok(e), _) => e,
-            (Err(o), Wait::Ms(ms)) => o.target().next_event(timeout_arg(ms))?,
+        let h = match (got, wait) {
+            (Ok(h), _) => h,
+            (Err(o), Wait::Ms(ms)) => insert_message(MessageObj::from_event(
+                o.target().next_event(timeout_arg(ms))?,
+            ))?,
             (Err(_), Wait::No(empty)) => return Err(Failure::new(WM_ERR_EMPTY, empty)),
         };
-        let h = insert_message(MessageObj::from_event(event))?;
         // SAFETY: checked non-null above; the caller promises it is writable.
         unsafe { *out = h };
         Ok(())

@@ -4,14 +4,13 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use webmessaging_core::{BroadcastChannel, Notifier, Origin};
+use webmessaging_core::{BroadcastChannel, MessageEventTarget, Origin};
 
-use crate::event_loop::{
-    self, take_registration, wm_finalizer, wm_loop, Callbacks, Next, Source, Watch,
-};
+use crate::event_loop::{self, take_registration, wm_finalizer, wm_loop, Callbacks, Source, Watch};
 use crate::handle::{Kind, Table};
 use crate::json;
-use crate::message::{self, wm_message, MessageObj};
+use crate::message::wm_message;
+use crate::receive::{self, Receiver, Wait};
 use crate::status::*;
 use crate::value::{self, wm_value};
 
@@ -43,20 +42,15 @@ pub(crate) struct BroadcastObj {
     watch: Watch,
 }
 
+impl Receiver for BroadcastObj {
+    fn target(&self) -> &dyn MessageEventTarget {
+        &self.channel
+    }
+}
+
 impl Source for BroadcastObj {
     fn watch(&self) -> &Watch {
         &self.watch
-    }
-    fn set_notifier(&self, notifier: Option<Notifier>) {
-        self.channel.set_notifier(notifier);
-    }
-    fn next(&self) -> Next {
-        match self.channel.try_recv() {
-            Ok(Some(e)) => Next::Item(MessageObj::from_event(e)),
-            Ok(None) => Next::Empty,
-            Err(webmessaging_core::Error::Closed(n)) => Next::End(Some(n)),
-            Err(_) => Next::End(None),
-        }
     }
 }
 
@@ -170,17 +164,9 @@ pub unsafe extern "C" fn wm_broadcast_try_recv(
     channel: *mut wm_broadcast,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    let arg = || channel_arg(channel);
+    let empty = Wait::No("no message is waiting on this channel");
     // SAFETY: forwarded from this function's contract on `out`.
-    unsafe {
-        message::recv_into(here!(), out, arg, |c| match c.channel.try_recv()? {
-            Some(e) => Ok(MessageObj::from_event(e)),
-            None => Err(Failure::new(
-                WM_ERR_EMPTY,
-                "no message is waiting on this channel",
-            )),
-        })
-    }
+    unsafe { receive::recv(here!(), &CHANNELS, channel as usize, "channel", empty, out) }
 }
 
 /// Takes the next message, waiting up to `timeout_ms` (< 0: forever).
@@ -193,15 +179,9 @@ pub unsafe extern "C" fn wm_broadcast_recv(
     timeout_ms: i64,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    let arg = || channel_arg(channel);
+    let wait = Wait::Ms(timeout_ms);
     // SAFETY: forwarded from this function's contract on `out`.
-    unsafe {
-        message::recv_into(here!(), out, arg, |c| {
-            Ok(MessageObj::from_event(
-                c.channel.recv(message::timeout_arg(timeout_ms))?,
-            ))
-        })
-    }
+    unsafe { receive::recv(here!(), &CHANNELS, channel as usize, "channel", wait, out) }
 }
 
 /// Closes the channel: it leaves its group at once (no more messages arrive, queued ones are

@@ -13,12 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
-use webmessaging_core::{CloseNotice, CloseReason, Notifier};
+use webmessaging_core::CloseReason;
 
 use crate::broadcast::wm_broadcast;
 use crate::handle::{Kind, Table};
-use crate::message::{self, wm_message, MessageObj};
+use crate::message::{self, wm_message};
 use crate::port::{port_arg, wm_port};
+use crate::receive::{self, Next, Receiver};
 use crate::status::*;
 use crate::window::wm_window;
 
@@ -131,22 +132,10 @@ pub(crate) struct Watch {
     queued: AtomicBool,
 }
 
-/// What a receive on an attachable object found.
-pub(crate) enum Next {
-    Item(MessageObj),
-    Empty,
-    /// The queue ended (its close notice), or `None`: the object can never receive again
-    /// (a port transferred away).
-    End(Option<CloseNotice>),
-}
-
-/// An object a loop can watch.
-pub(crate) trait Source: Send + Sync + 'static {
+/// An object a loop can watch: a receiver (its events come through the one receive path,
+/// `receive::next`) with its loop bookkeeping.
+pub(crate) trait Source: Receiver {
     fn watch(&self) -> &Watch;
-    fn set_notifier(&self, notifier: Option<Notifier>);
-    /// Enables delivery (a port's `start()`); others are always enabled.
-    fn enable(&self) {}
-    fn next(&self) -> Next;
 }
 
 fn ptr_of(src: &dyn Source) -> *const () {
@@ -158,7 +147,7 @@ fn ptr_of(src: &dyn Source) -> *const () {
 pub(crate) fn take_registration(src: &dyn Source) -> Option<Arc<Registration>> {
     let reg = src.watch().reg.lock().take();
     if let Some(r) = &reg {
-        src.set_notifier(None);
+        src.target().set_notifier(None);
         r.forget(ptr_of(src));
     }
     reg
@@ -201,12 +190,12 @@ fn attach(
         r.forget(ptr_of(&*src));
     }
     let (wl, ws) = (Arc::downgrade(&inner), Arc::downgrade(&src));
-    src.set_notifier(Some(Arc::new(move || {
+    src.target().set_notifier(Some(Arc::new(move || {
         if let (Some(l), Some(s)) = (wl.upgrade(), ws.upgrade()) {
             l.mark_ready(&s);
         }
     })));
-    src.enable();
+    src.target().start();
     drop(old);
     drop(raced);
     Ok(())
@@ -563,7 +552,7 @@ fn drain(l: &Arc<LoopInner>, src: &Arc<dyn Source>, budget: usize) -> usize {
             l.mark_ready(src);
             return done;
         }
-        match src.next() {
+        match receive::next(src.target()) {
             Next::Item(m) => {
                 done += 1;
                 let Ok(h) = message::insert_message(m) else {
@@ -586,14 +575,16 @@ fn drain(l: &Arc<LoopInner>, src: &Arc<dyn Source>, budget: usize) -> usize {
                     },
                     _ => {}
                 }
-                let _ = message::MESSAGES.remove(h as usize);
+                let _ = message::MESSAGES.free(h as usize);
                 // `reg` drops here: if the callback detached or freed its object, the finalizer
                 // runs now, after the callback returned.
             }
             Next::Empty => return done,
             Next::End(notice) => {
                 let taken = take_registration(&**src);
-                if let Some(notice) = notice {
+                // A listener's end has no callback of its own: the registration just ends.
+                let counted = !matches!(reg.callbacks, Callbacks::Listener(_));
+                if let Some(notice) = notice.filter(|_| counted) {
                     done += 1;
                     // SAFETY: as above.
                     match reg.callbacks {
@@ -681,7 +672,7 @@ pub extern "C" fn wm_loop_free(l: *mut wm_loop) -> wm_status {
             if slot.as_ref().is_some_and(|r| r.belongs_to(&inner)) {
                 regs.push(slot.take());
                 drop(slot);
-                p.set_notifier(None);
+                p.target().set_notifier(None);
             }
         }
         drop(regs);

@@ -325,6 +325,36 @@ impl<T> Table<T> {
     where
         T: Send + Sync + 'static,
     {
+        let index = self.invalidate(handle)?;
+        let slot = self.slot(index).ok_or_else(|| self.stale())?;
+        // SAFETY: no longer live and no call inside: this thread owns the slot.
+        let object = unsafe { (*slot.object.get()).take() };
+        Stash::keep(self, index as u32);
+        object.ok_or_else(|| self.stale())
+    }
+
+    /// Invalidates `handle` and drops its object where it lies, without moving it out: for
+    /// objects whose drop runs no C code (messages). Waits for calls inside the slot to leave.
+    pub(crate) fn free(&'static self, handle: usize) -> Res
+    where
+        T: Send + Sync + 'static,
+    {
+        let index = self.invalidate(handle)?;
+        let slot = self.slot(index).ok_or_else(|| self.stale())?;
+        // SAFETY: no longer live and no call inside: this thread owns the slot. If the drop
+        // panics the slot is not reused (it stays out of every free list).
+        let had = unsafe { (*slot.object.get()).take_in_place() };
+        Stash::keep(self, index as u32);
+        if had {
+            Ok(())
+        } else {
+            Err(self.stale())
+        }
+    }
+
+    /// Clears the live bit of `handle`'s slot and bumps its generation once no call is inside;
+    /// returns the slot's index, now owned by the calling thread.
+    fn invalidate(&self, handle: usize) -> Res<usize> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let live = (u64::from(generation) << 32) | LIVE;
@@ -335,16 +365,12 @@ impl<T> Table<T> {
                 .state
                 .compare_exchange_weak(live, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) => break,
+                Ok(_) => return Ok(index),
                 // Calls inside (or a spurious failure): wait for them to leave.
                 Err(s) if s & !USERS == live => std::thread::yield_now(),
                 Err(_) => return Err(self.stale()),
             }
         }
-        // SAFETY: no longer live and no call inside: this thread owns the slot.
-        let object = unsafe { (*slot.object.get()).take() };
-        Stash::keep(self, index as u32);
-        object.ok_or_else(|| self.stale())
     }
 
     /// How many handles of this kind are live (for leak checks in tests). A scan, so that the
@@ -355,6 +381,20 @@ impl<T> Table<T> {
             .filter_map(|i| self.slot(i))
             .filter(|s| s.state.load(Ordering::Acquire) & LIVE != 0)
             .count()
+    }
+}
+
+/// Dropping an `Option`'s value where it lies.
+trait TakeInPlace {
+    /// Drops the value in place and leaves `None`; whether there was one.
+    fn take_in_place(&mut self) -> bool;
+}
+
+impl<T> TakeInPlace for Option<T> {
+    fn take_in_place(&mut self) -> bool {
+        let had = self.is_some();
+        *self = None;
+        had
     }
 }
 
@@ -420,6 +460,24 @@ mod tests {
         });
         assert!(T.with(h, |_| ()).is_err());
         assert!(T.remove(h).is_err());
+        assert_eq!(T.live(), 0);
+    }
+
+    #[test]
+    fn free_drops_the_object_in_place_and_refuses_the_handle_after() {
+        static T: Table<Arc<u32>> = Table::new(Kind::Broadcast);
+        let object = Arc::new(5);
+        let h = T.insert(Arc::clone(&object)).unwrap();
+        assert_eq!(Arc::strong_count(&object), 2);
+        T.free(h).unwrap();
+        assert_eq!(Arc::strong_count(&object), 1, "dropped by the free");
+        assert!(T.free(h).is_err(), "a double free is refused");
+        assert!(T.with(h, |_| ()).is_err());
+        // The slot is reused under a new generation; the old handle stays refused.
+        let h2 = T.insert(Arc::new(6)).unwrap();
+        assert_eq!(h & 0xFFFF_FFFF, h2 & 0xFFFF_FFFF);
+        assert!(T.remove(h).is_err());
+        assert_eq!(*T.remove(h2).unwrap(), 6);
         assert_eq!(T.live(), 0);
     }
 

@@ -10,23 +10,22 @@ use std::ffi::{c_char, c_int, c_void, CStr, OsStr, OsString};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-use webmessaging_core::{Message, Notifier};
+use webmessaging_core::MessageEventTarget;
 use webmessaging_ipc::{Error as IpcError, ErrorKind, Listener};
 
 use crate::event_loop::{
-    attach_source, detach_source, take_registration, wm_finalizer, wm_loop, Callbacks, Next,
-    Source, Watch,
+    attach_source, detach_source, take_registration, wm_finalizer, wm_loop, Callbacks, Source,
+    Watch,
 };
 use crate::handle::{Kind, Table};
 use crate::json;
 use crate::message::timeout_arg;
-use crate::message::{wm_message, MessageObj};
+use crate::message::wm_message;
 use crate::port::{new_port_handle, port_arg, wm_port};
+use crate::receive::Receiver;
 use crate::status::*;
 
 /// A listening Unix socket (`wm_listen`): each client that `wm_connect`s becomes one new port,
@@ -47,71 +46,24 @@ pub type wm_connect_cb = Option<
     unsafe extern "C" fn(userdata: *mut c_void, listener: *mut wm_listener, event: *mut wm_message),
 >;
 
-/// What the listener's notifier reaches (shared with that closure, which the listener owns):
-/// the notifier of the loop the listener is attached to, if any.
-#[derive(Default)]
-struct Signal {
-    on_ready: Mutex<Option<Notifier>>,
-}
-
-impl Signal {
-    fn fire(&self) {
-        // Cloned out so that the loop's notifier runs with no lock of ours held.
-        let n = self.on_ready.lock().clone();
-        if let Some(n) = n {
-            n();
-        }
-    }
-}
-
-/// What the library keeps behind a listener handle.
+/// What the library keeps behind a listener handle. Its connect events come through the one
+/// receive path (the listener is a `MessageEventTarget`); clients whose setup failed are
+/// skipped there and reported only by `wm_listener_accept`.
 struct ListenerObj {
     listener: Listener,
-    signal: Arc<Signal>,
-    closed: AtomicBool,
     /// Event-loop bookkeeping (`wm_listener_attach`).
     watch: Watch,
 }
 
-/// Failed clients one look at a listener skips before yielding to other sources.
-const FAILED_CLIENTS_PER_LOOK: usize = 64;
-
-/// The wire bytes of `undefined`: the value of a connect event.
-const UNDEFINED: [u8; 3] = [0xff, 0x0f, 0x5f];
+impl Receiver for ListenerObj {
+    fn target(&self) -> &dyn MessageEventTarget {
+        &self.listener
+    }
+}
 
 impl Source for ListenerObj {
     fn watch(&self) -> &Watch {
         &self.watch
-    }
-    fn set_notifier(&self, notifier: Option<Notifier>) {
-        *self.signal.on_ready.lock() = notifier;
-    }
-    fn enable(&self) {
-        // Clients may have come before the attach: let the loop look once.
-        self.signal.fire();
-    }
-    fn next(&self) -> Next {
-        if self.closed.load(Ordering::Acquire) {
-            return Next::End(None);
-        }
-        // A client whose connection failed (another user id, a broken handshake) is skipped:
-        // the next one may be fine. Bounded, so a listener that only fails cannot spin here.
-        for _ in 0..FAILED_CLIENTS_PER_LOOK {
-            match self.listener.try_accept() {
-                Ok(Some(port)) => {
-                    return Next::Item(MessageObj::from_message(Message {
-                        data: UNDEFINED.to_vec(),
-                        array_buffers: Vec::new(),
-                        ports: vec![port],
-                    }))
-                }
-                Ok(None) => return Next::Empty,
-                Err(_) => continue,
-            }
-        }
-        // More may follow: look again on the next turn.
-        self.signal.fire();
-        Next::Empty
     }
 }
 
@@ -339,14 +291,8 @@ pub unsafe extern "C" fn wm_listen(path: *const c_char, out: *mut *mut wm_listen
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let signal = Arc::new(Signal::default());
-        let listener = webmessaging_ipc::listen(path)?;
-        let s = Arc::clone(&signal);
-        listener.set_notifier(Some(Arc::new(move || s.fire())));
         let obj = Arc::new(ListenerObj {
-            listener,
-            signal,
-            closed: AtomicBool::new(false),
+            listener: webmessaging_ipc::listen(path)?,
             watch: Watch::default(),
         });
         let h = match LISTENERS.insert(Arc::clone(&obj)) {
@@ -390,7 +336,7 @@ pub unsafe extern "C" fn wm_listener_accept(
             return Err(Failure::null("out"));
         }
         let closed = || Failure::new(WM_ERR_CLOSED, "the listener is closed");
-        if l.closed.load(Ordering::Acquire) {
+        if l.listener.is_closed() {
             return Err(closed());
         }
         let accepted = match timeout_arg(timeout_ms) {
@@ -402,7 +348,7 @@ pub unsafe extern "C" fn wm_listener_accept(
             Ok(None) => {
                 return Err(Failure::new(WM_ERR_TIMEOUT, "no client is waiting"));
             }
-            Err(_) if l.closed.load(Ordering::Acquire) => return Err(closed()),
+            Err(_) if l.listener.is_closed() => return Err(closed()),
             Err(e) => return Err(e.into()),
         };
         let h = new_port_handle(p)?;
@@ -450,13 +396,11 @@ pub extern "C" fn wm_listener_close(listener: *mut wm_listener) -> wm_status {
     })
 }
 
+/// Closes the listener. The notifier of the loop it is attached to fires, so the loop finds
+/// the end of its stream of clients and the registration ends. (Its descriptor turns readable
+/// by itself.)
 fn close_listener(l: &ListenerObj) {
-    l.closed.store(true, Ordering::Release);
-    l.listener.set_notifier(None);
     l.listener.close();
-    // Wakes the `wm_loop` it is attached to, whose registration then ends. (Its descriptor
-    // turns readable by itself.)
-    l.signal.fire();
 }
 
 /// Attaches a listener to a loop: from now on `wm_loop_dispatch` calls `onconnect` once per
@@ -484,7 +428,7 @@ pub extern "C" fn wm_listener_attach(
 ) -> wm_status {
     guard(here!(), || {
         let obj = listener_arg(listener)?;
-        if obj.closed.load(Ordering::Acquire) {
+        if obj.listener.is_closed() {
             return Err(Failure::new(WM_ERR_CLOSED, "the listener is closed"));
         }
         attach_source(

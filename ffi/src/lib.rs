@@ -28,6 +28,7 @@ pub mod json;
 pub mod limits;
 pub mod message;
 pub mod port;
+mod receive;
 pub mod status;
 pub mod value;
 pub mod window;

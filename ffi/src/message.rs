@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use webmessaging_core::{Message, MessageEvent, MessagePort, WindowProxy};
+use webmessaging_core::{MessageEvent, MessagePort, WindowProxy};
 
 use crate::handle::{Kind, Table};
 use crate::port::{new_port_handle, wm_port};
@@ -24,10 +24,14 @@ pub struct wm_message {
 pub(crate) struct MessageObj {
     pub(crate) data: Vec<u8>,
     pub(crate) array_buffers: Vec<Vec<u8>>,
-    /// The transferred ports, and whether each was taken. The message keeps its own reference
-    /// to every port (a decoded value refers to the same ports); the port is dropped when the
+    /// The transferred ports, moved from the event as they are. The message keeps its own
+    /// reference to every port, taken or not (a decoded value refers to the same ports); the
+    /// port is dropped when the
     /// last reference (message, handle, value) goes.
-    ports: Mutex<Vec<(MessagePort, bool)>>,
+    ports: Vec<MessagePort>,
+    /// Which ports were taken (`wm_message_take_port`), by index; empty until the first take,
+    /// so that receiving builds nothing.
+    taken: Mutex<Vec<bool>>,
     /// The sender's serialized origin (window and broadcast messages; `None`, read as `""`,
     /// for ports: no allocation on the port hot path).
     origin: Option<CString>,
@@ -36,32 +40,21 @@ pub(crate) struct MessageObj {
 }
 
 impl MessageObj {
-    pub(crate) fn from_message(m: Message) -> Self {
-        MessageObj {
-            data: m.data,
-            array_buffers: m.array_buffers,
-            ports: Mutex::new(if m.ports.is_empty() {
-                Vec::new()
-            } else {
-                m.ports.into_iter().map(|p| (p, false)).collect()
-            }),
-            origin: None,
-            source: None,
-        }
-    }
-
+    /// A received event as a message. A port's events have an empty origin, kept as `None`:
+    /// no allocation on the port hot path (every other origin is non-empty, `"null"` at least).
     pub(crate) fn from_event(e: MessageEvent) -> Self {
         MessageObj {
             data: e.data,
             array_buffers: e.array_buffers,
-            ports: Mutex::new(e.ports.into_iter().map(|p| (p, false)).collect()),
-            origin: Some(CString::new(e.origin).unwrap_or_default()),
+            ports: e.ports,
+            taken: Mutex::new(Vec::new()),
+            origin: (!e.origin.is_empty()).then(|| CString::new(e.origin).unwrap_or_default()),
             source: e.source,
         }
     }
 
     pub(crate) fn port_clones(&self) -> Vec<MessagePort> {
-        self.ports.lock().iter().map(|(p, _)| p.clone()).collect()
+        self.ports.clone()
     }
 }
 
@@ -69,32 +62,6 @@ pub(crate) static MESSAGES: Table<MessageObj> = Table::new(Kind::Message);
 
 pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
     Ok(MESSAGES.insert(m)? as *mut wm_message)
-}
-
-/// The body every `wm_*_try_recv` / `wm_*_recv` export shares: clears `*out`, then under the
-/// panic guard (labelled by `here`, the caller's `here!()`) resolves the handle (`arg`), checks `out`, takes a message (`take`) and stores it
-/// in `*out` as a new message handle.
-///
-/// # Safety
-/// `out` is NULL or valid for writes.
-pub(crate) unsafe fn recv_into<F: Fn(), A>(
-    here: F,
-    out: *mut *mut wm_message,
-    arg: impl FnOnce() -> Res<A>,
-    take: impl FnOnce(A) -> Res<MessageObj>,
-) -> wm_status {
-    // SAFETY: the caller passes NULL or a writable pointer.
-    unsafe { write_out(out, std::ptr::null_mut()) };
-    guard(here, || {
-        let a = arg()?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let h = insert_message(take(a)?)?;
-        // SAFETY: checked non-null above; the caller promises it is writable.
-        unsafe { *out = h };
-        Ok(())
-    })
 }
 
 /// A C timeout in milliseconds, read the same way by every call that takes one: negative waits
@@ -131,7 +98,7 @@ pub unsafe extern "C" fn wm_message_port_count(
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            let n = m.ports.lock().len();
+            let n = m.ports.len();
             // SAFETY: checked non-null; the caller promises it is writable.
             unsafe { out.write(n) };
             Ok(())
@@ -162,23 +129,23 @@ pub unsafe extern "C" fn wm_message_take_port(
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            let port = {
-                let mut ports = m.ports.lock();
-                let n = ports.len();
-                let slot = ports.get_mut(i).ok_or_else(|| {
-                    Failure::invalid(format!(
-                        "port index {i} is out of range (the message has {n})"
-                    ))
-                })?;
-                if slot.1 {
+            let n = m.ports.len();
+            let port = m.ports.get(i).ok_or_else(|| {
+                Failure::invalid(format!(
+                    "port index {i} is out of range (the message has {n})"
+                ))
+            })?;
+            {
+                let mut taken = m.taken.lock();
+                taken.resize(n, false);
+                if std::mem::replace(&mut taken[i], true) {
                     return Err(Failure::new(
                         WM_ERR_INVALID_STATE,
                         format!("port {i} was already taken"),
                     ));
                 }
-                slot.1 = true;
-                slot.0.clone()
-            };
+            }
+            let port = port.clone();
             let h = new_port_handle(port)?;
             // SAFETY: checked non-null; the caller promises it is writable.
             unsafe { *out = h };
@@ -369,7 +336,7 @@ pub extern "C" fn wm_message_free(msg: *mut wm_message) -> wm_status {
         if msg.is_null() {
             return Ok(());
         }
-        drop(MESSAGES.remove(msg as usize)?);
+        MESSAGES.free(msg as usize)?;
         Ok(())
     })
 }

@@ -4,12 +4,12 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use webmessaging_core::{Capacity, MessageChannel, MessagePort, Notifier, Payload};
+use webmessaging_core::{Capacity, MessageChannel, MessageEventTarget, MessagePort, Payload};
 
-use crate::event_loop::{take_registration, Next, Source, Watch};
+use crate::event_loop::{take_registration, Source, Watch};
 use crate::handle::{Kind, Table};
-use crate::message::MessageObj;
 use crate::message::{self, wm_message};
+use crate::receive::{self, Receiver, Wait};
 use crate::status::*;
 use crate::value::wm_value;
 use crate::{json, value};
@@ -39,23 +39,15 @@ impl PortObj {
     }
 }
 
+impl Receiver for PortObj {
+    fn target(&self) -> &dyn MessageEventTarget {
+        &self.port
+    }
+}
+
 impl Source for PortObj {
     fn watch(&self) -> &Watch {
         &self.watch
-    }
-    fn set_notifier(&self, notifier: Option<Notifier>) {
-        self.port.set_notifier(notifier);
-    }
-    fn enable(&self) {
-        self.port.start();
-    }
-    fn next(&self) -> Next {
-        match self.port.try_recv() {
-            Ok(Some(m)) => Next::Item(MessageObj::from_message(m)),
-            Ok(None) => Next::Empty,
-            Err(webmessaging_core::Error::Closed(notice)) => Next::End(Some(notice)),
-            Err(_) => Next::End(None),
-        }
     }
 }
 
@@ -352,6 +344,11 @@ pub unsafe extern "C" fn wm_port_post_serialized(
         }
         // SAFETY: the caller promises `len` readable bytes.
         let bytes = unsafe { bytes_arg(data, len, "data")? };
+        if n == 0 {
+            // The hot path: no transfer list to resolve, the post runs inside the slot.
+            let payload = Payload::from(bytes);
+            return with_port(port, "port", |p| Ok(p.port.post_message(payload, &[])?));
+        }
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };
         post_from(port, Payload::from(bytes), &t, Mode::Web)
@@ -506,18 +503,9 @@ pub unsafe extern "C" fn wm_port_try_recv(
     port: *mut wm_port,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    // The receive runs inside the port's handle slot: it never blocks.
-    let arg = || with_port(port, "port", |p| Ok(p.port.try_recv()?));
+    let empty = Wait::No("no message is queued at this port");
     // SAFETY: forwarded from this function's contract on `out`.
-    unsafe {
-        message::recv_into(here!(), out, arg, |m| match m {
-            Some(m) => Ok(MessageObj::from_message(m)),
-            None => Err(Failure::new(
-                WM_ERR_EMPTY,
-                "no message is queued at this port",
-            )),
-        })
-    }
+    unsafe { receive::recv(here!(), &PORTS, port as usize, "port", empty, out) }
 }
 
 /// Takes the next message from the port's queue, blocking up to `timeout_ms` milliseconds
@@ -533,20 +521,16 @@ pub unsafe extern "C" fn wm_port_recv(
     timeout_ms: i64,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    // A message already queued is taken inside the port's slot, as `wm_port_try_recv` does;
-    // only an empty queue makes the call take a reference to the port and block.
-    let arg = || with_port(port, "port", |p| Ok(p.port.try_recv()?));
     // SAFETY: forwarded from this function's contract on `out`.
     unsafe {
-        message::recv_into(here!(), out, arg, |queued| {
-            let m = match queued {
-                Some(m) => m,
-                None => port_arg(port, "port")?
-                    .port
-                    .recv(message::timeout_arg(timeout_ms))?,
-            };
-            Ok(MessageObj::from_message(m))
-        })
+        receive::recv(
+            here!(),
+            &PORTS,
+            port as usize,
+            "port",
+            Wait::Ms(timeout_ms),
+            out,
+        )
     }
 }
 

@@ -4,12 +4,13 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use webmessaging_core::clone::{self, Transferable};
-use webmessaging_core::{MessagePort, Notifier, Origin, Payload, TargetOrigin, Window};
+use webmessaging_core::{MessageEventTarget, MessagePort, Origin, Payload, TargetOrigin, Window};
 
-use crate::event_loop::{self, take_registration, Callbacks, Next, Source, Watch};
+use crate::event_loop::{self, take_registration, Callbacks, Source, Watch};
 use crate::handle::{Kind, Table};
-use crate::message::{self, wm_message, MessageObj};
+use crate::message::wm_message;
 use crate::port::{transfer_arg, wm_port, PortObj};
+use crate::receive::{self, Receiver, Wait};
 use crate::status::*;
 use crate::value::{self, wm_value};
 use crate::{event_loop::wm_finalizer, event_loop::wm_loop, json};
@@ -35,18 +36,15 @@ pub(crate) struct WindowObj {
     watch: Watch,
 }
 
+impl Receiver for WindowObj {
+    fn target(&self) -> &dyn MessageEventTarget {
+        &self.window
+    }
+}
+
 impl Source for WindowObj {
     fn watch(&self) -> &Watch {
         &self.watch
-    }
-    fn set_notifier(&self, notifier: Option<Notifier>) {
-        self.window.set_notifier(notifier);
-    }
-    fn next(&self) -> Next {
-        match self.window.try_recv() {
-            Some(e) => Next::Item(MessageObj::from_event(e)),
-            None => Next::Empty,
-        }
     }
 }
 
@@ -247,17 +245,9 @@ pub unsafe extern "C" fn wm_window_try_recv(
     window: *mut wm_window,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    let arg = || window_arg(window, "window");
+    let empty = Wait::No("no message is waiting for this window");
     // SAFETY: forwarded from this function's contract on `out`.
-    unsafe {
-        message::recv_into(here!(), out, arg, |w| match w.window.try_recv() {
-            Some(e) => Ok(MessageObj::from_event(e)),
-            None => Err(Failure::new(
-                WM_ERR_EMPTY,
-                "no message is waiting for this window",
-            )),
-        })
-    }
+    unsafe { receive::recv(here!(), &WINDOWS, window as usize, "window", empty, out) }
 }
 
 /// Takes the next message delivered to the window, waiting up to `timeout_ms` (< 0: forever).
@@ -269,15 +259,9 @@ pub unsafe extern "C" fn wm_window_recv(
     timeout_ms: i64,
     out: *mut *mut wm_message,
 ) -> wm_status {
-    let arg = || window_arg(window, "window");
+    let wait = Wait::Ms(timeout_ms);
     // SAFETY: forwarded from this function's contract on `out`.
-    unsafe {
-        message::recv_into(here!(), out, arg, |w| {
-            Ok(MessageObj::from_event(
-                w.window.recv(message::timeout_arg(timeout_ms))?,
-            ))
-        })
-    }
+    unsafe { receive::recv(here!(), &WINDOWS, window as usize, "window", wait, out) }
 }
 
 /// Attaches a window to the loop: `onmessage` runs in `wm_loop_dispatch` for each message

@@ -37,7 +37,11 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
-use webmessaging_core::{MessagePort, Notifier};
+use webmessaging_core::clone::wire;
+use webmessaging_core::{
+    CloseNotice, CloseReason, Error as PortError, MessageEvent, MessageEventTarget,
+    MessageEventType, MessagePort, Notifier,
+};
 
 use crate::transport::import_fd;
 #[allow(unused_imports)] // for the doc links
@@ -357,14 +361,19 @@ impl Listener {
     }
 
     /// Installs (or with `None` removes) a notifier, called from the accept thread with no lock
-    /// held each time a client's port becomes ready; also called at once if one is already
-    /// waiting. A binding schedules a task on its event loop that drains
-    /// [`try_accept`](Self::try_accept) until it returns `Ok(None)`. The notifier must not block.
+    /// held each time a client's port becomes ready, and once when the listener closes; also
+    /// called at once if one is already waiting or the listener is closed already. A binding
+    /// schedules a task on its event loop that drains [`try_accept`](Self::try_accept) until it
+    /// returns `Ok(None)`. The notifier must not block.
     pub fn set_notifier(&self, notifier: Option<Notifier>) {
         let fire = {
             let mut q = self.inner.queue.lock();
-            q.notifier = if q.closed { None } else { notifier };
-            q.notifier.clone().filter(|_| !q.ready.is_empty())
+            if q.closed {
+                notifier
+            } else {
+                q.notifier = notifier;
+                q.notifier.clone().filter(|_| !q.ready.is_empty())
+            }
         };
         if let Some(n) = fire {
             n();
@@ -448,17 +457,20 @@ impl Inner {
     }
 
     fn close(&self) {
-        let pending = {
+        let (pending, notifier) = {
             let mut q = self.queue.lock();
             if q.closed {
                 return;
             }
             q.closed = true;
             signal(&self.ready);
-            q.notifier = None;
             self.changed.notify_all();
-            std::mem::take(&mut q.ready)
+            (std::mem::take(&mut q.ready), q.notifier.take())
         };
+        // The end of the stream of clients is news for a receiver (its next look finds it).
+        if let Some(n) = notifier {
+            n();
+        }
         if let Some(fds) = self.fds.read().as_ref() {
             let _ = rustix::io::write(&fds.closed, &1u64.to_ne_bytes());
         }
@@ -592,6 +604,92 @@ impl Inner {
         if let Some(n) = notifier {
             n();
         }
+    }
+}
+
+/// The connect event of one client: `undefined` data, the client's port in `ports[0]` (as a
+/// `SharedWorker`'s `connect` event carries it), empty origin, no source.
+fn connect_event(port: MessagePort) -> MessageEvent {
+    MessageEvent {
+        event_type: MessageEventType::Message,
+        data: vec![wire::VERSION, wire::LATEST_VERSION as u8, wire::UNDEFINED],
+        array_buffers: Vec::new(),
+        origin: String::new(),
+        last_event_id: String::new(),
+        source: None,
+        ports: vec![port],
+    }
+}
+
+/// The end of a listener's stream of clients: it was closed (by this side).
+fn listener_closed() -> PortError {
+    PortError::Closed(CloseNotice {
+        reason: CloseReason::Closed,
+        by_peer: false,
+    })
+}
+
+impl Inner {
+    /// The next client's port from the queue (lock held), skipping clients whose setup failed:
+    /// a receiver of connect events has no use for them (the accept calls report them). Bounded
+    /// by the queue, which the accept thread cannot grow while the lock is held.
+    fn pop_client(&self, q: &mut Queue) -> Option<MessagePort> {
+        let (mut port, mut popped) = (None, false);
+        while let Some(item) = q.ready.pop_front() {
+            popped = true;
+            if let Ok(p) = item {
+                port = Some(p);
+                break;
+            }
+        }
+        if popped {
+            self.taken(q);
+        }
+        port
+    }
+}
+
+/// A listener as a receiver of connect events: one event per accepted client, its port in
+/// `ports[0]`, then the end of the stream (`Closed`) once [`close`](Listener::close) is called.
+/// Clients whose setup failed are skipped (the accept calls report them as errors).
+impl MessageEventTarget for Listener {
+    fn try_next_event(&self) -> webmessaging_core::Result<Option<MessageEvent>> {
+        let inner = &*self.inner;
+        let mut q = inner.queue.lock();
+        match inner.pop_client(&mut q) {
+            Some(port) => Ok(Some(connect_event(port))),
+            None if q.closed => Err(listener_closed()),
+            None => Ok(None),
+        }
+    }
+
+    fn next_event(&self, timeout: Option<Duration>) -> webmessaging_core::Result<MessageEvent> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let inner = &*self.inner;
+        let mut q = inner.queue.lock();
+        loop {
+            if let Some(port) = inner.pop_client(&mut q) {
+                return Ok(connect_event(port));
+            }
+            if q.closed {
+                return Err(listener_closed());
+            }
+            match deadline {
+                None => inner.changed.wait(&mut q),
+                Some(d) => {
+                    if inner.changed.wait_until(&mut q, d).timed_out()
+                        && q.ready.is_empty()
+                        && !q.closed
+                    {
+                        return Err(PortError::Timeout);
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_notifier(&self, notifier: Option<Notifier>) {
+        Listener::set_notifier(self, notifier)
     }
 }
 
@@ -748,5 +846,121 @@ mod tests {
         assert!(len <= MAX_REASON);
         assert_eq!(refused.len(), HEADER_LEN + len);
         assert!(std::str::from_utf8(&refused[HEADER_LEN..]).is_ok());
+    }
+
+    /// A fresh directory for a socket, removed at the end.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(tag: &str) -> Dir {
+            let d = std::env::temp_dir().join(format!(
+                "wm-listener-{tag}-{}-{:08x}",
+                std::process::id(),
+                random_u32()
+            ));
+            std::fs::create_dir(&d).unwrap();
+            Dir(d)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const WAIT: Option<Duration> = Some(Duration::from_secs(10));
+
+    #[test]
+    fn a_listener_delivers_one_connect_event_per_client_then_closed() {
+        let dir = Dir::new("events");
+        let listener = listen(dir.0.join("s")).unwrap();
+        let target: &dyn MessageEventTarget = &listener;
+        assert!(matches!(target.try_next_event(), Ok(None)));
+        let client = connect(listener.path(), WAIT).unwrap();
+        let event = target.next_event(WAIT).unwrap();
+        assert_eq!(event.event_type, MessageEventType::Message);
+        assert_eq!(event.data, [0xff, 0x0f, b'_'], "the value is undefined");
+        assert_eq!(
+            (event.origin.as_str(), event.last_event_id.as_str()),
+            ("", "")
+        );
+        assert!(event.source.is_none());
+        let [port] = <[MessagePort; 1]>::try_from(event.ports).unwrap();
+        // ports[0] is entangled with the client's port.
+        client.post_message(&b"\xff\x0f\x49\x54"[..], &[]).unwrap();
+        assert_eq!(port.recv(WAIT).unwrap().data, b"\xff\x0f\x49\x54");
+        listener.close();
+        for _ in 0..2 {
+            assert!(matches!(
+                target.try_next_event(),
+                Err(PortError::Closed(CloseNotice {
+                    reason: CloseReason::Closed,
+                    by_peer: false
+                }))
+            ));
+        }
+        assert!(matches!(target.next_event(WAIT), Err(PortError::Closed(_))));
+    }
+
+    #[test]
+    fn next_event_times_out_when_no_client_comes() {
+        let dir = Dir::new("timeout");
+        let listener = listen(dir.0.join("s")).unwrap();
+        let waited = MessageEventTarget::next_event(&listener, Some(Duration::from_millis(20)));
+        assert!(matches!(waited, Err(PortError::Timeout)));
+    }
+
+    #[test]
+    fn the_notifier_fires_for_a_client_and_when_the_listener_closes() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = Dir::new("notify");
+        let listener = listen(dir.0.join("s")).unwrap();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let f = Arc::clone(&fired);
+        let target: &dyn MessageEventTarget = &listener;
+        target.set_notifier(Some(Arc::new(move || {
+            f.fetch_add(1, Ordering::SeqCst);
+        })));
+        let _client = connect(listener.path(), WAIT).unwrap();
+        let start = Instant::now();
+        while fired.load(Ordering::SeqCst) == 0 && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+        assert!(target.try_next_event().unwrap().is_some());
+        listener.close();
+        assert_eq!(
+            fired.load(Ordering::SeqCst),
+            2,
+            "close is news for the receiver"
+        );
+        // A notifier installed after the close fires at once: the end is there to be taken.
+        let late = Arc::new(AtomicUsize::new(0));
+        let l = Arc::clone(&late);
+        target.set_notifier(Some(Arc::new(move || {
+            l.fetch_add(1, Ordering::SeqCst);
+        })));
+        assert_eq!(late.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn clients_whose_setup_failed_are_skipped_by_the_event_stream() {
+        let dir = Dir::new("failed");
+        let listener = listen(dir.0.join("s")).unwrap();
+        let inner = &listener.inner;
+        let failed = || Err(io_err("accept", &inner.path, Errno::MFILE));
+        let (port, peer) = webmessaging_core::MessageChannel::new().into_ports();
+        inner.push(failed());
+        inner.push(failed());
+        inner.push(Ok(port));
+        inner.push(failed());
+        let event = listener.try_next_event().unwrap().expect("the good client");
+        assert_eq!(event.ports.len(), 1);
+        assert!(event.ports[0].is_entangled());
+        drop(peer);
+        // Only a failed client left: nothing to deliver, and the queue is empty afterwards.
+        assert!(matches!(listener.try_next_event(), Ok(None)));
+        assert!(matches!(listener.try_accept(), Ok(None)));
     }
 }

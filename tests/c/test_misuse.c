@@ -189,6 +189,32 @@ static void invalid_utf8_and_malformed_json(void) {
   wm_port_free(b);
 }
 
+/* A receive with a NULL `out` fails before it takes anything: the message is still there. */
+static void a_null_out_loses_no_message(void) {
+  wm_port *a, *b;
+  wm_message *m = NULL;
+  char *json = NULL;
+  CHECK_OK(wm_channel_new(&a, &b));
+  CHECK_OK(wm_port_post_json(a, "1"));
+  CHECK_OK(wm_port_post_json(a, "2"));
+  CHECK_STATUS(wm_port_try_recv(b, NULL), WM_ERR_NULL_ARG);
+  CHECK_STATUS(wm_port_recv(b, -1, NULL), WM_ERR_NULL_ARG);
+  CHECK_OK(wm_port_try_recv(b, &m));
+  CHECK_OK(wm_message_to_json(m, &json));
+  CHECK_STR(json, "1");
+  wm_string_free(json);
+  wm_message_free(m);
+  wm_window *w;
+  CHECK_OK(wm_window_new("https://a.test", &w));
+  CHECK_OK(wm_window_post_json(w, "3", "*", w));
+  CHECK_STATUS(wm_window_try_recv(w, NULL), WM_ERR_NULL_ARG);
+  CHECK_OK(wm_window_try_recv(w, &m));
+  wm_message_free(m);
+  wm_window_free(w);
+  wm_port_free(a);
+  wm_port_free(b);
+}
+
 static void last_error_is_per_thread_and_kept_by_success(void) {
   wm_port *a, *b;
   CHECK_STATUS(wm_port_close(NULL), WM_ERR_NULL_ARG);
@@ -204,6 +230,7 @@ int main(void) {
   RUN(never_issued_and_wrong_type_handles);
   RUN(use_after_close);
   RUN(invalid_utf8_and_malformed_json);
+  RUN(a_null_out_loses_no_message);
   RUN(last_error_is_per_thread_and_kept_by_success);
   return harness_finish("test_misuse");
 }

@@ -1,5 +1,6 @@
 /* C side of `make bench-c`: the same two workloads as ffi/examples/bench_core.rs, through the
- * C ABI. Prints "throughput_msgs_per_s N" and "pingpong_p50_ns N". */
+ * C ABI. Prints "throughput_msgs_per_s N", "same_thread_ns_per_msg N",
+ * "same_thread_best_ns_per_msg N" and "pingpong_p50_ns N". */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>
@@ -91,6 +92,22 @@ int main(int argc, char **argv) {
   }
   took = cpu_ns() - start;
   printf("same_thread_ns_per_msg %.1f\n", (double)took / n);
+  /* The same loop in 20 chunks, the fastest chunk reported: on a shared machine a chunk only
+   * gets slower (preemption, cache pollution), so the minimum is the steadiest figure. */
+  double best = 1e18;
+  for (int c = 0; c < 20; c++) {
+    long chunk = n / 20 > 0 ? n / 20 : 1;
+    start = cpu_ns();
+    for (long i = 0; i < chunk; i++) {
+      check(wm_port_post_serialized(a, MSG, sizeof MSG, NULL, 0), "post");
+      wm_message *m;
+      check(wm_port_try_recv(b, &m), "recv");
+      wm_message_free(m);
+    }
+    double ns = (double)(cpu_ns() - start) / chunk;
+    if (ns < best) best = ns;
+  }
+  printf("same_thread_best_ns_per_msg %.1f\n", best);
   wm_port_free(a);
   wm_port_free(b);
 

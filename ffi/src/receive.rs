@@ -1,0 +1,94 @@
+//! The one receive path: every kind of receiver (port, window, broadcast channel, listener) is
+//! the core's [`MessageEventTarget`], and its events become `wm_message`s here, for the
+//! `wm_*_try_recv` / `wm_*_recv` exports and for `wm_loop_dispatch` alike.
+
+use std::sync::Arc;
+
+use webmessaging_core::{CloseNotice, Error as CoreError, MessageEventTarget};
+
+use crate::handle::Table;
+use crate::message::{insert_message, timeout_arg, wm_message, MessageObj};
+use crate::status::*;
+
+/// What the library keeps behind a handle of a receiving kind: at least the core receiver.
+pub(crate) trait Receiver: Send + Sync + 'static {
+    /// The core receiver behind the handle.
+    fn target(&self) -> &dyn MessageEventTarget;
+}
+
+/// What one look at a receiver found.
+pub(crate) enum Next {
+    Item(MessageObj),
+    Empty,
+    /// The stream ended (with its close notice), or `None`: the receiver can never receive
+    /// again (a port transferred away).
+    End(Option<CloseNotice>),
+}
+
+/// Takes the next event without waiting, as the loop's drain does.
+pub(crate) fn next(target: &dyn MessageEventTarget) -> Next {
+    match target.try_next_event() {
+        Ok(Some(e)) => Next::Item(MessageObj::from_event(e)),
+        Ok(None) => Next::Empty,
+        Err(CoreError::Closed(notice)) => Next::End(Some(notice)),
+        Err(_) => Next::End(None),
+    }
+}
+
+/// How a receive export waits when nothing is queued.
+#[derive(Clone, Copy)]
+pub(crate) enum Wait {
+    /// `wm_*_try_recv`: `WM_ERR_EMPTY` with this text.
+    No(&'static str),
+    /// `wm_*_recv`: the C timeout in milliseconds (< 0: without limit).
+    Ms(i64),
+}
+
+/// The body of every `wm_*_try_recv` and `wm_*_recv` export: clears `*out`, then under the
+/// panic guard (labelled by `here`, the export's `here!()`) resolves `handle` in `table`
+/// (NULL: `WM_ERR_NULL_ARG` naming `name`), checks `out`, and takes the next event into `*out`
+/// as a new message handle. An event already queued is taken inside the handle's slot, with no
+/// reference-count traffic; only a receive that must wait takes a reference (in the same visit
+/// to the slot) and blocks, outside it.
+///
+/// # Safety
+/// `out` is NULL or valid for writes.
+pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
+    here: F,
+    table: &Table<Arc<O>>,
+    handle: usize,
+    name: &str,
+    wait: Wait,
+    out: *mut *mut wm_message,
+) -> wm_status {
+    // SAFETY: the caller passes NULL or a writable pointer.
+    unsafe { write_out(out, std::ptr::null_mut()) };
+    guard(here, || {
+        if handle == 0 {
+            return Err(Failure::null(name));
+        }
+        // `out` is checked inside the slot, after the handle and before anything is taken. A
+        // queued event becomes a message handle right there (only a word leaves the slot); a
+        // receive that must wait takes its reference to the object in the same visit.
+        let got = table.with(handle, |o| {
+            if out.is_null() {
+                return Err(Failure::null("out"));
+            }
+            match (o.target().try_next_event()?, wait) {
+                (Some(e), _) => Ok(Ok(insert_message(MessageObj::from_event(e))?)),
+                (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
+                (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
+            }
+        })??;
+        let h = match (got, wait) {
+            (Ok(h), _) => h,
+            (Err(o), Wait::Ms(ms)) => insert_message(MessageObj::from_event(
+                o.target().next_event(timeout_arg(ms))?,
+            ))?,
+            (Err(_), Wait::No(empty)) => return Err(Failure::new(WM_ERR_EMPTY, empty)),
+        };
+        // SAFETY: checked non-null above; the caller promises it is writable.
+        unsafe { *out = h };
+        Ok(())
+    })
+}

@@ -64,6 +64,7 @@ pub trait MessageEventTarget: Send + Sync {
 impl From<Message> for MessageEvent {
     /// A port's message as the event the standard fires at the port: `origin` and
     /// `last_event_id` empty, no `source`.
+    #[inline]
     fn from(m: Message) -> Self {
         MessageEvent {
             event_type: MessageEventType::Message,
@@ -78,46 +79,56 @@ impl From<Message> for MessageEvent {
 }
 
 impl MessageEventTarget for MessagePort {
+    #[inline]
     fn try_next_event(&self) -> Result<Option<MessageEvent>> {
         Ok(self.try_recv()?.map(MessageEvent::from))
     }
 
+    #[inline]
     fn next_event(&self, timeout: Option<Duration>) -> Result<MessageEvent> {
         self.recv(timeout).map(MessageEvent::from)
     }
 
+    #[inline]
     fn set_notifier(&self, notifier: Option<Notifier>) {
         MessagePort::set_notifier(self, notifier)
     }
 
+    #[inline]
     fn start(&self) {
         MessagePort::start(self)
     }
 }
 
 impl MessageEventTarget for Window {
+    #[inline]
     fn try_next_event(&self) -> Result<Option<MessageEvent>> {
         Ok(self.try_recv())
     }
 
+    #[inline]
     fn next_event(&self, timeout: Option<Duration>) -> Result<MessageEvent> {
         self.recv(timeout)
     }
 
+    #[inline]
     fn set_notifier(&self, notifier: Option<Notifier>) {
         Window::set_notifier(self, notifier)
     }
 }
 
 impl MessageEventTarget for BroadcastChannel {
+    #[inline]
     fn try_next_event(&self) -> Result<Option<MessageEvent>> {
         self.try_recv()
     }
 
+    #[inline]
     fn next_event(&self, timeout: Option<Duration>) -> Result<MessageEvent> {
         self.recv(timeout)
     }
 
+    #[inline]
     fn set_notifier(&self, notifier: Option<Notifier>) {
         BroadcastChannel::set_notifier(self, notifier)
     }

@@ -67,7 +67,11 @@ const kInDelivery = Symbol('webmessaging.inDelivery');
 const kDiscard = Symbol('webmessaging.discard');
 const kClosing = Symbol('webmessaging.closing');
 const kDone = Symbol('webmessaging.done');
-const kWake = Symbol('webmessaging.wake'); // other objects woken through the env (ipc.js)
+// The per-kind hooks of the one drain (see drainEvents): what a wake-up does with the object
+// (a port runs its delivery chain, a BroadcastChannel or Window drains a batch, a cross-process
+// Listener in ipc.js accepts clients), and how a decoded message becomes its event.
+const kWake = Symbol('webmessaging.wake');
+const kDispatch = Symbol('webmessaging.dispatch');
 
 const BATCH = 1000;
 
@@ -172,18 +176,9 @@ function broadcastsInCreationOrder(ready) {
 
 function wakePort(id) {
   const ref = live.get(id);
-  const port = ref && ref.deref();
-  if (port === undefined) {
-    live.delete(id);
-  } else if (port instanceof BroadcastChannel) {
-    drainBroadcast(port);
-  } else if (port instanceof Window) {
-    drainWindow(port);
-  } else if (port[kWake] !== undefined) {
-    port[kWake](); // a cross-process Listener (ipc.js): clients are waiting
-  } else {
-    drainPort(port);
-  }
+  const target = ref && ref.deref();
+  if (target === undefined) live.delete(id);
+  else target[kWake]();
 }
 native.init(onWake);
 native.setScratch(scratch);
@@ -435,6 +430,24 @@ class MessagePortImpl extends NodeEventTarget {
       updateHold(this);
     }
     return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
+  }
+
+  [kWake]() {
+    drainPort(this);
+  }
+
+  // A message from the drain: dispatched with Node's own hybrid dispatch, its ports for
+  // kCreateEvent below.
+  [kDispatch](data, type, batch) {
+    this[kReceivingPorts] = batch.ports;
+    batch.ports = undefined;
+    this[kInDelivery] = true;
+    try {
+      this[kHybridDispatch](data, type, undefined);
+    } finally {
+      this[kReceivingPorts] = undefined;
+      this[kInDelivery] = false;
+    }
   }
 
   // Like Node's: `MessagePort [EventTarget] { active, refed, ... }`.
@@ -697,6 +710,8 @@ class Batch {
     this.lone = false;
     this.base = 8 + 4 * this.count; // where the messages' bytes start
     this.ports = undefined; // the ports of the message decode() last read
+    this.origin = ''; // and a window's message's origin and source window id
+    this.sourceId = null;
     this.pos = 0;
     this.xpos = 0;
     if (raw === null) this.more = false;
@@ -740,6 +755,10 @@ class Batch {
       const e = x[this.xpos++];
       if (e[1] !== null) ports = e[1].map(newPort);
       buffers = e[2];
+      if (e.length > 3) {
+        this.origin = e[3];
+        this.sourceId = e[4];
+      }
     }
     this.ports = ports;
     if (ports === undefined && buffers === null) {
@@ -771,7 +790,9 @@ function returnStash(port) {
   }
 }
 
-function deliver(port, batch, i) {
+// Message i of `batch` as an event at `target`: decoded here (a failure is a 'messageerror'
+// carrying the error), made into the event by the target kind's kDispatch hook.
+function dispatchMessage(target, batch, i) {
   let data;
   let type = 'message';
   try {
@@ -780,15 +801,17 @@ function deliver(port, batch, i) {
     data = err;
     type = 'messageerror';
   }
-  port[kReceivingPorts] = batch.ports;
-  batch.ports = undefined;
-  port[kInDelivery] = true;
-  try {
-    port[kHybridDispatch](data, type, undefined);
-  } finally {
-    port[kReceivingPorts] = undefined;
-    port[kInDelivery] = false;
-  }
+  target[kDispatch](data, type, batch);
+}
+
+// The drain of the kinds that dispatch a whole batch in one turn (BroadcastChannel, Window),
+// until the object closes; a port's batch goes through drainOne's chain instead, which keeps
+// Node's MessagePort order (a tick between messages, the close record, start/stop).
+function drainEvents(target, id) {
+  if (target[kClosed]) return;
+  const batch = new Batch(native.drain(id, BATCH));
+  for (let i = 0; i < batch.count && !target[kClosed]; i++) dispatchMessage(target, batch, i);
+  if (batch.more && !target[kClosed]) native.portPoke(id);
 }
 
 function beginClosing(port) {
@@ -858,7 +881,7 @@ function drainOne(port) {
     // close record.
     port[kStash] = undefined;
     for (;;) {
-      const b = new Batch(native.portDrain(id, BATCH));
+      const b = new Batch(native.drain(id, BATCH));
       if (b.end !== 0) {
         if (b.end !== 3) finishClose(port, b);
         return;
@@ -878,7 +901,7 @@ function drainOne(port) {
       return;
     }
     if (native.portDepth(id) === 0) {
-      const b = new Batch(native.portDrain(id, 1));
+      const b = new Batch(native.drain(id, 1));
       if (b.count > 0) port[kStash] = b.own(); // raced in after the depth check; kept for start()
       else if (b.end === 1 || b.end === 2) finishClose(port, b);
     }
@@ -886,7 +909,7 @@ function drainOne(port) {
   }
   let batch = port[kStash];
   if (batch === undefined) {
-    batch = new Batch(native.portDrain(id, BATCH));
+    batch = new Batch(native.drain(id, BATCH));
     if (batch.empty) return;
     port[kStash] = batch;
   }
@@ -897,7 +920,7 @@ function drainOne(port) {
     if (i !== -3) finishClose(port, batch);
     return;
   }
-  deliver(port, batch, i);
+  dispatchMessage(port, batch, i);
   if (port[kClosed] && (port[kDiscard] || !port[kReceiving])) {
     port[kDiscard] = true;
     native.portPoke(id);
@@ -943,7 +966,7 @@ function receiveMessageOnPort(port) {
   let batch = port[kStash];
   if (batch === undefined) {
     if (port[kDone]) return undefined;
-    batch = new Batch(native.portDrain(port[kId], 1));
+    batch = new Batch(native.drain(port[kId], 1));
   }
   const i = batch.next();
   port[kStash] = batch.empty ? undefined : batch;
@@ -1037,6 +1060,14 @@ class BroadcastChannel extends EventTarget {
     return this;
   }
 
+  [kWake]() {
+    drainEvents(this, this[kBroadcastId]);
+  }
+
+  [kDispatch](data, type) {
+    this.dispatchEvent(new MessageEvent(type, { data }));
+  }
+
   [util.inspect.custom](depth, options, inspect) {
     if (depth < 0) return 'BroadcastChannel';
     const opts = { ...options, depth: options.depth == null ? null : options.depth - 1 };
@@ -1062,25 +1093,6 @@ class BroadcastChannel extends EventTarget {
 for (const name of ['onmessage', 'onmessageerror']) {
   Object.defineProperty(BroadcastChannel.prototype, name,
                         Object.getOwnPropertyDescriptor(wt.BroadcastChannel.prototype, name));
-}
-
-function drainBroadcast(bc) {
-  if (bc[kClosed]) return;
-  const raw = native.broadcastDrain(bc[kBroadcastId], BATCH);
-  if (raw === null) return;
-  const batch = new Batch(raw);
-  for (let i = 0; i < batch.count && !bc[kClosed]; i++) {
-    let data;
-    let type = 'message';
-    try {
-      data = batch.decode(i);
-    } catch (err) {
-      data = err;
-      type = 'messageerror';
-    }
-    bc.dispatchEvent(new MessageEvent(type, { data }));
-  }
-  if (batch.more && !bc[kClosed]) native.portPoke(bc[kBroadcastId]);
 }
 
 // --- Window -----------------------------------------------------------------------------------
@@ -1187,6 +1199,30 @@ class Window extends EventTarget {
     setRef(this, false);
   }
 
+  [kWake]() {
+    drainEvents(this, this[kWindowId]);
+  }
+
+  // A window's event carries the sender's origin and window; a message that fails to decode
+  // is a 'messageerror' with null data, and the ports it carried are closed (the standard
+  // loses them with the message).
+  [kDispatch](data, type, batch) {
+    const ports = batch.ports === undefined ? [] : batch.ports;
+    batch.ports = undefined;
+    if (type === 'messageerror') {
+      data = null;
+      for (const p of ports) p.close();
+    }
+    const ref = batch.sourceId === null ? undefined : windowsById.get(batch.sourceId);
+    const source = (ref && ref.deref()) || null;
+    const event = new MessageEvent(type, { data, origin: batch.origin, lastEventId: '' });
+    Object.defineProperty(event, 'source', { value: source, enumerable: true });
+    if (type === 'message' && ports.length > 0) {
+      Object.defineProperty(event, 'ports', { value: Object.freeze(ports), enumerable: true });
+    }
+    this.dispatchEvent(event);
+  }
+
   [kNewListener](size, type, ...args) {
     if (type === 'message' && size - 1 === 0) this.ref();
     return Reflect.apply(ETP[kNewListener], this, [size, type, ...args]);
@@ -1200,33 +1236,6 @@ class Window extends EventTarget {
 for (const name of ['onmessage', 'onmessageerror']) {
   Object.defineProperty(Window.prototype, name,
                         Object.getOwnPropertyDescriptor(wt.BroadcastChannel.prototype, name));
-}
-
-function drainWindow(win) {
-  if (win[kClosed]) return;
-  const events = native.windowDrain(win[kWindowId], BATCH);
-  for (let i = 0; i < events.length && !win[kClosed]; i++) {
-    const [bytes, origin, sourceId, nativePorts] = events[i];
-    const ports = nativePorts === null ? [] : nativePorts.map(newPort);
-    let data;
-    let type = 'message';
-    try {
-      data = deserialize(bytes, ports, null);
-    } catch (err) {
-      data = null;
-      type = 'messageerror';
-      for (const p of ports) p.close(); // the standard loses them with the message
-    }
-    const ref = sourceId === null ? undefined : windowsById.get(sourceId);
-    const source = (ref && ref.deref()) || null;
-    const event = new MessageEvent(type, { data, origin, lastEventId: '' });
-    Object.defineProperty(event, 'source', { value: source, enumerable: true });
-    if (type === 'message' && ports.length > 0) {
-      Object.defineProperty(event, 'ports', { value: Object.freeze(ports), enumerable: true });
-    }
-    win.dispatchEvent(event);
-  }
-  if (events.length === BATCH && !win[kClosed]) native.portPoke(win[kWindowId]);
 }
 
 // --- worker hand-off --------------------------------------------------------------------------------

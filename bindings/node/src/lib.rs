@@ -2,7 +2,7 @@
 //!
 //! The native half of the `webmessaging` npm package: napi-rs classes over the core's ports. The
 //! user-facing API (`MessageChannel`, `MessagePort` as an `EventTarget`, `receiveMessageOnPort`)
-//! lives in `index.js`; this crate only moves bytes, ports and wake-ups:
+//! lives in `index.js` and `lib/`; this crate only moves bytes, ports and wake-ups:
 //!
 //! Modules: [`env`] (wake-up, lifetime, cleanup), [`port`], [`ipc`] (cross-process ports),
 //! [`broadcast`], [`window`], [`drain`] (the one drain, over the core's `MessageEventTarget`)
@@ -47,7 +47,7 @@ pub(crate) static NEXT_PORT_ID: AtomicU32 = AtomicU32::new(1);
 
 /// A core error as a JS error whose message is "Name: message".
 pub(crate) fn js_error(e: wm::Error) -> Error {
-    // "Name: message": index.js turns this into a DOMException with that name.
+    // "Name: message": lib/errors.js turns this into a DOMException with that name.
     Error::new(Status::GenericFailure, format!("{}: {}", e.name(), e))
 }
 

@@ -379,7 +379,7 @@ pub fn port_set_capacity(id: u32, max_messages: Option<f64>, max_bytes: Option<f
 
 /// Puts one message that JS took from port `id` (in a batch) but did not deliver back at the
 /// front of the port's queue, with the ports (by id) and ArrayBuffers it carried, so it travels
-/// with the port when the port is transferred or exported. index.js calls it for the last
+/// with the port when the port is transferred or exported. lib/drain.js calls it for the last
 /// undelivered message first. The carried ports' native objects are emptied: JS never saw them.
 #[napi]
 pub fn port_unshift(
@@ -444,7 +444,7 @@ pub fn port_post_scratch(id: u32, len: u32) -> Result<()> {
         ));
     }
     // SAFETY: `set_scratch` registered this memory and holds a reference to its Buffer for the
-    // env's lifetime; the Buffer is private to index.js/codec.js and never detached; this runs
+    // env's lifetime; the Buffer is private to lib/shared.js and codec.js and never detached; this runs
     // on the env's thread during a synchronous call, so no JS writes to it meanwhile.
     let data = unsafe { std::slice::from_raw_parts(base as *const u8, size) };
     post_prefix(id, data, len)

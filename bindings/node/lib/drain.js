@@ -21,10 +21,10 @@ function onWake(ready) {
   if (ready === undefined) ready = native.takeReady();
   if (ready === null) return;
   if (typeof ready === 'number') {
-    wakePort(ready);
+    wakeTarget(ready);
   } else {
     broadcastsInCreationOrder(ready);
-    for (let i = 0; i < ready.length; i++) wakePort(ready[i]);
+    for (let i = 0; i < ready.length; i++) wakeTarget(ready[i]);
   }
 }
 
@@ -43,7 +43,7 @@ function broadcastsInCreationOrder(ready) {
   for (let k = 0; k < slots.length; k++) ready[slots[k]] = ids[k];
 }
 
-function wakePort(id) {
+function wakeTarget(id) {
   const ref = live.get(id);
   const target = ref && ref.deref();
   if (target === undefined) live.delete(id);

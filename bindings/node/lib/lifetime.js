@@ -7,7 +7,7 @@ const { native, kRefed, kDone, kClosing, kListening } = require('./shared.js');
 
 const live = new Map(); // id -> WeakRef<MessagePort | BroadcastChannel | Window>
 const broadcastIds = new Set(); // ids in `live` that are BroadcastChannels
-// A collected object's id leaves `live` (its native half closes itself; see src/lib.rs), so a
+// A collected object's id leaves `live` (its native half closes itself; see src/port.rs), so a
 // program that drops channels without close() does not grow the map.
 const forgetOnCollect = new FinalizationRegistry((id) => {
   const ref = live.get(id);

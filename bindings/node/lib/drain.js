@@ -151,24 +151,25 @@ class Batch {
 }
 
 // Messages of a batch that JS took from the core but has not delivered go back to the front of
-// the core queue (last first) before the port is transferred or exported, so they travel with
+// the core queue, in one call, before the port is transferred or exported, so they travel with
 // it instead of staying behind in this thread's stash.
 function returnStash(port) {
   const batch = port[kStash];
   if (batch === undefined) return;
   port[kStash] = undefined;
+  if (batch.pos >= batch.count) return;
   const extras = new Map();
   if (batch.extras !== null) {
     for (let k = batch.xpos; k < batch.extras.length; k++) extras.set(batch.extras[k][0], batch.extras[k]);
   }
-  for (let i = batch.count - 1; i >= batch.pos; i--) {
-    const start = batch.start(i);
-    const stop = batch.stop(i);
+  const ranges = [];
+  const carried = [];
+  for (let i = batch.pos; i < batch.count; i++) {
+    ranges.push(batch.start(i), batch.stop(i));
     const e = extras.get(i);
-    const ports = e === undefined || e[1] === null ? null : e[1].map((np) => np.id);
-    const buffers = e === undefined ? null : e[2];
-    native.portUnshift(port[kId], batch.buf.subarray(start, stop), ports, buffers);
+    carried.push(e === undefined ? null : [e[1] === null ? null : e[1].map((np) => np.id), e[2]]);
   }
+  native.portRequeue(port[kId], batch.buf, ranges, carried);
 }
 
 // Message i of `batch` as an event at `target`: decoded here (a failure is a 'messageerror'

@@ -377,50 +377,77 @@ pub fn port_set_capacity(id: u32, max_messages: Option<f64>, max_bytes: Option<f
     Ok(())
 }
 
-/// Puts one message that JS took from port `id` (in a batch) but did not deliver back at the
-/// front of the port's queue, with the ports (by id) and ArrayBuffers it carried, so it travels
-/// with the port when the port is transferred or exported. lib/drain.js calls it for the last
-/// undelivered message first. The carried ports' native objects are emptied: JS never saw them.
+/// What one handed-back message carried besides its bytes: the ports (by id) and the
+/// ArrayBuffers, each null when none.
+type Carried<'a> = Option<(Option<Vec<u32>>, Option<Vec<ArrayBuffer<'a>>>)>;
+
+/// Hands the messages JS took from port `id` in a batch but did not deliver back to the front of
+/// the port's queue, in one call, so that they travel with the port when it is transferred or
+/// exported (lib/drain.js's returnStash). `ranges` holds each message's `start, stop` in `data`,
+/// in delivery order; `carried[k]` what message `k` carried, or null. Everything is checked
+/// before anything is requeued (a carried port no longer here, a range outside `data`); the
+/// messages are then requeued last first, so the queue reads as before the drain. The carried
+/// ports' native objects are emptied: JS never saw them.
 #[napi]
-pub fn port_unshift(
+pub fn port_requeue(
     id: u32,
     data: &[u8],
-    ports: Option<Vec<u32>>,
-    buffers: Option<Vec<ArrayBuffer>>,
+    ranges: Vec<u32>,
+    carried: Vec<Carried<'_>>,
 ) -> Result<()> {
-    let Some(port) = lookup(id)?.cell.port.lock().clone() else {
+    let Some(port) = lookup(id)?.port() else {
         return Err(js_error(wm::Error::InvalidStateError(
             "the port was transferred".into(),
         )));
     };
-    let carried: Vec<Handle> = ports
-        .unwrap_or_default()
-        .into_iter()
-        .map(lookup)
-        .collect::<Result<_>>()?;
-    let handles = carried
-        .iter()
-        .map(|h| {
-            h.cell.port.lock().clone().ok_or_else(|| {
-                js_error(wm::Error::DataCloneError(
-                    "a carried port is no longer here".into(),
-                ))
+    if ranges.len() != 2 * carried.len() {
+        return Err(Error::new(
+            Status::InvalidArg,
+            "portRequeue: two range ends per message",
+        ));
+    }
+    let mut messages = Vec::with_capacity(carried.len());
+    let mut emptied = Vec::new();
+    for (k, extra) in carried.into_iter().enumerate() {
+        let (start, stop) = (ranges[2 * k] as usize, ranges[2 * k + 1] as usize);
+        let Some(bytes) = data.get(start..stop) else {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "portRequeue: a range outside the batch",
+            ));
+        };
+        let (ids, buffers) = extra.unwrap_or((None, None));
+        let handles: Vec<Handle> = ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(lookup)
+            .collect::<Result<_>>()?;
+        let ports = handles
+            .iter()
+            .map(|h| {
+                h.port().ok_or_else(|| {
+                    js_error(wm::Error::DataCloneError(
+                        "a carried port is no longer here".into(),
+                    ))
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let array_buffers = buffers
-        .unwrap_or_default()
-        .iter()
-        .map(|b| b.to_vec())
-        .collect();
-    port.requeue_front(wm::Message {
-        data: data.to_vec(),
-        array_buffers,
-        ports: handles,
-    })
-    .map_err(js_error)?;
+            .collect::<Result<Vec<_>>>()?;
+        messages.push(wm::Message {
+            data: bytes.to_vec(),
+            array_buffers: buffers
+                .unwrap_or_default()
+                .iter()
+                .map(|b| b.to_vec())
+                .collect(),
+            ports,
+        });
+        emptied.extend(handles);
+    }
+    while let Some(m) = messages.pop() {
+        port.requeue_front(m).map_err(js_error)?;
+    }
     // The ports now ride in the queue again; their native objects hold detached handles.
-    for h in carried {
+    for h in emptied {
         forget_port(h.id);
         drop(h.cell.port.lock().take());
     }

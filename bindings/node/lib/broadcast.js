@@ -8,7 +8,6 @@ const wt = require('worker_threads');
 const { encodeFast, scratch } = require('../codec.js');
 const {
   native, ETP, kNewListener, kRemoveListener, kClosed, kRefed, kDone, kListening, kWake,
-  kDispatch,
 } = require('./shared.js');
 const { domException, nativeError } = require('./errors.js');
 const { live, broadcastIds, track, updateHold, setRef } = require('./lifetime.js');
@@ -89,11 +88,7 @@ class BroadcastChannel extends EventTarget {
   }
 
   [kWake]() {
-    drainEvents(this, this[kBroadcastId]);
-  }
-
-  [kDispatch](data, type) {
-    this.dispatchEvent(new MessageEvent(type, { data }));
+    drainEvents(this, this[kBroadcastId], dispatchToBroadcast);
   }
 
   [util.inspect.custom](depth, options, inspect) {
@@ -118,6 +113,11 @@ class BroadcastChannel extends EventTarget {
     return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
   }
 }
+// A BroadcastChannel's message (the drain's dispatch for this kind): data only, as Node's.
+function dispatchToBroadcast(bc, data, type) {
+  bc.dispatchEvent(new MessageEvent(type, { data }));
+}
+
 for (const name of ['onmessage', 'onmessageerror']) {
   Object.defineProperty(BroadcastChannel.prototype, name,
                         Object.getOwnPropertyDescriptor(wt.BroadcastChannel.prototype, name));

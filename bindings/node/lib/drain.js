@@ -4,12 +4,13 @@
 // layout (Batch). The env's wake-up reports ready ids; each object's kWake hook says what to
 // do: a port runs its delivery chain (drainOne, Node's MessagePort order), a BroadcastChannel
 // or Window dispatches a batch (drainEvents). Every message becomes its event through
-// dispatchMessage and the object's kDispatch hook.
+// dispatchMessage and the kind's dispatch function (dispatchToPort here; the others in
+// broadcast.js and window.js).
 
 const { decodeFast, NOT_FAST } = require('../codec.js');
 const {
   native, late, recvScratch, BATCH, kId, kReceiving, kClosed, kStash, kChain, kContinue,
-  kDiscard, kClosing, kDone, kWake, kDispatch,
+  kDiscard, kClosing, kDone, kWake, kReceivingPorts, kInDelivery, kHybridDispatch,
 } = require('./shared.js');
 const { live, broadcastIds, envRef, setRef, updateHold } = require('./lifetime.js');
 const { deserialize } = require('./values.js');
@@ -173,8 +174,10 @@ function returnStash(port) {
 }
 
 // Message i of `batch` as an event at `target`: decoded here (a failure is a 'messageerror'
-// carrying the error), made into the event by the target kind's kDispatch hook.
-function dispatchMessage(target, batch, i) {
+// carrying the error), made into the event and dispatched by the kind's `dispatch(target, data,
+// type, batch)` (a plain function, not a method looked up per message: the port's is the hot
+// path).
+function dispatchMessage(target, batch, i, dispatch) {
   let data;
   let type = 'message';
   try {
@@ -183,16 +186,30 @@ function dispatchMessage(target, batch, i) {
     data = err;
     type = 'messageerror';
   }
-  target[kDispatch](data, type, batch);
+  dispatch(target, data, type, batch);
+}
+
+// A port's message: dispatched with Node's own hybrid dispatch, its ports for the port's
+// kCreateEvent.
+function dispatchToPort(port, data, type, batch) {
+  port[kReceivingPorts] = batch.ports;
+  batch.ports = undefined;
+  port[kInDelivery] = true;
+  try {
+    port[kHybridDispatch](data, type, undefined);
+  } finally {
+    port[kReceivingPorts] = undefined;
+    port[kInDelivery] = false;
+  }
 }
 
 // The drain of the kinds that dispatch a whole batch in one turn (BroadcastChannel, Window),
 // until the object closes; a port's batch goes through drainOne's chain instead, which keeps
 // Node's MessagePort order (a tick between messages, the close record, start/stop).
-function drainEvents(target, id) {
+function drainEvents(target, id, dispatch) {
   if (target[kClosed]) return;
   const batch = new Batch(native.drain(id, BATCH));
-  for (let i = 0; i < batch.count && !target[kClosed]; i++) dispatchMessage(target, batch, i);
+  for (let i = 0; i < batch.count && !target[kClosed]; i++) dispatchMessage(target, batch, i, dispatch);
   if (batch.more && !target[kClosed]) native.portPoke(id);
 }
 
@@ -277,7 +294,7 @@ function drainOne(port) {
     if (i !== -3) finishClose(port, batch);
     return;
   }
-  dispatchMessage(port, batch, i);
+  dispatchMessage(port, batch, i, dispatchToPort);
   if (port[kClosed] && (port[kDiscard] || !port[kReceiving])) {
     port[kDiscard] = true;
     native.portPoke(id);

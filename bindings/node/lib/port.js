@@ -10,9 +10,9 @@ const util = require('util');
 const wt = require('worker_threads');
 const { encodeFast } = require('../codec.js');
 const {
-  native, late, ETP, kNewListener, kRemoveListener, kHybridDispatch, kCreateEvent,
+  native, late, ETP, kNewListener, kRemoveListener, kCreateEvent,
   NodeEventTarget, kNative, kId, kReceiving, kClosed, kRefed, kStash, kReceivingPorts, kChain,
-  kContinue, kInDelivery, kDiscard, kClosing, kDone, kWake, kDispatch, kListening,
+  kContinue, kInDelivery, kDiscard, kClosing, kDone, kWake, kListening,
 } = require('./shared.js');
 const { domException, codeError, nativeError, transferList } = require('./errors.js');
 const { live, track, updateHold, setRef, beginClosing } = require('./lifetime.js');
@@ -167,20 +167,6 @@ class MessagePortImpl extends NodeEventTarget {
 
   [kWake]() {
     drainPort(this);
-  }
-
-  // A message from the drain: dispatched with Node's own hybrid dispatch, its ports for
-  // kCreateEvent below.
-  [kDispatch](data, type, batch) {
-    this[kReceivingPorts] = batch.ports;
-    batch.ports = undefined;
-    this[kInDelivery] = true;
-    try {
-      this[kHybridDispatch](data, type, undefined);
-    } finally {
-      this[kReceivingPorts] = undefined;
-      this[kInDelivery] = false;
-    }
   }
 
   // Like Node's: `MessagePort [EventTarget] { active, refed, ... }`.

@@ -67,11 +67,10 @@ const kDiscard = Symbol('webmessaging.discard');
 const kClosing = Symbol('webmessaging.closing');
 const kDone = Symbol('webmessaging.done');
 const kListening = Symbol('webmessaging.listening'); // has a 'message' listener (see lifetime.js)
-// The per-kind hooks of the one drain (see drainEvents): what a wake-up does with the object
-// (a port runs its delivery chain, a BroadcastChannel or Window drains a batch, a cross-process
-// Listener in ipc.js accepts clients), and how a decoded message becomes its event.
+// The per-kind hook of the env's wake-up (see drain.js): what a wake-up does with the object (a
+// port runs its delivery chain, a BroadcastChannel or Window drains a batch, a cross-process
+// Listener in ipc.js accepts clients).
 const kWake = Symbol('webmessaging.wake');
-const kDispatch = Symbol('webmessaging.dispatch');
 // Messages taken from the core per crossing, and delivered per chain before the event loop
 // gets a turn.
 const BATCH = 1000;
@@ -83,6 +82,6 @@ const late = { MessagePort: undefined, Window: undefined, newPort: undefined };
 Object.assign(module.exports, {
   native, late, recvScratch, ETP, kNewListener, kRemoveListener, kHybridDispatch, kCreateEvent,
   NodeEventTarget, NodeMessageEvent, kNative, kId, kReceiving, kClosed, kRefed, kStash,
-  kReceivingPorts, kChain, kContinue, kInDelivery, kDiscard, kClosing, kDone, kWake, kDispatch,
+  kReceivingPorts, kChain, kContinue, kInDelivery, kDiscard, kClosing, kDone, kWake,
   kListening, BATCH,
 });

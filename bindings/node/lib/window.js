@@ -9,7 +9,6 @@
 const wt = require('worker_threads');
 const {
   native, late, ETP, kNewListener, kRemoveListener, kId, kClosed, kRefed, kDone, kWake,
-  kDispatch,
 } = require('./shared.js');
 const { domException, nativeError } = require('./errors.js');
 const { live, track, setRef } = require('./lifetime.js');
@@ -116,27 +115,7 @@ class Window extends EventTarget {
   }
 
   [kWake]() {
-    drainEvents(this, this[kWindowId]);
-  }
-
-  // A window's event carries the sender's origin and window; a message that fails to decode
-  // is a 'messageerror' with null data, and the ports it carried are closed (the standard
-  // loses them with the message).
-  [kDispatch](data, type, batch) {
-    const ports = batch.ports === undefined ? [] : batch.ports;
-    batch.ports = undefined;
-    if (type === 'messageerror') {
-      data = null;
-      for (const p of ports) p.close();
-    }
-    const ref = batch.sourceId === null ? undefined : windowsById.get(batch.sourceId);
-    const source = (ref && ref.deref()) || null;
-    const event = new MessageEvent(type, { data, origin: batch.origin, lastEventId: '' });
-    Object.defineProperty(event, 'source', { value: source, enumerable: true });
-    if (type === 'message' && ports.length > 0) {
-      Object.defineProperty(event, 'ports', { value: Object.freeze(ports), enumerable: true });
-    }
-    this.dispatchEvent(event);
+    drainEvents(this, this[kWindowId], dispatchToWindow);
   }
 
   [kNewListener](size, type, ...args) {
@@ -149,6 +128,27 @@ class Window extends EventTarget {
     return Reflect.apply(ETP[kRemoveListener], this, [size, type, ...args]);
   }
 }
+
+// A window's event (the drain's dispatch for this kind) carries the sender's origin and
+// window; a message that fails to decode is a 'messageerror' with null data, and the ports it
+// carried are closed (the standard loses them with the message).
+function dispatchToWindow(win, data, type, batch) {
+  const ports = batch.ports === undefined ? [] : batch.ports;
+  batch.ports = undefined;
+  if (type === 'messageerror') {
+    data = null;
+    for (const p of ports) p.close();
+  }
+  const ref = batch.sourceId === null ? undefined : windowsById.get(batch.sourceId);
+  const source = (ref && ref.deref()) || null;
+  const event = new MessageEvent(type, { data, origin: batch.origin, lastEventId: '' });
+  Object.defineProperty(event, 'source', { value: source, enumerable: true });
+  if (type === 'message' && ports.length > 0) {
+    Object.defineProperty(event, 'ports', { value: Object.freeze(ports), enumerable: true });
+  }
+  win.dispatchEvent(event);
+}
+
 for (const name of ['onmessage', 'onmessageerror']) {
   Object.defineProperty(Window.prototype, name,
                         Object.getOwnPropertyDescriptor(wt.BroadcastChannel.prototype, name));

@@ -63,3 +63,28 @@ test('the rest of a batch, ports included, travels with an exported port', async
   assert.strictEqual(await answer, 'to x');
   for (const p of [a, moved, xAgain, y]) p.close();
 });
+
+test('the rest of a batch, transferred ArrayBuffers included, travels with an exported port', async () => {
+  const { port1: a, port2: b } = new wm.MessageChannel();
+  const ab = new Uint8Array([7, 8, 9]).buffer;
+  a.postMessage('first');
+  a.postMessage({ ab }, [ab]);
+  a.postMessage('last');
+  const token = await new Promise((resolve) => {
+    b.on('message', (v) => {
+      if (v === 'first') resolve(wm.exportPort(b));
+    });
+  });
+  const moved = wm.importPort(token);
+  const got = [];
+  await new Promise((resolve, reject) => {
+    moved.on('message', (v) => {
+      got.push(v);
+      if (got.length === 2) resolve();
+    });
+    setTimeout(() => reject(new Error(`only ${got.length} message(s) arrived`)), 5000).unref();
+  });
+  assert.deepStrictEqual([...new Uint8Array(got[0].ab)], [7, 8, 9]);
+  assert.strictEqual(got[1], 'last');
+  for (const p of [a, moved]) p.close();
+});

@@ -23,7 +23,7 @@ function nativeOf(port) {
   return {
     // -> [messages as Buffers, extras]
     drain: (max) => {
-      const r = native.portDrain(id, max);
+      const r = native.drain(id, max);
       if (r === null) return [[], null];
       const buf = typeof r === 'number' ? wm._recvScratch : Array.isArray(r) ? r[0] : r;
       const count = buf.readUInt32LE(4);

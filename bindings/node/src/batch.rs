@@ -1,4 +1,4 @@
-//! The batch layout a drain hands to JS (read by `Batch` in index.js), and a large message's
+//! The batch layout a drain hands to JS (read by `Batch` in lib/drain.js), and a large message's
 //! bytes handed over alone, whose ArrayBuffer payloads JS adopts without copying.
 
 use std::ffi::c_void;
@@ -13,7 +13,7 @@ use webmessaging_core as wm;
 use crate::check;
 use crate::port::IdMap;
 
-/// The batch layout `Batch` in index.js reads: a little-endian u32 `end` code, a u32 `count`,
+/// The batch layout `Batch` in lib/drain.js reads: a little-endian u32 `end` code, a u32 `count`,
 /// `count` u32 end offsets into the data, then every message's bytes back to back. Each
 /// message's bytes are copied once, straight from the core's message into the batch.
 pub(crate) fn batch_bytes<'a>(

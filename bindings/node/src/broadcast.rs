@@ -1,5 +1,5 @@
 //! The native side of `BroadcastChannel`: the core's process-wide channels, woken through the
-//! env's ready list like ports.
+//! env's ready list like ports and drained by `crate::drain` like them.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -10,13 +10,12 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 use webmessaging_core as wm;
 
-use crate::batch::{batch_buffer, batch_bytes};
 use crate::env::current_env;
 use crate::{js_error, NEXT_PORT_ID};
 
 /// A broadcast channel handle, shared with the env's registry (which holds it weakly).
-struct BroadcastCell {
-    channel: wm::BroadcastChannel,
+pub(crate) struct BroadcastCell {
+    pub(crate) channel: wm::BroadcastChannel,
 }
 
 /// Broadcast channels of this thread by id (ids share the port id space, so one ready list
@@ -68,14 +67,15 @@ pub fn broadcast_open(name: String) -> Result<NativeBroadcast> {
     Ok(NativeBroadcast { id, cell })
 }
 
-fn broadcast(id: u32) -> Option<Arc<BroadcastCell>> {
+/// The open channel `id` names, if it is one (the drain's look-up, see `crate::drain`).
+pub(crate) fn lookup(id: u32) -> Option<Arc<BroadcastCell>> {
     broadcasts().lock().get(&id).and_then(Weak::upgrade)
 }
 
 /// Posts the first `len` bytes of `data` to every other open channel of the same name.
 #[napi]
 pub fn broadcast_post(id: u32, data: &[u8], len: u32) -> Result<()> {
-    let Some(cell) = broadcast(id) else {
+    let Some(cell) = lookup(id) else {
         return Err(js_error(wm::Error::InvalidStateError(
             "BroadcastChannel is closed.".into(),
         )));
@@ -89,33 +89,7 @@ pub fn broadcast_post(id: u32, data: &[u8], len: u32) -> Result<()> {
 /// Closes the channel (idempotent).
 #[napi]
 pub fn broadcast_close(id: u32) {
-    if let Some(cell) = broadcast(id) {
+    if let Some(cell) = lookup(id) {
         cell.channel.close();
     }
-}
-
-/// Takes up to `max` messages, in the batch format of `port_drain` (never with extras).
-#[napi]
-pub fn broadcast_drain(env: &Env, id: u32, max: u32) -> Result<Option<BufferSlice<'_>>> {
-    let Some(cell) = broadcast(id) else {
-        return Ok(None);
-    };
-    let mut messages: Vec<Vec<u8>> = Vec::new();
-    let mut end = 0u32;
-    for _ in 0..max {
-        match cell.channel.try_recv() {
-            Ok(Some(event)) => messages.push(event.data),
-            Ok(None) => break,
-            Err(wm::Error::Closed(_)) => {
-                end = 1;
-                break;
-            }
-            Err(e) => return Err(js_error(e)),
-        }
-    }
-    if messages.is_empty() && end == 0 {
-        return Ok(None);
-    }
-    let out = batch_bytes(end, messages.iter().map(Vec::as_slice));
-    Ok(Some(batch_buffer(env, out)?))
 }

@@ -2,14 +2,17 @@
 //!
 //! The native half of the `webmessaging` npm package: napi-rs classes over the core's ports. The
 //! user-facing API (`MessageChannel`, `MessagePort` as an `EventTarget`, `receiveMessageOnPort`)
-//! lives in `index.js`; this crate only moves bytes, ports and wake-ups:
+//! lives in `index.js` and `lib/`; this crate only moves bytes, ports and wake-ups:
 //!
-//! Modules: [`env`] (wake-up, lifetime, cleanup), [`port`], [`ipc`] (cross-process ports), [`broadcast`], [`window`], and
-//! [`batch`] (the layout a drain hands to JS).
+//! Modules: [`env`] (wake-up, lifetime, cleanup), [`port`], [`ipc`] (cross-process ports),
+//! [`broadcast`], [`window`], [`drain`] (the one drain, over the core's `MessageEventTarget`)
+//! and [`batch`] (the layout a drain hands to JS).
 //!
 //! - [`port::NativePort`] wraps one core [`webmessaging_core::MessagePort`]. `post` takes the serialized
 //!   value (V8 wire format, written on the JS side by `v8.Serializer`), the transferred ports and
-//!   the transferred ArrayBuffers; `drain` returns a batch of received messages in one crossing.
+//!   the transferred ArrayBuffers.
+//! - [`drain::drain`] takes a batch of received events in one crossing from any receiver (a
+//!   port, a broadcast channel or a window: each is a core `MessageEventTarget`), by id.
 //! - Wake-ups: each JS environment (the main thread, each `Worker`) has one threadsafe function.
 //!   A started port's core notifier pushes the port id to the env's ready list and, on the
 //!   empty → non-empty edge only, calls the threadsafe function, so a burst of messages costs one
@@ -27,6 +30,7 @@
 
 pub mod batch;
 pub mod broadcast;
+pub mod drain;
 pub mod env;
 pub mod ipc;
 pub mod port;
@@ -43,7 +47,7 @@ pub(crate) static NEXT_PORT_ID: AtomicU32 = AtomicU32::new(1);
 
 /// A core error as a JS error whose message is "Name: message".
 pub(crate) fn js_error(e: wm::Error) -> Error {
-    // "Name: message": index.js turns this into a DOMException with that name.
+    // "Name: message": lib/errors.js turns this into a DOMException with that name.
     Error::new(Status::GenericFailure, format!("{}: {}", e.name(), e))
 }
 

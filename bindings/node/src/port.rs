@@ -15,8 +15,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 use webmessaging_core as wm;
 
-use crate::batch::{batch_buffer, batch_bytes, close_code, lone_buffer, LONE_MIN, MORE};
-use crate::env::{current_env, EnvShared, RECV_SCRATCH, SCRATCH};
+use crate::env::{current_env, EnvShared, SCRATCH};
 use crate::{check, js_error, NEXT_PORT_ID};
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
@@ -67,8 +66,6 @@ pub(crate) fn forget_port(id: u32) {
 /// The port handle, shared with the env's cleanup list (which holds it weakly).
 pub(crate) struct PortCell {
     pub(crate) port: Mutex<Option<wm::MessagePort>>,
-    /// The env whose JS owns this handle.
-    env: Arc<EnvShared>,
 }
 
 /// The native side of one `MessagePort`.
@@ -87,7 +84,6 @@ impl NativePort {
     fn adopt_as(id: u32, port: wm::MessagePort, env: &Arc<EnvShared>) -> NativePort {
         let cell = Arc::new(PortCell {
             port: Mutex::new(Some(port.clone())),
-            env: env.clone(),
         });
         PORTS.with(|m| m.borrow_mut().insert(id, Arc::downgrade(&cell)));
         // Enabled at once: whether to deliver is decided on the JS side (Node's start/stop
@@ -286,129 +282,6 @@ impl Handle {
         self.port().is_none_or(|p| p.is_detached())
     }
 
-    /// Takes up to `max` messages in one crossing. Returns null when there is nothing; else a
-    /// Buffer, or `[Buffer, extras]` when some message transferred something. The Buffer holds a
-    /// little-endian u32 `end` (0, or 1 closed here / 2 closed by the peer when the close record
-    /// followed the messages, or 3 when the handle was transferred away), a u32 `count`, `count`
-    /// u32 end offsets, then every message's bytes back to back (message `i` spans
-    /// `ends[i-1]..ends[i]` of that data). `extras` lists `[i, ports[] | null, ArrayBuffer[] |
-    /// null]` for the messages that transferred something. One Buffer per batch, because every
-    /// JS object made here costs more than the messages themselves. A large message (at least
-    /// `LONE_MIN` bytes) ends its batch (`end` then has the `MORE` bit), and when it comes first
-    /// and transfers nothing it is returned as `[Buffer]`: its own bytes, moved, not copied.
-    fn drain<'e>(
-        &self,
-        env: &'e Env,
-        max: u32,
-    ) -> Result<Option<Either3<BufferSlice<'e>, Array<'e>, u32>>> {
-        let mut messages: Vec<Vec<u8>> = Vec::new();
-        let mut extras: Option<Array<'e>> = None;
-        let mut end = 0u32;
-        let mut lone = None;
-        match self.port() {
-            None => end = 3,
-            Some(p) => {
-                for _ in 0..max {
-                    match p.try_recv() {
-                        Ok(Some(mut m)) => {
-                            let i = messages.len() as u32;
-                            let large = m.data.len() >= LONE_MIN;
-                            if large && i == 0 && m.ports.is_empty() && m.array_buffers.is_empty() {
-                                // Alone, in its own bytes: no batch copy (see `lone_buffer`).
-                                lone = Some(std::mem::take(&mut m.data));
-                                break;
-                            }
-                            messages.push(std::mem::take(&mut m.data));
-                            if !m.ports.is_empty() || !m.array_buffers.is_empty() {
-                                let list = match &mut extras {
-                                    Some(l) => l,
-                                    None => extras.insert(env.create_array(0)?),
-                                };
-                                list.insert(self.extra(env, i, m)?)?;
-                            }
-                            if large {
-                                // A large message ends the batch, so the next comes alone.
-                                end = MORE;
-                                break;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(wm::Error::Closed(n)) => {
-                            end = close_code(n);
-                            break;
-                        }
-                        Err(wm::Error::InvalidStateError(_)) => {
-                            end = 3;
-                            break;
-                        }
-                        Err(e) => return Err(js_error(e)),
-                    }
-                }
-            }
-        }
-        if let Some(data) = lone {
-            // `[Buffer]`: one message, its bytes alone (no batch header); more may follow.
-            let buf = lone_buffer(env, data)?;
-            let mut single = env.create_array(1)?;
-            // SAFETY: `buf` is a live value of this env.
-            single.set(0, unsafe { Unknown::from_raw_unchecked(env.raw(), buf) })?;
-            return Ok(Some(Either3::B(single)));
-        }
-        if messages.is_empty() && end == 0 {
-            return Ok(None);
-        }
-        let out = batch_bytes(end, messages.iter().map(Vec::as_slice));
-        let lone = messages.len() <= 1;
-        drop(messages);
-        if lone && extras.is_none() {
-            // A lone message (the latency-bound case): hand it over in this env's receive
-            // scratch, skipping the Buffer allocation. JS decodes it before anything else runs.
-            let (base, size) = RECV_SCRATCH.with(|s| s.get());
-            if base != 0 && out.len() <= size {
-                // SAFETY: `set_recv_scratch` registered this memory and keeps its Buffer alive
-                // for the env's lifetime; it is private to index.js; we are inside a synchronous
-                // call on the env's thread, so no JS touches it while we write.
-                unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), base as *mut u8, out.len()) };
-                return Ok(Some(Either3::C(out.len() as u32)));
-            }
-        }
-        let buf = batch_buffer(env, out)?;
-        Ok(Some(match extras {
-            None => Either3::A(buf),
-            Some(x) => {
-                let mut pair = env.create_array(2)?;
-                pair.set(0, buf)?;
-                pair.set(1, x)?;
-                Either3::B(pair)
-            }
-        }))
-    }
-
-    fn extra<'e>(&self, env: &'e Env, i: u32, m: wm::Message) -> Result<Array<'e>> {
-        let mut entry = env.create_array(3)?;
-        entry.set(0, i)?;
-        if m.ports.is_empty() {
-            entry.set(1, Null)?;
-        } else {
-            let ports: Vec<NativePort> = m
-                .ports
-                .into_iter()
-                .map(|p| NativePort::adopt(p, &self.cell.env))
-                .collect();
-            entry.set(1, ports)?;
-        }
-        if m.array_buffers.is_empty() {
-            entry.set(2, Null)?;
-        } else {
-            let mut abs = env.create_array(0)?;
-            for b in m.array_buffers {
-                abs.insert(ArrayBuffer::from_data(env, b)?)?;
-            }
-            entry.set(2, abs)?;
-        }
-        Ok(entry)
-    }
-
     /// Queue counters (beyond the standard).
     fn metrics(&self) -> Vec<f64> {
         let m = self.port().map(|p| p.metrics()).unwrap_or_default();
@@ -444,7 +317,6 @@ pub(crate) fn lookup(id: u32) -> Result<Handle> {
             id,
             cell: Arc::new(PortCell {
                 port: Mutex::new(None),
-                env: current_env()?,
             }),
         }),
     }
@@ -505,50 +377,77 @@ pub fn port_set_capacity(id: u32, max_messages: Option<f64>, max_bytes: Option<f
     Ok(())
 }
 
-/// Puts one message that JS took from port `id` (in a batch) but did not deliver back at the
-/// front of the port's queue, with the ports (by id) and ArrayBuffers it carried, so it travels
-/// with the port when the port is transferred or exported. index.js calls it for the last
-/// undelivered message first. The carried ports' native objects are emptied: JS never saw them.
+/// What one handed-back message carried besides its bytes: the ports (by id) and the
+/// ArrayBuffers, each null when none.
+type Carried<'a> = Option<(Option<Vec<u32>>, Option<Vec<ArrayBuffer<'a>>>)>;
+
+/// Hands the messages JS took from port `id` in a batch but did not deliver back to the front of
+/// the port's queue, in one call, so that they travel with the port when it is transferred or
+/// exported (lib/drain.js's returnStash). `ranges` holds each message's `start, stop` in `data`,
+/// in delivery order; `carried[k]` what message `k` carried, or null. Everything is checked
+/// before anything is requeued (a carried port no longer here, a range outside `data`); the
+/// messages are then requeued last first, so the queue reads as before the drain. The carried
+/// ports' native objects are emptied: JS never saw them.
 #[napi]
-pub fn port_unshift(
+pub fn port_requeue(
     id: u32,
     data: &[u8],
-    ports: Option<Vec<u32>>,
-    buffers: Option<Vec<ArrayBuffer>>,
+    ranges: Vec<u32>,
+    carried: Vec<Carried<'_>>,
 ) -> Result<()> {
-    let Some(port) = lookup(id)?.cell.port.lock().clone() else {
+    let Some(port) = lookup(id)?.port() else {
         return Err(js_error(wm::Error::InvalidStateError(
             "the port was transferred".into(),
         )));
     };
-    let carried: Vec<Handle> = ports
-        .unwrap_or_default()
-        .into_iter()
-        .map(lookup)
-        .collect::<Result<_>>()?;
-    let handles = carried
-        .iter()
-        .map(|h| {
-            h.cell.port.lock().clone().ok_or_else(|| {
-                js_error(wm::Error::DataCloneError(
-                    "a carried port is no longer here".into(),
-                ))
+    if ranges.len() != 2 * carried.len() {
+        return Err(Error::new(
+            Status::InvalidArg,
+            "portRequeue: two range ends per message",
+        ));
+    }
+    let mut messages = Vec::with_capacity(carried.len());
+    let mut emptied = Vec::new();
+    for (k, extra) in carried.into_iter().enumerate() {
+        let (start, stop) = (ranges[2 * k] as usize, ranges[2 * k + 1] as usize);
+        let Some(bytes) = data.get(start..stop) else {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "portRequeue: a range outside the batch",
+            ));
+        };
+        let (ids, buffers) = extra.unwrap_or((None, None));
+        let handles: Vec<Handle> = ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(lookup)
+            .collect::<Result<_>>()?;
+        let ports = handles
+            .iter()
+            .map(|h| {
+                h.port().ok_or_else(|| {
+                    js_error(wm::Error::DataCloneError(
+                        "a carried port is no longer here".into(),
+                    ))
+                })
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let array_buffers = buffers
-        .unwrap_or_default()
-        .iter()
-        .map(|b| b.to_vec())
-        .collect();
-    port.requeue_front(wm::Message {
-        data: data.to_vec(),
-        array_buffers,
-        ports: handles,
-    })
-    .map_err(js_error)?;
+            .collect::<Result<Vec<_>>>()?;
+        messages.push(wm::Message {
+            data: bytes.to_vec(),
+            array_buffers: buffers
+                .unwrap_or_default()
+                .iter()
+                .map(|b| b.to_vec())
+                .collect(),
+            ports,
+        });
+        emptied.extend(handles);
+    }
+    while let Some(m) = messages.pop() {
+        port.requeue_front(m).map_err(js_error)?;
+    }
     // The ports now ride in the queue again; their native objects hold detached handles.
-    for h in carried {
+    for h in emptied {
         forget_port(h.id);
         drop(h.cell.port.lock().take());
     }
@@ -572,7 +471,7 @@ pub fn port_post_scratch(id: u32, len: u32) -> Result<()> {
         ));
     }
     // SAFETY: `set_scratch` registered this memory and holds a reference to its Buffer for the
-    // env's lifetime; the Buffer is private to index.js/codec.js and never detached; this runs
+    // env's lifetime; the Buffer is private to lib/shared.js and codec.js and never detached; this runs
     // on the env's thread during a synchronous call, so no JS writes to it meanwhile.
     let data = unsafe { std::slice::from_raw_parts(base as *const u8, size) };
     post_prefix(id, data, len)
@@ -589,16 +488,6 @@ fn post_prefix(id: u32, data: &[u8], len: u32) -> Result<()> {
             .map_err(js_error)?;
     }
     Ok(())
-}
-
-/// Takes up to `max` messages from port `id` (see `Handle::drain`).
-#[napi]
-pub fn port_drain(
-    env: &Env,
-    id: u32,
-    max: u32,
-) -> Result<Option<Either3<BufferSlice<'_>, Array<'_>, u32>>> {
-    lookup(id)?.drain(env, max)
 }
 
 /// Schedules a drain of port `id` through the env's wake-up (a later loop turn).

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use webmessaging_core as wm;
 
 use crate::env::current_env;
-use crate::port::{forget_port, lookup, NativePort};
+use crate::port::{forget_port, lookup};
 use crate::{js_error, NEXT_PORT_ID};
 
 /// Every live window of the process by id (weak: the NativeWindow objects own them), so an
@@ -41,6 +41,21 @@ impl Drop for NativeWindow {
     fn drop(&mut self) {
         windows().lock().remove(&self.id);
     }
+}
+
+/// The live window `id` names, if it is one (the drain's look-up, see `crate::drain`).
+pub(crate) fn find(id: u32) -> Option<wm::Window> {
+    windows().lock().get(&id).and_then(wm::WindowProxy::window)
+}
+
+/// The id of the window `proxy` points at, if it is a live window of this process: an event's
+/// `source`, as JS finds its object.
+pub(crate) fn id_of(proxy: &wm::WindowProxy) -> Option<u32> {
+    windows()
+        .lock()
+        .iter()
+        .find(|(_, p)| *p == proxy)
+        .map(|(id, _)| *id)
 }
 
 fn window(id: u32) -> Result<wm::Window> {
@@ -132,42 +147,4 @@ pub fn window_post(
         forget_port(h.id);
     }
     Ok(())
-}
-
-/// Takes up to `max` deliverable events: `[data Buffer, origin, source id | null, ports | null]`
-/// each (events whose target origin no longer matches were dropped by the core, silently).
-#[napi]
-pub fn window_drain(env: &Env, id: u32, max: u32) -> Result<Array<'_>> {
-    let w = window(id)?;
-    let mut out = env.create_array(0)?;
-    for _ in 0..max {
-        let Some(event) = w.try_recv() else { break };
-        let mut entry = env.create_array(4)?;
-        entry.set(0, BufferSlice::copy_from(env, &event.data)?)?;
-        entry.set(1, event.origin.as_str())?;
-        let source = event.source.as_ref().and_then(|s| {
-            windows()
-                .lock()
-                .iter()
-                .find(|(_, p)| *p == s)
-                .map(|(id, _)| *id)
-        });
-        match source {
-            Some(s) => entry.set(2, s)?,
-            None => entry.set(2, Null)?,
-        }
-        if event.ports.is_empty() {
-            entry.set(3, Null)?;
-        } else {
-            let env_shared = current_env()?;
-            let ports: Vec<NativePort> = event
-                .ports
-                .into_iter()
-                .map(|p| NativePort::adopt(p, &env_shared))
-                .collect();
-            entry.set(3, ports)?;
-        }
-        out.insert(entry)?;
-    }
-    Ok(out)
 }

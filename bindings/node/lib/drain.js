@@ -1,0 +1,319 @@
+'use strict';
+// The one drain. The addon's `drain(id, max)` takes a batch of events from any receiver (a
+// port, a BroadcastChannel, a Window: each a core MessageEventTarget) in one crossing, in one
+// layout (Batch). The env's wake-up reports ready ids; each object's kWake hook says what to
+// do: a port runs its delivery chain (drainOne, Node's MessagePort order), a BroadcastChannel
+// or Window dispatches a batch (drainEvents). Every message becomes its event through
+// dispatchMessage and the kind's dispatch function (dispatchToPort here; the others in
+// broadcast.js and window.js).
+
+const { decodeFast, NOT_FAST } = require('../codec.js');
+const {
+  native, late, recvScratch, BATCH, kId, kReceiving, kClosed, kStash, kChain, kContinue,
+  kDiscard, kClosing, kDone, kWake, kReceivingPorts, kInDelivery, kHybridDispatch,
+} = require('./shared.js');
+const { live, broadcastIds, envRef, setRef, updateHold } = require('./lifetime.js');
+const { deserialize } = require('./values.js');
+const { MessagePortCloseEvent, CLOSE_REASONS } = require('./event.js');
+
+// --- the env's wake-up: one threadsafe function per thread, one crossing per batch ------------
+// The wake-up hands over the ready ids itself (null, one id, or an array of them).
+function onWake(ready) {
+  if (ready === undefined) ready = native.takeReady();
+  if (ready === null) return;
+  if (typeof ready === 'number') {
+    wakeTarget(ready);
+  } else {
+    broadcastsInCreationOrder(ready);
+    for (let i = 0; i < ready.length; i++) wakeTarget(ready[i]);
+  }
+}
+
+// Node runs each BroadcastChannel's pending messages per channel, in the channels' creation
+// order (libuv's order of their async handles), so several channels of one name hear a burst in
+// that order. Broadcast ids (which grow with creation) are put in that order among the slots
+// they hold; ports keep the order they became ready in (their close and message order is
+// Node's as it is).
+function broadcastsInCreationOrder(ready) {
+  let slots;
+  for (let i = 0; i < ready.length; i++) {
+    if (broadcastIds.has(ready[i])) (slots || (slots = [])).push(i);
+  }
+  if (slots === undefined || slots.length < 2) return;
+  const ids = slots.map((i) => ready[i]).sort((x, y) => x - y);
+  for (let k = 0; k < slots.length; k++) ready[slots[k]] = ids[k];
+}
+
+function wakeTarget(id) {
+  const ref = live.get(id);
+  const target = ref && ref.deref();
+  if (target === undefined) live.delete(id);
+  else target[kWake]();
+}
+native.init(onWake);
+
+function scheduleDrain(port) {
+  // Deliver on a later turn, as Node's uv_async does: through our own wake-up path.
+  native.portPoke(port[kId]);
+}
+
+// A batch from native.drain: every message's bytes in one buffer (see src/drain.rs).
+class Batch {
+  constructor(raw) {
+    if (raw === null) {
+      this.buf = null;
+      this.extras = null;
+      this.end = 0;
+      this.reason = 0;
+      this.count = 0;
+    } else {
+      const buf = typeof raw === 'number' ? recvScratch : Array.isArray(raw) ? raw[0] : raw;
+      this.buf = buf;
+      this.extras = Array.isArray(raw) && raw.length > 1 ? raw[1] : null;
+      if (Array.isArray(raw) && raw.length === 1) {
+        // A large message alone, in its own bytes (no header); more may be queued.
+        this.lone = true;
+        this.end = 0;
+        this.reason = 0;
+        this.count = 1;
+        this.base = 0;
+        this.more = true;
+        this.ports = undefined;
+        this.pos = 0;
+        this.xpos = 0;
+        return;
+      }
+      const end = buf.readUInt32LE(0);
+      this.end = end & 0xff; // 1 closed here, 2 closed by the peer, 3 transferred away
+      this.reason = (end >> 8) & 0xff; // index into CLOSE_REASONS
+      this.count = buf.readUInt32LE(4);
+      this.more = this.count === BATCH || (end & 0x10000) !== 0; // bit 16: stopped early
+    }
+    this.lone = false;
+    this.base = 8 + 4 * this.count; // where the messages' bytes start
+    this.ports = undefined; // the ports of the message decode() last read
+    this.origin = ''; // and a window's message's origin and source window id
+    this.sourceId = null;
+    this.pos = 0;
+    this.xpos = 0;
+    if (raw === null) this.more = false;
+  }
+
+  // Where message i's bytes start and stop in this.buf.
+  start(i) {
+    return this.lone ? 0 : this.base + (i === 0 ? 0 : this.buf.readUInt32LE(4 + 4 * i));
+  }
+
+  stop(i) {
+    return this.lone ? this.buf.length : this.base + this.buf.readUInt32LE(8 + 4 * i);
+  }
+
+  // A batch kept for later must not point into the receive scratch.
+  own() {
+    if (this.buf === recvScratch) this.buf = Buffer.from(recvScratch.subarray(0, this.base + this.buf.readUInt32LE(8 + 4 * (this.count - 1))));
+    return this;
+  }
+
+  get empty() {
+    return this.pos >= this.count && this.end === 0;
+  }
+
+  // The next message index, or -(end code) once the messages are used up (-1 closed here,
+  // -2 closed by the peer, -3 transferred away), or undefined when nothing is left.
+  next() {
+    if (this.pos < this.count) return this.pos++;
+    if (this.end !== 0) return -this.end;
+    return undefined;
+  }
+
+  // Decodes message i: throws if the bytes are malformed (the caller makes a messageerror).
+  decode(i) {
+    const start = this.start(i);
+    const stop = this.stop(i);
+    let ports;
+    let buffers = null;
+    const x = this.extras;
+    if (x !== null && this.xpos < x.length && x[this.xpos][0] === i) {
+      const e = x[this.xpos++];
+      if (e[1] !== null) ports = e[1].map(late.newPort);
+      buffers = e[2];
+      if (e.length > 3) {
+        this.origin = e[3];
+        this.sourceId = e[4];
+      }
+    }
+    this.ports = ports;
+    if (ports === undefined && buffers === null) {
+      const v = decodeFast(this.buf, start, stop);
+      if (v !== NOT_FAST) return v;
+    }
+    return deserialize(this.buf.subarray(start, stop), ports === undefined ? null : ports, buffers);
+  }
+}
+
+// Messages of a batch that JS took from the core but has not delivered go back to the front of
+// the core queue, in one call, before the port is transferred or exported, so they travel with
+// it instead of staying behind in this thread's stash.
+function returnStash(port) {
+  const batch = port[kStash];
+  if (batch === undefined) return;
+  port[kStash] = undefined;
+  if (batch.pos >= batch.count) return;
+  const extras = new Map();
+  if (batch.extras !== null) {
+    for (let k = batch.xpos; k < batch.extras.length; k++) extras.set(batch.extras[k][0], batch.extras[k]);
+  }
+  const ranges = [];
+  const carried = [];
+  for (let i = batch.pos; i < batch.count; i++) {
+    ranges.push(batch.start(i), batch.stop(i));
+    const e = extras.get(i);
+    carried.push(e === undefined ? null : [e[1] === null ? null : e[1].map((np) => np.id), e[2]]);
+  }
+  native.portRequeue(port[kId], batch.buf, ranges, carried);
+}
+
+// Message i of `batch` as an event at `target`: decoded here (a failure is a 'messageerror'
+// carrying the error), made into the event and dispatched by the kind's `dispatch(target, data,
+// type, batch)` (a plain function, not a method looked up per message: the port's is the hot
+// path).
+function dispatchMessage(target, batch, i, dispatch) {
+  let data;
+  let type = 'message';
+  try {
+    data = batch.decode(i);
+  } catch (err) {
+    data = err;
+    type = 'messageerror';
+  }
+  dispatch(target, data, type, batch);
+}
+
+// A port's message: dispatched with Node's own hybrid dispatch, its ports for the port's
+// kCreateEvent.
+function dispatchToPort(port, data, type, batch) {
+  port[kReceivingPorts] = batch.ports;
+  batch.ports = undefined;
+  port[kInDelivery] = true;
+  try {
+    port[kHybridDispatch](data, type, undefined);
+  } finally {
+    port[kReceivingPorts] = undefined;
+    port[kInDelivery] = false;
+  }
+}
+
+// The drain of the kinds that dispatch a whole batch in one turn (BroadcastChannel, Window),
+// until the object closes; a port's batch goes through drainOne's chain instead, which keeps
+// Node's MessagePort order (a tick between messages, the close record, start/stop).
+function drainEvents(target, id, dispatch) {
+  if (target[kClosed]) return;
+  const batch = new Batch(native.drain(id, BATCH));
+  for (let i = 0; i < batch.count && !target[kClosed]; i++) dispatchMessage(target, batch, i, dispatch);
+  if (batch.more && !target[kClosed]) native.portPoke(id);
+}
+
+function finishClose(port, batch) {
+  if (port[kDone]) return;
+  live.delete(port[kId]);
+  port[kClosed] = true;
+  port[kDone] = true;
+  port[kReceiving] = false;
+  port[kStash] = undefined;
+  setRef(port, false);
+  if (port[kClosing]) {
+    port[kClosing] = false;
+    envRef(-1);
+  }
+  updateHold(port);
+  const event = batch === undefined
+    ? new MessagePortCloseEvent('transferred', false)
+    : new MessagePortCloseEvent(CLOSE_REASONS[batch.reason] || 'closed', batch.end === 2);
+  port.dispatchEvent(event);
+}
+
+// Node dispatches each message in its own callback scope: process.nextTick callbacks and
+// promise jobs queued by one listener run before the next message, while the whole batch still
+// runs in one event-loop turn (before timers and immediates). We get the same order by
+// delivering one message, then queueing a microtask that queues a tick for the next one: the
+// tick runs only after the listener's own ticks and promise jobs are done. The core queue is
+// still drained in batches (one napi crossing per BATCH messages, kept in kStash), and a chain
+// stops after BATCH messages to give the event loop a turn (Node caps a turn similarly).
+function drainPort(port) {
+  if (port[kChain] > 0) return; // a chain is running; it will see the new messages
+  drainOne(port);
+}
+
+
+function drainOne(port) {
+  const id = port[kId];
+  const chain = port[kChain];
+  port[kChain] = 0;
+  if (port[kDone]) return;
+  if (port[kClosed] && port[kDiscard]) {
+    // Closed here outside a delivery: queued messages are dropped (as Node does); find the
+    // close record.
+    port[kStash] = undefined;
+    for (;;) {
+      const b = new Batch(native.drain(id, BATCH));
+      if (b.end !== 0) {
+        if (b.end !== 3) finishClose(port, b);
+        return;
+      }
+      if (!b.more) return;
+    }
+  }
+  if (!port[kReceiving] && !port[kClosed]) {
+    // Not started: like Node, only a close record at the front of the queue is processed,
+    // also one left in the stash behind the last message delivered before the port stopped.
+    const stash = port[kStash];
+    if (stash !== undefined) {
+      if (stash.pos >= stash.count && stash.end !== 0) {
+        port[kStash] = undefined;
+        if (stash.end !== 3) finishClose(port, stash);
+      }
+      return;
+    }
+    if (native.portDepth(id) === 0) {
+      const b = new Batch(native.drain(id, 1));
+      if (b.count > 0) port[kStash] = b.own(); // raced in after the depth check; kept for start()
+      else if (b.end === 1 || b.end === 2) finishClose(port, b);
+    }
+    return;
+  }
+  let batch = port[kStash];
+  if (batch === undefined) {
+    batch = new Batch(native.drain(id, BATCH));
+    if (batch.empty) return;
+    port[kStash] = batch;
+  }
+  const i = batch.next();
+  if (batch.empty) port[kStash] = undefined;
+  if (i === undefined) return;
+  if (i < 0) {
+    if (i !== -3) finishClose(port, batch);
+    return;
+  }
+  dispatchMessage(port, batch, i, dispatchToPort);
+  if (port[kClosed] && (port[kDiscard] || !port[kReceiving])) {
+    port[kDiscard] = true;
+    native.portPoke(id);
+  } else if ((port[kReceiving] || port[kClosed]) &&
+             (port[kStash] !== undefined || batch.more || port[kClosed])) {
+    if (chain + 1 < BATCH) {
+      port[kChain] = chain + 1;
+      queueMicrotask(port[kContinue]);
+    } else {
+      native.portPoke(id);
+    }
+  } else if (port[kStash] !== undefined) {
+    // Stopped by that delivery (its last 'message' listener went) with the batch not done:
+    // a close record right behind is still processed, as Node does.
+    native.portPoke(id);
+  }
+}
+
+Object.assign(module.exports, {
+  Batch, scheduleDrain, returnStash, dispatchMessage, drainEvents, drainPort, drainOne,
+  finishClose,
+});

@@ -1,0 +1,213 @@
+//! The one drain: a port, a broadcast channel and a window are each a core
+//! [`wm::MessageEventTarget`], and [`drain`] takes any of them, by id, into one batch for JS
+//! (the layout of [`crate::batch`]). What differs by kind is only which receiver an id names
+//! ([`Target::of`]) and whether an event's `origin`/`source` mean something (a window's).
+
+use std::sync::{Arc, Weak};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use webmessaging_core as wm;
+use wm::MessageEventTarget;
+
+use crate::batch::{batch_buffer, batch_bytes, close_code, lone_buffer, LONE_MIN, MORE};
+use crate::broadcast::{self, BroadcastCell};
+use crate::env::{current_env, EnvShared, RECV_SCRATCH};
+use crate::js_error;
+use crate::port::{NativePort, PORTS};
+use crate::window;
+
+/// The `end` code of a batch whose receiver is gone from this env (a port transferred or
+/// exported away, a channel or window collected).
+const GONE: u32 = 3;
+
+/// The receiver an id names in this env.
+enum Target {
+    Port(wm::MessagePort),
+    Broadcast(Arc<BroadcastCell>),
+    Window(wm::Window),
+    Gone,
+}
+
+impl Target {
+    /// Ports first: theirs is the hot path (one look-up in this thread's map).
+    fn of(id: u32) -> Target {
+        if let Some(cell) = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade)) {
+            return cell.port.lock().clone().map_or(Target::Gone, Target::Port);
+        }
+        if let Some(cell) = broadcast::lookup(id) {
+            return Target::Broadcast(cell);
+        }
+        match window::find(id) {
+            Some(w) => Target::Window(w),
+            None => Target::Gone,
+        }
+    }
+
+    fn receiver(&self) -> Option<&dyn MessageEventTarget> {
+        match self {
+            Target::Port(p) => Some(p),
+            Target::Broadcast(cell) => Some(&cell.channel),
+            Target::Window(w) => Some(w),
+            Target::Gone => None,
+        }
+    }
+
+    /// Whether JS needs each event's `origin` and `source`: a window's events carry the
+    /// sender's; a port's have none, and a broadcast channel's origin is the process's own
+    /// (Node's BroadcastChannel events carry none either).
+    fn reports_origin(&self) -> bool {
+        matches!(self, Target::Window(_))
+    }
+}
+
+/// Takes up to `max` events from receiver `id` in one crossing. Returns null when there is
+/// nothing; else a Buffer, or `[Buffer, extras]` when some event carries more than bytes. The
+/// Buffer holds a little-endian u32 `end` (0; or 1 closed here / 2 closed by the peer, with the
+/// close reason in bits 8..16, when the stream ended after the events; or 3 when the receiver is
+/// gone from this env), a u32 `count`, `count` u32 end offsets, then every event's bytes back to
+/// back (event `i` spans `ends[i-1]..ends[i]` of that data). `extras` lists, for the events
+/// that carry something besides bytes, `[i, ports[] | null, ArrayBuffer[] | null]`, followed by
+/// `origin, sourceId | null` for a window's events. One Buffer per batch, because every JS object
+/// made here costs more than the messages themselves. A large event (at least `LONE_MIN` bytes)
+/// ends its batch (`end` then has the `MORE` bit), and when it comes first and carries nothing
+/// else it is returned as `[Buffer]`: its own bytes, moved, not copied. A batch of one event
+/// with nothing else is written to this env's receive scratch and its length returned.
+#[napi]
+pub fn drain(
+    env: &Env,
+    id: u32,
+    max: u32,
+) -> Result<Option<Either3<BufferSlice<'_>, Array<'_>, u32>>> {
+    let target = Target::of(id);
+    let with_origin = target.reports_origin();
+    let mut messages: Vec<Vec<u8>> = Vec::new();
+    let mut extras: Option<Array<'_>> = None;
+    let mut owner: Option<Arc<EnvShared>> = None;
+    let mut end = 0u32;
+    let mut lone = None;
+    match target.receiver() {
+        None => end = GONE,
+        Some(rx) => {
+            for _ in 0..max {
+                match rx.try_next_event() {
+                    Ok(Some(mut event)) => {
+                        let i = messages.len() as u32;
+                        let large = event.data.len() >= LONE_MIN;
+                        let bare = !with_origin
+                            && event.ports.is_empty()
+                            && event.array_buffers.is_empty();
+                        if large && i == 0 && bare {
+                            // Alone, in its own bytes: no batch copy (see `lone_buffer`).
+                            lone = Some(std::mem::take(&mut event.data));
+                            break;
+                        }
+                        messages.push(std::mem::take(&mut event.data));
+                        if !bare {
+                            let list = match &mut extras {
+                                Some(l) => l,
+                                None => extras.insert(env.create_array(0)?),
+                            };
+                            let owner = match &owner {
+                                Some(o) => o,
+                                None => owner.insert(current_env()?),
+                            };
+                            list.insert(extra(env, owner, i, event, with_origin)?)?;
+                        }
+                        if large {
+                            // A large event ends the batch, so the next comes alone.
+                            end = MORE;
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(wm::Error::Closed(n)) => {
+                        end = close_code(n);
+                        break;
+                    }
+                    Err(wm::Error::InvalidStateError(_)) => {
+                        end = GONE;
+                        break;
+                    }
+                    Err(e) => return Err(js_error(e)),
+                }
+            }
+        }
+    }
+    if let Some(data) = lone {
+        // `[Buffer]`: one event, its bytes alone (no batch header); more may follow.
+        let buf = lone_buffer(env, data)?;
+        let mut single = env.create_array(1)?;
+        // SAFETY: `buf` is a live value of this env.
+        single.set(0, unsafe { Unknown::from_raw_unchecked(env.raw(), buf) })?;
+        return Ok(Some(Either3::B(single)));
+    }
+    if messages.is_empty() && end == 0 {
+        return Ok(None);
+    }
+    let out = batch_bytes(end, messages.iter().map(Vec::as_slice));
+    let single = messages.len() <= 1;
+    drop(messages);
+    if single && extras.is_none() {
+        // A lone event (the latency-bound case): hand it over in this env's receive scratch,
+        // skipping the Buffer allocation. JS decodes it before anything else runs.
+        let (base, size) = RECV_SCRATCH.with(|s| s.get());
+        if base != 0 && out.len() <= size {
+            // SAFETY: `set_recv_scratch` registered this memory and keeps its Buffer alive for
+            // the env's lifetime; it is private to the package; we are inside a synchronous
+            // call on the env's thread, so no JS touches it while we write.
+            unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), base as *mut u8, out.len()) };
+            return Ok(Some(Either3::C(out.len() as u32)));
+        }
+    }
+    let buf = batch_buffer(env, out)?;
+    Ok(Some(match extras {
+        None => Either3::A(buf),
+        Some(x) => {
+            let mut pair = env.create_array(2)?;
+            pair.set(0, buf)?;
+            pair.set(1, x)?;
+            Either3::B(pair)
+        }
+    }))
+}
+
+/// The extras entry of event `i`: its ports (adopted by this env), its ArrayBuffers, and for a
+/// window's event the sender's origin and window id.
+fn extra<'e>(
+    env: &'e Env,
+    owner: &Arc<EnvShared>,
+    i: u32,
+    event: wm::MessageEvent,
+    with_origin: bool,
+) -> Result<Array<'e>> {
+    let mut entry = env.create_array(if with_origin { 5 } else { 3 })?;
+    entry.set(0, i)?;
+    if event.ports.is_empty() {
+        entry.set(1, Null)?;
+    } else {
+        let ports: Vec<NativePort> = event
+            .ports
+            .into_iter()
+            .map(|p| NativePort::adopt(p, owner))
+            .collect();
+        entry.set(1, ports)?;
+    }
+    if event.array_buffers.is_empty() {
+        entry.set(2, Null)?;
+    } else {
+        let mut abs = env.create_array(0)?;
+        for b in event.array_buffers {
+            abs.insert(ArrayBuffer::from_data(env, b)?)?;
+        }
+        entry.set(2, abs)?;
+    }
+    if with_origin {
+        entry.set(3, event.origin.as_str())?;
+        match event.source.as_ref().and_then(window::id_of) {
+            Some(s) => entry.set(4, s)?,
+            None => entry.set(4, Null)?,
+        }
+    }
+    Ok(entry)
+}

@@ -6,6 +6,7 @@ use std::fmt;
 
 /// Why a port's queue ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// `close()` was called.
     Closed,

@@ -8,6 +8,7 @@ use crate::close::CloseNotice;
 /// unchanged (`e.name === "DataCloneError"` in Node, `webmessaging.DataCloneError` in Python,
 /// `WM_ERR_DATA_CLONE` in C). The rest are the library's additions beyond the standard.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A value or transfer list cannot be cloned or transferred (the `DataCloneError` DOMException).
     #[error("DataCloneError: {0}")]

@@ -51,7 +51,8 @@ pub(crate) fn close_reason(r: CloseReason) -> wm_close_reason {
         CloseReason::Closed => wm_close_reason::WM_CLOSE_CLOSED,
         CloseReason::Dropped => wm_close_reason::WM_CLOSE_DROPPED,
         CloseReason::Doomed => wm_close_reason::WM_CLOSE_DOOMED,
-        CloseReason::Lost => wm_close_reason::WM_CLOSE_LOST,
+        // A reason newer than this ABI reads as the closest one it has.
+        CloseReason::Lost | _ => wm_close_reason::WM_CLOSE_LOST,
     }
 }
 

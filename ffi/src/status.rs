@@ -114,6 +114,8 @@ impl From<CoreError> for Failure {
             CoreError::Full => WM_ERR_FULL,
             CoreError::Closed(_) => WM_ERR_CLOSED,
             CoreError::DecodeError(_) => WM_ERR_DECODE,
+            // An error newer than this ABI: the message names it.
+            _ => WM_ERR_INVALID_STATE,
         };
         Failure::new(status, e.to_string())
     }

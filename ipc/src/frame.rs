@@ -442,7 +442,8 @@ pub fn write_close(out: &mut Vec<u8>, reason: CloseReason) {
         CloseReason::Closed => 0,
         CloseReason::Dropped => 1,
         CloseReason::Doomed => 2,
-        CloseReason::Lost => 3,
+        // A reason newer than this protocol travels as the closest one it has.
+        CloseReason::Lost | _ => 3,
     });
 }
 

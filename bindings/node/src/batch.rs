@@ -56,7 +56,8 @@ pub(crate) fn close_code(n: wm::CloseNotice) -> u32 {
         wm::CloseReason::Closed => 0,
         wm::CloseReason::Dropped => 1,
         wm::CloseReason::Doomed => 2,
-        wm::CloseReason::Lost => 3,
+        // A reason newer than this binding reads as the closest one it has.
+        wm::CloseReason::Lost | _ => 3,
     };
     (if n.by_peer { 2 } else { 1 }) | (reason << 8)
 }

@@ -5,5 +5,5 @@ port1.postMessage('a'); port1.postMessage('b');
 setTimeout(() => {
   port2.addEventListener('message', (e) => { log('event', e.data); if (e.data === 'c') port2.close(); });
   port1.postMessage('c');
-}, 20);
+}, 200);
 };

@@ -6,5 +6,5 @@ port2.on('close', () => log('port2 close'));
 port1.close();
 port1.postMessage('after close');
 log('post after close did not throw');
-setTimeout(() => { port2.postMessage('to closed peer'); log('post to closed peer ok'); }, 20);
+setTimeout(() => { port2.postMessage('to closed peer'); log('post to closed peer ok'); }, 200);
 };

@@ -10,6 +10,6 @@ setTimeout(() => {
   port2.off('message', f);
   log('hasRef after off', port2.hasRef());
   port1.postMessage(3);
-  setTimeout(() => { port2.on('message', (v) => { log('late', v); port2.close(); }); }, 20);
-}, 20);
+  setTimeout(() => { port2.on('message', (v) => { log('late', v); port2.close(); }); }, 200);
+}, 200);
 };

@@ -4,5 +4,5 @@ const { port1, port2 } = new MessageChannel();
 const h = (e) => { log('h', e.data); if (e.data === 1) { port2.removeEventListener('message', h); log('removed, hasRef', port2.hasRef()); } };
 port2.addEventListener('message', h);
 port1.postMessage(1); port1.postMessage(2); port1.postMessage(3);
-setTimeout(() => { port2.addEventListener('message', (e) => { log('again', e.data); if (e.data === 3) port2.close(); }); }, 30);
+setTimeout(() => { port2.addEventListener('message', (e) => { log('again', e.data); if (e.data === 3) port2.close(); }); }, 200);
 };

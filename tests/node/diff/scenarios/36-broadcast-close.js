@@ -8,7 +8,7 @@ module.exports = ({ BroadcastChannel }, log) => {
   try { b.postMessage(() => 1); } catch (e) { log('function', e.name); }
   const a2 = new BroadcastChannel('c');
   a2.postMessage('from a2');
-  setTimeout(() => { b.close(); a2.close(); log('done'); }, 30);
+  setTimeout(() => { b.close(); a2.close(); log('done'); }, 200);
   const lone = new BroadcastChannel('lone');
   lone.unref();
 };

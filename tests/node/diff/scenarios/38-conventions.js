@@ -21,5 +21,5 @@ module.exports = ({ MessageChannel, MessagePort, BroadcastChannel }, log) => {
   log('bc ref returns it', String(bc.ref() === bc), 'unref', String(bc.unref() === bc));
   log('bc inspect', util.inspect(bc));
   port1.on('close', (e) => log('close event', e.constructor.name, e.type));
-  setTimeout(() => { port1.close(); port2.close(); bc.close(); log('bc inspect closed', util.inspect(bc)); }, 20);
+  setTimeout(() => { port1.close(); port2.close(); bc.close(); log('bc inspect closed', util.inspect(bc)); }, 200);
 };

@@ -10,10 +10,10 @@ NODE_ADDON := $(ROOT)/bindings/node/webmessaging.node
 NODE_SOURCES := $(shell find $(ROOT)/bindings/node/src $(ROOT)/core/src $(ROOT)/ipc/src -type f) \
 	$(ROOT)/bindings/node/Cargo.toml $(ROOT)/core/Cargo.toml $(ROOT)/ipc/Cargo.toml
 
-.PHONY: build-node test-node demo-node bench-node bench-node-ipc node-check
+.PHONY: build-node test-node demo-node bench-node bench-node-ipc bench-node-codec node-check
 TEST_TARGETS += test-node
 DEMO_TARGETS += demo-node
-BENCH_TARGETS += bench-node bench-node-ipc
+BENCH_TARGETS += bench-node bench-node-codec bench-node-ipc
 
 node-check:
 	@command -v $(NODE) >/dev/null || { echo "node is required (>= 20): apt-get install nodejs"; exit 1; }
@@ -47,3 +47,7 @@ bench-node: build-node
 # ('json' and 'advanced'), interleaved in one run.
 bench-node-ipc: build-node
 	$(NODE) $(ROOT)/examples/node/bench-ipc.js
+
+# The JS codec alone (encode, decode) beside v8.serialize/v8.deserialize, per CPU second.
+bench-node-codec: build-node
+	$(NODE) $(ROOT)/examples/node/bench-codec.js

@@ -155,8 +155,12 @@ pub(crate) struct Mailbox {
     /// The peer this mailbox was entangled with at birth, for the post path to reach without
     /// a lock; `Link::peer` says whether it still is.
     born_peer: Weak<Mailbox>,
-    /// Posts from this mailbox, and those that went nowhere (plain counters: metrics only).
-    posted: StdAtomicU64,
+    /// Posts from this mailbox that its peer's queue accepted. Only ever changed under that
+    /// queue's lock (a mailbox posts to no other), so a plain load and store count exactly
+    /// without a locked instruction on the post path.
+    accepted: StdAtomicU64,
+    /// Other posts from this mailbox, and those that went nowhere (plain counters: metrics only).
+    posted_otherwise: StdAtomicU64,
     dropped: StdAtomicU64,
 }
 
@@ -173,7 +177,8 @@ impl Mailbox {
                 false,
             ),
             born_peer: peer,
-            posted: StdAtomicU64::new(0),
+            accepted: StdAtomicU64::new(0),
+            posted_otherwise: StdAtomicU64::new(0),
             dropped: StdAtomicU64::new(0),
         }
     }
@@ -453,18 +458,30 @@ impl MessagePort {
         });
         let bytes = payload.byte_len();
         let is_from_source = |link: &Link| source.is_some_and(|s| link.is_peer(s));
+        // Runs under the target queue's lock; `true` means the message is appended.
+        let admit = |link: &Link| {
+            let ok = is_from_source(link);
+            if let (true, Some(s)) = (ok, source) {
+                s.accepted.store(s.accepted.load(Relaxed) + 1, Relaxed);
+            }
+            ok
+        };
 
         let reserved = match (&target, doomed) {
             (Some(t), false) => t.queue.reserve(bytes, admission, is_from_source)?,
             _ => false,
         };
-        // Counted once admitted: a bounded post refused for room posted nothing.
-        if let Some(s) = source {
-            s.posted.fetch_add(1, Relaxed);
-        }
+        // Counted once past the capacity check (a bounded post refused for room posted
+        // nothing): as `accepted` when the queue takes it, here otherwise.
+        let count_posted = || {
+            if let Some(s) = source {
+                s.posted_otherwise.fetch_add(1, Relaxed);
+            }
+        };
         let ports = match detach_for_transfer(transfer) {
             Ok(ports) => ports,
             Err(e) => {
+                count_posted();
                 if let (Some(t), true) = (&target, reserved) {
                     t.queue.release(bytes);
                 }
@@ -473,10 +490,9 @@ impl MessagePort {
         };
         let envelope = Envelope { payload, ports };
         let rejected = match &target {
-            Some(t) if !doomed && !closes_carrier_loop(t, &envelope.ports) => t
-                .queue
-                .push(envelope, bytes, reserved, is_from_source)
-                .err(),
+            Some(t) if !doomed && !closes_carrier_loop(t, &envelope.ports) => {
+                t.queue.push(envelope, bytes, reserved, admit).err()
+            }
             Some(t) => {
                 if reserved {
                     t.queue.release(bytes);
@@ -486,6 +502,7 @@ impl MessagePort {
             None => Some(envelope),
         };
         if let Some(envelope) = rejected {
+            count_posted();
             if let (Some(t), true) = (&target, doomed) {
                 if let Some(peer) = envelope.ports.iter().find(|p| Arc::ptr_eq(&p.0, t)) {
                     peer.0.close(CloseReason::Doomed);
@@ -678,7 +695,8 @@ impl MessagePort {
             enqueued,
             delivered,
         } = m.queue.metrics();
-        let (posted, dropped) = (m.posted.load(Relaxed), m.dropped.load(Relaxed));
+        let posted = m.accepted.load(Relaxed) + m.posted_otherwise.load(Relaxed);
+        let dropped = m.dropped.load(Relaxed);
         PortMetrics {
             depth,
             queued_bytes,

@@ -289,6 +289,9 @@ pub(crate) struct OwnedMailbox(Arc<Mailbox>);
 impl Drop for OwnedMailbox {
     fn drop(&mut self) {
         self.0.close(CloseReason::Dropped);
+        // Nobody can receive from this mailbox any more, so nobody needs telling; dropping the
+        // notifier also frees whatever it holds (handles whose `peer` may be this mailbox).
+        self.0.queue.set_notifier(None);
         // Nobody can receive them now; a handle the port was transferred away from may keep
         // the mailbox's memory a while, but not the ports riding in its messages.
         if self.0.queue.has_items_besides_end() {
@@ -311,6 +314,12 @@ struct PortHandle {
     /// Cleared (once, under `state`'s lock, before the mailbox's epoch moves) when the port is
     /// transferred away, so posting and receiving need no handle lock.
     here: AtomicBool,
+    /// The mailbox's peer (from birth), held so that a post takes no reference count. It keeps
+    /// only the peer's memory, for as long as this handle lives: whether the two are still
+    /// entangled is the peer queue's call, and a peer whose port is gone is closed and emptied
+    /// (see `Drop for OwnedMailbox`, which also drops its notifier, so a notifier holding this
+    /// handle makes no cycle).
+    peer: Option<Arc<Mailbox>>,
 }
 
 /// One end of a [`crate::MessageChannel`].
@@ -357,6 +366,7 @@ impl MessagePort {
     fn from_owned(owned: OwnedMailbox) -> Self {
         owned.0.queue.with_ext(|link| link.carrier = None);
         MessagePort(Arc::new(PortHandle {
+            peer: owned.0.born_peer.upgrade(),
             mailbox: owned.0.clone(),
             state: Mutex::new(HandleState {
                 owned: Some(owned),
@@ -449,9 +459,10 @@ impl MessagePort {
     ) -> Result<()> {
         check_transfer_list(Some(self), transfer)?;
         let source = self.own_mailbox();
-        // Only a lock-free look-up: whether the peer still listens to us is the queue's call.
-        let target = source.and_then(|s| s.born_peer.upgrade());
-        let doomed = target.as_ref().is_some_and(|t| {
+        // No lock and no reference count: whether the peer still listens to us is the queue's
+        // call.
+        let target = source.and(self.0.peer.as_ref());
+        let doomed = target.is_some_and(|t| {
             transfer
                 .iter()
                 .any(|p| p.mailbox().is_some_and(|m| Arc::ptr_eq(&m, t)))
@@ -796,4 +807,25 @@ pub(crate) fn detach_for_transfer(transfer: &[MessagePort]) -> Result<Vec<OwnedM
             owned
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handle holds its peer's mailbox for the post path; a notifier on that peer holding the
+    /// handle would be a cycle, unless dropping the peer's port drops its notifier.
+    #[test]
+    fn a_notifier_holding_the_peer_handle_makes_no_cycle() {
+        let (a, b) = MessagePort::entangled_pair();
+        let (a_box, b_box) = (Arc::downgrade(&a.0.mailbox), Arc::downgrade(&b.0.mailbox));
+        let a2 = a.clone();
+        b.set_onmessage(Some(Arc::new(move || {
+            let _ = a2.post_message("reply", &[]);
+        })));
+        a.post_message("x", &[]).unwrap();
+        drop((a, b));
+        assert!(a_box.upgrade().is_none(), "port a's mailbox leaked");
+        assert!(b_box.upgrade().is_none(), "port b's mailbox leaked");
+    }
 }

@@ -291,7 +291,7 @@ impl Drop for OwnedMailbox {
         self.0.close(CloseReason::Dropped);
         // Nobody can receive from this mailbox any more, so nobody needs telling; dropping the
         // notifier also frees whatever it holds (handles whose `peer` may be this mailbox).
-        self.0.queue.set_notifier(None);
+        self.0.queue.clear_notifier();
         // Nobody can receive them now; a handle the port was transferred away from may keep
         // the mailbox's memory a while, but not the ports riding in its messages.
         if self.0.queue.has_items_besides_end() {

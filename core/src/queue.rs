@@ -542,6 +542,13 @@ impl<T, X> Queue<T, X> {
         drop(old);
     }
 
+    /// Removes the notifier without telling anyone (for a queue nobody can receive from any
+    /// more); the old one is dropped outside the lock, as in `set_notifier`.
+    pub(crate) fn clear_notifier(&self) {
+        let old = self.tail.state.lock().notifier.take();
+        drop(old);
+    }
+
     /// Hands the queue to a new owner: disabled again, no notifier, and receive calls made for
     /// the old owner stop with [`Popped::Moved`]. Runs `f` on the extra state in the same lock.
     pub(crate) fn ship(&self, f: impl FnOnce(&mut X)) {

@@ -10,12 +10,15 @@
 //! at each other with `Weak`, so no `Arc` cycle can outlive a close or a drop.
 //!
 //! Lock order: a handle's lock may be held while taking a queue lock, never the reverse, and no
-//! code holds two queue locks at once. User code (notifiers) runs with no lock held.
+//! code holds the locks of two queues at once (a queue's own two locks go head, then tail).
+//! User code (notifiers) runs with no lock held.
 //!
-//! The post path takes one lock, the peer queue's: a handle keeps its mailbox for life and a
-//! flag says whether it still owns it (cleared once, by transfer), a mailbox knows its peer from
-//! birth, and its counters are atomics. Whether the two are still entangled is decided under the
-//! peer queue's lock, atomically with the append, so close and transfer order exactly as before.
+//! The post path takes one lock, the tail lock of the peer's queue, and no reference count: a
+//! handle keeps its mailbox and its peer's for life and a flag says whether it still owns its
+//! own (cleared once, by transfer), and the sender's count of accepted posts changes only under
+//! that same lock. Whether the two are still entangled is decided under the peer queue's tail
+//! lock, atomically with the append, so close and transfer order exactly as before. Receivers
+//! take the head lock, and meet posters at the tail lock only once per batch (see `queue`).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -33,8 +36,8 @@ static LIVE_MAILBOXES: StdAtomicUsize = StdAtomicUsize::new(0);
 static NEXT_MAILBOX_ID: StdAtomicU64 = StdAtomicU64::new(1);
 
 /// How many port mailboxes exist in this process right now (handles, in-flight ports and closed
-/// ports that still have a handle all count). Tests use it to prove that closing and dropping
-/// leave no reference cycle behind.
+/// ports that still have a handle, or whose peer still has one, all count). Tests use it to
+/// prove that closing and dropping leave no reference cycle behind.
 pub fn live_mailboxes() -> usize {
     LIVE_MAILBOXES.load(Ordering::SeqCst)
 }

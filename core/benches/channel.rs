@@ -151,20 +151,35 @@ console.log(rates[2]);
 }
 
 /// p50 and p99 over the round trips of every run, in microseconds.
-fn latency(runs: impl Fn() -> Vec<Duration>) -> (f64, f64) {
-    let mut all: Vec<Duration> = (0..RUNS).flat_map(|_| runs()).collect();
+fn latency(mut all: Vec<Duration>) -> (f64, f64) {
     all.sort();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     (us(percentile(&all, 0.50)), us(percentile(&all, 0.99)))
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing else to parse.
-    let ours = median((0..RUNS).map(|_| ours_throughput()).collect());
-    let theirs = median((0..RUNS).map(|_| crossbeam_throughput()).collect());
-    let (ours_p50, ours_p99) = latency(ours_round_trips);
-    let (cb_p50, cb_p99) = latency(crossbeam_round_trips);
+    // `cargo bench` passes `--bench`. `-- profile-post` runs only our one-way workload, for
+    // `perf record` to see the post path without the peers' samples.
+    if std::env::args().any(|a| a == "profile-post") {
+        for _ in 0..RUNS * 4 {
+            println!("{:.0}", ours_throughput());
+        }
+        return;
+    }
     // Interleaved, so both see the same machine.
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        ours.push(ours_throughput());
+        theirs.push(crossbeam_throughput());
+    }
+    let (ours, theirs) = (median(ours), median(theirs));
+    let (mut ours_rt, mut cb_rt) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        ours_rt.extend(ours_round_trips());
+        cb_rt.extend(crossbeam_round_trips());
+    }
+    let (ours_p50, ours_p99) = latency(ours_rt);
+    let (cb_p50, cb_p99) = latency(cb_rt);
     let (mut ours_new, mut cb_new) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
         ours_new.push(ours_channels());

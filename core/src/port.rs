@@ -10,12 +10,15 @@
 //! at each other with `Weak`, so no `Arc` cycle can outlive a close or a drop.
 //!
 //! Lock order: a handle's lock may be held while taking a queue lock, never the reverse, and no
-//! code holds two queue locks at once. User code (notifiers) runs with no lock held.
+//! code holds the locks of two queues at once (a queue's own two locks go head, then tail).
+//! User code (notifiers) runs with no lock held.
 //!
-//! The post path takes one lock, the peer queue's: a handle keeps its mailbox for life and a
-//! flag says whether it still owns it (cleared once, by transfer), a mailbox knows its peer from
-//! birth, and its counters are atomics. Whether the two are still entangled is decided under the
-//! peer queue's lock, atomically with the append, so close and transfer order exactly as before.
+//! The post path takes one lock, the tail lock of the peer's queue, and no reference count: a
+//! handle keeps its mailbox and its peer's for life and a flag says whether it still owns its
+//! own (cleared once, by transfer), and the sender's count of accepted posts changes only under
+//! that same lock. Whether the two are still entangled is decided under the peer queue's tail
+//! lock, atomically with the append, so close and transfer order exactly as before. Receivers
+//! take the head lock, and meet posters at the tail lock only once per batch (see `queue`).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -33,8 +36,8 @@ static LIVE_MAILBOXES: StdAtomicUsize = StdAtomicUsize::new(0);
 static NEXT_MAILBOX_ID: StdAtomicU64 = StdAtomicU64::new(1);
 
 /// How many port mailboxes exist in this process right now (handles, in-flight ports and closed
-/// ports that still have a handle all count). Tests use it to prove that closing and dropping
-/// leave no reference cycle behind.
+/// ports that still have a handle, or whose peer still has one, all count). Tests use it to
+/// prove that closing and dropping leave no reference cycle behind.
 pub fn live_mailboxes() -> usize {
     LIVE_MAILBOXES.load(Ordering::SeqCst)
 }
@@ -155,8 +158,12 @@ pub(crate) struct Mailbox {
     /// The peer this mailbox was entangled with at birth, for the post path to reach without
     /// a lock; `Link::peer` says whether it still is.
     born_peer: Weak<Mailbox>,
-    /// Posts from this mailbox, and those that went nowhere (plain counters: metrics only).
-    posted: StdAtomicU64,
+    /// Posts from this mailbox that its peer's queue accepted. Only ever changed under that
+    /// queue's lock (a mailbox posts to no other), so a plain load and store count exactly
+    /// without a locked instruction on the post path.
+    accepted: StdAtomicU64,
+    /// Other posts from this mailbox, and those that went nowhere (plain counters: metrics only).
+    posted_otherwise: StdAtomicU64,
     dropped: StdAtomicU64,
 }
 
@@ -173,7 +180,8 @@ impl Mailbox {
                 false,
             ),
             born_peer: peer,
-            posted: StdAtomicU64::new(0),
+            accepted: StdAtomicU64::new(0),
+            posted_otherwise: StdAtomicU64::new(0),
             dropped: StdAtomicU64::new(0),
         }
     }
@@ -284,6 +292,9 @@ pub(crate) struct OwnedMailbox(Arc<Mailbox>);
 impl Drop for OwnedMailbox {
     fn drop(&mut self) {
         self.0.close(CloseReason::Dropped);
+        // Nobody can receive from this mailbox any more, so nobody needs telling; dropping the
+        // notifier also frees whatever it holds (handles whose `peer` may be this mailbox).
+        self.0.queue.clear_notifier();
         // Nobody can receive them now; a handle the port was transferred away from may keep
         // the mailbox's memory a while, but not the ports riding in its messages.
         if self.0.queue.has_items_besides_end() {
@@ -306,6 +317,12 @@ struct PortHandle {
     /// Cleared (once, under `state`'s lock, before the mailbox's epoch moves) when the port is
     /// transferred away, so posting and receiving need no handle lock.
     here: AtomicBool,
+    /// The mailbox's peer (from birth), held so that a post takes no reference count. It keeps
+    /// only the peer's memory, for as long as this handle lives: whether the two are still
+    /// entangled is the peer queue's call, and a peer whose port is gone is closed and emptied
+    /// (see `Drop for OwnedMailbox`, which also drops its notifier, so a notifier holding this
+    /// handle makes no cycle).
+    peer: Option<Arc<Mailbox>>,
 }
 
 /// One end of a [`crate::MessageChannel`].
@@ -352,6 +369,7 @@ impl MessagePort {
     fn from_owned(owned: OwnedMailbox) -> Self {
         owned.0.queue.with_ext(|link| link.carrier = None);
         MessagePort(Arc::new(PortHandle {
+            peer: owned.0.born_peer.upgrade(),
             mailbox: owned.0.clone(),
             state: Mutex::new(HandleState {
                 owned: Some(owned),
@@ -444,27 +462,40 @@ impl MessagePort {
     ) -> Result<()> {
         check_transfer_list(Some(self), transfer)?;
         let source = self.own_mailbox();
-        // Only a lock-free look-up: whether the peer still listens to us is the queue's call.
-        let target = source.and_then(|s| s.born_peer.upgrade());
-        let doomed = target.as_ref().is_some_and(|t| {
+        // No lock and no reference count: whether the peer still listens to us is the queue's
+        // call.
+        let target = source.and(self.0.peer.as_ref());
+        let doomed = target.is_some_and(|t| {
             transfer
                 .iter()
                 .any(|p| p.mailbox().is_some_and(|m| Arc::ptr_eq(&m, t)))
         });
         let bytes = payload.byte_len();
         let is_from_source = |link: &Link| source.is_some_and(|s| link.is_peer(s));
+        // Runs under the target queue's lock; `true` means the message is appended.
+        let admit = |link: &Link| {
+            let ok = is_from_source(link);
+            if let (true, Some(s)) = (ok, source) {
+                s.accepted.store(s.accepted.load(Relaxed) + 1, Relaxed);
+            }
+            ok
+        };
 
         let reserved = match (&target, doomed) {
             (Some(t), false) => t.queue.reserve(bytes, admission, is_from_source)?,
             _ => false,
         };
-        // Counted once admitted: a bounded post refused for room posted nothing.
-        if let Some(s) = source {
-            s.posted.fetch_add(1, Relaxed);
-        }
+        // Counted once past the capacity check (a bounded post refused for room posted
+        // nothing): as `accepted` when the queue takes it, here otherwise.
+        let count_posted = || {
+            if let Some(s) = source {
+                s.posted_otherwise.fetch_add(1, Relaxed);
+            }
+        };
         let ports = match detach_for_transfer(transfer) {
             Ok(ports) => ports,
             Err(e) => {
+                count_posted();
                 if let (Some(t), true) = (&target, reserved) {
                     t.queue.release(bytes);
                 }
@@ -473,10 +504,9 @@ impl MessagePort {
         };
         let envelope = Envelope { payload, ports };
         let rejected = match &target {
-            Some(t) if !doomed && !closes_carrier_loop(t, &envelope.ports) => t
-                .queue
-                .push(envelope, bytes, reserved, is_from_source)
-                .err(),
+            Some(t) if !doomed && !closes_carrier_loop(t, &envelope.ports) => {
+                t.queue.push(envelope, bytes, reserved, admit).err()
+            }
             Some(t) => {
                 if reserved {
                     t.queue.release(bytes);
@@ -486,6 +516,7 @@ impl MessagePort {
             None => Some(envelope),
         };
         if let Some(envelope) = rejected {
+            count_posted();
             if let (Some(t), true) = (&target, doomed) {
                 if let Some(peer) = envelope.ports.iter().find(|p| Arc::ptr_eq(&p.0, t)) {
                     peer.0.close(CloseReason::Doomed);
@@ -678,7 +709,8 @@ impl MessagePort {
             enqueued,
             delivered,
         } = m.queue.metrics();
-        let (posted, dropped) = (m.posted.load(Relaxed), m.dropped.load(Relaxed));
+        let posted = m.accepted.load(Relaxed) + m.posted_otherwise.load(Relaxed);
+        let dropped = m.dropped.load(Relaxed);
         PortMetrics {
             depth,
             queued_bytes,
@@ -778,4 +810,25 @@ pub(crate) fn detach_for_transfer(transfer: &[MessagePort]) -> Result<Vec<OwnedM
             owned
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handle holds its peer's mailbox for the post path; a notifier on that peer holding the
+    /// handle would be a cycle, unless dropping the peer's port drops its notifier.
+    #[test]
+    fn a_notifier_holding_the_peer_handle_makes_no_cycle() {
+        let (a, b) = MessagePort::entangled_pair();
+        let (a_box, b_box) = (Arc::downgrade(&a.0.mailbox), Arc::downgrade(&b.0.mailbox));
+        let a2 = a.clone();
+        b.set_onmessage(Some(Arc::new(move || {
+            let _ = a2.post_message("reply", &[]);
+        })));
+        a.post_message("x", &[]).unwrap();
+        drop((a, b));
+        assert!(a_box.upgrade().is_none(), "port a's mailbox leaked");
+        assert!(b_box.upgrade().is_none(), "port b's mailbox leaked");
+    }
 }

@@ -3,16 +3,22 @@
 //! A queue is a FIFO of items plus an optional *end record* (a port's close notice), which is
 //! always last because nothing is admitted once it is set. It owns the delivery mechanics the
 //! standard leaves to "the event loop": enabling, a coalesced edge-triggered notifier, blocking
-//! waits, optional capacity, and counters. Callers keep their own extra state (`X`) under the same
-//! lock, so admission checks such as "is the sender still entangled with me" are atomic with the
-//! append.
-
+//! waits, optional capacity, and counters. Callers keep their own extra state (`X`) under the
+//! producers' lock, so admission checks such as "is the sender still entangled with me" are
+//! atomic with the append.
+//!
+//! Two locks, so that producers and consumers do not meet on every message (a two-lock queue
+//! after Michael and Scott, with batches instead of nodes): producers append to the *tail* under
+//! its lock, which also guards the end record, the caller's state, the notifier and capacity;
+//! consumers take from the *head* under its own lock, and only when the head runs dry do they
+//! take the tail lock and move the whole tail over at once. Each side sits on its own cache
+//! lines. Lock order: head before tail; nothing else is held while either is taken.
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::close::CloseNotice;
 use crate::error::{Error, Result};
-use crate::sync::{Arc, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// Called when a receiver has something to deliver (see [`crate::MessagePort::set_notifier`]).
 ///
@@ -71,12 +77,13 @@ pub(crate) enum Popped<T> {
     Moved,
 }
 
-pub(crate) struct State<T, X> {
+/// The producers' side of a queue, under the tail lock.
+pub(crate) struct Tail<T, X> {
     items: VecDeque<(T, usize)>,
     bytes: usize,
     end: Option<CloseNotice>,
     /// The caller's extra state, guarded by the same lock.
-    pub(crate) ext: X,
+    ext: X,
     enabled: bool,
     notifier: Option<Notifier>,
     /// A notification fired and no receive call has found the queue empty since.
@@ -85,20 +92,20 @@ pub(crate) struct State<T, X> {
     reserved_messages: usize,
     reserved_bytes: usize,
     high_water_mark: usize,
+    /// At least the head's length: set when items move to the head, which only shrinks between
+    /// moves, so a push reads the head's real length only when it may make a new high-water mark.
+    head_bound: usize,
     enqueued: u64,
-    delivered: u64,
     readers_waiting: usize,
     writers_waiting: usize,
 }
 
-impl<T, X> State<T, X> {
-    fn has_something(&self) -> bool {
-        !self.items.is_empty() || self.end.is_some()
-    }
-
-    /// The notifier to call once the lock is released, if this is an edge.
-    fn edge(&mut self) -> Option<Notifier> {
-        if self.enabled && !self.notified && self.has_something() {
+impl<T, X> Tail<T, X> {
+    /// The notifier to call once every lock is released, if this is an edge. `head_has_items`
+    /// says whether the head holds anything (the tail cannot see it).
+    fn edge(&mut self, head_has_items: bool) -> Option<Notifier> {
+        let has_something = head_has_items || !self.items.is_empty() || self.end.is_some();
+        if self.enabled && !self.notified && has_something {
             if let Some(n) = &self.notifier {
                 self.notified = true;
                 return Some(n.clone());
@@ -107,9 +114,9 @@ impl<T, X> State<T, X> {
         None
     }
 
-    fn has_room(&self, bytes: usize) -> bool {
-        let messages = self.items.len() + self.reserved_messages;
-        let queued = self.bytes + self.reserved_bytes;
+    fn has_room(&self, head: &Head<T>, bytes: usize) -> bool {
+        let messages = head.items.len() + self.items.len() + self.reserved_messages;
+        let queued = head.bytes + self.bytes + self.reserved_bytes;
         let messages_ok = self.capacity.max_messages.is_none_or(|m| messages < m);
         let bytes_ok = self
             .capacity
@@ -119,27 +126,61 @@ impl<T, X> State<T, X> {
     }
 }
 
-/// Releases the queue lock, then calls the notifier if this change was an edge: the notifier is
-/// user code and never runs under the lock.
-fn release_and_notify<T, X>(mut st: MutexGuard<'_, State<T, X>>) {
-    let notify = st.edge();
-    drop(st);
-    if let Some(n) = notify {
+/// The consumers' side of a queue, under the head lock: the older items, in order.
+pub(crate) struct Head<T> {
+    items: VecDeque<(T, usize)>,
+    bytes: usize,
+    delivered: u64,
+}
+
+/// Calls the notifier (user code) if there is one; the caller has released every lock.
+fn notify(notifier: Option<Notifier>) {
+    if let Some(n) = notifier {
         n();
     }
 }
 
-/// A FIFO with an end record, a notifier, capacity and counters. See the module docs.
-pub(crate) struct Queue<T, X> {
-    state: Mutex<State<T, X>>,
+/// Space between the producers' and the consumers' fields, so that each side's hot words sit
+/// on cache lines of its own (128 bytes: adjacent-line prefetch pairs lines). Padding rather
+/// than alignment, which would make every mailbox an aligned (slower) allocation.
+struct Gap {
+    _bytes: [u8; 128],
+}
+
+impl Gap {
+    const fn new() -> Self {
+        Gap { _bytes: [0; 128] }
+    }
+}
+
+struct TailSide<T, X> {
+    state: Mutex<Tail<T, X>>,
     readable: Condvar,
     writable: Condvar,
-    /// Bumped (under the lock) each time the queue changes owner; a receive call started under
-    /// an older owner stops. Atomic so a receiver can read it without taking the queue lock.
-    epoch: AtomicU64,
-    /// Items plus the end record, mirrored outside the lock so a receiver can spin on it
+    /// Tail items plus the end record, mirrored outside the lock so a receiver can spin on it
     /// briefly before parking (a futex sleep and wake cost far more than a short spin).
     available: AtomicUsize,
+}
+
+struct HeadSide<T> {
+    state: Mutex<Head<T>>,
+    /// The head's length, mirrored for the high-water mark and for spinning receivers.
+    len: AtomicUsize,
+    /// Bumped (under both locks) each time the queue changes owner; a receive call started under
+    /// an older owner stops. Atomic so a receiver can read it without taking a lock.
+    epoch: AtomicU64,
+    /// Whether a capacity is set (changed under both locks): then every receive takes the tail
+    /// lock to wake bounded posts waiting for room.
+    bounded: AtomicBool,
+}
+
+/// A FIFO with an end record, a notifier, capacity and counters. See the module docs.
+#[repr(C)]
+pub(crate) struct Queue<T, X> {
+    tail: TailSide<T, X>,
+    _gap: Gap,
+    head: HeadSide<T>,
+    _gap_after: Gap,
 }
 
 /// Backoff before a receiver parks: spin `2^step` times for steps below `SPIN_STEPS`, then
@@ -152,42 +193,68 @@ const BACKOFF_STEPS: u32 = if cfg!(loom) { 0 } else { 5 };
 impl<T, X> Queue<T, X> {
     pub(crate) fn new(ext: X, enabled: bool) -> Self {
         Queue {
-            state: Mutex::new(State {
-                items: VecDeque::new(),
-                bytes: 0,
-                end: None,
-                ext,
-                enabled,
-                notifier: None,
-                notified: false,
-                capacity: Capacity::default(),
-                reserved_messages: 0,
-                reserved_bytes: 0,
-                high_water_mark: 0,
-                enqueued: 0,
-                delivered: 0,
-                readers_waiting: 0,
-                writers_waiting: 0,
-            }),
-            readable: Condvar::new(),
-            writable: Condvar::new(),
-            epoch: AtomicU64::new(0),
-            available: AtomicUsize::new(0),
+            tail: TailSide {
+                state: Mutex::new(Tail {
+                    items: VecDeque::new(),
+                    bytes: 0,
+                    end: None,
+                    ext,
+                    enabled,
+                    notifier: None,
+                    notified: false,
+                    capacity: Capacity::default(),
+                    reserved_messages: 0,
+                    reserved_bytes: 0,
+                    high_water_mark: 0,
+                    head_bound: 0,
+                    enqueued: 0,
+                    readers_waiting: 0,
+                    writers_waiting: 0,
+                }),
+                readable: Condvar::new(),
+                writable: Condvar::new(),
+                available: AtomicUsize::new(0),
+            },
+            _gap: Gap::new(),
+            head: HeadSide {
+                state: Mutex::new(Head {
+                    items: VecDeque::new(),
+                    bytes: 0,
+                    delivered: 0,
+                }),
+                len: AtomicUsize::new(0),
+                epoch: AtomicU64::new(0),
+                bounded: AtomicBool::new(false),
+            },
+            _gap_after: Gap::new(),
         }
     }
 
-    /// Runs `f` on the caller's extra state under the queue lock. `f` must not call user code.
+    /// Both locks, in order.
+    fn lock_both(&self) -> (MutexGuard<'_, Head<T>>, MutexGuard<'_, Tail<T, X>>) {
+        let head = self.head.state.lock();
+        (head, self.tail.state.lock())
+    }
+
+    /// Mirrors the tail's length and end record for spinning receivers (under the tail lock).
+    fn publish_tail(&self, tail: &Tail<T, X>) {
+        let n = tail.items.len() + usize::from(tail.end.is_some());
+        self.tail.available.store(n, Ordering::Release);
+    }
+
+    /// Runs `f` on the caller's extra state under the tail lock. `f` must not call user code.
     pub(crate) fn with_ext<R>(&self, f: impl FnOnce(&mut X) -> R) -> R {
-        f(&mut self.state.lock().ext)
+        f(&mut self.tail.state.lock().ext)
     }
 
     /// The current owner epoch (see [`Popped::Moved`]).
     pub(crate) fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
+        self.head.epoch.load(Ordering::Acquire)
     }
 
     /// Appends `item` if `admit` accepts it; otherwise hands it back so the caller can drop it
-    /// after the lock is gone (dropping a message may close the ports inside it).
+    /// after the lock is gone (dropping a message may close the ports inside it). Takes only the
+    /// tail lock.
     pub(crate) fn push(
         &self,
         item: T,
@@ -195,42 +262,50 @@ impl<T, X> Queue<T, X> {
         reserved: bool,
         admit: impl FnOnce(&X) -> bool,
     ) -> Result<(), T> {
-        let mut st = self.state.lock();
+        let mut st = self.tail.state.lock();
         if reserved {
             st.reserved_messages -= 1;
             st.reserved_bytes -= bytes;
         }
         if st.end.is_some() || !admit(&st.ext) {
             if reserved && st.writers_waiting > 0 {
-                self.writable.notify_one();
+                self.tail.writable.notify_one();
             }
             return Err(item);
         }
         st.items.push_back((item, bytes));
-        self.available.fetch_add(1, Ordering::Release);
+        self.publish_tail(&st);
         st.bytes += bytes;
         st.enqueued += 1;
-        st.high_water_mark = st.high_water_mark.max(st.items.len());
-        if st.readers_waiting > 0 {
-            self.readable.notify_one();
+        if st.items.len() + st.head_bound > st.high_water_mark {
+            let depth = st.items.len() + self.head.len.load(Ordering::Acquire);
+            st.high_water_mark = st.high_water_mark.max(depth);
         }
-        release_and_notify(st);
+        if st.readers_waiting > 0 {
+            self.tail.readable.notify_one();
+        }
+        let edge = st.edge(false);
+        drop(st);
+        notify(edge);
         Ok(())
     }
 
     /// Puts `item` back at the front: a receiver took it but will not deliver it (a binding's
     /// batch whose port is being transferred). It counts as not delivered.
     pub(crate) fn push_front(&self, item: T, bytes: usize) {
-        let mut st = self.state.lock();
-        st.items.push_front((item, bytes));
-        st.bytes += bytes;
-        st.delivered = st.delivered.saturating_sub(1);
-        st.high_water_mark = st.high_water_mark.max(st.items.len());
-        self.available.fetch_add(1, Ordering::Release);
+        let (mut head, mut st) = self.lock_both();
+        head.items.push_front((item, bytes));
+        head.bytes += bytes;
+        head.delivered = head.delivered.saturating_sub(1);
+        self.head.len.store(head.items.len(), Ordering::Release);
+        st.head_bound = st.head_bound.max(head.items.len());
+        st.high_water_mark = st.high_water_mark.max(head.items.len() + st.items.len());
         if st.readers_waiting > 0 {
-            self.readable.notify_one();
+            self.tail.readable.notify_one();
         }
-        release_and_notify(st);
+        let edge = st.edge(true);
+        drop((st, head));
+        notify(edge);
     }
 
     /// Reserves room for one message of `bytes` under `admission`. Returns whether a reservation
@@ -248,24 +323,27 @@ impl<T, X> Queue<T, X> {
             Admission::Try => None,
             Admission::WaitUntil(d) => Some(d),
         };
-        let mut st = self.state.lock();
         loop {
+            let (head, mut st) = self.lock_both();
             if st.end.is_some() || !is_open(&st.ext) {
                 return Ok(false);
             }
-            if st.has_room(bytes) {
+            if st.has_room(&head, bytes) {
                 st.reserved_messages += 1;
                 st.reserved_bytes += bytes;
                 return Ok(true);
             }
+            // Waiting on the tail lock alone: a receive frees room under the head lock, then
+            // (the queue being bounded) takes the tail lock to wake us, so no wake-up is lost.
+            drop(head);
             match deadline {
                 None => return Err(Error::Full),
                 Some(Some(d)) if Instant::now() >= d => return Err(Error::Timeout),
                 Some(d) => {
                     st.writers_waiting += 1;
                     st = match d {
-                        Some(d) => self.writable.wait_until(st, d),
-                        None => self.writable.wait(st),
+                        Some(d) => self.tail.writable.wait_until(st, d),
+                        None => self.tail.writable.wait(st),
                     };
                     st.writers_waiting -= 1;
                 }
@@ -275,82 +353,124 @@ impl<T, X> Queue<T, X> {
 
     /// Gives back a reservation that will not be used.
     pub(crate) fn release(&self, bytes: usize) {
-        let mut st = self.state.lock();
+        let mut st = self.tail.state.lock();
         st.reserved_messages -= 1;
         st.reserved_bytes -= bytes;
         if st.writers_waiting > 0 {
-            self.writable.notify_one();
+            self.tail.writable.notify_one();
         }
     }
 
-    fn pop_locked(&self, st: &mut MutexGuard<'_, State<T, X>>) -> Popped<T> {
-        match st.items.pop_front() {
-            Some((item, bytes)) => {
-                self.available.fetch_sub(1, Ordering::Relaxed);
-                st.bytes -= bytes;
-                st.delivered += 1;
-                if st.items.is_empty() && st.end.is_none() {
-                    st.notified = false;
-                }
-                if st.writers_waiting > 0 {
-                    self.writable.notify_one();
-                }
-                Popped::Item(item)
-            }
-            None => match &st.end {
-                Some(end) => Popped::End(*end),
-                None => {
-                    st.notified = false;
-                    Popped::Empty
-                }
-            },
+    /// Moves the whole tail to the (empty) head, under both locks.
+    fn refill(&self, head: &mut Head<T>, st: &mut Tail<T, X>) {
+        if st.items.is_empty() {
+            return;
         }
+        // The head is empty: swapping hands its buffer to the tail for reuse.
+        std::mem::swap(&mut head.items, &mut st.items);
+        head.bytes += std::mem::take(&mut st.bytes);
+        st.head_bound = head.items.len();
+        self.head.len.store(head.items.len(), Ordering::Release);
+        self.publish_tail(st);
+    }
+
+    /// Takes the next item; the caller holds the head lock and has checked the epoch. The tail
+    /// lock is taken only when the head is or becomes empty, or the queue is bounded.
+    fn pop_locked(&self, head: &mut MutexGuard<'_, Head<T>>) -> Popped<T> {
+        let mut tail = None;
+        if head.items.is_empty() {
+            let mut st = self.tail.state.lock();
+            self.refill(head, &mut st);
+            if head.items.is_empty() {
+                return match st.end {
+                    Some(end) => Popped::End(end),
+                    None => {
+                        st.notified = false;
+                        Popped::Empty
+                    }
+                };
+            }
+            tail = Some(st);
+        }
+        let Some((item, bytes)) = head.items.pop_front() else {
+            return Popped::Empty; // unreachable: the head was just checked or refilled
+        };
+        head.bytes -= bytes;
+        head.delivered += 1;
+        self.head.len.store(head.items.len(), Ordering::Release);
+        let bounded = self.head.bounded.load(Ordering::Relaxed);
+        if head.items.is_empty() || bounded {
+            let mut st = tail.unwrap_or_else(|| self.tail.state.lock());
+            if head.items.is_empty() {
+                self.refill(head, &mut st);
+                if head.items.is_empty() && st.end.is_none() {
+                    st.notified = false;
+                }
+            }
+            if bounded && st.writers_waiting > 0 {
+                self.tail.writable.notify_one();
+            }
+        }
+        Popped::Item(item)
     }
 
     /// Takes the next item without waiting, if the queue still belongs to owner `epoch`.
     pub(crate) fn try_pop(&self, epoch: u64) -> Popped<T> {
-        let mut st = self.state.lock();
+        let mut head = self.head.state.lock();
         if self.epoch() != epoch {
             return Popped::Moved;
         }
-        self.pop_locked(&mut st)
+        self.pop_locked(&mut head)
     }
 
     /// Takes the next item, waiting until `deadline` (forever if `None`). Returns
     /// [`Popped::Empty`] only when the deadline passed.
     pub(crate) fn pop_until(&self, epoch: u64, deadline: Option<Instant>) -> Popped<T> {
-        let mut st = self.state.lock();
         loop {
-            if self.epoch() != epoch {
-                return Popped::Moved;
-            }
-            match self.pop_locked(&mut st) {
-                Popped::Empty => {}
-                other => return other,
+            {
+                let mut head = self.head.state.lock();
+                if self.epoch() != epoch {
+                    return Popped::Moved;
+                }
+                // With the head empty and nothing seen in the tail, go straight to the spin
+                // instead of taking the producers' lock (a blocking receive owes the notifier
+                // no "found empty"; the wait below re-checks under the locks).
+                if !head.items.is_empty() || self.tail.available.load(Ordering::Acquire) > 0 {
+                    match self.pop_locked(&mut head) {
+                        Popped::Empty => {}
+                        other => return other,
+                    }
+                }
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Popped::Empty;
             }
-            if self.spin_for_item(st) {
-                st = self.state.lock();
+            if self.spin_for_item(epoch) {
                 continue;
             }
-            st = self.state.lock();
-            if self.available.load(Ordering::Acquire) > 0 || self.epoch() != epoch {
+            let head = self.head.state.lock();
+            if !head.items.is_empty() {
+                continue;
+            }
+            let mut st = self.tail.state.lock();
+            // The head lock may go: whoever fills the head (`push_front`) then takes the tail
+            // lock, which this holds until it waits.
+            drop(head);
+            if !st.items.is_empty() || st.end.is_some() || self.epoch() != epoch {
                 continue;
             }
             st.readers_waiting += 1;
             st = match deadline {
-                Some(d) => self.readable.wait_until(st, d),
-                None => self.readable.wait(st),
+                Some(d) => self.tail.readable.wait_until(st, d),
+                None => self.tail.readable.wait(st),
             };
             st.readers_waiting -= 1;
         }
     }
 
-    /// Releases the lock and backs off briefly; returns whether something became available.
-    fn spin_for_item(&self, guard: MutexGuard<'_, State<T, X>>) -> bool {
-        drop(guard);
+    /// Backs off briefly; returns whether something may have become available (or the owner
+    /// changed).
+    fn spin_for_item(&self, epoch: u64) -> bool {
         for step in 0..BACKOFF_STEPS {
             if step < SPIN_STEPS {
                 for _ in 0..1u32 << step {
@@ -359,7 +479,10 @@ impl<T, X> Queue<T, X> {
             } else {
                 std::thread::yield_now();
             }
-            if self.available.load(Ordering::Acquire) > 0 {
+            if self.tail.available.load(Ordering::Acquire) > 0
+                || self.head.len.load(Ordering::Acquire) > 0
+                || self.epoch() != epoch
+            {
                 return true;
             }
         }
@@ -369,95 +492,118 @@ impl<T, X> Queue<T, X> {
     /// Sets the end record (at most once in a queue's life) if `decide` agrees; `decide` runs on
     /// the extra state in the same critical section. Returns whether this call set the record.
     pub(crate) fn end(&self, notice: CloseNotice, decide: impl FnOnce(&mut X) -> bool) -> bool {
-        let mut st = self.state.lock();
+        let mut st = self.tail.state.lock();
         let first = decide(&mut st.ext) && st.end.is_none();
+        let mut edge = None;
         if first {
             st.end = Some(notice);
-            self.available.fetch_add(1, Ordering::Release);
+            self.publish_tail(&st);
+            edge = st.edge(true);
         }
-        self.readable.notify_all();
-        self.writable.notify_all();
-        release_and_notify(st);
+        self.tail.readable.notify_all();
+        self.tail.writable.notify_all();
+        drop(st);
+        notify(edge);
         first
     }
 
     /// Wakes blocked writers so they re-check whether the receiver is still open.
     pub(crate) fn wake_writers(&self) {
-        let st = self.state.lock();
+        let st = self.tail.state.lock();
         if st.writers_waiting > 0 {
-            self.writable.notify_all();
+            self.tail.writable.notify_all();
         }
     }
 
     /// Enables notifications (a port's `start()`); never disabled again except by a move.
     pub(crate) fn enable(&self) {
-        let mut st = self.state.lock();
+        let (head, mut st) = self.lock_both();
         st.enabled = true;
-        release_and_notify(st);
+        let edge = st.edge(!head.items.is_empty());
+        drop((st, head));
+        notify(edge);
     }
 
     pub(crate) fn is_enabled(&self) -> bool {
-        self.state.lock().enabled
+        self.tail.state.lock().enabled
     }
 
     /// Installs or removes the notifier; fires it at once if an enabled queue already has
     /// something undelivered that nobody was told about.
     pub(crate) fn set_notifier(&self, notifier: Option<Notifier>) {
-        let mut st = self.state.lock();
+        let (head, mut st) = self.lock_both();
         let old = std::mem::replace(&mut st.notifier, notifier);
         st.notified = false;
-        release_and_notify(st);
+        let edge = st.edge(!head.items.is_empty());
+        drop((st, head));
+        notify(edge);
         // The old notifier is user code's closure: it may own ports whose drop locks this queue,
-        // so it is dropped only now, with the lock released.
+        // so it is dropped only now, with the locks released.
+        drop(old);
+    }
+
+    /// Removes the notifier without telling anyone (for a queue nobody can receive from any
+    /// more); the old one is dropped outside the lock, as in `set_notifier`.
+    pub(crate) fn clear_notifier(&self) {
+        let old = self.tail.state.lock().notifier.take();
         drop(old);
     }
 
     /// Hands the queue to a new owner: disabled again, no notifier, and receive calls made for
     /// the old owner stop with [`Popped::Moved`]. Runs `f` on the extra state in the same lock.
     pub(crate) fn ship(&self, f: impl FnOnce(&mut X)) {
-        let mut st = self.state.lock();
+        let (head, mut st) = self.lock_both();
         st.enabled = false;
         let old = st.notifier.take();
         st.notified = false;
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.head.epoch.fetch_add(1, Ordering::AcqRel);
         f(&mut st.ext);
-        self.readable.notify_all();
-        drop(st);
-        drop(old); // outside the lock, as in `set_notifier`
+        self.tail.readable.notify_all();
+        drop((st, head));
+        drop(old); // outside the locks, as in `set_notifier`
     }
 
-    /// Whether items may be queued besides the end record, without taking the lock. Exact once
+    /// Whether items may be queued besides the end record, without taking a lock. Exact once
     /// the end record is set and nobody can receive any more (nothing is appended after it).
     pub(crate) fn has_items_besides_end(&self) -> bool {
-        self.available.load(Ordering::Acquire) > 1
+        self.tail.available.load(Ordering::Acquire) > 1 || self.head.len.load(Ordering::Acquire) > 0
     }
 
     /// Removes every queued item (for a queue that is being torn down).
     pub(crate) fn take_items(&self) -> Vec<T> {
-        let mut st = self.state.lock();
+        let (mut head, mut st) = self.lock_both();
+        let mut items: Vec<T> = head.items.drain(..).map(|(item, _)| item).collect();
+        items.extend(st.items.drain(..).map(|(item, _)| item));
+        head.bytes = 0;
         st.bytes = 0;
-        self.available.fetch_sub(st.items.len(), Ordering::Relaxed);
-        st.items.drain(..).map(|(item, _)| item).collect()
+        st.head_bound = 0;
+        self.head.len.store(0, Ordering::Release);
+        self.publish_tail(&st);
+        items
     }
 
     pub(crate) fn set_capacity(&self, capacity: Capacity) {
-        let mut st = self.state.lock();
+        let (head, mut st) = self.lock_both();
         st.capacity = capacity;
-        self.writable.notify_all();
+        self.head
+            .bounded
+            .store(capacity != Capacity::default(), Ordering::Relaxed);
+        self.tail.writable.notify_all();
+        drop((st, head));
     }
 
     pub(crate) fn capacity(&self) -> Capacity {
-        self.state.lock().capacity
+        self.tail.state.lock().capacity
     }
 
     pub(crate) fn metrics(&self) -> QueueMetrics {
-        let st = self.state.lock();
+        let (head, st) = self.lock_both();
         QueueMetrics {
-            depth: st.items.len(),
-            queued_bytes: st.bytes,
+            depth: head.items.len() + st.items.len(),
+            queued_bytes: head.bytes + st.bytes,
             high_water_mark: st.high_water_mark,
             enqueued: st.enqueued,
-            delivered: st.delivered,
+            delivered: head.delivered,
         }
     }
 }

@@ -238,3 +238,115 @@ fn bounded_post_and_blocking_receive_wake_each_other() {
         assert_eq!((first, second), (b"1".to_vec(), b"2".to_vec()));
     });
 }
+
+/// The two-lock queue's hand-over: a receiver blocked (or moving the tail to the head) while
+/// posts append to the tail gets every message once, in order, and the counters agree.
+#[test]
+fn blocking_receive_racing_posts_gets_each_message_once_in_order() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let poster = loom::thread::spawn(move || {
+            for m in ["1", "2", "3"] {
+                a.post_message(m, &[]).unwrap();
+            }
+            a
+        });
+        let b2 = b.clone();
+        let receiver =
+            loom::thread::spawn(move || (0..3).map(|_| b2.recv(None).unwrap().data).collect());
+        let _a = poster.join().unwrap();
+        let got: Vec<Vec<u8>> = receiver.join().unwrap();
+        assert_eq!(got, [b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]);
+        let m = b.metrics();
+        assert_eq!((m.depth, m.enqueued, m.delivered), (0, 3, 3));
+        assert!((1..=3).contains(&m.high_water_mark), "{m:?}");
+    });
+}
+
+/// A close racing a receiver that holds part of the backlog in the head: the close record comes
+/// only after both halves are delivered.
+#[test]
+fn close_racing_a_receiver_comes_after_every_message() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        a.post_message("1", &[]).unwrap();
+        let closer = loom::thread::spawn(move || {
+            a.post_message("2", &[]).unwrap();
+            a.close();
+        });
+        let receiver = loom::thread::spawn(move || {
+            let mut got = Vec::new();
+            loop {
+                match b.recv(None) {
+                    Ok(m) => got.push(m.data),
+                    Err(Error::Closed(n)) => return (got, n),
+                    Err(e) => panic!("unexpected {e:?}"),
+                }
+            }
+        });
+        closer.join().unwrap();
+        let (got, notice) = receiver.join().unwrap();
+        assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
+        assert_eq!((notice.reason, notice.by_peer), (CloseReason::Closed, true));
+    });
+}
+
+/// `requeue_front` puts a message back at the head while another receiver is blocked waiting at
+/// the tail: the blocked receiver is woken and gets it; it is delivered exactly once.
+#[test]
+fn requeue_front_wakes_a_blocked_receiver() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        a.post_message("1", &[]).unwrap();
+        let b2 = b.clone();
+        let batcher = loom::thread::spawn(move || {
+            if let Ok(Some(m)) = b2.try_recv() {
+                b2.requeue_front(m).unwrap();
+            }
+        });
+        let b3 = b.clone();
+        let receiver = loom::thread::spawn(move || b3.recv(None).unwrap().data);
+        batcher.join().unwrap();
+        assert_eq!(receiver.join().unwrap(), b"1");
+        assert!(matches!(b.try_recv(), Ok(None)));
+        let m = b.metrics();
+        assert_eq!((m.depth, m.enqueued, m.delivered), (0, 1, 1));
+        drop(a);
+    });
+}
+
+/// Two receivers on one port racing a poster: each message is taken once, and each receiver
+/// sees its share in posting order.
+#[test]
+fn two_receivers_racing_a_poster_take_each_message_once() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let poster = loom::thread::spawn(move || {
+            a.post_message("1", &[]).unwrap();
+            a.post_message("2", &[]).unwrap();
+            a
+        });
+        let b2 = b.clone();
+        let other = loom::thread::spawn(move || {
+            let mut got = Vec::new();
+            if let Ok(Some(m)) = b2.try_recv() {
+                got.push(m.data);
+            }
+            got
+        });
+        let mut mine = Vec::new();
+        if let Ok(Some(m)) = b.try_recv() {
+            mine.push(m.data);
+        }
+        let _a = poster.join().unwrap();
+        let theirs = other.join().unwrap();
+        let (rest, end) = drain(&b);
+        assert_eq!(end, None);
+        mine.extend(rest);
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "{mine:?}");
+        let mut all = mine;
+        all.extend(theirs);
+        all.sort();
+        assert_eq!(all, [b"1".to_vec(), b"2".to_vec()]);
+    });
+}

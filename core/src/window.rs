@@ -15,19 +15,18 @@
 //! dropped it behaves like a closed browsing context: posting to its proxy still validates and
 //! detaches, then drops the message silently.
 
+mod delivery;
 mod target;
 mod value;
 
 use std::fmt;
-use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::origin::Origin;
 use crate::port::{check_transfer_list, detach_for_transfer, Envelope, MessagePort, Payload};
-use crate::queue::{Notifier, Popped, Queue, QueueMetrics};
+use crate::queue::{Notifier, Queue, QueueMetrics};
 use crate::sync::{Arc, Weak};
 
-pub use crate::event::{MessageEvent, MessageEventType};
 pub use target::TargetOrigin;
 
 /// The queue's owner epoch: unlike a port's, this queue never changes owner.
@@ -189,39 +188,6 @@ impl Window {
             .post_message_to(payload, target_origin, transfer, source)
     }
 
-    /// Takes the next deliverable event without waiting, or `None` when there is none.
-    /// Messages whose target origin does not match the window's current origin are dropped on
-    /// the way, silently (R-WIN-9).
-    pub fn try_recv(&self) -> Option<MessageEvent> {
-        loop {
-            match self.0.queue.try_pop(OWNER) {
-                Popped::Item(posted) => {
-                    if let Some(event) = self.deliver(posted) {
-                        return Some(event);
-                    }
-                }
-                Popped::Empty | Popped::End(_) | Popped::Moved => return None,
-            }
-        }
-    }
-
-    /// Takes the next deliverable event, waiting up to `timeout` (`None`: forever).
-    /// Errors: [`Error::Timeout`].
-    pub fn recv(&self, timeout: Option<Duration>) -> Result<MessageEvent> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        loop {
-            match self.0.queue.pop_until(OWNER, deadline) {
-                Popped::Item(posted) => {
-                    if let Some(event) = self.deliver(posted) {
-                        return Ok(event);
-                    }
-                }
-                // A window's queue never ends and never moves: only the deadline stops the wait.
-                Popped::Empty | Popped::End(_) | Popped::Moved => return Err(Error::Timeout),
-            }
-        }
-    }
-
     /// Installs (or with `None` removes) the window's [`Notifier`]. The queue is always
     /// enabled, so it fires at once if events are waiting. A notifier that needs the window
     /// should capture [`proxy`](Self::proxy), not a `Window`: the window owns its notifier, so
@@ -236,39 +202,6 @@ impl Window {
             queue: self.0.queue.metrics(),
             origin_mismatches: self.0.queue.with_ext(|st| st.origin_mismatches),
         }
-    }
-
-    /// The delivery step (6.1–6.6) for one message taken from the queue: `None` if the origin
-    /// check drops it. Runs with no lock held, so dropping the message's ports is safe here.
-    fn deliver(&self, posted: Posted) -> Option<MessageEvent> {
-        let Posted {
-            envelope,
-            target_origin,
-            source,
-            source_origin,
-        } = posted;
-        let admitted = self.0.queue.with_ext(|st| {
-            let ok = target_origin.matches(&st.origin);
-            if !ok {
-                st.origin_mismatches += 1;
-            }
-            ok
-        });
-        if !admitted {
-            // Dropping the envelope closes the ports it carries (the transferred objects are lost).
-            drop(envelope);
-            return None;
-        }
-        let message = envelope.into_message();
-        Some(MessageEvent {
-            event_type: MessageEventType::Message,
-            data: message.data,
-            array_buffers: message.array_buffers,
-            origin: source_origin,
-            last_event_id: String::new(),
-            source: Some(WindowProxy(source)),
-            ports: message.ports,
-        })
     }
 }
 
@@ -322,7 +255,7 @@ impl WindowProxy {
         transfer: &[MessagePort],
         source: &Window,
     ) -> Result<()> {
-        let target_origin = TargetOrigin::parse(target_origin, source)?;
+        let target_origin = TargetOrigin::parse(target_origin, &source.origin())?;
         self.post_message_to(payload, &target_origin, transfer, source)
     }
 

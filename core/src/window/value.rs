@@ -4,8 +4,9 @@
 
 use crate::clone::{self, Graph, Serialized, Transferable};
 use crate::error::Result;
+use crate::event::{MessageEvent, MessageEventType};
 use crate::port::Message;
-use crate::window::{MessageEvent, MessageEventType, TargetOrigin, Window, WindowProxy};
+use crate::window::{TargetOrigin, Window, WindowProxy};
 
 /// The synchronous steps of posting a value: `targetOrigin` first (a `SyntaxError` leaves the
 /// graph untouched), then StructuredSerializeWithTransfer (`DataCloneError`, nothing detached).
@@ -16,7 +17,7 @@ fn prepare(
     transfer: &[Transferable],
     source: &Window,
 ) -> Result<(TargetOrigin, Serialized)> {
-    let target_origin = TargetOrigin::parse(target_origin, source)?;
+    let target_origin = TargetOrigin::parse(target_origin, &source.origin())?;
     Ok((
         target_origin,
         clone::serialize_with_transfer(graph, transfer)?,

@@ -102,7 +102,7 @@ fn r_win_3_slash_is_the_senders_origin() {
     sender.navigate(origin("https://elsewhere.test"));
     assert_eq!(recv(&same).data, b"y");
     assert_eq!(
-        TargetOrigin::parse("/", &sender).ok(),
+        TargetOrigin::parse("/", &sender.origin()).ok(),
         Some(TargetOrigin::Origin(origin("https://elsewhere.test")))
     );
 }
@@ -120,7 +120,7 @@ fn r_win_4_asterisk_disables_the_check() {
         assert_eq!(e.origin, "https://a.test");
     }
     assert_eq!(
-        TargetOrigin::parse("*", &sender).ok(),
+        TargetOrigin::parse("*", &sender.origin()).ok(),
         Some(TargetOrigin::Any)
     );
 }
@@ -144,7 +144,7 @@ fn r_win_5_unparseable_target_origin_is_syntax_error_before_transfer() {
             other => panic!("{bad:?}: expected SyntaxError, got {other:?}"),
         }
         assert!(matches!(
-            TargetOrigin::parse(bad, &sender),
+            TargetOrigin::parse(bad, &sender.origin()),
             Err(Error::SyntaxError(_))
         ));
     }
@@ -589,8 +589,8 @@ fn window_notifier_runs_with_no_lock_held() {
 fn resolved_target_origin_can_be_reused() {
     let sender = window("https://s.test");
     let target = window("https://a.test");
-    let to =
-        TargetOrigin::parse("https://a.test/ignored", &sender).unwrap_or_else(|e| panic!("{e}"));
+    let to = TargetOrigin::parse("https://a.test/ignored", &sender.origin())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(to.matches(&origin("https://a.test:443")));
     assert!(!to.matches(&origin("https://b.test")));
     ok(target.post_message_to("1", &to, &[], &sender));

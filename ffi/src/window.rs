@@ -197,7 +197,7 @@ pub unsafe extern "C" fn wm_window_post(
         let to = unsafe { json::str_arg(target_origin, "target_origin")? };
         // SAFETY: forwarded caller promise about `transfer`.
         let ports = unsafe { transfer_arg(transfer, n)? };
-        let to = TargetOrigin::parse(to, &s.window)?;
+        let to = TargetOrigin::parse(to, &s.window.origin())?;
         let payload = value::serialize(value, &ports)?;
         post_to(&t, &s, &to, payload, &ports)
     })
@@ -224,7 +224,7 @@ pub unsafe extern "C" fn wm_window_post_json(
                 json::str_arg(json_text, "json")?,
             )
         };
-        let to = TargetOrigin::parse(to, &s.window)?;
+        let to = TargetOrigin::parse(to, &s.window.origin())?;
         let graph = json::graph_from_json(text)?;
         let payload = Payload::from(clone::encode_with(
             &graph,

@@ -104,7 +104,7 @@ pub fn window_navigate(id: u32, url: String) -> Result<()> {
 /// Checks a target origin (`"*"`, `"/"` or a URL) before anything is serialized.
 #[napi]
 pub fn window_check_target(source: u32, target_origin: String) -> Result<()> {
-    wm::TargetOrigin::parse(&target_origin, &window(source)?).map_err(js_error)?;
+    wm::TargetOrigin::parse(&target_origin, &window(source)?.origin()).map_err(js_error)?;
     Ok(())
 }
 

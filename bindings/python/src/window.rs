@@ -129,7 +129,8 @@ impl Window {
         source: &Bound<'py, Window>,
         default: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
-        let target = core::TargetOrigin::parse(target_origin, &source.get().window).py_err(py)?;
+        let target =
+            core::TargetOrigin::parse(target_origin, &source.get().window.origin()).py_err(py)?;
         let transfer = transfer_list(py, transfer)?;
         let (payload, ports) = convert::encode(py, data, &transfer, default)?;
         register(source)?;

@@ -2,13 +2,12 @@
 
 use crate::error::{Error, Result};
 use crate::origin::Origin;
-use crate::window::Window;
 
 /// A resolved `targetOrigin` (window post message steps 3 and 4).
 ///
 /// Resolve it with [`TargetOrigin::parse`] *before* serializing the message, so a bad string
 /// fails with `SyntaxError` before any value getter runs or any buffer is detached (R-WIN-5),
-/// then post with [`Window::post_message_to`].
+/// then post with [`Window::post_message_to`](crate::Window::post_message_to).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TargetOrigin {
     /// `"*"`: no origin check at delivery (R-WIN-4).
@@ -19,17 +18,17 @@ pub enum TargetOrigin {
 
 impl TargetOrigin {
     /// Resolves `target_origin` as the standard does: exactly `"*"` means any origin; exactly
-    /// `"/"` means `source`'s origin now (R-WIN-3); anything else is parsed as a URL with no
+    /// `"/"` means `source_origin`, the posting window's origin now (R-WIN-3); anything else is parsed as a URL with no
     /// base and reduced to its origin, ignoring path, query and fragment (R-WIN-6). A URL with
     /// an opaque origin (`data:`, `about:blank`) resolves to a fresh opaque origin, which no
     /// window has, so such a message is always dropped (R-WIN-7).
     ///
     /// Errors: [`Error::SyntaxError`] when the string is not a URL (`""`, `" *"`, `"a.test"`,
     /// `"//a.test"`, `"null"`), R-WIN-5.
-    pub fn parse(target_origin: &str, source: &Window) -> Result<TargetOrigin> {
+    pub fn parse(target_origin: &str, source_origin: &Origin) -> Result<TargetOrigin> {
         match target_origin {
             "*" => Ok(TargetOrigin::Any),
-            "/" => Ok(TargetOrigin::Origin(source.origin())),
+            "/" => Ok(TargetOrigin::Origin(source_origin.clone())),
             other => Origin::parse(other)
                 .map(TargetOrigin::Origin)
                 .map_err(|e| match e {

@@ -7,7 +7,7 @@ use super::bigint::JsBigInt;
 use super::decode::Limits;
 use super::number::{canonical, time_clip};
 use super::string::JsString;
-use super::transfer::Transferable;
+use super::transferable::Transferable;
 use super::value::{
     Array, ArrayBuffer, ArrayBufferView, Elements, ErrorObject, Graph, Object, ObjectId, Value,
 };

@@ -48,12 +48,12 @@ fn matches(a: &Graph, x: &Value, b: &Graph, y: &Value, reading: Reading) -> bool
 }
 
 /// See [`Graph::equivalent`].
-pub(crate) fn equivalent(a: &Graph, b: &Graph, ports_by_identity: bool) -> bool {
+fn equivalent(a: &Graph, b: &Graph, ports_by_identity: bool) -> bool {
     matches(a, &a.root, b, &b.root, Reading::Exact { ports_by_identity })
 }
 
 /// See [`Graph::deep_equal`].
-pub(crate) fn deep_equal(a: &Graph, x: &Value, b: &Graph, y: &Value) -> bool {
+fn deep_equal(a: &Graph, x: &Value, b: &Graph, y: &Value) -> bool {
     matches(a, x, b, y, Reading::Deep)
 }
 
@@ -221,4 +221,34 @@ fn seen<'g>(g: &'g Graph, v: &ArrayBufferView) -> Option<&'g [u8]> {
         start.checked_add(v.byte_length as usize)?
     };
     b.data.get(start..end)
+}
+
+impl Graph {
+    /// True when both graphs describe the same value: the same shape of objects reachable from
+    /// the roots, with a one-to-one matching of objects (shared references and cycles must
+    /// match). Ports match any port when `ports_by_identity` is false (a received port is a new
+    /// handle), and only the same handle otherwise.
+    pub fn equivalent(&self, other: &Graph, ports_by_identity: bool) -> bool {
+        equivalent(self, other, ports_by_identity)
+    }
+
+    /// True when `x` in this graph and `y` in `other` are the same JavaScript value, as Node's
+    /// `util.isDeepStrictEqual` reads structured-clone values — for a value that crossed
+    /// languages and came back in another representation. The same types; primitives, Dates and
+    /// Number objects by SameValue (NaN equals NaN, -0 differs from 0); objects' own properties
+    /// in any order; arrays' length, present elements (a hole differs from `undefined`, a dense
+    /// array equals a sparse one with every index) and extra properties; Map entries and Set
+    /// members in order; ArrayBuffers by their bytes; views by their kind and the bytes they
+    /// see; Errors by name, message, stack and cause; ports only equal themselves. Objects must
+    /// correspond one to one, as in [`equivalent`](Self::equivalent).
+    pub fn deep_equal(&self, x: &Value, other: &Graph, y: &Value) -> bool {
+        deep_equal(self, x, other, y)
+    }
+}
+
+/// Graph equality: [`Graph::equivalent`] with ports compared by identity.
+impl PartialEq for Graph {
+    fn eq(&self, other: &Self) -> bool {
+        self.equivalent(other, true)
+    }
 }

@@ -51,6 +51,7 @@ mod error;
 mod number;
 mod string;
 mod transfer;
+mod transferable;
 mod value;
 pub mod wire;
 
@@ -63,8 +64,9 @@ pub use error::{DecodeError, DecodeErrorKind};
 pub use string::JsString;
 pub use transfer::{
     deserialize_message, deserialize_with_transfer, post_value, serialize_with_transfer,
-    structured_clone, Received, Serialized, Transferable,
+    structured_clone, Received, Serialized,
 };
+pub use transferable::Transferable;
 pub use value::{
     Array, ArrayBuffer, ArrayBufferView, Elements, ErrorName, ErrorObject, Graph, Object, ObjectId,
     Properties, RegExp, RegExpFlags, Value, ViewKind,

@@ -5,20 +5,10 @@ use std::collections::HashSet;
 
 use super::decode::{decode_transfer, DecodeOptions};
 use super::encode::{encode_with, EncodeOptions};
+use super::transferable::Transferable;
 use super::value::{Graph, Object, ObjectId};
 use crate::port::{check_transfer_list, detach_for_transfer, Envelope};
 use crate::{Error, Message, MessagePort, Payload, Result};
-
-/// An item of a transfer list. New transferable kinds may be added: match with a wildcard arm.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Transferable {
-    /// A MessagePort: it travels as host object `\` + its index among the list's ports.
-    Port(MessagePort),
-    /// An ArrayBuffer of the graph being serialized: it travels as `t` + its index among the
-    /// list's buffers, its bytes move out of the graph (the node is left detached).
-    ArrayBuffer(ObjectId),
-}
 
 /// The result of [`serialize_with_transfer`]: what [`MessagePort::post_message`] takes.
 #[derive(Debug)]

@@ -6,16 +6,6 @@
 //! that enables delivery. [`MessageEventTarget`] is that contract. Other crates add receivers
 //! of their own behind it (the cross-process transport's listener delivers one event per
 //! connecting client, its port in `ports[0]`).
-//!
-//! The contract, for every implementation:
-//! - [`try_next_event`](MessageEventTarget::try_next_event) never blocks. `Ok(None)` means
-//!   "nothing now"; the notifier fires (outside every lock) when that changes.
-//! - The stream ends with `Err(Error::Closed(notice))`, returned on that call and every later
-//!   one: a port's close record, a closed broadcast channel. A window never ends.
-//! - `Err(Error::InvalidStateError(_))` means the receiver is gone from this handle (a port
-//!   transferred away); nothing more will come through it.
-//! - An event that fails to decode in the binding becomes a `messageerror` by
-//!   [`MessageEvent::into_message_error`]; the stream goes on.
 
 use std::time::Duration;
 
@@ -26,8 +16,18 @@ use crate::port::{Message, MessagePort};
 use crate::queue::Notifier;
 use crate::window::Window;
 
-/// Something `message` events are fired at (after the standard's `MessageEventTarget`): the
-/// one receive, notify and drain contract of the [module](self).
+/// Something `message` events are fired at (after the standard's `MessageEventTarget`): one
+/// receive, notify and drain contract for every kind of receiver.
+///
+/// The contract, for every implementation:
+/// - [`try_next_event`](MessageEventTarget::try_next_event) never blocks. `Ok(None)` means
+///   "nothing now"; the notifier fires (outside every lock) when that changes.
+/// - The stream ends with `Err(Error::Closed(notice))`, returned on that call and every later
+///   one: a port's close record, a closed broadcast channel. A window never ends.
+/// - `Err(Error::InvalidStateError(_))` means the receiver is gone from this handle (a port
+///   transferred away); nothing more will come through it.
+/// - An event that fails to decode in the binding becomes a `messageerror` by
+///   [`MessageEvent::into_message_error`]; the stream goes on.
 pub trait MessageEventTarget: Send + Sync {
     /// Takes the next event without waiting: `Ok(None)` when none is queued.
     fn try_next_event(&self) -> Result<Option<MessageEvent>>;

@@ -3,7 +3,8 @@
 # #anchor); nothing points outside the repository; the wire-format examples match the golden
 # vectors. `--self-test` also plants each kind of defect in a scratch copy and fails unless the
 # check catches it; `--code` holds the comments in the code to the same rule (nothing points
-# outside the repository). Needs only python3.
+# outside the repository). `check_core_layers.py` fails on any import cycle among the core's
+# files (and, with `--self-test`, unless a planted one is caught). Needs only python3.
 
 .PHONY: test-docs
 TEST_TARGETS += test-docs
@@ -12,3 +13,4 @@ test-docs:
 	@command -v python3 >/dev/null || { echo "test-docs: python3 is required" >&2; exit 1; }
 	python3 tests/docs/check_docs.py --self-test
 	python3 tests/docs/check_docs.py --code
+	python3 tests/docs/check_core_layers.py --self-test

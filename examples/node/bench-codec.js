@@ -15,16 +15,9 @@ const codec = require(path.join(PKG, 'codec.js'));
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const N = Number(process.env.BENCH_N || 200000);
 
-const small = (i) => ({ id: i, name: 'item', tags: [1, 2, 3] });
-const nested = (i) => ({
-  id: i,
-  owner: { name: 'Ada', email: 'ada@example.org', since: 1815 },
-  items: [1, 2, 3, 4, 5].map((k) => ({ sku: `A-${k}`, qty: k, price: 9.5 })),
-  paid: true,
-});
+const { small, nested, median } = require('./bench-payloads');
 const PAYLOADS = { '{id, name, tags}': small, 'nested record': nested };
 
-const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // CPU seconds of this process rather than wall time: the machine may be shared, and a loop
 // that never waits is measured better by the CPU it got.
 const now = () => {

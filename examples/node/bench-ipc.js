@@ -19,16 +19,9 @@ const CHILD = path.join(__dirname, 'bench-ipc-child.js');
 const KINDS = ['ours', 'json', 'advanced'];
 const LABEL = { ours: 'webmessaging', json: "fork 'json'", advanced: "fork 'advanced'" };
 
-const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 
-const small = (i) => ({ id: i, name: 'item', tags: [1, 2, 3] });
-const nested = (i) => ({
-  id: i,
-  owner: { name: 'Ada', email: 'ada@example.org', since: 1815 },
-  items: [1, 2, 3, 4, 5].map((k) => ({ sku: `A-${k}`, qty: k, price: 9.5 })),
-  paid: true,
-});
+const { small, nested, median } = require('./bench-payloads');
 
 // A child of `kind` as { send, on(fn), off(fn), end() }.
 async function startChild(kind) {

@@ -24,17 +24,10 @@ const RTT = Number(process.env.BENCH_RTT || 2000);
 const CHANNELS = Number(process.env.BENCH_CHANNELS || 5000);
 const ONLY = new RegExp(process.env.BENCH_ONLY || '.');
 
-const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 const apiOf = (kind) => (kind === 'ours' ? ours : builtin);
 
-const small = (i) => ({ id: i, name: 'item', tags: [1, 2, 3] });
-const nested = (i) => ({
-  id: i,
-  owner: { name: 'Ada', email: 'ada@example.org', since: 1815 },
-  items: [1, 2, 3, 4, 5].map((k) => ({ sku: `A-${k}`, qty: k, price: 9.5 })),
-  paid: true,
-});
+const { small, nested, median } = require('./bench-payloads');
 const integer = (i) => i;
 
 function sameThread(kind, make) {

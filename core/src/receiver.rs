@@ -43,22 +43,6 @@ pub trait MessageEventTarget: Send + Sync {
 
     /// Enables delivery: a port's `start()`. Other receivers deliver from the start.
     fn start(&self) {}
-
-    /// Takes up to `max` events into `out`, stopping early when none is queued. Returns the
-    /// end of the stream (`Err`) only when no event was taken on this call, so that no event
-    /// is lost behind an error; the next call returns it.
-    fn drain_into(&self, max: usize, out: &mut Vec<MessageEvent>) -> Result<()> {
-        let before = out.len();
-        while out.len() - before < max {
-            match self.try_next_event() {
-                Ok(Some(event)) => out.push(event),
-                Ok(None) => break,
-                Err(e) if out.len() == before => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(())
-    }
 }
 
 impl From<Message> for MessageEvent {
@@ -140,35 +124,29 @@ mod tests {
     use crate::{Error, MessageChannel, Origin};
     use std::sync::Arc;
 
-    fn data(events: Vec<MessageEvent>) -> Vec<Vec<u8>> {
-        events.into_iter().map(|e| e.data).collect()
+    /// What a binding's drain does: take until nothing is queued or the stream ends.
+    fn take_all(target: &dyn MessageEventTarget) -> (Vec<Vec<u8>>, Option<Error>) {
+        let mut got = Vec::new();
+        loop {
+            match target.try_next_event() {
+                Ok(Some(e)) => got.push(e.data),
+                Ok(None) => return (got, None),
+                Err(e) => return (got, Some(e)),
+            }
+        }
     }
 
     #[test]
-    fn a_port_drains_every_message_then_its_close_record() {
+    fn a_port_delivers_every_message_then_its_close_record() {
         let (a, b) = MessageChannel::new().into_ports();
         for m in ["1", "2", "3"] {
             a.post_message(m, &[]).unwrap();
         }
         a.close();
-        let target: &dyn MessageEventTarget = &b;
-        let mut events = Vec::new();
-        target.drain_into(10, &mut events).unwrap();
-        assert_eq!(data(events), [b"1", b"2", b"3"]);
-        assert!(matches!(target.try_next_event(), Err(Error::Closed(_))));
-        assert!(matches!(target.try_next_event(), Err(Error::Closed(_))));
-    }
-
-    #[test]
-    fn drain_into_stops_at_max_and_keeps_the_rest() {
-        let (a, b) = MessageChannel::new().into_ports();
-        for m in ["1", "2", "3"] {
-            a.post_message(m, &[]).unwrap();
-        }
-        let mut events = Vec::new();
-        MessageEventTarget::drain_into(&b, 2, &mut events).unwrap();
-        assert_eq!(events.len(), 2);
-        assert_eq!(b.next_event(None).unwrap().data, b"3");
+        let (got, end) = take_all(&b);
+        assert_eq!(got, [b"1", b"2", b"3"]);
+        assert!(matches!(end, Some(Error::Closed(_))));
+        assert!(matches!(b.try_next_event(), Err(Error::Closed(_))));
     }
 
     #[test]
@@ -201,19 +179,15 @@ mod tests {
         let origin = Origin::parse("https://a.test").unwrap();
         let w = Window::new(origin.clone());
         w.post_message("w", "/", &[], &w).unwrap();
-        let mut events = Vec::new();
-        w.drain_into(5, &mut events).unwrap();
-        assert_eq!(data(events), [b"w"]);
-        assert!(matches!(w.try_next_event(), Ok(None)));
+        let (got, end) = take_all(&w);
+        assert_eq!((got, end), (vec![b"w".to_vec()], None));
 
         let tx = BroadcastChannel::new("c", Some(origin.clone()));
         let rx = BroadcastChannel::new("c", Some(origin));
         tx.post_message("b").unwrap();
         rx.close();
-        let mut events = Vec::new();
-        assert!(matches!(
-            rx.drain_into(5, &mut events),
-            Err(Error::Closed(_))
-        ));
+        let (got, end) = take_all(&rx);
+        assert!(got.is_empty());
+        assert!(matches!(end, Some(Error::Closed(_))));
     }
 }

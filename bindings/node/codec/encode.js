@@ -12,10 +12,13 @@
 //   that held doubles);
 // - an array of numbers of which one is not a Smi is written all-`N` (V8's PACKED_DOUBLE kind);
 // - an array without holes is written dense (`A`); V8 writes HOLEY arrays sparse (`a`) even when
-//   no element is missing (e.g. `new Array(3).fill(0)`); arrays with holes or extra named
-//   properties give up (V8 writes them);
+//   no element is missing (e.g. `new Array(3).fill(0)`), and arrays whose elements it keeps in
+//   a dictionary (an element with a getter or non-default attributes, an array once sparse);
+//   arrays with holes or extra named properties give up (V8 writes them). Each element is read
+//   once, as V8 reads it: a getter on an element runs once;
 // - a string whose code units are all <= 0xFF is written one-byte (`"`), else two-byte (`c`).
-// Every variant reads back as the same value (tests/node/codec.test.js checks bytes and values).
+// Every variant reads back as the same value (tests/node/codec.test.js and codec-arrays.test.js
+// check bytes and values).
 
 const { isProxy, isMap, isSet, isDate, isArrayBuffer, isDataView, isNumberObject,
         isStringObject, isBooleanObject, isBigIntObject } = require('util').types;
@@ -80,6 +83,12 @@ let units = 0; // string code units written (keys included)
 let abBytes = 0; // ArrayBuffer bytes written
 let hostPorts; // the transfer list's ports: `\` + index
 let transferBuffers; // the transfer list's ArrayBuffers: `t` + index
+// The numbers of the array being written while it may still be all numbers (no value is
+// written in between, so one buffer serves nested arrays too).
+let nums = new Float64Array(64);
+const SMIS = 0; // every element so far a Smi, written `I`
+const DOUBLES = 1; // every element so far a number, one not a Smi: all written `N`
+const MIXED = 2; // not all numbers: each element written as itself
 
 function ensure(n) {
   if (pos + n > buf.length) grow(n);
@@ -359,47 +368,70 @@ function writePlainObject(o) {
   writeVarint(written);
 }
 
+// `${i}` for small i: the last key of an array without holes or named properties.
+const INDEX_KEYS = Array.from({ length: 256 }, (_, i) => `${i}`);
+
 function writeArray(a) {
   const n = a.length;
-  // Holes or extra named properties: V8 writes those (sparse or with trailing properties). No
-  // hole, and as many keys as elements, means no named property. (Object.keys of an array costs
-  // more than the rest of a small array's write, but no other way sees its named properties.)
-  // An array of numbers with one non-Smi is PACKED_DOUBLE in V8: every element is written `N`.
-  let numbers = true;
-  let smis = true;
-  for (let i = 0; i < n; i++) {
-    const e = a[i];
-    if (typeof e === 'number') {
-      if (smis && !isSmi(e)) smis = false;
-    } else {
-      numbers = false;
-      if (e === undefined && !(i in a)) throw GIVE_UP;
+  // Holes, extra named properties, or not extensible (frozen, sealed: not a fast elements
+  // kind): V8 writes those (sparse, or with trailing properties). Checked before any element
+  // is read, so no getter runs here before V8 runs it. Object.keys lists the element indices
+  // in order, then the named properties: n keys of which the last is `${n - 1}` means every
+  // element is present and no named property. (Object.keys of an array costs more than the
+  // rest of a small array's write, but no other way sees its named properties.)
+  if (n > 0) {
+    const keys = Object.keys(a);
+    if (keys.length !== n || keys[n - 1] !== (n <= 256 ? INDEX_KEYS[n - 1] : `${n - 1}`)) {
+      throw GIVE_UP;
     }
   }
-  if (n > 0 && Object.keys(a).length !== n) throw GIVE_UP;
-  // Frozen, sealed or non-extensible: not a fast elements kind, so V8 writes it sparse.
   if (!isExtensible(a)) throw GIVE_UP;
-  const doubles = numbers && !smis;
   register(a);
   ensure(6);
   buf[pos++] = 0x41; // 'A'
   writeVarint(n);
-  if (doubles) {
-    ensure(9 * n);
-    for (let i = 0; i < n; i++) {
-      buf[pos++] = 0x4e;
-      writeDouble(a[i]);
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const e = a[i];
-      if (e === undefined && !(i in a)) {
-        // Emptied by a getter during the write: V8 marks it a hole.
-        ensure(1);
-        buf[pos++] = 0x2d;
-      } else {
-        writeValue(e);
+  // Each element is read once, when it is written, as V8 reads it (a getter runs once). V8
+  // writes an array of numbers with one non-Smi (PACKED_DOUBLE) all `N`, any other array
+  // (PACKED_SMI, PACKED_ELEMENTS) each element as itself; which one it is shows only as the
+  // elements are read, so the numbers read so far are kept and rewritten when it changes.
+  const start = pos;
+  let mode = SMIS;
+  if (nums.length < n) nums = new Float64Array(Math.max(n, 2 * nums.length));
+  for (let i = 0; i < n; i++) {
+    const e = a[i];
+    if (mode !== MIXED && typeof e === 'number') {
+      nums[i] = e;
+      if (mode === SMIS && isSmi(e)) {
+        ensure(6);
+        buf[pos++] = 0x49;
+        writeVarint(((e << 1) ^ (e >> 31)) >>> 0);
+        continue;
       }
+      if (mode === SMIS) { // the first non-Smi: every number so far becomes `N`
+        mode = DOUBLES;
+        pos = start;
+        ensure(9 * i);
+        for (let j = 0; j < i; j++) {
+          buf[pos++] = 0x4e;
+          writeDouble(nums[j]);
+        }
+      }
+      ensure(9);
+      buf[pos++] = 0x4e;
+      writeDouble(e);
+      continue;
+    }
+    if (mode === DOUBLES) { // not all numbers after all: each number as itself
+      pos = start;
+      for (let j = 0; j < i; j++) writeNumber(nums[j]);
+    }
+    mode = MIXED;
+    if (e === undefined && !(i in a)) {
+      // Emptied by a getter during the write: V8 marks it a hole.
+      ensure(1);
+      buf[pos++] = 0x2d;
+    } else {
+      writeValue(e);
     }
   }
   ensure(11);
@@ -552,6 +584,7 @@ function reset() {
   abBytes = 0;
   hostPorts = undefined;
   transferBuffers = undefined;
+  if (nums.length > 4096) nums = new Float64Array(64);
 }
 
 /**

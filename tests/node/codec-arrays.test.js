@@ -115,3 +115,31 @@ test('holes and named properties are V8\'s, even when they make up the same coun
   }
   assert.strictEqual(calls, 0);
 });
+
+test('elements put on Array.prototype before the codec is loaded never run, nor hide its own', () => {
+  // A fresh process: the codec's working arrays are made (and grow) after the setters exist.
+  const { execFileSync } = require('node:child_process');
+  const src = `
+    const fs = require('node:fs');
+    const v8 = require('node:v8');
+    let calls = 0;
+    for (let i = 0; i < 40; i++) {
+      Object.defineProperty(Array.prototype, i, {
+        set() { calls++; }, get() { calls++; return undefined; }, configurable: true,
+      });
+    }
+    const codec = require(${JSON.stringify(path.join(PKG, 'codec.js'))});
+    calls = 0;
+    const shared = { s: 1 };
+    const value = { a: { b: [1, 2.5] }, list: Array.from({ length: 30 }, (_, i) => ({ i, shared })), shared };
+    const n = codec.encode(value, undefined, undefined);
+    const same = n > 0 && Buffer.from(codec.output().subarray(0, n)).equals(v8.serialize(value));
+    const bytes = v8.serialize(value);
+    const before = calls;
+    const got = codec.decode(bytes, 0, bytes.length, null, null);
+    const back = got !== codec.NOT_FAST && got.list[29].shared === got.shared && got.a.b[1] === 2.5;
+    fs.writeSync(1, JSON.stringify({ same, back, calls: before + calls }));
+  `;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', src]).toString().trim());
+  assert.deepStrictEqual(out, { same: true, back: true, calls: 0 });
+});

@@ -39,18 +39,22 @@ VIEWS[0x51] = BigUint64Array;
 VIEWS[0x3f] = DataView;
 if (typeof Float16Array === 'function') VIEWS[0x68] = Float16Array; // eslint-disable-line no-undef
 
+// The working arrays have no prototype: a store past their end or a read of a hole consults no
+// element a user put on Array.prototype or Object.prototype (no setter or getter runs).
+const workArray = () => Object.setPrototypeOf([], null);
+
 let buf;
 let pos = 0;
 let end = 0;
-let objs = []; // objects by id
+let objs = workArray(); // objects by id
 let count = 0;
 let depth = 0;
 let ports = null;
 let buffers = null;
 let eager = false; // objects made before their contents (a message with a cycle through one)
 // The keys and values of the objects being read, waiting to be built.
-let keyStack = [];
-let valStack = [];
+let keyStack = workArray();
+let valStack = workArray();
 let top = 0;
 let high = 0; // the stacks' high-water mark in this decode, cleared after it
 // Large ArrayBuffer payloads may be adopted rather than copied: `adopt(buf, offset, length)`
@@ -332,14 +336,15 @@ function readObject() {
       break;
     }
     let k;
-    // The two keys this shape was last followed by, compared in place: no string read, no lookup.
+    // The first keys seen after this shape, compared in place: no string read, no lookup.
     if (t === 0x22 && node !== null) {
-      if (keyHere(node.nk)) {
-        k = node.nk;
-        node = node.nn;
-      } else if (keyHere(node.nk2)) {
-        k = node.nk2;
-        node = node.nn2;
+      const keys = node.nk;
+      for (let j = 0; j < node.inline; j++) {
+        if (keyHere(keys[j])) {
+          k = keys[j];
+          node = node.nn[j];
+          break;
+        }
       }
     }
     if (k === undefined) {
@@ -368,9 +373,11 @@ function readObject() {
   return o;
 }
 
+// A key keyHere can match: one-byte, with a one-byte varint length.
+const NOT_ONE_BYTE_SHORT = /[^\x00-\xff]|^[^]{128}/;
+
 // Whether the one-byte string at pos (its `"` tag) is `nk`; if so, moves past it.
 function keyHere(nk) {
-  if (nk === null) return false;
   const n = nk.length;
   const p = pos + 2;
   if (buf[pos + 1] !== n || n >= 0x80 || p + n > end) return false;
@@ -420,15 +427,16 @@ function readObjectEager() {
   return o;
 }
 
-// A shape: a key list, its transitions by next key (the last two taken kept inline), and the
-// literal that makes its objects once it has been seen twice.
+// A shape: a key list, its transitions by next key (the first INLINE ones also in two short
+// arrays, compared in place), and the literal that makes its objects once it has been seen twice.
+const INLINE = 6;
 class Shape {
   constructor(keys) {
     this.keys = keys;
-    this.nk = null;
-    this.nn = null;
-    this.nk2 = null;
-    this.nn2 = null;
+    // Literals and stores into their own elements: no setter on Array.prototype can run.
+    this.nk = ['', '', '', '', '', ''];
+    this.nn = [null, null, null, null, null, null];
+    this.inline = 0;
     this.next = null;
     this.make = null;
     this.seen = 0;
@@ -441,8 +449,6 @@ let shapes = 0;
 let canCompile = true; // false when code generation from strings is disallowed
 
 function nextShape(node, k) {
-  if (node.nk === k) return node.nn;
-  if (node.nk2 === k) return node.nn2;
   let s = node.next === null ? undefined : node.next.get(k);
   if (s === undefined) {
     if (node.keys.length >= MAX_SHAPE_KEYS || node.keys.includes(k)) return null;
@@ -454,11 +460,13 @@ function nextShape(node, k) {
     s = new Shape(node.keys.concat(k));
     if (node.next === null) node.next = new Map();
     node.next.set(k, s);
+    // Only one-byte keys are compared in place (keyHere reads a `"` string).
+    if (node.inline < INLINE && !NOT_ONE_BYTE_SHORT.test(k)) {
+      node.nk[node.inline] = k;
+      node.nn[node.inline] = s;
+      node.inline++;
+    }
   }
-  node.nk2 = node.nk;
-  node.nn2 = node.nn;
-  node.nk = k;
-  node.nn = s;
   return s;
 }
 
@@ -571,7 +579,7 @@ function readSet() {
 
 function reset() {
   for (let i = 0; i < count; i++) objs[i] = undefined;
-  if (objs.length > 1024) objs = [];
+  if (objs.length > 1024) objs = workArray();
   count = 0;
   depth = 0;
   for (let i = 0; i < high; i++) {
@@ -579,8 +587,8 @@ function reset() {
     valStack[i] = undefined;
   }
   if (high > 4096) {
-    keyStack = [];
-    valStack = [];
+    keyStack = workArray();
+    valStack = workArray();
   }
   top = 0;
   high = 0;

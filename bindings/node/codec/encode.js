@@ -72,10 +72,14 @@ const VIEW_TAG = {
   Float32Array: 0x66, Float64Array: 0x46, BigInt64Array: 0x71, BigUint64Array: 0x51,
 };
 
+// The working arrays have no prototype: a store past their end or a read of a hole consults no
+// element a user put on Array.prototype or Object.prototype (no setter or getter runs).
+const workArray = () => Object.setPrototypeOf([], null);
+
 // --- state of the current encode -----------------------------------------------------------
 let buf = scratch;
 let pos = 0;
-let seen = []; // objects by id (first-encounter order, as V8 numbers them)
+let seen = workArray(); // objects by id (first-encounter order, as V8 numbers them)
 let seenMap = null; // object -> id once there are many
 let nextId = 0;
 let depth = 0;
@@ -577,7 +581,7 @@ function writeView(v) {
 function reset() {
   if (seenMap !== null) seenMap = null;
   for (let i = 0; i < nextId && i < MAX_SEEN_LINEAR + 1; i++) seen[i] = undefined;
-  if (seen.length > MAX_SEEN_LINEAR + 1) seen = [];
+  if (seen.length > MAX_SEEN_LINEAR + 1) seen = workArray();
   nextId = 0;
   depth = 0;
   units = 0;

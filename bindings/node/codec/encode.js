@@ -400,10 +400,10 @@ function writeArray(a) {
   // elements are read, so the numbers read so far are kept and rewritten when it changes.
   const start = pos;
   let mode = SMIS;
-  if (nums.length < n) nums = new Float64Array(Math.max(n, 2 * nums.length));
   for (let i = 0; i < n; i++) {
     const e = a[i];
     if (mode !== MIXED && typeof e === 'number') {
+      if (i === nums.length) growNums();
       nums[i] = e;
       if (mode === SMIS && isSmi(e)) {
         ensure(6);
@@ -442,6 +442,12 @@ function writeArray(a) {
   buf[pos++] = 0x24; // '$'
   buf[pos++] = 0;
   writeVarint(n);
+}
+
+function growNums() {
+  const next = new Float64Array(2 * nums.length);
+  next.set(nums);
+  nums = next;
 }
 
 function writeOther(o) {

@@ -11,9 +11,9 @@ const { decodeFast, NOT_FAST } = require('../codec.js');
 const {
   native, late, recvScratch, BATCH, kId, kReceiving, kClosed, kStash, kChain,
   kDiscard, kClosing, kDone, kWake, kReceivingPorts, kInDelivery, kHybridDispatch, kQueued,
-  kRewoken, kCloseSeq, kCloseBatch,
+  kRewoken, kCloseSeq, kCloseBatch, kLimit,
 } = require('./shared.js');
-const { live, broadcastIds, envRef, setRef, updateHold } = require('./lifetime.js');
+const { live, envRef, setRef, updateHold } = require('./lifetime.js');
 const { deserialize } = require('./values.js');
 const { MessagePortCloseEvent, CLOSE_REASONS } = require('./event.js');
 
@@ -32,32 +32,34 @@ function onWake(ready) {
     if (typeof ready === 'number') {
       wakeTarget(ready);
     } else {
-      broadcastsInCreationOrder(ready);
+      ready.sort(byId);
       for (let i = 0; i < ready.length; i++) wakeTarget(ready[i]);
     }
   }
   return deliverNext();
 }
 
-// Delivers the next port event in `running`; returns whether more are due.
+// Delivers the next port event in `running`; returns whether more are due. Like Node's, a
+// port's run delivers what was queued when it began, but at least BATCH messages; then the
+// port waits for the next turn of the event loop (its own wake-up), so timers, I/O and
+// immediates get their turn.
 function deliverNext() {
   while (runHead < running.length) {
     const port = running[runHead];
+    if (port[kChain] === 0) port[kLimit] = BATCH; // drainOne raises it for a larger backlog
     const r = drainOne(port);
-    if (r === MORE && port[kChain] < BATCH) {
-      port[kChain]++;
-      return true;
-    }
+    if (r === MORE && ++port[kChain] < port[kLimit]) return true;
     runHead++;
     port[kChain] = 0;
-    if (r === MORE || port[kRewoken]) {
-      // Its share of this turn is used up (after BATCH messages the next ready port goes
-      // first, as Node's ports take turns), or it was woken again during its run.
-      port[kRewoken] = false;
+    port[kQueued] = false;
+    if (r === MORE) {
+      native.portPoke(port[kId]);
+    } else if (port[kRewoken]) {
+      // Woken again during its run, which may have read "nothing more" already: look again.
+      port[kQueued] = true;
       running.push(port);
-    } else {
-      port[kQueued] = false;
     }
+    port[kRewoken] = false;
     if (r !== NONE) return runHead < running.length || closing.length > 0 || cleared();
   }
   return cleared();
@@ -96,19 +98,12 @@ function cleared() {
   return false;
 }
 
-// Node runs each BroadcastChannel's pending messages per channel, in the channels' creation
-// order (libuv's order of their async handles), so several channels of one name hear a burst in
-// that order. Broadcast ids (which grow with creation) are put in that order among the slots
-// they hold; ports keep the order they became ready in (their close and message order is
-// Node's as it is).
-function broadcastsInCreationOrder(ready) {
-  let slots;
-  for (let i = 0; i < ready.length; i++) {
-    if (broadcastIds.has(ready[i])) (slots || (slots = [])).push(i);
-  }
-  if (slots === undefined || slots.length < 2) return;
-  const ids = slots.map((i) => ready[i]).sort((x, y) => x - y);
-  for (let k = 0; k < slots.length; k++) ready[slots[k]] = ids[k];
+// Node runs the pending deliveries of one event-loop turn in the order its receivers' async
+// handles were created (libuv's order): each port, BroadcastChannel or Window in turn, all of
+// its queued messages before the next one's. Ids grow with creation (a received port gets a new
+// one, as it gets a new handle in Node), so the ready ids are taken in that order.
+function byId(x, y) {
+  return x - y;
 }
 
 function wakeTarget(id) {
@@ -364,6 +359,8 @@ function drainOne(port) {
     batch = new Batch(native.drain(id, BATCH));
     if (batch.empty) return NONE;
     port[kStash] = batch;
+    // A run that starts on a full batch covers everything queued behind it now as well.
+    if (port[kChain] === 0 && batch.count === BATCH) port[kLimit] = BATCH + native.portDepth(id);
   }
   const i = batch.next();
   if (batch.empty) port[kStash] = undefined;

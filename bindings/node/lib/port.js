@@ -12,7 +12,7 @@ const { encodeFast } = require('../codec.js');
 const {
   native, late, ETP, kNewListener, kRemoveListener, kCreateEvent,
   NodeEventTarget, kNative, kId, kReceiving, kClosed, kRefed, kStash, kReceivingPorts, kChain,
-  kQueued, kRewoken, kCloseSeq, kCloseBatch, kInDelivery, kDiscard, kClosing, kDone, kWake,
+  kQueued, kRewoken, kCloseSeq, kCloseBatch, kLimit, kInDelivery, kDiscard, kClosing, kDone, kWake,
   kListening,
 } = require('./shared.js');
 const { domException, codeError, nativeError, transferList } = require('./errors.js');
@@ -274,6 +274,7 @@ function initPort(port, id) {
   port[kRewoken] = false;
   port[kCloseSeq] = 0;
   port[kCloseBatch] = undefined;
+  port[kLimit] = 0;
   port[kInDelivery] = false;
   port[kDiscard] = false;
   port[kClosing] = false;

@@ -66,6 +66,7 @@ const kQueued = Symbol('webmessaging.queued');
 const kRewoken = Symbol('webmessaging.rewoken');
 // When its close began (an order, 0 before), and the batch with its close record.
 const kCloseSeq = Symbol('webmessaging.closeSeq');
+const kLimit = Symbol('webmessaging.limit'); // deliveries due in the current run
 const kCloseBatch = Symbol('webmessaging.closeBatch');
 const kInDelivery = Symbol('webmessaging.inDelivery');
 const kDiscard = Symbol('webmessaging.discard');
@@ -87,6 +88,7 @@ const late = { MessagePort: undefined, Window: undefined, newPort: undefined };
 Object.assign(module.exports, {
   native, late, recvScratch, ETP, kNewListener, kRemoveListener, kHybridDispatch, kCreateEvent,
   NodeEventTarget, NodeMessageEvent, kNative, kId, kReceiving, kClosed, kRefed, kStash,
-  kReceivingPorts, kChain, kQueued, kRewoken, kCloseSeq, kCloseBatch, kInDelivery, kDiscard, kClosing, kDone, kWake,
+  kReceivingPorts, kChain, kQueued, kRewoken, kCloseSeq, kCloseBatch, kLimit, kInDelivery,
+  kDiscard, kClosing, kDone, kWake,
   kListening, BATCH,
 });

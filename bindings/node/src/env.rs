@@ -94,9 +94,10 @@ struct WakeContext {
     cleanup: sys::napi_async_cleanup_hook_handle,
 }
 
-/// Calls of the JS wake function per event loop turn before the loop gets a turn (Node's own
-/// ports stop after 1000 messages similarly).
-const CALLS_PER_TURN: u32 = 1000;
+/// Calls of the JS wake function per event loop turn at most. JS itself ends a port's run as
+/// Node does (what was queued when it began, at least 1000 messages) and then returns false;
+/// this only guards the event loop against a run that would never end.
+const CALLS_PER_TURN: u32 = 1 << 22;
 
 /// What one JS environment shares with posting threads.
 pub(crate) struct EnvShared {

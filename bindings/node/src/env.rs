@@ -209,12 +209,21 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
         sys::napi_get_reference_value(env, cx.wake, &mut wake);
         sys::napi_get_global(env, &mut recv); // make_callback needs an object
         let mut arg = ready_arg(env, &ready);
+        let mut null = ptr::null_mut();
+        sys::napi_get_null(env, &mut null);
         let mut calls = 0;
         loop {
+            // A scope per call: a run can make thousands of calls, and handles kept to the end
+            // would be GC roots (and memory) for all that time.
+            let mut inner = ptr::null_mut();
+            sys::napi_open_handle_scope(env, &mut inner);
             let mut result = ptr::null_mut();
             let status =
                 sys::napi_make_callback(env, cx.async_context, recv, wake, 1, &arg, &mut result);
-            if status != sys::Status::napi_ok {
+            let mut more = false;
+            if status == sys::Status::napi_ok {
+                sys::napi_get_value_bool(env, result, &mut more);
+            } else {
                 // An exception (a listener's, thrown from its tick queue) is the process's
                 // uncaught exception, as for Node's own ports; what is left is delivered on a
                 // later turn (a spurious wake-up costs one call that finds nothing).
@@ -228,10 +237,8 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
                         (uv.async_send)(handle);
                     }
                 }
-                break;
             }
-            let mut more = false;
-            sys::napi_get_value_bool(env, result, &mut more);
+            sys::napi_close_handle_scope(env, inner);
             if !more {
                 break;
             }
@@ -243,7 +250,7 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
                 }
                 break;
             }
-            sys::napi_get_null(env, &mut arg);
+            arg = null;
         }
         sys::napi_close_handle_scope(env, scope);
     }

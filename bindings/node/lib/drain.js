@@ -24,7 +24,7 @@ const { MessagePortCloseEvent, CLOSE_REASONS } = require('./event.js');
 // close), so Node's own checkpoint after each callback runs the listener's process.nextTick
 // callbacks and microtasks before the next message, exactly as after each message of Node's
 // own ports, with no tick or microtask of ours per message.
-const running = []; // ports with deliveries under way, in the order they became ready
+const running = []; // ports with deliveries under way, in the order they run (see byId)
 let runHead = 0;
 
 function onWake(ready) {

@@ -10,7 +10,6 @@
 // index.js calls this factory with the internals it shares (the native addon, port creation,
 // the env's wake-up and ref count).
 
-const childProcess = require('child_process');
 const fs = require('fs');
 const util = require('util');
 const { EventEmitter } = require('events');
@@ -147,7 +146,9 @@ module.exports = function makeIpc(internals) {
       const at = stdio.length;
       stdio[at] = fd;
       const env = { ...(options.env || process.env), [PORT_FD_ENV]: String(at) };
-      const child = childProcess.spawn(command, args, { ...options, stdio, env });
+      // Loaded here, not with the package: child_process (with net, dgram and the rest) is most
+      // of what loading the package would cost otherwise.
+      const child = require('child_process').spawn(command, args, { ...options, stdio, env });
       return { child, port: port1 };
     } catch (err) {
       port1.close();

@@ -2,46 +2,108 @@
 // The one drain. The addon's `drain(id, max)` takes a batch of events from any receiver (a
 // port, a BroadcastChannel, a Window: each a core MessageEventTarget) in one crossing, in one
 // layout (Batch). The env's wake-up reports ready ids; each object's kWake hook says what to
-// do: a port runs its delivery chain (drainOne, Node's MessagePort order), a BroadcastChannel
-// or Window dispatches a batch (drainEvents). Every message becomes its event through
+// do: a port joins the delivery run (one event per wake-up call, Node's MessagePort order;
+// drainOne), a BroadcastChannel or Window dispatches a batch (drainEvents). Every message becomes its event through
 // dispatchMessage and the kind's dispatch function (dispatchToPort here; the others in
 // broadcast.js and window.js).
 
 const { decodeFast, NOT_FAST } = require('../codec.js');
 const {
-  native, late, recvScratch, BATCH, kId, kReceiving, kClosed, kStash, kChain, kContinue,
-  kDiscard, kClosing, kDone, kWake, kReceivingPorts, kInDelivery, kHybridDispatch,
+  native, late, recvScratch, BATCH, kId, kReceiving, kClosed, kStash, kChain,
+  kDiscard, kClosing, kDone, kWake, kReceivingPorts, kInDelivery, kHybridDispatch, kQueued,
+  kRewoken, kCloseSeq, kCloseBatch, kLimit,
 } = require('./shared.js');
-const { live, broadcastIds, envRef, setRef, updateHold } = require('./lifetime.js');
+const { live, envRef, setRef, updateHold } = require('./lifetime.js');
 const { deserialize } = require('./values.js');
 const { MessagePortCloseEvent, CLOSE_REASONS } = require('./event.js');
 
-// --- the env's wake-up: one threadsafe function per thread, one crossing per batch ------------
-// The wake-up hands over the ready ids itself (null, one id, or an array of them).
+// --- the env's wake-up: one crossing per delivered event ----------------------------------------
+// The addon calls onWake from the top of the event loop (a uv_async callback), through
+// napi_make_callback: first with the ready ids (null, one id, or an array of them), then again
+// with null for as long as it returns true. Each call delivers at most one port message (or
+// close), so Node's own checkpoint after each callback runs the listener's process.nextTick
+// callbacks and microtasks before the next message, exactly as after each message of Node's
+// own ports, with no tick or microtask of ours per message.
+const running = []; // ports with deliveries under way, in the order they run (see byId)
+let runHead = 0;
+
 function onWake(ready) {
-  if (ready === undefined) ready = native.takeReady();
-  if (ready === null) return;
-  if (typeof ready === 'number') {
-    wakeTarget(ready);
-  } else {
-    broadcastsInCreationOrder(ready);
-    for (let i = 0; i < ready.length; i++) wakeTarget(ready[i]);
+  if (ready !== null && ready !== undefined) {
+    if (typeof ready === 'number') {
+      wakeTarget(ready);
+    } else {
+      ready.sort(byId);
+      for (let i = 0; i < ready.length; i++) wakeTarget(ready[i]);
+    }
   }
+  return deliverNext();
 }
 
-// Node runs each BroadcastChannel's pending messages per channel, in the channels' creation
-// order (libuv's order of their async handles), so several channels of one name hear a burst in
-// that order. Broadcast ids (which grow with creation) are put in that order among the slots
-// they hold; ports keep the order they became ready in (their close and message order is
-// Node's as it is).
-function broadcastsInCreationOrder(ready) {
-  let slots;
-  for (let i = 0; i < ready.length; i++) {
-    if (broadcastIds.has(ready[i])) (slots || (slots = [])).push(i);
+// Delivers the next port event in `running`; returns whether more are due. Like Node's, a
+// port's run delivers what was queued when it began, but at least BATCH messages; then the
+// port waits for the next turn of the event loop (its own wake-up), so timers, I/O and
+// immediates get their turn.
+function deliverNext() {
+  while (runHead < running.length) {
+    const port = running[runHead];
+    if (port[kChain] === 0) port[kLimit] = BATCH; // drainOne raises it for a larger backlog
+    const r = drainOne(port);
+    if (r === MORE && ++port[kChain] < port[kLimit]) return true;
+    runHead++;
+    port[kChain] = 0;
+    port[kQueued] = false;
+    if (r === MORE) {
+      native.portPoke(port[kId]);
+    } else if (port[kRewoken]) {
+      // Woken again during its run, which may have read "nothing more" already: look again.
+      port[kQueued] = true;
+      running.push(port);
+    }
+    port[kRewoken] = false;
+    if (r !== NONE) return runHead < running.length || closing.length > 0 || cleared();
   }
-  if (slots === undefined || slots.length < 2) return;
-  const ids = slots.map((i) => ready[i]).sort((x, y) => x - y);
-  for (let k = 0; k < slots.length; k++) ready[slots[k]] = ids[k];
+  return cleared();
+}
+
+// A port's 'close' waits until the messages due in this turn are delivered, then the closes
+// come in the order they began (close() called here, or the peer's close record read), as
+// Node's come from libuv's closing phase, in the order its handles were closed.
+const closing = [];
+let closeSeq = 0;
+
+function nextCloseSeq() {
+  return ++closeSeq;
+}
+
+function deferClose(port, batch) {
+  if (port[kCloseBatch] !== undefined) return NONE; // already waiting
+  if (port[kCloseSeq] === 0) port[kCloseSeq] = nextCloseSeq();
+  port[kCloseBatch] = batch;
+  if (closing.push(port) > 1 && closing[closing.length - 2][kCloseSeq] > port[kCloseSeq]) {
+    closing.sort((x, y) => x[kCloseSeq] - y[kCloseSeq]);
+  }
+  return NONE;
+}
+
+function cleared() {
+  if (closing.length > 0) {
+    const port = closing.shift();
+    const batch = port[kCloseBatch];
+    port[kCloseBatch] = undefined;
+    finishClose(port, batch);
+    return closing.length > 0 || runHead < running.length || cleared();
+  }
+  running.length = 0;
+  runHead = 0;
+  return false;
+}
+
+// Node runs the pending deliveries of one event-loop turn in the order its receivers' async
+// handles were created (libuv's order): each port, BroadcastChannel or Window in turn, all of
+// its queued messages before the next one's. Ids grow with creation (a received port gets a new
+// one, as it gets a new handle in Node), so the ready ids are taken in that order.
+function byId(x, y) {
+  return x - y;
 }
 
 function wakeTarget(id) {
@@ -204,8 +266,9 @@ function dispatchToPort(port, data, type, batch) {
 }
 
 // The drain of the kinds that dispatch a whole batch in one turn (BroadcastChannel, Window),
-// until the object closes; a port's batch goes through drainOne's chain instead, which keeps
-// Node's MessagePort order (a tick between messages, the close record, start/stop).
+// until the object closes; a port's batch goes through the delivery run instead (drainOne, one
+// event per wake-up call), which keeps Node's MessagePort order (a checkpoint between
+// messages, the close record, start/stop).
 function drainEvents(target, id, dispatch) {
   if (target[kClosed]) return;
   const batch = new Batch(native.drain(id, BATCH));
@@ -234,22 +297,27 @@ function finishClose(port, batch) {
 
 // Node dispatches each message in its own callback scope: process.nextTick callbacks and
 // promise jobs queued by one listener run before the next message, while the whole batch still
-// runs in one event-loop turn (before timers and immediates). We get the same order by
-// delivering one message, then queueing a microtask that queues a tick for the next one: the
-// tick runs only after the listener's own ticks and promise jobs are done. The core queue is
-// still drained in batches (one napi crossing per BATCH messages, kept in kStash), and a chain
-// stops after BATCH messages to give the event loop a turn (Node caps a turn similarly).
+// runs in one event-loop turn (before timers and immediates). onWake above gives each delivery
+// its own callback (through the addon), so a port's drain only queues the port; the core queue
+// is still drained in batches (one napi crossing per BATCH messages, kept in kStash).
 function drainPort(port) {
-  if (port[kChain] > 0) return; // a chain is running; it will see the new messages
-  drainOne(port);
+  if (port[kQueued]) {
+    port[kRewoken] = true; // its run may have read "nothing more" already: look again after it
+    return;
+  }
+  port[kQueued] = true;
+  running.push(port);
 }
 
+// What drainOne did: nothing (NONE), delivered an event with more to come (MORE), or delivered
+// the port's last one for now (LAST).
+const NONE = 0;
+const MORE = 1;
+const LAST = 2;
 
 function drainOne(port) {
   const id = port[kId];
-  const chain = port[kChain];
-  port[kChain] = 0;
-  if (port[kDone]) return;
+  if (port[kDone]) return NONE;
   if (port[kClosed] && port[kDiscard]) {
     // Closed here outside a delivery: queued messages are dropped (as Node does); find the
     // close record.
@@ -257,10 +325,10 @@ function drainOne(port) {
     for (;;) {
       const b = new Batch(native.drain(id, BATCH));
       if (b.end !== 0) {
-        if (b.end !== 3) finishClose(port, b);
-        return;
+        if (b.end === 3) return NONE;
+        return deferClose(port, b);
       }
-      if (!b.more) return;
+      if (!b.more) return NONE;
     }
   }
   if (!port[kReceiving] && !port[kClosed]) {
@@ -270,29 +338,36 @@ function drainOne(port) {
     if (stash !== undefined) {
       if (stash.pos >= stash.count && stash.end !== 0) {
         port[kStash] = undefined;
-        if (stash.end !== 3) finishClose(port, stash);
+        if (stash.end !== 3) {
+          return deferClose(port, stash);
+        }
       }
-      return;
+      return NONE;
     }
     if (native.portDepth(id) === 0) {
       const b = new Batch(native.drain(id, 1));
-      if (b.count > 0) port[kStash] = b.own(); // raced in after the depth check; kept for start()
-      else if (b.end === 1 || b.end === 2) finishClose(port, b);
+      if (b.count > 0) {
+        port[kStash] = b.own(); // raced in after the depth check; kept for start()
+      } else if (b.end === 1 || b.end === 2) {
+        return deferClose(port, b);
+      }
     }
-    return;
+    return NONE;
   }
   let batch = port[kStash];
   if (batch === undefined) {
     batch = new Batch(native.drain(id, BATCH));
-    if (batch.empty) return;
+    if (batch.empty) return NONE;
     port[kStash] = batch;
+    // A run that starts on a full batch covers everything queued behind it now as well.
+    if (port[kChain] === 0 && batch.count === BATCH) port[kLimit] = BATCH + native.portDepth(id);
   }
   const i = batch.next();
   if (batch.empty) port[kStash] = undefined;
-  if (i === undefined) return;
+  if (i === undefined) return NONE;
   if (i < 0) {
-    if (i !== -3) finishClose(port, batch);
-    return;
+    if (i === -3) return NONE;
+    return deferClose(port, batch);
   }
   dispatchMessage(port, batch, i, dispatchToPort);
   if (port[kClosed] && (port[kDiscard] || !port[kReceiving])) {
@@ -300,20 +375,17 @@ function drainOne(port) {
     native.portPoke(id);
   } else if ((port[kReceiving] || port[kClosed]) &&
              (port[kStash] !== undefined || batch.more || port[kClosed])) {
-    if (chain + 1 < BATCH) {
-      port[kChain] = chain + 1;
-      queueMicrotask(port[kContinue]);
-    } else {
-      native.portPoke(id);
-    }
+    return MORE;
   } else if (port[kStash] !== undefined) {
     // Stopped by that delivery (its last 'message' listener went) with the batch not done:
     // a close record right behind is still processed, as Node does.
     native.portPoke(id);
   }
+  return LAST;
 }
+
 
 Object.assign(module.exports, {
   Batch, scheduleDrain, returnStash, dispatchMessage, drainEvents, drainPort, drainOne,
-  finishClose,
+  finishClose, nextCloseSeq,
 });

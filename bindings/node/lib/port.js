@@ -12,14 +12,15 @@ const { encodeFast } = require('../codec.js');
 const {
   native, late, ETP, kNewListener, kRemoveListener, kCreateEvent,
   NodeEventTarget, kNative, kId, kReceiving, kClosed, kRefed, kStash, kReceivingPorts, kChain,
-  kContinue, kInDelivery, kDiscard, kClosing, kDone, kWake, kListening,
+  kQueued, kRewoken, kCloseSeq, kCloseBatch, kLimit, kInDelivery, kDiscard, kClosing, kDone, kWake,
+  kListening,
 } = require('./shared.js');
 const { domException, codeError, nativeError, transferList } = require('./errors.js');
 const { live, track, updateHold, setRef, beginClosing } = require('./lifetime.js');
 const { serializeChecked } = require('./values.js');
 const { createMessageEvent } = require('./event.js');
 const {
-  Batch, scheduleDrain, returnStash, drainPort, drainOne, finishClose,
+  Batch, scheduleDrain, returnStash, drainPort, finishClose, nextCloseSeq,
 } = require('./drain.js');
 
 class MessagePortImpl extends NodeEventTarget {
@@ -122,6 +123,7 @@ class MessagePortImpl extends NodeEventTarget {
     if (typeof cb === 'function') this.once('close', cb);
     if (this[kClosed]) return;
     this[kClosed] = true;
+    this[kCloseSeq] = nextCloseSeq();
     beginClosing(this);
     // Like Node: closing from inside a delivery lets the messages already queued here be
     // delivered first; closing at any other time drops them. Either way 'close' follows on a
@@ -268,7 +270,11 @@ function initPort(port, id) {
   port[kStash] = undefined;
   port[kReceivingPorts] = undefined;
   port[kChain] = 0;
-  port[kContinue] = () => process.nextTick(drainOne, port);
+  port[kQueued] = false;
+  port[kRewoken] = false;
+  port[kCloseSeq] = 0;
+  port[kCloseBatch] = undefined;
+  port[kLimit] = 0;
   port[kInDelivery] = false;
   port[kDiscard] = false;
   port[kClosing] = false;

@@ -61,7 +61,13 @@ const kRefed = Symbol('webmessaging.refed');
 const kStash = Symbol('webmessaging.stash');
 const kReceivingPorts = Symbol('webmessaging.currentlyReceivingPorts');
 const kChain = Symbol('webmessaging.chain');
-const kContinue = Symbol('webmessaging.continue');
+// In drain.js's `running` list; and woken again while in it.
+const kQueued = Symbol('webmessaging.queued');
+const kRewoken = Symbol('webmessaging.rewoken');
+// When its close began (an order, 0 before), and the batch with its close record.
+const kCloseSeq = Symbol('webmessaging.closeSeq');
+const kLimit = Symbol('webmessaging.limit'); // deliveries due in the current run
+const kCloseBatch = Symbol('webmessaging.closeBatch');
 const kInDelivery = Symbol('webmessaging.inDelivery');
 const kDiscard = Symbol('webmessaging.discard');
 const kClosing = Symbol('webmessaging.closing');
@@ -82,6 +88,7 @@ const late = { MessagePort: undefined, Window: undefined, newPort: undefined };
 Object.assign(module.exports, {
   native, late, recvScratch, ETP, kNewListener, kRemoveListener, kHybridDispatch, kCreateEvent,
   NodeEventTarget, NodeMessageEvent, kNative, kId, kReceiving, kClosed, kRefed, kStash,
-  kReceivingPorts, kChain, kContinue, kInDelivery, kDiscard, kClosing, kDone, kWake,
+  kReceivingPorts, kChain, kQueued, kRewoken, kCloseSeq, kCloseBatch, kLimit, kInDelivery,
+  kDiscard, kClosing, kDone, kWake,
   kListening, BATCH,
 });

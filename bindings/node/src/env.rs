@@ -1,9 +1,10 @@
-//! Each JS environment's wake-up (one threadsafe function per env, called once per batch of
-//! ready ports), its ref count towards process lifetime, its scratch buffers, and its cleanup.
+//! Each JS environment's wake-up (one `uv_async_t` per env: one crossing per delivered event,
+//! each ending with Node's tick and microtask checkpoint), its ref count towards process
+//! lifetime, its scratch buffers, and its cleanup.
 
-use std::ffi::c_void;
+use std::ffi::{c_void, CStr};
 use std::ptr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -13,28 +14,101 @@ use parking_lot::{Mutex, RwLock};
 use crate::check;
 use crate::port::PORTS;
 
-/// A raw threadsafe-function pointer. Node-API documents `napi_call_threadsafe_function` as
-/// callable from any thread, which is all other threads do with it.
-#[derive(Clone, Copy)]
-struct Tsfn(sys::napi_threadsafe_function);
+/// libuv's functions, looked up in the host process (Node exports them for addons) when the
+/// first env starts: the wake-up is a plain `uv_async_t`, so that its callback runs at the top
+/// of the event loop, where each `napi_make_callback` ends with Node's own tick and microtask
+/// checkpoint (a threadsafe function's callback runs inside a callback scope of its own, so a
+/// checkpoint would only come after the whole batch).
+struct Uv {
+    async_init: AsyncInit,
+    async_send: HandleOp<i32>,
+    close: Close,
+    ref_: HandleOp<()>,
+    unref: HandleOp<()>,
+    handle_size: HandleSize,
+}
 
-// SAFETY: see `Tsfn`: the pointer is only used with thread-safe Node-API calls from other
-// threads; ref/unref/release happen on the owning env's thread.
-unsafe impl Send for Tsfn {}
-// SAFETY: as above: shared use is limited to `napi_call_threadsafe_function`, which Node-API
-// documents as thread-safe.
-unsafe impl Sync for Tsfn {}
+type AsyncInit = unsafe extern "C" fn(*mut c_void, *mut c_void, UvAsyncCb) -> i32;
+type HandleOp<R> = unsafe extern "C" fn(*mut c_void) -> R;
+type Close = unsafe extern "C" fn(*mut c_void, UvCloseCb);
+type HandleSize = unsafe extern "C" fn(i32) -> usize;
+
+type UvAsyncCb = unsafe extern "C" fn(*mut c_void);
+type UvCloseCb = unsafe extern "C" fn(*mut c_void);
+
+/// libuv's `UV_ASYNC` handle type.
+const UV_ASYNC: i32 = 1;
+
+fn uv() -> Result<&'static Uv> {
+    static UV: OnceLock<Option<Uv>> = OnceLock::new();
+    UV.get_or_init(|| {
+        fn sym(name: &CStr) -> Option<*mut c_void> {
+            // SAFETY: dlsym with a NUL-terminated name; a null result means "not found".
+            let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+            (!p.is_null()).then_some(p)
+        }
+        // SAFETY: each symbol is libuv's exported function of exactly that C signature.
+        unsafe {
+            Some(Uv {
+                async_init: std::mem::transmute::<*mut c_void, AsyncInit>(sym(c"uv_async_init")?),
+                async_send: std::mem::transmute::<*mut c_void, HandleOp<i32>>(sym(
+                    c"uv_async_send",
+                )?),
+                close: std::mem::transmute::<*mut c_void, Close>(sym(c"uv_close")?),
+                ref_: std::mem::transmute::<*mut c_void, HandleOp<()>>(sym(c"uv_ref")?),
+                unref: std::mem::transmute::<*mut c_void, HandleOp<()>>(sym(c"uv_unref")?),
+                handle_size: std::mem::transmute::<*mut c_void, HandleSize>(sym(
+                    c"uv_handle_size",
+                )?),
+            })
+        }
+    })
+    .as_ref()
+    .ok_or_else(|| {
+        Error::new(
+            Status::GenericFailure,
+            "webmessaging: libuv's functions are not exported by this Node",
+        )
+    })
+}
+
+/// An env's `uv_async_t` (memory from `calloc`, freed by its close callback). Other threads
+/// only call `uv_async_send` on it, which libuv documents as thread-safe.
+#[derive(Clone, Copy)]
+struct Handle(*mut c_void);
+
+// SAFETY: see `Handle`: other threads only call `uv_async_send`; init, ref/unref and close
+// happen on the owning env's thread.
+unsafe impl Send for Handle {}
+// SAFETY: as above.
+unsafe impl Sync for Handle {}
+
+/// What the wake-up callback needs, on the env's thread (the handle's `data` points here).
+struct WakeContext {
+    env: sys::napi_env,
+    /// The JS wake function.
+    wake: sys::napi_ref,
+    /// Its async context (one resource, "webmessaging", for every delivery in this env).
+    async_context: sys::napi_async_context,
+    /// The async cleanup hook, removed once the handle has closed.
+    cleanup: sys::napi_async_cleanup_hook_handle,
+}
+
+/// Calls of the JS wake function per event loop turn at most. JS itself ends a port's run as
+/// Node does (what was queued when it began, at least 1000 messages) and then returns false;
+/// this only guards the event loop against a run that would never end.
+const CALLS_PER_TURN: u32 = 1 << 22;
 
 /// What one JS environment shares with posting threads.
 pub(crate) struct EnvShared {
     /// Ids of started ports that have something since JS last took them.
     ready: Mutex<Vec<u32>>,
-    /// The wake function; `None` once the env is torn down (then nothing is called). Posting
-    /// threads call it under the *read* lock, after releasing `ready`: the JS thread taking the
+    /// The wake-up handle; `None` once the env is torn down (then nothing is sent). Posting
+    /// threads send under the *read* lock, after releasing `ready`: the JS thread taking the
     /// ready list must never wait for a posting thread inside `uv_async_send` (measured: that
     /// contention alone cost ~10 µs per wake-up). The cleanup hook takes the write lock, so no
-    /// call can be in flight when the function is released.
-    tsfn: RwLock<Option<Tsfn>>,
+    /// send can be in flight when the handle closes.
+    wake: RwLock<Option<Handle>>,
 }
 
 impl EnvShared {
@@ -46,17 +120,12 @@ impl EnvShared {
             was_empty
         };
         if was_empty {
-            let guard = self.tsfn.read();
-            let Some(tsfn) = *guard else { return };
-            // SAFETY: the tsfn is live while `tsfn` is Some and we hold the read lock (the
-            // cleanup hook takes it out under the write lock before releasing it);
-            // non-blocking call, no JS runs here.
-            unsafe {
-                sys::napi_call_threadsafe_function(
-                    tsfn.0,
-                    ptr::null_mut(),
-                    sys::ThreadsafeFunctionCallMode::nonblocking,
-                );
+            let guard = self.wake.read();
+            let Some(handle) = *guard else { return };
+            if let Ok(uv) = uv() {
+                // SAFETY: the handle is open while `wake` is Some and we hold the read lock
+                // (the cleanup hook takes it out under the write lock before closing it).
+                unsafe { (uv.async_send)(handle.0) };
             }
         }
     }
@@ -83,33 +152,14 @@ pub(crate) fn current_env() -> Result<Arc<EnvShared>> {
     })
 }
 
-unsafe extern "C" fn call_wake(
-    env: sys::napi_env,
-    js_callback: sys::napi_value,
-    _context: *mut c_void,
-    _data: *mut c_void,
-) {
-    if env.is_null() || js_callback.is_null() {
-        return;
-    }
-    // The ready ids go with the call (what `take_ready` would return), saving JS a crossing
-    // per wake-up, which is on every message's path when messages come one at a time.
-    let ready = ENV
-        .try_with(|e| {
-            e.borrow()
-                .as_ref()
-                .map(|s| std::mem::take(&mut *s.ready.lock()))
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let mut undefined = ptr::null_mut();
+/// The ready ids as the wake function's argument: null, one id, or an array of ids.
+///
+/// # Safety
+/// On the env's thread, inside an open handle scope.
+unsafe fn ready_arg(env: sys::napi_env, ready: &[u32]) -> sys::napi_value {
     let mut arg = ptr::null_mut();
-    let mut result = ptr::null_mut();
-    // SAFETY: called by Node on the env's thread with a live env and callback value; plain
-    // Node-API calls creating the argument (null, a number, or an array of numbers).
+    // SAFETY: plain Node-API calls creating values in the caller's handle scope.
     unsafe {
-        sys::napi_get_undefined(env, &mut undefined);
         match ready.len() {
             0 => {
                 sys::napi_get_null(env, &mut arg);
@@ -126,99 +176,228 @@ unsafe extern "C" fn call_wake(
                 }
             }
         }
-        sys::napi_call_function(env, undefined, js_callback, 1, &arg, &mut result);
+    }
+    arg
+}
+
+/// The wake-up, at the top of the event loop: calls the JS wake function with the ready ids,
+/// then again (with null) for as long as it returns true. Each call delivers one event through
+/// `napi_make_callback`, whose end runs `process.nextTick` callbacks and microtasks, as Node does
+/// after each message of its own ports.
+unsafe extern "C" fn on_wake(handle: *mut c_void) {
+    // SAFETY: `data` (the handle's first field) points at the env's WakeContext, which lives
+    // until the handle's close callback; this callback runs on the env's thread.
+    let cx = unsafe { &*(*(handle as *mut *mut WakeContext)) };
+    let env = cx.env;
+    let ready = ENV
+        .try_with(|e| {
+            e.borrow()
+                .as_ref()
+                .map(|s| std::mem::take(&mut *s.ready.lock()))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    // SAFETY: plain Node-API calls on the env's thread inside a handle scope of our own.
+    unsafe {
+        let mut scope = ptr::null_mut();
+        if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+            return;
+        }
+        let mut wake = ptr::null_mut();
+        let mut recv = ptr::null_mut();
+        sys::napi_get_reference_value(env, cx.wake, &mut wake);
+        sys::napi_get_global(env, &mut recv); // make_callback needs an object
+        let mut arg = ready_arg(env, &ready);
+        let mut null = ptr::null_mut();
+        sys::napi_get_null(env, &mut null);
+        let mut calls = 0;
+        loop {
+            // A scope per call: a run can make thousands of calls, and handles kept to the end
+            // would be GC roots (and memory) for all that time.
+            let mut inner = ptr::null_mut();
+            sys::napi_open_handle_scope(env, &mut inner);
+            let mut result = ptr::null_mut();
+            let status =
+                sys::napi_make_callback(env, cx.async_context, recv, wake, 1, &arg, &mut result);
+            let mut more = false;
+            if status == sys::Status::napi_ok {
+                sys::napi_get_value_bool(env, result, &mut more);
+            } else {
+                // An exception (a listener's, thrown from its tick queue) is the process's
+                // uncaught exception, as for Node's own ports; what is left is delivered on a
+                // later turn (a spurious wake-up costs one call that finds nothing).
+                let mut pending = false;
+                sys::napi_is_exception_pending(env, &mut pending);
+                if pending {
+                    let mut err = ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(env, &mut err);
+                    sys::napi_fatal_exception(env, err);
+                    if let Ok(uv) = uv() {
+                        (uv.async_send)(handle);
+                    }
+                }
+            }
+            sys::napi_close_handle_scope(env, inner);
+            if !more {
+                break;
+            }
+            calls += 1;
+            if calls == CALLS_PER_TURN {
+                // Give the event loop a turn; the rest follows on the next one.
+                if let Ok(uv) = uv() {
+                    (uv.async_send)(handle);
+                }
+                break;
+            }
+            arg = null;
+        }
+        sys::napi_close_handle_scope(env, scope);
+    }
+}
+
+/// The handle's close callback: frees it and its context, and lets the env's teardown go on.
+unsafe extern "C" fn on_closed(handle: *mut c_void) {
+    // SAFETY: `data` points at the Box'd WakeContext made in `init`; the handle memory came
+    // from calloc there; neither is used after this.
+    unsafe {
+        let cx = Box::from_raw(*(handle as *mut *mut WakeContext));
+        libc::free(handle);
+        sys::napi_remove_async_cleanup_hook(cx.cleanup);
+    }
+}
+
+/// The env is going away (process exit or a Worker terminating): stop every delivery into it,
+/// close its ports so their peers see 'close', then close the wake-up handle (the teardown
+/// waits for that).
+unsafe extern "C" fn on_teardown(_hook: sys::napi_async_cleanup_hook_handle, data: *mut c_void) {
+    // SAFETY: `data` is the raw Arc<EnvShared> made in `init`, reclaimed here once.
+    let shared = unsafe { Arc::from_raw(data as *const EnvShared) };
+    let handle = shared.wake.write().take();
+    let cells: Vec<_> = PORTS
+        .try_with(|m| {
+            m.borrow_mut()
+                .drain()
+                .filter_map(|(_, w)| w.upgrade())
+                .collect()
+        })
+        .unwrap_or_default();
+    for cell in cells {
+        let port = cell.port.lock().take();
+        if let Some(p) = port {
+            p.close();
+        }
+    }
+    ENV.with(|e| {
+        if let Ok(mut e) = e.try_borrow_mut() {
+            *e = None;
+        }
+    });
+    if let (Some(h), Ok(uv)) = (handle, uv()) {
+        // SAFETY: the handle is open and, taken out of `wake` under the write lock, no
+        // other thread sends to it any more.
+        unsafe { (uv.close)(h.0, on_closed) };
     }
 }
 
 /// Sets up this env: `wake` is called whenever started ports have something, with the ids
-/// [`take_ready`] would return (null, one id, or an array); it drains those ports. Idempotent per env.
+/// [`take_ready`] would return (null, one id, or an array), and again with null for as long
+/// as it returns true (one delivery per call). Idempotent per env.
 #[napi]
 pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
     if ENV.with(|e| e.borrow().is_some()) {
         return Ok(());
     }
-    let mut name = ptr::null_mut();
-    let mut tsfn = ptr::null_mut();
+    let uv = uv()?;
     let raw_env = env.raw();
+    let mut cx = Box::new(WakeContext {
+        env: raw_env,
+        wake: ptr::null_mut(),
+        async_context: ptr::null_mut(),
+        cleanup: ptr::null_mut(),
+    });
+    let mut event_loop = ptr::null_mut();
     // SAFETY: plain Node-API calls on the env's own thread with valid arguments.
     unsafe {
         let label = "webmessaging";
+        let mut name = ptr::null_mut();
+        let mut resource = ptr::null_mut();
         check(sys::napi_create_string_utf8(
             raw_env,
             label.as_ptr().cast(),
             label.len() as isize,
             &mut name,
         ))?;
-        check(sys::napi_create_threadsafe_function(
+        check(sys::napi_create_object(raw_env, &mut resource))?;
+        check(sys::napi_async_init(
+            raw_env,
+            resource,
+            name,
+            &mut cx.async_context,
+        ))?;
+        check(sys::napi_create_reference(
             raw_env,
             wake.raw(),
-            ptr::null_mut(),
-            name,
-            0,
             1,
-            ptr::null_mut(),
-            None,
-            ptr::null_mut(),
-            Some(call_wake),
-            &mut tsfn,
+            &mut cx.wake,
         ))?;
-        // Unref'd until a port with a 'message' listener refs it.
-        check(sys::napi_unref_threadsafe_function(raw_env, tsfn))?;
+        check(sys::napi_get_uv_event_loop(raw_env, &mut event_loop))?;
     }
+    // SAFETY: memory for one uv_async_t (libuv's own size for it), zeroed; the handle is
+    // initialised on its loop's thread, unref'd until a port with a 'message' listener refs
+    // it, and its data field (the first) points at its context.
+    let handle = unsafe {
+        let h = libc::calloc(1, (uv.handle_size)(UV_ASYNC).max(64));
+        if h.is_null() {
+            return Err(Error::new(
+                Status::GenericFailure,
+                "webmessaging: out of memory",
+            ));
+        }
+        if (uv.async_init)(event_loop.cast(), h, on_wake) != 0 {
+            libc::free(h);
+            return Err(Error::new(
+                Status::GenericFailure,
+                "webmessaging: uv_async_init failed",
+            ));
+        }
+        (uv.unref)(h);
+        h
+    };
+    let cx = Box::into_raw(cx);
+    // SAFETY: the handle's first field is `void* data`.
+    unsafe { *(handle as *mut *mut WakeContext) = cx };
     let shared = Arc::new(EnvShared {
         ready: Mutex::new(Vec::new()),
-        tsfn: RwLock::new(Some(Tsfn(tsfn))),
+        wake: RwLock::new(Some(Handle(handle))),
     });
     ENV.with(|e| *e.borrow_mut() = Some(shared.clone()));
-    env.add_env_cleanup_hook(shared, |shared| {
-        // The env is going away (process exit or a Worker terminating): stop every delivery
-        // into it, then close its ports so their peers see 'close'.
-        let tsfn = shared.tsfn.write().take();
-        if let Some(t) = tsfn {
-            // SAFETY: the env is still valid during its cleanup hooks; after this no thread
-            // calls the tsfn (it was taken out of `wake` under the lock).
-            unsafe {
-                sys::napi_release_threadsafe_function(
-                    t.0,
-                    sys::ThreadsafeFunctionReleaseMode::abort,
-                );
-            }
-        }
-        let cells: Vec<_> = PORTS
-            .try_with(|m| {
-                m.borrow_mut()
-                    .drain()
-                    .filter_map(|(_, w)| w.upgrade())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for cell in cells {
-            let port = cell.port.lock().take();
-            if let Some(p) = port {
-                p.close();
-            }
-        }
-        ENV.with(|e| {
-            if let Ok(mut e) = e.try_borrow_mut() {
-                *e = None;
-            }
-        });
-    })?;
+    // SAFETY: registers the teardown with the raw Arc it reclaims; the hook handle is kept in
+    // the context for `on_closed`, which runs only after the hook has started.
+    unsafe {
+        check(sys::napi_add_async_cleanup_hook(
+            raw_env,
+            Some(on_teardown),
+            Arc::into_raw(shared) as *mut c_void,
+            &mut (*cx).cleanup,
+        ))?;
+    }
     Ok(())
 }
 
 /// Refs (`true`) or unrefs the env's wake-up handle: while ref'd it keeps the event loop alive.
 #[napi]
-pub fn set_env_ref(env: Env, referenced: bool) -> Result<()> {
+pub fn set_env_ref(referenced: bool) -> Result<()> {
     let shared = current_env()?;
-    let guard = shared.tsfn.read();
-    if let Some(t) = *guard {
-        // SAFETY: on the env's thread, tsfn live while Some under the read lock.
+    let uv = uv()?;
+    let guard = shared.wake.read();
+    if let Some(h) = *guard {
+        // SAFETY: on the env's thread, the handle open while Some under the read lock.
         unsafe {
             if referenced {
-                check(sys::napi_ref_threadsafe_function(env.raw(), t.0))?;
+                (uv.ref_)(h.0);
             } else {
-                check(sys::napi_unref_threadsafe_function(env.raw(), t.0))?;
+                (uv.unref)(h.0);
             }
         }
     }

@@ -102,7 +102,7 @@ pub fn ipc_parent_port() -> Result<Option<NativePort>> {
 }
 
 /// A listening socket. Its notifier pushes the listener's id to the env's ready list, so a
-/// waiting client wakes JS through the same threadsafe function as a port with messages.
+/// waiting client wakes JS through the same wake-up as a port with messages.
 #[napi]
 pub struct NativeListener {
     id: u32,

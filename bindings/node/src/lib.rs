@@ -13,16 +13,19 @@
 //!   the transferred ArrayBuffers.
 //! - [`drain::drain`] takes a batch of received events in one crossing from any receiver (a
 //!   port, a broadcast channel or a window: each is a core `MessageEventTarget`), by id.
-//! - Wake-ups: each JS environment (the main thread, each `Worker`) has one threadsafe function.
+//! - Wake-ups: each JS environment (the main thread, each `Worker`) has one `uv_async_t`.
 //!   A started port's core notifier pushes the port id to the env's ready list and, on the
-//!   empty → non-empty edge only, calls the threadsafe function, so a burst of messages costs one
-//!   `uv_async` wake and one JS crossing per port batch. No lock is held while JS runs: the
-//!   notifier only queues an id; JS then pulls.
-//! - Process lifetime: the env's threadsafe function is ref'd while at least one port is ref'd
+//!   empty → non-empty edge only, sends the async, so a burst of messages costs one wake-up.
+//!   Its callback, at the top of the event loop, calls JS through `napi_make_callback` once per
+//!   delivered event, so Node's tick and microtask checkpoint runs after each, as after each
+//!   message of Node's own ports. No lock is held while JS runs: the notifier only queues an
+//!   id; JS then pulls.
+//! - Process lifetime: the env's async handle is ref'd while at least one port is ref'd
 //!   (JS counts them with Node's rules: first `'message'` listener refs, last one unrefs,
 //!   `close()`/`unref()` release).
-//! - An env cleanup hook marks the env dead (notifiers become no-ops, so a dead worker gets no
-//!   deliveries) and closes every port still owned by that env, so peers see `'close'`.
+//! - An env (async) cleanup hook marks the env dead (notifiers become no-ops, so a dead worker gets no
+//!   deliveries), closes every port still owned by that env, so peers see `'close'`, and then
+//!   the async handle.
 //! - Worker hand-off: `exportPort` moves a port's handle into a process-wide table under a
 //!   token; `importPort` in any env (any thread) claims it exactly once.
 

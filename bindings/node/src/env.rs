@@ -301,8 +301,8 @@ unsafe extern "C" fn on_teardown(_hook: sys::napi_async_cleanup_hook_handle, dat
 }
 
 /// Sets up this env: `wake` is called whenever started ports have something, with the ids
-/// [`take_ready`] would return (null, one id, or an array), and again with null for as long
-/// as it returns true (one delivery per call). Idempotent per env.
+/// ready since the last wake-up (null, one id, or an array of ids), and again with null for as
+/// long as it returns true (one delivery per call). Idempotent per env.
 #[napi]
 pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
     if ENV.with(|e| e.borrow().is_some()) {
@@ -402,19 +402,6 @@ pub fn set_env_ref(referenced: bool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Ids of started ports that have something to deliver since the last call: null, one id (the
-/// common case, no array to build), or an array of ids.
-#[napi]
-pub fn take_ready() -> Result<Option<Either<u32, Vec<u32>>>> {
-    let shared = current_env()?;
-    let mut ready = shared.ready.lock();
-    Ok(match ready.len() {
-        0 => None,
-        1 => ready.pop().map(Either::A),
-        _ => Some(Either::B(std::mem::take(&mut *ready))),
-    })
 }
 
 /// Registers this env's scratch Buffer: the JS fast path serializes into it, then posts with

@@ -277,16 +277,18 @@ impl<T, X> Queue<T, X> {
     /// The notifier to call once every lock is released, if this is an edge (under the tail
     /// lock). `head_has_items` says whether the requeued front holds anything.
     fn edge(&self, st: &mut Tail<X>, head_has_items: bool) -> Option<Notifier> {
+        // Arm first, then look: a post that appends after the look sees ARMED (its own
+        // read-modify-write of the post word comes after ours), one before is seen by the look.
+        self.sync_flags(st);
         let has_something = head_has_items || !self.items.is_empty() || st.end.is_some();
-        let mut fire = None;
         if st.enabled && !st.notified && has_something {
-            if let Some(n) = &st.notifier {
+            if let Some(n) = st.notifier.clone() {
                 st.notified = true;
-                fire = Some(n.clone());
+                self.sync_flags(st);
+                return Some(n);
             }
         }
-        self.sync_flags(st);
-        fire
+        None
     }
 
     fn has_room(&self, st: &Tail<X>, bytes: usize) -> bool {

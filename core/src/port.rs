@@ -13,13 +13,12 @@
 //! code holds the locks of two queues at once (a queue's own two locks go head, then tail).
 //! User code (notifiers) runs with no lock held.
 //!
-//! The post path takes no lock and no reference count: a handle keeps its mailbox and its
-//! peer's for life and a flag says whether it still owns its own (cleared once, by transfer).
-//! Whether the two are still entangled is the peer queue's end record: a mailbox's `Link::peer`
-//! is cleared exactly when its queue is ended (both happen in `Mailbox::close`, in one critical
-//! section of that queue), so an unbounded post is admitted by `Queue::post`'s lock-free "not
-//! ended" check, and close orders after every post it admitted (see `queue`). Bounded posts,
-//! which hold a capacity reservation, decide under the peer queue's tail lock as before.
+//! The post path takes one lock, the tail lock of the peer's queue, and no reference count: a
+//! handle keeps its mailbox and its peer's for life and a flag says whether it still owns its
+//! own (cleared once, by transfer), and the sender's count of accepted posts changes only under
+//! that same lock. Whether the two are still entangled is decided under the peer queue's tail
+//! lock, atomically with the append, so close and transfer order exactly as before. Receivers
+//! take the head lock, and meet posters at the tail lock only once per batch (see `queue`).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -159,7 +158,9 @@ pub(crate) struct Mailbox {
     /// The peer this mailbox was entangled with at birth, for the post path to reach without
     /// a lock; `Link::peer` says whether it still is.
     born_peer: Weak<Mailbox>,
-    /// Posts from this mailbox that its peer's queue accepted.
+    /// Posts from this mailbox that its peer's queue accepted. Only ever changed under that
+    /// queue's lock (a mailbox posts to no other), so a plain load and store count exactly
+    /// without a locked instruction on the post path.
     accepted: StdAtomicU64,
     /// Other posts from this mailbox, and those that went nowhere (plain counters: metrics only).
     posted_otherwise: StdAtomicU64,
@@ -471,6 +472,14 @@ impl MessagePort {
         });
         let bytes = payload.byte_len();
         let is_from_source = |link: &Link| source.is_some_and(|s| link.is_peer(s));
+        // Runs under the target queue's lock; `true` means the message is appended.
+        let admit = |link: &Link| {
+            let ok = is_from_source(link);
+            if let (true, Some(s)) = (ok, source) {
+                s.accepted.store(s.accepted.load(Relaxed) + 1, Relaxed);
+            }
+            ok
+        };
 
         let reserved = match (&target, doomed) {
             (Some(t), false) => t.queue.reserve(bytes, admission, is_from_source)?,
@@ -496,17 +505,7 @@ impl MessagePort {
         let envelope = Envelope { payload, ports };
         let rejected = match &target {
             Some(t) if !doomed && !closes_carrier_loop(t, &envelope.ports) => {
-                // A reservation is consumed under the queue's lock; an unbounded post takes
-                // none: its peer still listens exactly until the peer's queue is ended.
-                let result = if reserved {
-                    t.queue.push(envelope, bytes, true, is_from_source)
-                } else {
-                    t.queue.post(envelope, bytes)
-                };
-                if let (Ok(()), Some(s)) = (&result, source) {
-                    s.accepted.fetch_add(1, Relaxed);
-                }
-                result.err()
+                t.queue.push(envelope, bytes, reserved, admit).err()
             }
             Some(t) => {
                 if reserved {

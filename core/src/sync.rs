@@ -4,10 +4,6 @@
 //! come from `loom`, so the loom model in `tests/loom.rs` checks the real queue and port code, the
 //! way tokio routes its `sync` primitives through a facade. `Arc`/`Weak` stay `std` in both: loom's
 //! `Arc` has no `Weak`, and reference counting is not the race being modelled.
-//!
-//! [`ItemList`] is the lock-free FIFO under a queue's post path: `crossbeam_queue::SegQueue` in
-//! normal builds; under loom a mutex-guarded `VecDeque` with the same (linearizable) contract, so
-//! the model checks the protocol the queue builds around the list, not the list itself.
 
 pub(crate) use std::sync::{Arc, Weak};
 
@@ -15,10 +11,8 @@ pub(crate) use std::sync::{Arc, Weak};
 mod imp {
     use std::time::Instant;
 
-    pub(crate) use crossbeam_queue::SegQueue as ItemList;
     pub(crate) use parking_lot::MutexGuard;
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use std::thread::yield_now;
 
     /// A mutex without poisoning.
     #[derive(Debug, Default)]
@@ -69,27 +63,6 @@ mod imp {
 
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use loom::sync::MutexGuard;
-    pub(crate) use loom::thread::yield_now;
-
-    /// `SegQueue`'s contract (a linearizable multi-producer, multi-consumer FIFO) as a mutex
-    /// around a `VecDeque`.
-    #[derive(Debug)]
-    pub(crate) struct ItemList<T>(loom::sync::Mutex<std::collections::VecDeque<T>>);
-
-    impl<T> ItemList<T> {
-        pub(crate) fn new() -> Self {
-            ItemList(loom::sync::Mutex::new(std::collections::VecDeque::new()))
-        }
-        pub(crate) fn push(&self, value: T) {
-            self.0.lock().unwrap().push_back(value);
-        }
-        pub(crate) fn pop(&self) -> Option<T> {
-            self.0.lock().unwrap().pop_front()
-        }
-        pub(crate) fn is_empty(&self) -> bool {
-            self.0.lock().unwrap().is_empty()
-        }
-    }
 
     // Poisoning needs a panic while locked; under loom a panic already fails the model.
     #[derive(Debug)]

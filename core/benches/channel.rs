@@ -166,6 +166,48 @@ fn main() {
         }
         return;
     }
+    // `-- same-thread`: nanoseconds per post and per receive with no second thread (best of
+    // `RUNS`), ours beside crossbeam: the instructions' cost without the cache traffic.
+    if std::env::args().any(|a| a == "same-thread") {
+        let (mut ours, mut theirs) = ((f64::MAX, f64::MAX), (f64::MAX, f64::MAX));
+        for _ in 0..RUNS {
+            let (tx, rx) = MessageChannel::new().into_ports();
+            let t = Instant::now();
+            for _ in 0..MESSAGES {
+                tx.post_message(vec![7u8; PAYLOAD], &[]).expect("post");
+            }
+            let post = t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64;
+            let t = Instant::now();
+            for _ in 0..MESSAGES {
+                std::hint::black_box(rx.try_recv().expect("recv"));
+            }
+            let recv = t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64;
+            ours = (ours.0.min(post), ours.1.min(recv));
+            let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+            let t = Instant::now();
+            for _ in 0..MESSAGES {
+                tx.send(vec![7u8; PAYLOAD]).expect("send");
+            }
+            let post = t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64;
+            let t = Instant::now();
+            for _ in 0..MESSAGES {
+                std::hint::black_box(rx.try_recv().expect("recv"));
+            }
+            let recv = t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64;
+            theirs = (theirs.0.min(post), theirs.1.min(recv));
+        }
+        println!("ns/post ours {:.1} crossbeam {:.1}", ours.0, theirs.0);
+        println!("ns/recv ours {:.1} crossbeam {:.1}", ours.1, theirs.1);
+        return;
+    }
+    // `-- profile-crossbeam`: the peer's one-way workload alone, to compare counters
+    // (`perf stat -e context-switches,syscalls:sys_enter_futex`) with ours.
+    if std::env::args().any(|a| a == "profile-crossbeam") {
+        for _ in 0..RUNS * 4 {
+            println!("{:.0}", crossbeam_throughput());
+        }
+        return;
+    }
     // Interleaved, so both see the same machine.
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {

@@ -186,7 +186,10 @@ pub(crate) struct Queue<T, X> {
 /// Backoff before a receiver parks: spin `2^step` times for steps below `SPIN_STEPS`, then
 /// yield the CPU until `BACKOFF_STEPS` (the shape of crossbeam's `Backoff`). Short spins checked
 /// often: long PAUSE loops make a hypervisor deschedule the vCPU. None under loom, whose model
-/// cannot explore unbounded spinning.
+/// cannot explore unbounded spinning. Measured (2026-12): crossbeam's full shape (127 spins,
+/// then 4 yields) cut futex calls from ~4 to ~0.02 per 1,000 one-way messages but made round
+/// trips ~1.6x slower and one-way no faster: a receiver that parks lets the tail grow, and then
+/// takes it in one batch, which is this design's cheap case.
 const SPIN_STEPS: u32 = 5;
 const BACKOFF_STEPS: u32 = if cfg!(loom) { 0 } else { 5 };
 

@@ -350,3 +350,78 @@ fn two_receivers_racing_a_poster_take_each_message_once() {
         assert_eq!(all, [b"1".to_vec(), b"2".to_vec()]);
     });
 }
+
+/// The lock-free post path against a close from another thread, with the receiver blocked:
+/// every post the queue admitted arrives, in order, before the one close record, and a post
+/// the close refused is counted as dropped (never delivered after the record, never lost while
+/// counted as sent).
+#[test]
+fn lock_free_post_racing_close_lands_before_the_record_or_is_dropped() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let a2 = a.clone();
+        let poster = loom::thread::spawn(move || {
+            a2.post_message("1", &[]).unwrap();
+            a2.post_message("2", &[]).unwrap();
+        });
+        let closer = loom::thread::spawn(move || a.close());
+        let mut got = Vec::new();
+        let notice = loop {
+            match b.recv(None) {
+                Ok(m) => got.push(m.data),
+                Err(Error::Closed(n)) => break n,
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        };
+        poster.join().unwrap();
+        closer.join().unwrap();
+        assert!(got.len() <= 2 && got.iter().zip([b"1", b"2"]).all(|(g, e)| g == e));
+        assert_eq!((notice.reason, notice.by_peer), (CloseReason::Closed, true));
+        assert!(
+            matches!(b.try_recv(), Err(Error::Closed(_))),
+            "nothing after the record"
+        );
+        let m = b.metrics();
+        assert_eq!(
+            (m.enqueued, m.delivered, m.depth),
+            (got.len() as u64, got.len() as u64, 0)
+        );
+    });
+}
+
+/// A post racing the receive that takes the last message (which re-arms the notifier, as
+/// finding the queue empty does): the new message is announced then, or, if the receive saw it
+/// and did not re-arm, not at all until the queue is found empty. Never late: a later post
+/// must not be the first to announce a message that was already waiting.
+#[test]
+fn a_post_racing_the_notifier_re_arm_is_announced_on_time() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let counter = fired.clone();
+        b.set_onmessage(Some(Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })));
+        a.post_message("0", &[]).unwrap();
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+        let poster = loom::thread::spawn(move || {
+            a.post_message("1", &[]).unwrap();
+            a
+        });
+        assert_eq!(b.try_recv().unwrap().unwrap().data, b"0");
+        let a = poster.join().unwrap();
+        let announced = fired.load(Ordering::SeqCst);
+        a.post_message("2", &[]).unwrap();
+        if announced == 1 {
+            assert_eq!(
+                fired.load(Ordering::SeqCst),
+                1,
+                "\"1\" waited unannounced while the notifier was armed"
+            );
+        }
+        let (got, _) = drain(&b);
+        assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
+    });
+}

@@ -216,7 +216,7 @@ fn post(
     check_transfer_list(None, transfer)?;
     let source_origin = source.origin().ascii_serialization();
     let ports = detach_for_transfer(transfer)?;
-    let envelope = Envelope { payload, ports };
+    let envelope = Envelope::new(payload, ports);
     let Some(target) = target else {
         // A closed browsing context: the transfer happened, the message goes nowhere.
         drop(envelope);

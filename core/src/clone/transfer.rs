@@ -164,10 +164,6 @@ pub fn structured_clone(graph: &mut Graph, transfer: &[Transferable]) -> Result<
     let Serialized { payload, ports } = serialize_with_transfer(graph, transfer)?;
     check_transfer_list(None, &ports)?;
     let owned = detach_for_transfer(&ports)?;
-    let message = Envelope {
-        payload,
-        ports: owned,
-    }
-    .into_message();
+    let message = Envelope::new(payload, owned).into_message();
     deserialize_with_transfer(message)
 }

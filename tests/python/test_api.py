@@ -69,6 +69,16 @@ def test_recv_timeout_raises_builtin_timeout_error(channel):
         channel.port2.recv(-1)
 
 
+def test_a_bad_timeout_is_refused_even_when_a_message_waits(channel):
+    # As queue.Queue.get and Listener.accept: the argument is checked before anything is taken,
+    # and the waiting message stays for the next call.
+    channel.port1.post_message("waiting")
+    for bad in (-1, float("nan")):
+        with pytest.raises(ValueError):
+            channel.port2.recv(timeout=bad)
+    assert channel.port2.recv(timeout=0).data == "waiting"
+
+
 def test_iteration_ends_at_the_close_record(channel):
     for i in range(3):
         channel.port1.post_message(i)

@@ -28,7 +28,7 @@ use crate::errors;
 use crate::event::MessageEvent;
 use crate::ipc::transport_usable;
 use crate::port::MessagePort;
-use crate::receiver::{deadline_of, Kind, Receiver, Step};
+use crate::receiver::{Kind, Receiver, Step};
 
 /// What a Python `Listener` receives from: the socket, and whether `close()` was called (the end
 /// of its stream of clients, whatever the socket says afterwards).
@@ -181,7 +181,6 @@ impl Listener {
     /// the GIL released. Raises `TimeoutError`, or `PortClosedError` once the listener is closed.
     #[pyo3(signature = (timeout = None))]
     fn accept<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        deadline_of(timeout)?; // validates it, even when a client is waiting
         let event = self.shared.recv_blocking(py, timeout)?;
         first_port(py, event)
     }

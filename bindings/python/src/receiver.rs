@@ -151,6 +151,7 @@ impl Receiver {
         py: Python<'_>,
         timeout: Option<f64>,
     ) -> PyResult<Py<MessageEvent>> {
+        deadline_of(timeout)?; // a bad timeout is refused even when an event is waiting
         loop {
             if let Some(event) = self.pulled(py, self.take(py))? {
                 return Ok(event);

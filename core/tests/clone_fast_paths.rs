@@ -258,3 +258,70 @@ fn a_cycle_is_written_as_a_back_reference() {
     assert_eq!(l.get(0), Some(&Value::Object(root)));
     assert_eq!(back.len(), 2);
 }
+
+#[test]
+fn the_reader_s_property_loop_resumes_after_nested_objects_and_reports_each_key_s_offset() {
+    // {a: 1, b: {v: 7}, c: "s", d: {v: 7}, e: 2} by hand, then a duplicate key at each place.
+    let inner = [b'o', b'"', 1, b'v', b'I', 14, b'{', 1];
+    let mut bytes = header();
+    bytes.extend([b'o', b'"', 1, b'a', b'I', 2, b'"', 1, b'b']);
+    bytes.extend(inner);
+    bytes.extend([b'"', 1, b'c', b'"', 1, b's', b'"', 1, b'd']);
+    bytes.extend(inner);
+    bytes.extend([b'"', 1, b'e', b'I', 4, b'{', 5]);
+    let g = decode(&bytes).expect("decode");
+    let root = g.root.as_object().expect("object");
+    let Some(Object::Object(props)) = g.get(root) else {
+        panic!("root is not an object")
+    };
+    let keys: Vec<String> = props.iter().map(|(k, _)| k.to_string_lossy()).collect();
+    assert_eq!(keys, ["a", "b", "c", "d", "e"]);
+    assert_eq!(props[0].1, Value::from(1));
+    assert_eq!(props[2].1, Value::from("s"));
+    assert_eq!(props[4].1, Value::from(2));
+    for i in [1, 3] {
+        let Some(Object::Object(p)) = g.get(props[i].1.as_object().expect("nested")) else {
+            panic!("property {i} is not an object")
+        };
+        assert_eq!(p.as_slice(), [("v".into(), Value::from(7))]);
+    }
+    // Rename "b" (after a primitive), "c" (after a nested object) and "e" to "a": the error
+    // points at the renamed key.
+    for (key_at, what) in [(8, "b"), (19, "c"), (36, "e")] {
+        let mut dup = bytes.clone();
+        assert_eq!(dup[key_at..key_at + 3], [b'"', 1, what.as_bytes()[0]]);
+        dup[key_at + 2] = b'a';
+        let e = decode(&dup).expect_err("duplicate key");
+        assert_eq!(e.offset, key_at, "{e}");
+        assert!(e.message.contains("duplicate property key \"a\""), "{e}");
+    }
+}
+
+#[test]
+fn the_reader_takes_varints_of_every_length_and_refuses_overlong_ones() {
+    for n in [
+        0u32,
+        1,
+        127,
+        128,
+        16383,
+        16384,
+        (1 << 21) - 1,
+        1 << 21,
+        u32::MAX,
+    ] {
+        let mut bytes = header();
+        bytes.push(b'U');
+        bytes.extend(varint(n));
+        assert_eq!(decode(&bytes).expect("decode").root, Value::from(n), "{n}");
+    }
+    // 1 written in two bytes (0x81 0x00) is not minimal; a sixth byte is too many.
+    for bad in [
+        &[b'U', 0x81, 0x00][..],
+        &[b'U', 0xFF, 0xFF, 0xFF, 0xFF, 0x7F],
+    ] {
+        let mut bytes = header();
+        bytes.extend_from_slice(bad);
+        assert!(decode(&bytes).is_err(), "{bad:02x?}");
+    }
+}

@@ -60,8 +60,6 @@ enum Step {
     Value,
     /// The container ended: build it.
     End,
-    /// Something was consumed (a key, a hole); ask again.
-    Again,
 }
 
 impl<'a> Reader<'a> {
@@ -311,7 +309,6 @@ impl<'a> Reader<'a> {
             };
             match self.next_step(frame)? {
                 Step::Value => done = self.start_value(&mut stack)?,
-                Step::Again => {}
                 Step::End => {
                     let Some(frame) = stack.pop() else {
                         return Err(self.err(Kind::Malformed, "reader lost its place"));
@@ -385,22 +382,26 @@ impl<'a> Reader<'a> {
                 if key.is_some() {
                     return Ok(Step::Value);
                 }
-                match self.key_or_end(END_JS_OBJECT)? {
-                    None => {
-                        self.check_count(self.props_from(*props).len(), "object")?;
-                        Ok(Step::End)
-                    }
-                    Some(k) => {
-                        order.note(&k);
-                        let name = k.into_name();
-                        self.add_prop(*id, *props, &name, at)?;
-                        // Fast path: a primitive value needs no trip through the driver.
-                        if let Some(v) = self.primitive()? {
-                            self.props.push((name, v));
-                            return Ok(Step::Again);
+                // Fast path: properties with primitive values are read here, in one loop,
+                // without a trip through the driver each.
+                loop {
+                    let at = self.pos;
+                    match self.key_or_end(END_JS_OBJECT)? {
+                        None => {
+                            self.check_count(self.props_from(*props).len(), "object")?;
+                            return Ok(Step::End);
                         }
-                        *key = Some(name);
-                        Ok(Step::Value)
+                        Some(k) => {
+                            order.note(&k);
+                            let name = k.into_name();
+                            self.add_prop(*id, *props, &name, at)?;
+                            if let Some(v) = self.primitive()? {
+                                self.props.push((name, v));
+                                continue;
+                            }
+                            *key = Some(name);
+                            return Ok(Step::Value);
+                        }
                     }
                 }
             }

@@ -61,7 +61,19 @@ impl<'a> Reader<'a> {
     }
 
     /// A base-128 varint of at most 5 bytes whose value fits in 32 bits, minimally encoded.
+    #[inline]
     pub(super) fn varint(&mut self) -> R<u32> {
+        // Most varints (lengths, counts, small Smis) are one byte.
+        if let Some(&b) = self.input.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u32::from(b));
+            }
+        }
+        self.long_varint()
+    }
+
+    fn long_varint(&mut self) -> R<u32> {
         let start = self.pos;
         let mut value: u32 = 0;
         for i in 0..5 {

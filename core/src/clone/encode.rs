@@ -257,6 +257,7 @@ impl<'g> Writer<'g> {
         self.buf.extend_from_slice(&canonical(x).to_le_bytes());
     }
 
+    #[inline]
     fn number(&mut self, x: f64) {
         write_number(&mut self.buf, x);
     }
@@ -265,6 +266,7 @@ impl<'g> Writer<'g> {
         self.number(f64::from(i));
     }
 
+    #[inline]
     fn string(&mut self, s: &JsString) {
         self.budget.units += s.len();
         if let Some((bytes, len)) = s.inline_latin1() {
@@ -322,6 +324,7 @@ impl<'g> Writer<'g> {
             .map_err(|_| dce(format!("{what} is too long for the wire format (≥ 2^32)")))
     }
 
+    #[inline]
     fn value(&mut self, v: &'g Value, stack: &mut Vec<Task<'g>>) -> Result<()> {
         match v {
             Value::Undefined => self.buf.push(UNDEFINED),
@@ -346,6 +349,7 @@ impl<'g> Writer<'g> {
     }
 
     /// Writes `^ id` if the object was written before; otherwise assigns it the next id.
+    #[inline]
     fn reference_or_assign(&mut self, id: ObjectId) -> bool {
         let slot = &mut self.ids[id.index()];
         if *slot != UNSEEN {
@@ -370,6 +374,7 @@ impl<'g> Writer<'g> {
     }
 
     /// Opens a level; the container's `Task::End` (or `Task::Leave`) closes it.
+    #[inline]
     fn deeper(&mut self) -> Result<()> {
         if self.depth >= self.max_depth {
             return Err(dce(format!(
@@ -631,6 +636,9 @@ impl<'g> Writer<'g> {
 /// Pushes an object's properties in JavaScript own-key order (array indices ascending first, then
 /// the other keys in insertion order), rejecting duplicate keys (V8's reader would).
 fn push_properties<'g>(props: &'g [(JsString, Value)], stack: &mut Vec<Task<'g>>) -> Result<()> {
+    if props.is_empty() {
+        return Ok(());
+    }
     check_unique(props)?;
     let has_index = props.iter().any(|(k, _)| k.array_index().is_some());
     if !has_index {

@@ -139,11 +139,18 @@ pub fn varint_len(n: u32) -> usize {
 
 /// Writes a Number as V8 on 64-bit Node does: `I` and a zigzag varint for a Smi (an integral
 /// value in int32 range that is not −0), else `N` and the double (NaN canonicalised).
+#[inline]
 pub fn write_number(buf: &mut Vec<u8>, x: f64) {
     // `as` saturates and maps NaN to 0, so the round trip is exact only for i32 values.
     let n = x as i32;
     if f64::from(n) == x && !(n == 0 && x.is_sign_negative()) {
-        write_tag_varint(buf, INT32, ((n << 1) ^ (n >> 31)) as u32);
+        let zigzag = ((n << 1) ^ (n >> 31)) as u32;
+        if zigzag < 0x80 {
+            // -64..=63: the tag and one varint byte.
+            buf.extend_from_slice(&[INT32, zigzag as u8]);
+            return;
+        }
+        write_tag_varint(buf, INT32, zigzag);
     } else {
         let mut out = [DOUBLE; 9];
         out[1..].copy_from_slice(&canonical(x).to_le_bytes());

@@ -325,3 +325,47 @@ fn the_reader_takes_varints_of_every_length_and_refuses_overlong_ones() {
         assert!(decode(&bytes).is_err(), "{bad:02x?}");
     }
 }
+
+#[test]
+fn the_reader_s_short_key_path_leaves_numeric_and_long_keys_to_the_general_one() {
+    let long22 = latin1(22);
+    let long23 = latin1(23);
+    let keys: [&[u8]; 6] = [b"b", b"1a", b"01", &long22, &long23, b"7"];
+    let mut bytes = header();
+    bytes.push(b'o');
+    for (i, k) in keys.iter().enumerate() {
+        bytes.extend(one_byte(k));
+        bytes.extend(one_byte(&latin1(i * 5)));
+    }
+    bytes.extend([b'{', keys.len() as u8]);
+    let g = decode(&bytes).expect("decode");
+    let Some(Object::Object(props)) = g.get(g.root.as_object().expect("object")) else {
+        panic!("root is not an object")
+    };
+    // "7" is an array index: JavaScript lists it first; the others keep their order.
+    let got: Vec<(JsString, Value)> = props.clone();
+    let mut want: Vec<(JsString, Value)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                JsString::from_latin1(k.to_vec()),
+                JsString::from_latin1(latin1(i * 5)).into(),
+            )
+        })
+        .collect();
+    let seven = want.pop().expect("seven");
+    want.insert(0, seven);
+    assert_eq!(got, want);
+    // A key or a string value cut short by the end of the input is an error, not a read
+    // past it.
+    for cut in [6, 8, 10] {
+        assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    // A duplicate key on the short path is refused.
+    let mut dup = header();
+    dup.extend([
+        b'o', b'"', 1, b'k', b'I', 2, b'"', 1, b'k', b'I', 4, b'{', 2,
+    ]);
+    assert!(decode(&dup).is_err());
+}

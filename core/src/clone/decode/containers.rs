@@ -92,7 +92,16 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 return Ok(Some(Value::Number(self.double()?)));
             }
-            ONE_BYTE_STRING | TWO_BYTE_STRING => {
+            ONE_BYTE_STRING => {
+                if let Some(bytes) = self.short_one_byte(tag) {
+                    self.pos += 2 + bytes.len();
+                    self.charge_units(bytes.len())?;
+                    return Ok(Some(Value::String(JsString::from_latin1_slice(bytes))));
+                }
+                self.pos += 1;
+                return Ok(Some(Value::String(self.string_body(tag)?)));
+            }
+            TWO_BYTE_STRING => {
                 self.pos += 1;
                 return Ok(Some(Value::String(self.string_body(tag)?)));
             }
@@ -321,11 +330,32 @@ impl<'a> Reader<'a> {
 
     /// Reads the key of the next property, or the end tag. Returns `None` at the end tag.
     fn key_or_end(&mut self, end: u8) -> R<Option<Key>> {
+        // Fast path: a short one-byte key that starts with a non-digit is a name (never an
+        // array index) and is held inline.
+        if let Some(bytes) = self.short_one_byte(ONE_BYTE_STRING) {
+            if bytes.first().is_some_and(|b| !b.is_ascii_digit()) {
+                self.pos += 2 + bytes.len();
+                self.charge_units(bytes.len())?;
+                return Ok(Some(Key::Name(JsString::from_latin1_slice(bytes))));
+            }
+        }
         if self.peek_tag()? == end {
             self.pos += 1;
             return Ok(None);
         }
         self.key().map(Some)
+    }
+
+    /// The bytes of a one-byte string that starts right here (no padding) with a one-byte
+    /// length of at most [`INLINE`] and lies wholly in the input; not consumed.
+    #[inline]
+    fn short_one_byte(&self, tag: u8) -> Option<&'a [u8]> {
+        match self.input.get(self.pos..)? {
+            [t, len, rest @ ..] if *t == tag && usize::from(*len) <= INLINE => {
+                rest.get(..usize::from(*len))
+            }
+            _ => None,
+        }
     }
 
     fn check_count(&mut self, expected: usize, what: &str) -> R<()> {
@@ -348,7 +378,16 @@ impl<'a> Reader<'a> {
 
     /// Checks that `name` is new among the properties of the open container `id` whose first
     /// one is at `start`: a scan while it has few, the reader's shared set beyond.
+    #[inline]
     fn add_prop(&mut self, id: ObjectId, start: usize, name: &JsString, at: usize) -> R<()> {
+        let existing = self.props.get(start..).unwrap_or_default();
+        if existing.len() < LINEAR_KEYS && !existing.iter().any(|(k, _)| k == name) {
+            return Ok(());
+        }
+        self.add_prop_slow(id, start, name, at)
+    }
+
+    fn add_prop_slow(&mut self, id: ObjectId, start: usize, name: &JsString, at: usize) -> R<()> {
         // Fields, not `props_from`: the scan borrows `props` while `prop_keys` grows.
         let existing = self.props.get(start..).unwrap_or_default();
         let fresh = if existing.len() < LINEAR_KEYS {
@@ -716,10 +755,12 @@ impl<'a> Reader<'a> {
                 self.prop_keys.remove(&(id, k.clone()));
             }
         }
+        // One exactly sized block and one copy (a drain would move the entries one by one).
+        let own = self.props.split_off(start);
         if reorder {
-            return js_key_order(self.props.drain(start..).collect());
+            return js_key_order(own);
         }
-        self.props.drain(start..).collect()
+        own
     }
 }
 

@@ -16,7 +16,7 @@ use std::hash::Hash;
 use super::bigint::JsBigInt;
 use super::error::{DecodeError, DecodeErrorKind as Kind};
 use super::number::{canonical, number_to_string, parse_array_index, time_clip, MAX_ARRAY_INDEX};
-use super::string::JsString;
+use super::string::{JsString, INLINE};
 use super::value::{
     Array, ArrayBuffer, ArrayBufferView, Elements, ErrorName, ErrorObject, Graph, Object, ObjectId,
     Properties, RegExp, RegExpFlags, Value, ViewKind,

@@ -150,8 +150,8 @@ impl<'a> Reader<'a> {
             OBJECT_REFERENCE => {
                 let wire = self.varint()? as usize;
                 match self.id_map.get(wire) {
-                    Some(Some(id)) => Value::Object(*id),
-                    Some(None) => {
+                    Some(&id) if id != NOT_YET => Value::Object(ObjectId(id)),
+                    Some(_) => {
                         return Err(self.err_at(
                             at,
                             Kind::Malformed,
@@ -269,7 +269,7 @@ impl<'a> Reader<'a> {
                 // The id is taken now but the error is referable only once its cause starts.
                 let id = self.alloc(Object::Error(ErrorObject::default()))?;
                 let wire_id = self.id_map.len();
-                self.id_map.push(None);
+                self.id_map.push(NOT_YET);
                 let frame = Frame::Error {
                     id,
                     wire_id,
@@ -583,7 +583,7 @@ impl<'a> Reader<'a> {
                 ERROR_CAUSE if error.cause.is_none() => {
                     // Newer V8 lets the cause refer to the error itself.
                     if let Some(slot) = self.id_map.get_mut(wire_id) {
-                        *slot = Some(id);
+                        *slot = id.0;
                     }
                     *awaiting_cause = true;
                     return Ok(Step::Value);
@@ -733,7 +733,7 @@ impl<'a> Reader<'a> {
                 id, wire_id, error, ..
             } => {
                 if let Some(slot) = self.id_map.get_mut(wire_id) {
-                    *slot = Some(id);
+                    *slot = id.0;
                 }
                 (id, Object::Error(error))
             }

@@ -220,7 +220,8 @@ impl<'a> Reader<'a> {
 
     /// Adds an arena object (not referable from the wire).
     pub(super) fn alloc(&mut self, obj: Object) -> R<ObjectId> {
-        if self.objects.len() >= self.opts.limits.max_objects {
+        // Below u32::MAX: every id fits an `ObjectId` and none is mistaken for `NOT_YET`.
+        if self.objects.len() >= self.opts.limits.max_objects.min(NOT_YET as usize) {
             return Err(self.err(Kind::LimitExceeded, "object count exceeds the limit"));
         }
         let id = ObjectId(self.objects.len() as u32);
@@ -231,7 +232,7 @@ impl<'a> Reader<'a> {
     /// Adds an object that takes the next wire id and is referable at once.
     pub(super) fn alloc_wire(&mut self, obj: Object) -> R<ObjectId> {
         let id = self.alloc(obj)?;
-        self.id_map.push(Some(id));
+        self.id_map.push(id.0);
         Ok(id)
     }
 
@@ -420,7 +421,7 @@ impl<'a> Reader<'a> {
             Some(used) => {
                 *used = true;
                 let id = ObjectId(i as u32);
-                self.id_map.push(Some(id));
+                self.id_map.push(id.0);
                 Ok(Value::Object(id))
             }
         }

@@ -346,18 +346,6 @@ impl<'a> Reader<'a> {
         self.key().map(Some)
     }
 
-    /// The bytes of a one-byte string that starts right here (no padding) with a one-byte
-    /// length of at most [`INLINE`] and lies wholly in the input; not consumed.
-    #[inline]
-    fn short_one_byte(&self, tag: u8) -> Option<&'a [u8]> {
-        match self.input.get(self.pos..)? {
-            [t, len, rest @ ..] if *t == tag && usize::from(*len) <= INLINE => {
-                rest.get(..usize::from(*len))
-            }
-            _ => None,
-        }
-    }
-
     fn check_count(&mut self, expected: usize, what: &str) -> R<()> {
         let at = self.pos;
         let n = self.varint()? as usize;

@@ -265,6 +265,18 @@ impl<'a> Reader<'a> {
 
     // ---- leaves ----
 
+    /// The bytes of a one-byte string that starts right here (no padding) with a one-byte
+    /// length of at most [`INLINE`] and lies wholly in the input; not consumed.
+    #[inline]
+    pub(super) fn short_one_byte(&self, tag: u8) -> Option<&'a [u8]> {
+        match self.input.get(self.pos..)? {
+            [t, len, rest @ ..] if *t == tag && usize::from(*len) <= INLINE => {
+                rest.get(..usize::from(*len))
+            }
+            _ => None,
+        }
+    }
+
     pub(super) fn string_body(&mut self, tag: u8) -> R<JsString> {
         let len = self.varint()? as usize;
         match tag {

@@ -97,9 +97,10 @@ fn a_record_costs_two_blocks_and_a_bounded_number_of_bytes() {
     let bytes = records(N as i32);
     let (blocks, allocated) = allocations(|| decode(&bytes).expect("decode"));
     // The object's properties and the array's elements; the strings are inline.
-    assert!(blocks <= 2 * N + 16, "{blocks} blocks for {N} records");
+    assert!(blocks <= 2 * N + 8, "{blocks} blocks for {N} records");
     let per_record = allocated / N;
-    assert!(per_record <= 480, "{per_record} bytes allocated per record");
+    // 466 with a four-byte wire-id map (476 with an eight-byte one).
+    assert!(per_record <= 470, "{per_record} bytes allocated per record");
 }
 
 #[test]

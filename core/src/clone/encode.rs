@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::bigint::JsBigInt;
 use super::decode::Limits;
 use super::number::{canonical, time_clip};
-use super::string::JsString;
+use super::string::{JsString, INLINE};
 use super::transferable::Transferable;
 use super::value::{
     Array, ArrayBuffer, ArrayBufferView, Elements, ErrorObject, Graph, Object, ObjectId, Value,
@@ -168,10 +168,15 @@ enum Task<'g> {
     Index(u32),
     /// A literal tag byte.
     Tag(u8),
-    /// A varint.
-    Varint(u32),
     /// Leaves a container.
     Leave,
+    /// The rest of a container's properties, none with an index key: each key and value in
+    /// order, primitives written in place (one task per container, not two per property).
+    Props(&'g [(JsString, Value)]),
+    /// The rest of a container's values (dense elements, Set members), in order.
+    Values(&'g [Value]),
+    /// A container's end: its tag, its count(s), and leaving its level.
+    End(u8, u32, Option<u32>),
 }
 
 // A port hashes by identity (its handle's address), not by its mutable state.
@@ -206,8 +211,39 @@ impl<'g> Writer<'g> {
                 },
                 Task::Index(i) => self.index_key(i),
                 Task::Tag(t) => self.buf.push(t),
-                Task::Varint(n) => self.varint(n),
                 Task::Leave => self.depth -= 1,
+                Task::Props(mut props) => {
+                    while let Some(((k, v), rest)) = props.split_first() {
+                        props = rest;
+                        self.string(k);
+                        if let Value::Object(id) = v {
+                            // Resume after this object, which goes on top.
+                            if !rest.is_empty() {
+                                stack.push(Task::Props(rest));
+                            }
+                            self.object(*id, &mut stack)?;
+                            break;
+                        }
+                        self.value(v, &mut stack)?;
+                    }
+                }
+                Task::Values(mut values) => {
+                    while let Some((v, rest)) = values.split_first() {
+                        values = rest;
+                        if let Value::Object(id) = v {
+                            if !rest.is_empty() {
+                                stack.push(Task::Values(rest));
+                            }
+                            self.object(*id, &mut stack)?;
+                            break;
+                        }
+                        self.value(v, &mut stack)?;
+                    }
+                }
+                Task::End(tag, a, b) => {
+                    write_end(&mut self.buf, tag, a, b);
+                    self.depth -= 1;
+                }
             }
         }
         Ok(())
@@ -221,6 +257,7 @@ impl<'g> Writer<'g> {
         self.buf.extend_from_slice(&canonical(x).to_le_bytes());
     }
 
+    #[inline]
     fn number(&mut self, x: f64) {
         write_number(&mut self.buf, x);
     }
@@ -229,12 +266,22 @@ impl<'g> Writer<'g> {
         self.number(f64::from(i));
     }
 
+    #[inline]
     fn string(&mut self, s: &JsString) {
         self.budget.units += s.len();
+        if let Some((bytes, len)) = s.inline_latin1() {
+            // Tag, length (one varint byte: INLINE < 0x80) and the inline block in one copy.
+            let mut out = [0u8; 2 + INLINE];
+            out[0] = ONE_BYTE_STRING;
+            out[1] = len as u8;
+            out[2..].copy_from_slice(bytes);
+            extend_fixed(&mut self.buf, &out, 2 + len);
+            return;
+        }
         match s.as_latin1() {
             Some(bytes) => {
-                self.buf.push(ONE_BYTE_STRING);
-                self.varint(bytes.len() as u32);
+                self.buf.reserve(6 + bytes.len());
+                write_tag_varint(&mut self.buf, ONE_BYTE_STRING, bytes.len() as u32);
                 self.buf.extend_from_slice(bytes);
             }
             None => {
@@ -277,6 +324,7 @@ impl<'g> Writer<'g> {
             .map_err(|_| dce(format!("{what} is too long for the wire format (≥ 2^32)")))
     }
 
+    #[inline]
     fn value(&mut self, v: &'g Value, stack: &mut Vec<Task<'g>>) -> Result<()> {
         match v {
             Value::Undefined => self.buf.push(UNDEFINED),
@@ -301,6 +349,7 @@ impl<'g> Writer<'g> {
     }
 
     /// Writes `^ id` if the object was written before; otherwise assigns it the next id.
+    #[inline]
     fn reference_or_assign(&mut self, id: ObjectId) -> bool {
         let slot = &mut self.ids[id.index()];
         if *slot != UNSEEN {
@@ -312,13 +361,21 @@ impl<'g> Writer<'g> {
         *slot = self.next_id;
         self.next_id += 1;
         // A transferred buffer was counted with the transfer list.
-        if !self.buffers.contains_key(&id) {
+        if self.buffers.is_empty() || !self.buffers.contains_key(&id) {
             self.budget.objects += 1;
         }
         false
     }
 
     fn enter(&mut self, stack: &mut Vec<Task<'g>>) -> Result<()> {
+        self.deeper()?;
+        stack.push(Task::Leave);
+        Ok(())
+    }
+
+    /// Opens a level; the container's `Task::End` (or `Task::Leave`) closes it.
+    #[inline]
+    fn deeper(&mut self) -> Result<()> {
         if self.depth >= self.max_depth {
             return Err(dce(format!(
                 "the value is nested deeper than {} levels",
@@ -326,7 +383,6 @@ impl<'g> Writer<'g> {
             )));
         }
         self.depth += 1;
-        stack.push(Task::Leave);
         Ok(())
     }
 
@@ -344,9 +400,9 @@ impl<'g> Writer<'g> {
         match obj {
             Object::Object(props) => {
                 self.buf.push(BEGIN_JS_OBJECT);
-                self.enter(stack)?;
-                stack.push(Task::Varint(Self::len_u32(props.len(), "object")?));
-                stack.push(Task::Tag(END_JS_OBJECT));
+                self.deeper()?;
+                let n = Self::len_u32(props.len(), "object")?;
+                stack.push(Task::End(END_JS_OBJECT, n, None));
                 push_properties(props, stack)?;
             }
             Object::Array(a) => self.array(a, stack)?,
@@ -380,10 +436,10 @@ impl<'g> Writer<'g> {
             Object::View(v) => self.view(v)?,
             Object::Map(entries) => {
                 self.buf.push(BEGIN_JS_MAP);
-                self.enter(stack)?;
+                self.deeper()?;
                 let n = Self::len_u32(entries.len(), "Map")?;
-                stack.push(Task::Varint(n.checked_mul(2).ok_or_else(|| dce("Map is too large"))?));
-                stack.push(Task::Tag(END_JS_MAP));
+                let n = n.checked_mul(2).ok_or_else(|| dce("Map is too large"))?;
+                stack.push(Task::End(END_JS_MAP, n, None));
                 for (k, v) in entries.iter().rev() {
                     stack.push(Task::Value(v));
                     stack.push(Task::Value(k));
@@ -391,10 +447,12 @@ impl<'g> Writer<'g> {
             }
             Object::Set(values) => {
                 self.buf.push(BEGIN_JS_SET);
-                self.enter(stack)?;
-                stack.push(Task::Varint(Self::len_u32(values.len(), "Set")?));
-                stack.push(Task::Tag(END_JS_SET));
-                stack.extend(values.iter().rev().map(Task::Value));
+                self.deeper()?;
+                let n = Self::len_u32(values.len(), "Set")?;
+                stack.push(Task::End(END_JS_SET, n, None));
+                if !values.is_empty() {
+                    stack.push(Task::Values(values));
+                }
             }
             Object::Error(e) => self.error(e, stack)?,
             Object::MessagePort(p) => match self.ports.get(p) {
@@ -420,14 +478,14 @@ impl<'g> Writer<'g> {
             Elements::Dense(elements) => {
                 // Any u32 is a valid length (up to 2^32 - 1).
                 let len = Self::len_u32(elements.len(), "array")?;
-                self.buf.push(BEGIN_DENSE_JS_ARRAY);
-                self.varint(len);
-                self.enter(stack)?;
-                stack.push(Task::Varint(len));
-                stack.push(Task::Varint(Self::len_u32(a.properties.len(), "array")?));
-                stack.push(Task::Tag(END_DENSE_JS_ARRAY));
+                write_tag_varint(&mut self.buf, BEGIN_DENSE_JS_ARRAY, len);
+                self.deeper()?;
+                let n = Self::len_u32(a.properties.len(), "array")?;
+                stack.push(Task::End(END_DENSE_JS_ARRAY, n, Some(len)));
                 push_properties(&a.properties, stack)?;
-                stack.extend(elements.iter().rev().map(Task::Value));
+                if !elements.is_empty() {
+                    stack.push(Task::Values(elements));
+                }
             }
             Elements::Sparse { length, entries } => {
                 let mut prev: Option<u32> = None;
@@ -442,11 +500,9 @@ impl<'g> Writer<'g> {
                 self.budget.sparse += *length as usize;
                 self.buf.push(BEGIN_SPARSE_JS_ARRAY);
                 self.varint(*length);
-                self.enter(stack)?;
-                stack.push(Task::Varint(*length));
-                let n = entries.len() + a.properties.len();
-                stack.push(Task::Varint(Self::len_u32(n, "array")?));
-                stack.push(Task::Tag(END_SPARSE_JS_ARRAY));
+                self.deeper()?;
+                let n = Self::len_u32(entries.len() + a.properties.len(), "array")?;
+                stack.push(Task::End(END_SPARSE_JS_ARRAY, n, Some(*length)));
                 push_properties(&a.properties, stack)?;
                 for (i, v) in entries.iter().rev() {
                     stack.push(Task::Value(v));
@@ -580,12 +636,14 @@ impl<'g> Writer<'g> {
 /// Pushes an object's properties in JavaScript own-key order (array indices ascending first, then
 /// the other keys in insertion order), rejecting duplicate keys (V8's reader would).
 fn push_properties<'g>(props: &'g [(JsString, Value)], stack: &mut Vec<Task<'g>>) -> Result<()> {
+    if props.is_empty() {
+        return Ok(());
+    }
     check_unique(props)?;
     let has_index = props.iter().any(|(k, _)| k.array_index().is_some());
     if !has_index {
-        for (k, v) in props.iter().rev() {
-            stack.push(Task::Value(v));
-            stack.push(Task::Key(k));
+        if !props.is_empty() {
+            stack.push(Task::Props(props));
         }
         return Ok(());
     }

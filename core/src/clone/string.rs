@@ -15,7 +15,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct JsString(Repr);
 
-const INLINE: usize = 22;
+/// The longest one-byte string held inline.
+pub(crate) const INLINE: usize = 22;
 
 /// Invariants (so that equal strings have one representation): one-byte strings of at most
 /// `INLINE` units are `Inline` with zeroed spare bytes, longer ones `OneByte`; `TwoByte` holds at
@@ -52,6 +53,10 @@ impl Default for JsString {
 impl PartialEq for JsString {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
+            // Spare bytes are zeroed, so equal inline strings are equal arrays (no memcmp call).
+            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => {
+                a == b && x == y
+            }
             (Repr::TwoByte(a), Repr::TwoByte(b)) => a == b,
             (Repr::TwoByte(_), _) | (_, Repr::TwoByte(_)) => false,
             _ => self.as_latin1() == other.as_latin1(),
@@ -142,6 +147,15 @@ impl JsString {
         }
     }
 
+    /// An inline one-byte string's storage (zero past its length) and length: lets a writer
+    /// copy a fixed-size block instead of a variable-length slice.
+    pub(crate) fn inline_latin1(&self) -> Option<(&[u8; INLINE], usize)> {
+        match &self.0 {
+            Repr::Inline { len, bytes } => Some((bytes, usize::from(*len))),
+            _ => None,
+        }
+    }
+
     /// The code units, borrowed when the string is two-byte, widened otherwise.
     pub fn to_utf16(&self) -> Cow<'_, [u16]> {
         match (&self.0, self.as_latin1()) {
@@ -198,6 +212,12 @@ impl JsString {
 
     /// If this is a canonical array index ("0", "1", … "4294967294"), that index.
     pub fn array_index(&self) -> Option<u32> {
+        // Most keys are names: one byte decides.
+        if let Repr::Inline { len, bytes } = &self.0 {
+            if *len == 0 || !bytes[0].is_ascii_digit() {
+                return None;
+            }
+        }
         self.as_latin1()
             .and_then(crate::clone::number::parse_array_index)
     }

@@ -69,12 +69,61 @@ pub const VIEW_LENGTH_TRACKING: u32 = 1;
 pub const VIEW_BACKED_BY_RAB: u32 = 2;
 
 /// Writes `n` as an unsigned LEB128 varint, in the minimal form V8 writes.
-pub fn write_varint(buf: &mut Vec<u8>, mut n: u32) {
-    while n >= 0x80 {
-        buf.push((n as u8) | 0x80);
-        n >>= 7;
+pub fn write_varint(buf: &mut Vec<u8>, n: u32) {
+    if n < 0x80 {
+        buf.push(n as u8);
+        return;
     }
-    buf.push(n as u8);
+    let (bytes, len) = varint_bytes(n);
+    extend_fixed(buf, &bytes, len);
+}
+
+/// Appends the first `len` bytes of `bytes`: the whole fixed-size array is copied (a few
+/// register moves, where a variable-length copy would be a `memcpy` call) and the surplus cut.
+#[inline]
+pub(crate) fn extend_fixed<const N: usize>(buf: &mut Vec<u8>, bytes: &[u8; N], len: usize) {
+    let end = buf.len() + len.min(N);
+    buf.extend_from_slice(bytes);
+    buf.truncate(end);
+}
+
+/// Writes a tag byte followed by the varint `n`: one copy for both, not a checked push per byte.
+pub fn write_tag_varint(buf: &mut Vec<u8>, tag: u8, n: u32) {
+    let mut out = [tag, 0, 0, 0, 0, 0];
+    let len = put_varint(&mut out, 1, n);
+    extend_fixed(buf, &out, len);
+}
+
+/// Writes a container's end: its tag and one or two counts, in one copy.
+pub(crate) fn write_end(buf: &mut Vec<u8>, tag: u8, a: u32, b: Option<u32>) {
+    let mut out = [tag, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut at = put_varint(&mut out, 1, a);
+    if let Some(b) = b {
+        at = put_varint(&mut out, at, b);
+    }
+    extend_fixed(buf, &out, at);
+}
+
+/// `n` as a minimal varint in a fixed array, and how many of its bytes are used.
+fn varint_bytes(n: u32) -> ([u8; 5], usize) {
+    let mut out = [0; 5];
+    let len = put_varint(&mut out, 0, n);
+    (out, len)
+}
+
+/// Writes the varint `n` into `out` from `at` (which has room for five bytes); returns the end.
+#[inline]
+fn put_varint<const N: usize>(out: &mut [u8; N], mut at: usize, mut n: u32) -> usize {
+    while n >= 0x80 && at < N {
+        out[at] = (n as u8) | 0x80;
+        n >>= 7;
+        at += 1;
+    }
+    if at < N {
+        out[at] = n as u8;
+        at += 1;
+    }
+    at
 }
 
 /// The length of `n` written by [`write_varint`].
@@ -90,15 +139,22 @@ pub fn varint_len(n: u32) -> usize {
 
 /// Writes a Number as V8 on 64-bit Node does: `I` and a zigzag varint for a Smi (an integral
 /// value in int32 range that is not −0), else `N` and the double (NaN canonicalised).
+#[inline]
 pub fn write_number(buf: &mut Vec<u8>, x: f64) {
     // `as` saturates and maps NaN to 0, so the round trip is exact only for i32 values.
     let n = x as i32;
     if f64::from(n) == x && !(n == 0 && x.is_sign_negative()) {
-        buf.push(INT32);
-        write_varint(buf, ((n << 1) ^ (n >> 31)) as u32);
+        let zigzag = ((n << 1) ^ (n >> 31)) as u32;
+        if zigzag < 0x80 {
+            // -64..=63: the tag and one varint byte.
+            buf.extend_from_slice(&[INT32, zigzag as u8]);
+            return;
+        }
+        write_tag_varint(buf, INT32, zigzag);
     } else {
-        buf.push(DOUBLE);
-        buf.extend_from_slice(&canonical(x).to_le_bytes());
+        let mut out = [DOUBLE; 9];
+        out[1..].copy_from_slice(&canonical(x).to_le_bytes());
+        buf.extend_from_slice(&out);
     }
 }
 

@@ -60,8 +60,6 @@ enum Step {
     Value,
     /// The container ended: build it.
     End,
-    /// Something was consumed (a key, a hole); ask again.
-    Again,
 }
 
 impl<'a> Reader<'a> {
@@ -94,7 +92,16 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 return Ok(Some(Value::Number(self.double()?)));
             }
-            ONE_BYTE_STRING | TWO_BYTE_STRING => {
+            ONE_BYTE_STRING => {
+                if let Some(bytes) = self.short_one_byte(tag) {
+                    self.pos += 2 + bytes.len();
+                    self.charge_units(bytes.len())?;
+                    return Ok(Some(Value::String(JsString::from_latin1_slice(bytes))));
+                }
+                self.pos += 1;
+                return Ok(Some(Value::String(self.string_body(tag)?)));
+            }
+            TWO_BYTE_STRING => {
                 self.pos += 1;
                 return Ok(Some(Value::String(self.string_body(tag)?)));
             }
@@ -143,8 +150,8 @@ impl<'a> Reader<'a> {
             OBJECT_REFERENCE => {
                 let wire = self.varint()? as usize;
                 match self.id_map.get(wire) {
-                    Some(Some(id)) => Value::Object(*id),
-                    Some(None) => {
+                    Some(&id) if id != NOT_YET => Value::Object(ObjectId(id)),
+                    Some(_) => {
                         return Err(self.err_at(
                             at,
                             Kind::Malformed,
@@ -262,7 +269,7 @@ impl<'a> Reader<'a> {
                 // The id is taken now but the error is referable only once its cause starts.
                 let id = self.alloc(Object::Error(ErrorObject::default()))?;
                 let wire_id = self.id_map.len();
-                self.id_map.push(None);
+                self.id_map.push(NOT_YET);
                 let frame = Frame::Error {
                     id,
                     wire_id,
@@ -311,7 +318,6 @@ impl<'a> Reader<'a> {
             };
             match self.next_step(frame)? {
                 Step::Value => done = self.start_value(&mut stack)?,
-                Step::Again => {}
                 Step::End => {
                     let Some(frame) = stack.pop() else {
                         return Err(self.err(Kind::Malformed, "reader lost its place"));
@@ -324,6 +330,15 @@ impl<'a> Reader<'a> {
 
     /// Reads the key of the next property, or the end tag. Returns `None` at the end tag.
     fn key_or_end(&mut self, end: u8) -> R<Option<Key>> {
+        // Fast path: a short one-byte key that starts with a non-digit is a name (never an
+        // array index) and is held inline.
+        if let Some(bytes) = self.short_one_byte(ONE_BYTE_STRING) {
+            if bytes.first().is_some_and(|b| !b.is_ascii_digit()) {
+                self.pos += 2 + bytes.len();
+                self.charge_units(bytes.len())?;
+                return Ok(Some(Key::Name(JsString::from_latin1_slice(bytes))));
+            }
+        }
         if self.peek_tag()? == end {
             self.pos += 1;
             return Ok(None);
@@ -351,7 +366,16 @@ impl<'a> Reader<'a> {
 
     /// Checks that `name` is new among the properties of the open container `id` whose first
     /// one is at `start`: a scan while it has few, the reader's shared set beyond.
+    #[inline]
     fn add_prop(&mut self, id: ObjectId, start: usize, name: &JsString, at: usize) -> R<()> {
+        let existing = self.props.get(start..).unwrap_or_default();
+        if existing.len() < LINEAR_KEYS && !existing.iter().any(|(k, _)| k == name) {
+            return Ok(());
+        }
+        self.add_prop_slow(id, start, name, at)
+    }
+
+    fn add_prop_slow(&mut self, id: ObjectId, start: usize, name: &JsString, at: usize) -> R<()> {
         // Fields, not `props_from`: the scan borrows `props` while `prop_keys` grows.
         let existing = self.props.get(start..).unwrap_or_default();
         let fresh = if existing.len() < LINEAR_KEYS {
@@ -385,22 +409,26 @@ impl<'a> Reader<'a> {
                 if key.is_some() {
                     return Ok(Step::Value);
                 }
-                match self.key_or_end(END_JS_OBJECT)? {
-                    None => {
-                        self.check_count(self.props_from(*props).len(), "object")?;
-                        Ok(Step::End)
-                    }
-                    Some(k) => {
-                        order.note(&k);
-                        let name = k.into_name();
-                        self.add_prop(*id, *props, &name, at)?;
-                        // Fast path: a primitive value needs no trip through the driver.
-                        if let Some(v) = self.primitive()? {
-                            self.props.push((name, v));
-                            return Ok(Step::Again);
+                // Fast path: properties with primitive values are read here, in one loop,
+                // without a trip through the driver each.
+                loop {
+                    let at = self.pos;
+                    match self.key_or_end(END_JS_OBJECT)? {
+                        None => {
+                            self.check_count(self.props_from(*props).len(), "object")?;
+                            return Ok(Step::End);
                         }
-                        *key = Some(name);
-                        Ok(Step::Value)
+                        Some(k) => {
+                            order.note(&k);
+                            let name = k.into_name();
+                            self.add_prop(*id, *props, &name, at)?;
+                            if let Some(v) = self.primitive()? {
+                                self.props.push((name, v));
+                                continue;
+                            }
+                            *key = Some(name);
+                            return Ok(Step::Value);
+                        }
                     }
                 }
             }
@@ -543,7 +571,7 @@ impl<'a> Reader<'a> {
                 ERROR_CAUSE if error.cause.is_none() => {
                     // Newer V8 lets the cause refer to the error itself.
                     if let Some(slot) = self.id_map.get_mut(wire_id) {
-                        *slot = Some(id);
+                        *slot = id.0;
                     }
                     *awaiting_cause = true;
                     return Ok(Step::Value);
@@ -693,7 +721,7 @@ impl<'a> Reader<'a> {
                 id, wire_id, error, ..
             } => {
                 if let Some(slot) = self.id_map.get_mut(wire_id) {
-                    *slot = Some(id);
+                    *slot = id.0;
                 }
                 (id, Object::Error(error))
             }
@@ -715,10 +743,12 @@ impl<'a> Reader<'a> {
                 self.prop_keys.remove(&(id, k.clone()));
             }
         }
+        // One exactly sized block and one copy (a drain would move the entries one by one).
+        let own = self.props.split_off(start);
         if reorder {
-            return js_key_order(self.props.drain(start..).collect());
+            return js_key_order(own);
         }
-        self.props.drain(start..).collect()
+        own
     }
 }
 

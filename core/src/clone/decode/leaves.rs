@@ -61,7 +61,19 @@ impl<'a> Reader<'a> {
     }
 
     /// A base-128 varint of at most 5 bytes whose value fits in 32 bits, minimally encoded.
+    #[inline]
     pub(super) fn varint(&mut self) -> R<u32> {
+        // Most varints (lengths, counts, small Smis) are one byte.
+        if let Some(&b) = self.input.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u32::from(b));
+            }
+        }
+        self.long_varint()
+    }
+
+    fn long_varint(&mut self) -> R<u32> {
         let start = self.pos;
         let mut value: u32 = 0;
         for i in 0..5 {
@@ -208,7 +220,8 @@ impl<'a> Reader<'a> {
 
     /// Adds an arena object (not referable from the wire).
     pub(super) fn alloc(&mut self, obj: Object) -> R<ObjectId> {
-        if self.objects.len() >= self.opts.limits.max_objects {
+        // Below u32::MAX: every id fits an `ObjectId` and none is mistaken for `NOT_YET`.
+        if self.objects.len() >= self.opts.limits.max_objects.min(NOT_YET as usize) {
             return Err(self.err(Kind::LimitExceeded, "object count exceeds the limit"));
         }
         let id = ObjectId(self.objects.len() as u32);
@@ -219,7 +232,7 @@ impl<'a> Reader<'a> {
     /// Adds an object that takes the next wire id and is referable at once.
     pub(super) fn alloc_wire(&mut self, obj: Object) -> R<ObjectId> {
         let id = self.alloc(obj)?;
-        self.id_map.push(Some(id));
+        self.id_map.push(id.0);
         Ok(id)
     }
 
@@ -251,6 +264,18 @@ impl<'a> Reader<'a> {
     }
 
     // ---- leaves ----
+
+    /// The bytes of a one-byte string that starts right here (no padding) with a one-byte
+    /// length of at most [`INLINE`] and lies wholly in the input; not consumed.
+    #[inline]
+    pub(super) fn short_one_byte(&self, tag: u8) -> Option<&'a [u8]> {
+        match self.input.get(self.pos..)? {
+            [t, len, rest @ ..] if *t == tag && usize::from(*len) <= INLINE => {
+                rest.get(..usize::from(*len))
+            }
+            _ => None,
+        }
+    }
 
     pub(super) fn string_body(&mut self, tag: u8) -> R<JsString> {
         let len = self.varint()? as usize;
@@ -408,7 +433,7 @@ impl<'a> Reader<'a> {
             Some(used) => {
                 *used = true;
                 let id = ObjectId(i as u32);
-                self.id_map.push(Some(id));
+                self.id_map.push(id.0);
                 Ok(Value::Object(id))
             }
         }

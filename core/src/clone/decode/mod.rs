@@ -16,7 +16,7 @@ use std::hash::Hash;
 use super::bigint::JsBigInt;
 use super::error::{DecodeError, DecodeErrorKind as Kind};
 use super::number::{canonical, number_to_string, parse_array_index, time_clip, MAX_ARRAY_INDEX};
-use super::string::JsString;
+use super::string::{JsString, INLINE};
 use super::value::{
     Array, ArrayBuffer, ArrayBufferView, Elements, ErrorName, ErrorObject, Graph, Object, ObjectId,
     Properties, RegExp, RegExpFlags, Value, ViewKind,
@@ -252,8 +252,9 @@ struct Reader<'a> {
     version: u32,
     opts: &'a DecodeOptions,
     objects: Vec<Object>,
-    /// Wire object id → arena id; `None` while reserved but not yet referable.
-    id_map: Vec<Option<ObjectId>>,
+    /// Wire object id → arena index; `NOT_YET` while reserved but not yet referable (four
+    /// bytes a slot, not eight: one per object of the message).
+    id_map: Vec<u32>,
     bytes_used: usize,
     units_used: usize,
     /// Element slots dense arrays may still reserve up front (see `reserve_elements`).
@@ -279,6 +280,9 @@ struct Reader<'a> {
 
 /// Boxed inside the reader: keeps every `Result` on the hot path as small as the value it holds.
 type R<T> = Result<T, Box<DecodeError>>;
+
+/// An `id_map` slot reserved but not yet referable (an Error before its cause).
+const NOT_YET: u32 = u32::MAX;
 
 const KEY_CACHE: usize = 64;
 const KEY_CACHE_MAX_LEN: usize = 64;

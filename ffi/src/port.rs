@@ -4,11 +4,13 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use webmessaging_core::{Capacity, MessageChannel, MessageEventTarget, MessagePort, Payload};
+use webmessaging_core::{
+    Capacity, Error as CoreError, MessageChannel, MessageEventTarget, MessagePort, Payload,
+};
 
 use crate::event_loop::{take_registration, Source, Watch};
 use crate::handle::{Kind, Table};
-use crate::message::{self, wm_message};
+use crate::message::{self, wm_message, MessageObj};
 use crate::receive::{self, Receiver, Wait};
 use crate::status::*;
 use crate::value::wm_value;
@@ -42,6 +44,14 @@ impl PortObj {
 impl Receiver for PortObj {
     fn target(&self) -> &dyn MessageEventTarget {
         &self.port
+    }
+
+    fn try_take(&self) -> Result<Option<MessageObj>, CoreError> {
+        Ok(self.port.try_recv()?.map(MessageObj::from_message))
+    }
+
+    fn take(&self, timeout: Option<Duration>) -> Result<MessageObj, CoreError> {
+        Ok(MessageObj::from_message(self.port.recv(timeout)?))
     }
 }
 

@@ -63,6 +63,7 @@ impl MessageObj {
     }
 
     /// A port's message as a message, without building an event first (the receive hot path).
+    #[inline]
     pub(crate) fn from_message(m: Message) -> Self {
         if m.array_buffers.is_empty() && m.ports.is_empty() {
             return MessageObj {
@@ -80,6 +81,7 @@ impl MessageObj {
         )
     }
 
+    #[cold]
     fn with_extra(data: Vec<u8>, extra: Extra) -> Self {
         let empty = extra.array_buffers.is_empty()
             && extra.ports.is_empty()

@@ -46,6 +46,7 @@ impl Receiver for PortObj {
         &self.port
     }
 
+    #[inline]
     fn try_take(&self) -> Result<Option<MessageObj>, CoreError> {
         Ok(self.port.try_recv()?.map(MessageObj::from_message))
     }

@@ -284,17 +284,36 @@ impl<T> Table<T> {
     where
         T: Send + Sync + 'static,
     {
+        self.insert_with(move || object).map_err(|(f, _)| f)
+    }
+
+    /// Stores what `make` returns, made right into its slot (no copy of it through the stack,
+    /// whose reloads are slow), and returns its new handle. On failure `make` comes back
+    /// uncalled.
+    #[inline]
+    pub(crate) fn insert_with<F: FnOnce() -> T>(
+        &'static self,
+        make: F,
+    ) -> Result<usize, (Failure, F)>
+    where
+        T: Send + Sync + 'static,
+    {
         let index = match Stash::take(self).or_else(|| self.pop_free()) {
             Some(i) => i,
-            None => self.fresh()?,
+            None => match self.fresh() {
+                Ok(i) => i,
+                Err(f) => return Err((f, make)),
+            },
         };
-        let slot = self.slot(index as usize).ok_or_else(|| self.stale())?;
+        let Some(slot) = self.slot(index as usize) else {
+            return Err((self.stale(), make));
+        };
         // The slot came off the free stack (or is new): this thread owns it, and it is not
         // live, so no call reads `object` now.
         let state = slot.state.load(Ordering::Acquire);
         debug_assert_eq!(state & (LIVE | USERS), 0);
         // SAFETY: exclusive by the protocol of `Slot::state`.
-        unsafe { *slot.object.get() = Some(object) };
+        unsafe { *slot.object.get() = Some(make()) };
         slot.state.store(state | LIVE, Ordering::Release);
         Ok(self.encode(index, (state >> 32) as u32))
     }

@@ -114,6 +114,27 @@ pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
     Ok(MESSAGES.insert(m)? as *mut wm_message)
 }
 
+/// Issues a handle for a message of bytes only, given as the raw parts of its `Vec`: they travel
+/// in registers and the message is made right in its slot (the receive hot path).
+///
+/// # Safety
+/// `(ptr, len, cap)` are the raw parts of a `Vec<u8>` whose ownership passes here.
+#[inline]
+pub(crate) unsafe fn insert_plain(ptr: *mut u8, len: usize, cap: usize) -> Res<*mut wm_message> {
+    let make = || MessageObj {
+        // SAFETY: the caller passes the parts of a `Vec<u8>` it gave up.
+        data: unsafe { Vec::from_raw_parts(ptr, len, cap) },
+        extra: None,
+    };
+    match MESSAGES.insert_with(make) {
+        Ok(h) => Ok(h as *mut wm_message),
+        Err((f, make)) => {
+            drop(make());
+            Err(f)
+        }
+    }
+}
+
 /// A C timeout in milliseconds, read the same way by every call that takes one: negative waits
 /// without limit (`None`), 0 does not wait, positive waits up to that long.
 pub(crate) fn timeout_arg(timeout_ms: i64) -> Option<Duration> {

@@ -51,6 +51,23 @@ impl Receiver for PortObj {
         Ok(self.port.try_recv()?.map(MessageObj::from_message))
     }
 
+    #[inline]
+    fn try_take_handle(&self) -> Res<Option<*mut wm_message>> {
+        let Some(mut m) = self.port.try_recv()? else {
+            return Ok(None);
+        };
+        if m.array_buffers.capacity() != 0 || m.ports.capacity() != 0 {
+            return Ok(Some(message::insert_message(MessageObj::from_message(m))?));
+        }
+        // Bytes only: their `Vec`'s parts are read word by word and the message is made in its
+        // slot, instead of being moved whole through the stack twice.
+        let (ptr, len, cap) = (m.data.as_mut_ptr(), m.data.len(), m.data.capacity());
+        // The bytes pass to the message; the two other vectors own no memory (capacity 0).
+        std::mem::forget(m);
+        // SAFETY: the parts of the forgotten message's `Vec<u8>`.
+        unsafe { message::insert_plain(ptr, len, cap) }.map(Some)
+    }
+
     fn take(&self, timeout: Option<Duration>) -> Result<MessageObj, CoreError> {
         Ok(MessageObj::from_message(self.port.recv(timeout)?))
     }

@@ -22,6 +22,14 @@ pub(crate) trait Receiver: Send + Sync + 'static {
         Ok(self.target().try_next_event()?.map(MessageObj::from_event))
     }
 
+    /// Takes the next event without waiting as a new message handle (`None`: nothing queued).
+    fn try_take_handle(&self) -> Res<Option<*mut wm_message>> {
+        match self.try_take()? {
+            Some(m) => Ok(Some(insert_message(m)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Takes the next event, waiting up to `timeout` (`None`: without limit), as a message.
     fn take(&self, timeout: Option<Duration>) -> Result<MessageObj, CoreError> {
         Ok(MessageObj::from_event(self.target().next_event(timeout)?))
@@ -86,8 +94,8 @@ pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            match (o.try_take()?, wait) {
-                (Some(m), _) => Ok(Ok(insert_message(m)?)),
+            match (o.try_take_handle()?, wait) {
+                (Some(h), _) => Ok(Ok(h)),
                 (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
                 (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
             }

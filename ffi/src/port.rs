@@ -373,9 +373,10 @@ pub unsafe extern "C" fn wm_port_post_serialized(
         // SAFETY: the caller promises `len` readable bytes.
         let bytes = unsafe { bytes_arg(data, len, "data")? };
         if n == 0 {
-            // The hot path: no transfer list to resolve, the post runs inside the slot.
-            let payload = Payload::from(bytes);
-            return with_port(port, "port", |p| Ok(p.port.post_message(payload, &[])?));
+            // The hot path: no transfer list to resolve, the post runs inside the slot. The
+            // bytes are copied in there too, so the payload is built where it is used instead
+            // of being moved into the call (a reload that stalls on store forwarding).
+            return with_port(port, "port", |p| Ok(p.port.post_message(bytes, &[])?));
         }
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };

@@ -56,8 +56,16 @@ thread_local! {
     static MINE: Owner = const { Owner(Cell::new(ptr::null())) };
 }
 
-/// A free record, or a new one.
+/// A free record, or a new one. The fence after the take pairs with the one in `wait_unused`:
+/// either a retiring thread sees this record in use, or this thread's later checks see the
+/// retirement.
 fn take_record() -> &'static Record {
+    let rec = find_or_make_record();
+    fence(Ordering::SeqCst);
+    rec
+}
+
+fn find_or_make_record() -> &'static Record {
     let mut r = RECORDS.load(Ordering::Acquire);
     while !r.is_null() {
         // SAFETY: published records live for the whole process.
@@ -145,6 +153,25 @@ pub(crate) fn protect(addr: usize) -> Option<Hazard> {
 /// Waits until no thread's hazard names `addr`. Call it after `addr`'s slot was retired (no
 /// later check can find it live): afterwards no call is reading it and none will.
 pub(crate) fn wait_unused(addr: usize) {
+    // No other thread holds a record: none is reading, and one that takes a record from now on
+    // finds the slot retired (see `take_record`). A single-threaded program never pays the
+    // process-wide fence.
+    fence(Ordering::SeqCst);
+    let mine = MINE.try_with(|m| m.0.get()).unwrap_or(ptr::null());
+    let mut r = RECORDS.load(Ordering::Acquire);
+    let mut alone = true;
+    while !r.is_null() {
+        // SAFETY: published records live for the whole process.
+        let rec = unsafe { &*r };
+        if !ptr::eq(rec, mine) && rec.in_use.load(Ordering::SeqCst) {
+            alone = false;
+            break;
+        }
+        r = rec.next.cast_mut();
+    }
+    if alone {
+        return;
+    }
     if asymmetric() {
         membarrier::run();
     } else {

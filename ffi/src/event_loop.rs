@@ -553,7 +553,7 @@ fn drain(l: &Arc<LoopInner>, src: &Arc<dyn Source>, budget: usize) -> usize {
             l.mark_ready(src);
             return done;
         }
-        match receive::next(src.target()) {
+        match receive::next(&**src) {
             Next::Item(m) => {
                 done += 1;
                 let Ok(h) = message::insert_message(m) else {

@@ -16,10 +16,14 @@
 //! wraps after 2^32 reuses of one slot; a handle that old could alias a new one of the same kind.)
 //!
 //! A slot is one atomic word (generation, live bit, count of calls using it) beside the object.
-//! A call using a handle registers in that word with one compare-and-swap and leaves with one
-//! subtraction, with no lock and no reference-count traffic: that is the whole per-call cost of
-//! a handle. Freeing waits for the calls inside the slot to leave (they are short: `with` bodies
-//! never block and never run C code), then takes the object out. Calls that block or run C code
+//! For kinds whose handles live long (ports, loops, windows, channels, listeners) a call
+//! publishes the slot in its thread's hazard word (`crate::hazard`) and checks the word: no
+//! atomic read-modify-write at all, and a free pays one process-wide fence instead. For
+//! messages and values, freed about as often as they are used, a call registers in the word with
+//! one compare-and-swap and leaves with one subtraction (so does a call nested in another, whose
+//! thread's hazard word is taken). Either way there is no lock and no reference-count traffic.
+//! Freeing retires the slot, waits for the calls inside it to leave (they are short: `with`
+//! bodies never block and never run C code), then takes the object out. Calls that block or run C code
 //! clone the object's `Arc` (`get`) and leave the slot first, so an object stays alive until the
 //! last call using it returns even if another thread frees its handle meanwhile.
 
@@ -29,6 +33,7 @@ use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
+use crate::hazard;
 use crate::status::{Failure, Res, WM_ERR_INVALID_HANDLE};
 
 #[cfg(not(target_pointer_width = "64"))]
@@ -154,6 +159,9 @@ pub(crate) struct Table<T> {
     /// Slots ever created; guarded by `grow` for creation.
     created: AtomicU32,
     grow: Mutex<()>,
+    /// Calls use hazard words (`crate::hazard`) instead of counting themselves in the slot:
+    /// for kinds whose handles live long, since each free then pays a process-wide fence.
+    hazards: bool,
     /// The table shares `T`s between threads as its slots do (see `Slot`'s `Sync`).
     _slots: PhantomData<Slot<T>>,
 }
@@ -166,6 +174,8 @@ impl<T> Table<T> {
             free: AtomicU64::new(0),
             created: AtomicU32::new(0),
             grow: Mutex::new(()),
+            // Messages and values are freed about as often as they are used.
+            hazards: !matches!(kind, Kind::Message | Kind::Value),
             _slots: PhantomData,
         }
     }
@@ -274,17 +284,36 @@ impl<T> Table<T> {
     where
         T: Send + Sync + 'static,
     {
+        self.insert_with(move || object).map_err(|(f, _)| f)
+    }
+
+    /// Stores what `make` returns, made right into its slot (no copy of it through the stack,
+    /// whose reloads are slow), and returns its new handle. On failure `make` comes back
+    /// uncalled.
+    #[inline]
+    pub(crate) fn insert_with<F: FnOnce() -> T>(
+        &'static self,
+        make: F,
+    ) -> Result<usize, (Failure, F)>
+    where
+        T: Send + Sync + 'static,
+    {
         let index = match Stash::take(self).or_else(|| self.pop_free()) {
             Some(i) => i,
-            None => self.fresh()?,
+            None => match self.fresh() {
+                Ok(i) => i,
+                Err(f) => return Err((f, make)),
+            },
         };
-        let slot = self.slot(index as usize).ok_or_else(|| self.stale())?;
+        let Some(slot) = self.slot(index as usize) else {
+            return Err((self.stale(), make));
+        };
         // The slot came off the free stack (or is new): this thread owns it, and it is not
         // live, so no call reads `object` now.
         let state = slot.state.load(Ordering::Acquire);
         debug_assert_eq!(state & (LIVE | USERS), 0);
         // SAFETY: exclusive by the protocol of `Slot::state`.
-        unsafe { *slot.object.get() = Some(object) };
+        unsafe { *slot.object.get() = Some(make()) };
         slot.state.store(state | LIVE, Ordering::Release);
         Ok(self.encode(index, (state >> 32) as u32))
     }
@@ -295,6 +324,21 @@ impl<T> Table<T> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let live = (u64::from(generation) << 32) | LIVE;
+        if self.hazards {
+            if let Some(_hazard) = hazard::protect(slot as *const Slot<T> as usize) {
+                // Acquire: the object was written before its slot was made live.
+                if slot.state.load(Ordering::Acquire) & !USERS != live {
+                    return Err(self.stale());
+                }
+                // SAFETY: our hazard names this slot and it was live under this generation
+                // after the hazard was published: a free retires the slot first, then waits
+                // for the hazard to clear before it takes the object (`invalidate`).
+                return match unsafe { &*slot.object.get() } {
+                    Some(o) => Ok(f(o)),
+                    None => Err(self.stale()),
+                };
+            }
+        }
         let mut state = slot.state.load(Ordering::Relaxed);
         loop {
             if state & !USERS != live {
@@ -365,7 +409,13 @@ impl<T> Table<T> {
                 .state
                 .compare_exchange_weak(live, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) => return Ok(index),
+                Ok(_) => {
+                    if self.hazards {
+                        // Retired: no check finds it live any more; wait out those that did.
+                        hazard::wait_unused(slot as *const Slot<T> as usize);
+                    }
+                    return Ok(index);
+                }
                 // Calls inside (or a spurious failure): wait for them to leave.
                 Err(s) if s & !USERS == live => std::thread::yield_now(),
                 Err(_) => return Err(self.stale()),
@@ -479,6 +529,117 @@ mod tests {
         assert!(T.remove(h).is_err());
         assert_eq!(*T.remove(h2).unwrap(), 6);
         assert_eq!(T.live(), 0);
+    }
+
+    /// An object that knows its handle and whether the table gave it up.
+    struct Tracked {
+        handle: AtomicU64,
+        removed: std::sync::atomic::AtomicBool,
+        /// Calls that got inside.
+        entered: AtomicU32,
+    }
+
+    /// Two threads use whichever handle is current while this thread frees it and reuses its
+    /// slot for the next object (the generation alone tells the handles apart). A call must
+    /// see its own object, still in the table, from start to end, or fail with the stale error.
+    fn hammer(table: &'static Table<Arc<Tracked>>, rounds: usize) {
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        let current = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let (used, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let mut kept = Vec::new();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    while !stop.load(Ordering::SeqCst) {
+                        let h = current.load(Ordering::SeqCst);
+                        if h == 0 {
+                            continue;
+                        }
+                        let r = table.with(h, |o| {
+                            assert_eq!(o.handle.load(Ordering::SeqCst), h as u64, "not its object");
+                            o.entered.fetch_add(1, Ordering::SeqCst);
+                            // Stay inside a while: the free on the other thread gets its turn.
+                            std::thread::yield_now();
+                            for _ in 0..500 {
+                                std::hint::spin_loop();
+                            }
+                            assert!(!o.removed.load(Ordering::SeqCst), "used after its free");
+                            assert_eq!(o.handle.load(Ordering::SeqCst), h as u64, "slot reused");
+                        });
+                        match r {
+                            Ok(()) => used.fetch_add(1, Ordering::Relaxed),
+                            Err(e) => {
+                                assert_eq!(e.status, WM_ERR_INVALID_HANDLE);
+                                refused.fetch_add(1, Ordering::Relaxed)
+                            }
+                        };
+                        // Room for the freeing thread on a machine with few cores.
+                        std::thread::yield_now();
+                    }
+                });
+            }
+            let mut slots = std::collections::HashSet::new();
+            for _ in 0..rounds {
+                let o = Arc::new(Tracked {
+                    handle: AtomicU64::new(0),
+                    removed: AtomicBool::new(false),
+                    entered: AtomicU32::new(0),
+                });
+                let h = table.insert(Arc::clone(&o)).unwrap();
+                slots.insert(h & 0xFFFF_FFFF);
+                o.handle.store(h as u64, Ordering::SeqCst);
+                current.store(h, Ordering::SeqCst);
+                // Free it while a call is likely inside.
+                for i in 0..100_000 {
+                    if o.entered.load(Ordering::SeqCst) > 0 {
+                        break;
+                    }
+                    if i % 64 == 63 {
+                        std::thread::yield_now();
+                    }
+                    std::hint::spin_loop();
+                }
+                let out = table.remove(h).unwrap();
+                assert!(Arc::ptr_eq(&out, &o));
+                o.removed.store(true, Ordering::SeqCst);
+                // Kept alive, so a buggy late read sees the flag instead of freed memory.
+                kept.push(out);
+            }
+            stop.store(true, Ordering::SeqCst);
+            assert_eq!(slots.len(), 1, "every round reused the one slot");
+        });
+        assert!(used.load(Ordering::Relaxed) > 0);
+        assert_eq!(table.live(), 0);
+    }
+
+    #[test]
+    fn a_handle_freed_on_another_thread_is_never_used_after_its_free_hazard_kind() {
+        static T: Table<Arc<Tracked>> = Table::new(Kind::Listener);
+        assert!(T.hazards);
+        hammer(&T, 1000);
+    }
+
+    #[test]
+    fn a_handle_freed_on_another_thread_is_never_used_after_its_free_counted_kind() {
+        static T: Table<Arc<Tracked>> = Table::new(Kind::Value);
+        assert!(!T.hazards);
+        hammer(&T, 1000);
+    }
+
+    #[test]
+    fn a_call_nested_in_another_uses_the_counted_path_and_a_free_still_waits() {
+        static OUTER: Table<Arc<u32>> = Table::new(Kind::Port);
+        static INNER: Table<Arc<u32>> = Table::new(Kind::Window);
+        let (o, i) = (
+            OUTER.insert(Arc::new(1)).unwrap(),
+            INNER.insert(Arc::new(2)).unwrap(),
+        );
+        let inner_got = OUTER.with(o, |_| INNER.with(i, |v| **v)).unwrap().unwrap();
+        assert_eq!(inner_got, 2);
+        // Nothing stays counted or published: both frees return.
+        assert_eq!(*OUTER.remove(o).unwrap(), 1);
+        assert_eq!(*INNER.remove(i).unwrap(), 2);
     }
 
     #[test]

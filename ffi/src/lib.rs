@@ -23,6 +23,7 @@
 pub mod broadcast;
 pub mod event_loop;
 mod handle;
+mod hazard;
 pub mod ipc;
 pub mod json;
 pub mod limits;

@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use webmessaging_core::{MessageEvent, MessagePort, WindowProxy};
+use webmessaging_core::{Message, MessageEvent, MessagePort, WindowProxy};
 
 use crate::handle::{Kind, Table};
 use crate::port::{new_port_handle, wm_port};
@@ -23,38 +23,88 @@ pub struct wm_message {
 
 pub(crate) struct MessageObj {
     pub(crate) data: Vec<u8>,
-    pub(crate) array_buffers: Vec<Vec<u8>>,
+    /// Everything but the bytes, boxed and present only when there is something in it: a
+    /// plain port message is 32 bytes to move into its handle slot and one check to drop.
+    extra: Option<Box<Extra>>,
+}
+
+/// What a message may carry besides its bytes.
+#[derive(Default)]
+struct Extra {
+    array_buffers: Vec<Vec<u8>>,
     /// The transferred ports, moved from the event as they are. The message keeps its own
     /// reference to every port, taken or not (a decoded value refers to the same ports); the
-    /// port is dropped when the
-    /// last reference (message, handle, value) goes.
+    /// port is dropped when the last reference (message, handle, value) goes.
     ports: Vec<MessagePort>,
-    /// Which ports were taken (`wm_message_take_port`), by index; empty until the first take,
-    /// so that receiving builds nothing.
+    /// Which ports were taken (`wm_message_take_port`), by index; empty until the first take.
     taken: Mutex<Vec<bool>>,
     /// The sender's serialized origin (window and broadcast messages; `None`, read as `""`,
-    /// for ports: no allocation on the port hot path).
+    /// for ports).
     origin: Option<CString>,
     /// The sending window, for window messages (weak: it may be gone).
     source: Option<WindowProxy>,
 }
 
 impl MessageObj {
-    /// A received event as a message. A port's events have an empty origin, kept as `None`:
-    /// no allocation on the port hot path (every other origin is non-empty, `"null"` at least).
+    /// A received event as a message. A port's events have an empty origin, kept as `None`
+    /// (every other origin is non-empty, `"null"` at least).
     pub(crate) fn from_event(e: MessageEvent) -> Self {
+        let origin = (!e.origin.is_empty()).then(|| CString::new(e.origin).unwrap_or_default());
+        MessageObj::with_extra(
+            e.data,
+            Extra {
+                array_buffers: e.array_buffers,
+                ports: e.ports,
+                taken: Mutex::new(Vec::new()),
+                origin,
+                source: e.source,
+            },
+        )
+    }
+
+    /// A port's message as a message, without building an event first (the receive hot path).
+    #[inline]
+    pub(crate) fn from_message(m: Message) -> Self {
+        if m.array_buffers.is_empty() && m.ports.is_empty() {
+            return MessageObj {
+                data: m.data,
+                extra: None,
+            };
+        }
+        MessageObj::with_extra(
+            m.data,
+            Extra {
+                array_buffers: m.array_buffers,
+                ports: m.ports,
+                ..Extra::default()
+            },
+        )
+    }
+
+    #[cold]
+    fn with_extra(data: Vec<u8>, extra: Extra) -> Self {
+        let empty = extra.array_buffers.is_empty()
+            && extra.ports.is_empty()
+            && extra.origin.is_none()
+            && extra.source.is_none();
         MessageObj {
-            data: e.data,
-            array_buffers: e.array_buffers,
-            ports: e.ports,
-            taken: Mutex::new(Vec::new()),
-            origin: (!e.origin.is_empty()).then(|| CString::new(e.origin).unwrap_or_default()),
-            source: e.source,
+            data,
+            extra: (!empty).then(|| Box::new(extra)),
         }
     }
 
+    /// The transferred ports, in transfer-list order.
+    fn ports(&self) -> &[MessagePort] {
+        self.extra.as_ref().map_or(&[], |e| &e.ports)
+    }
+
     pub(crate) fn port_clones(&self) -> Vec<MessagePort> {
-        self.ports.clone()
+        self.ports().to_vec()
+    }
+
+    /// The transferred ArrayBuffers' contents, in transfer-list order.
+    pub(crate) fn array_buffers(&self) -> &[Vec<u8>] {
+        self.extra.as_ref().map_or(&[], |e| &e.array_buffers)
     }
 }
 
@@ -62,6 +112,27 @@ pub(crate) static MESSAGES: Table<MessageObj> = Table::new(Kind::Message);
 
 pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
     Ok(MESSAGES.insert(m)? as *mut wm_message)
+}
+
+/// Issues a handle for a message of bytes only, given as the raw parts of its `Vec`: they travel
+/// in registers and the message is made right in its slot (the receive hot path).
+///
+/// # Safety
+/// `(ptr, len, cap)` are the raw parts of a `Vec<u8>` whose ownership passes here.
+#[inline]
+pub(crate) unsafe fn insert_plain(ptr: *mut u8, len: usize, cap: usize) -> Res<*mut wm_message> {
+    let make = || MessageObj {
+        // SAFETY: the caller passes the parts of a `Vec<u8>` it gave up.
+        data: unsafe { Vec::from_raw_parts(ptr, len, cap) },
+        extra: None,
+    };
+    match MESSAGES.insert_with(make) {
+        Ok(h) => Ok(h as *mut wm_message),
+        Err((f, make)) => {
+            drop(make());
+            Err(f)
+        }
+    }
 }
 
 /// A C timeout in milliseconds, read the same way by every call that takes one: negative waits
@@ -98,7 +169,7 @@ pub unsafe extern "C" fn wm_message_port_count(
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            let n = m.ports.len();
+            let n = m.ports().len();
             // SAFETY: checked non-null; the caller promises it is writable.
             unsafe { out.write(n) };
             Ok(())
@@ -129,14 +200,17 @@ pub unsafe extern "C" fn wm_message_take_port(
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            let n = m.ports.len();
-            let port = m.ports.get(i).ok_or_else(|| {
-                Failure::invalid(format!(
-                    "port index {i} is out of range (the message has {n})"
-                ))
-            })?;
+            let n = m.ports().len();
+            let (port, extra) = match (m.ports().get(i), &m.extra) {
+                (Some(p), Some(e)) => (p, e),
+                _ => {
+                    return Err(Failure::invalid(format!(
+                        "port index {i} is out of range (the message has {n})"
+                    )))
+                }
+            };
             {
-                let mut taken = m.taken.lock();
+                let mut taken = extra.taken.lock();
                 taken.resize(n, false);
                 if std::mem::replace(&mut taken[i], true) {
                     return Err(Failure::new(
@@ -278,8 +352,9 @@ pub unsafe extern "C" fn wm_message_origin(
             // table keeps alive until `wm_message_free`.
             unsafe {
                 *out = m
-                    .origin
-                    .as_deref()
+                    .extra
+                    .as_ref()
+                    .and_then(|e| e.origin.as_deref())
                     .map_or(c"".as_ptr(), std::ffi::CStr::as_ptr)
             };
             Ok(())
@@ -307,8 +382,9 @@ pub unsafe extern "C" fn wm_message_source(
                 return Err(Failure::null("out"));
             }
             let w = m
-                .source
+                .extra
                 .as_ref()
+                .and_then(|e| e.source.as_ref())
                 .and_then(WindowProxy::window)
                 .ok_or_else(|| {
                     Failure::new(

@@ -4,11 +4,13 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use webmessaging_core::{Capacity, MessageChannel, MessageEventTarget, MessagePort, Payload};
+use webmessaging_core::{
+    Capacity, Error as CoreError, MessageChannel, MessageEventTarget, MessagePort, Payload,
+};
 
 use crate::event_loop::{take_registration, Source, Watch};
 use crate::handle::{Kind, Table};
-use crate::message::{self, wm_message};
+use crate::message::{self, wm_message, MessageObj};
 use crate::receive::{self, Receiver, Wait};
 use crate::status::*;
 use crate::value::wm_value;
@@ -42,6 +44,32 @@ impl PortObj {
 impl Receiver for PortObj {
     fn target(&self) -> &dyn MessageEventTarget {
         &self.port
+    }
+
+    #[inline]
+    fn try_take(&self) -> Result<Option<MessageObj>, CoreError> {
+        Ok(self.port.try_recv()?.map(MessageObj::from_message))
+    }
+
+    #[inline]
+    fn try_take_handle(&self) -> Res<Option<*mut wm_message>> {
+        let Some(mut m) = self.port.try_recv()? else {
+            return Ok(None);
+        };
+        if m.array_buffers.capacity() != 0 || m.ports.capacity() != 0 {
+            return Ok(Some(message::insert_message(MessageObj::from_message(m))?));
+        }
+        // Bytes only: their `Vec`'s parts are read word by word and the message is made in its
+        // slot, instead of being moved whole through the stack twice.
+        let (ptr, len, cap) = (m.data.as_mut_ptr(), m.data.len(), m.data.capacity());
+        // The bytes pass to the message; the two other vectors own no memory (capacity 0).
+        std::mem::forget(m);
+        // SAFETY: the parts of the forgotten message's `Vec<u8>`.
+        unsafe { message::insert_plain(ptr, len, cap) }.map(Some)
+    }
+
+    fn take(&self, timeout: Option<Duration>) -> Result<MessageObj, CoreError> {
+        Ok(MessageObj::from_message(self.port.recv(timeout)?))
     }
 }
 
@@ -345,9 +373,10 @@ pub unsafe extern "C" fn wm_port_post_serialized(
         // SAFETY: the caller promises `len` readable bytes.
         let bytes = unsafe { bytes_arg(data, len, "data")? };
         if n == 0 {
-            // The hot path: no transfer list to resolve, the post runs inside the slot.
-            let payload = Payload::from(bytes);
-            return with_port(port, "port", |p| Ok(p.port.post_message(payload, &[])?));
+            // The hot path: no transfer list to resolve, the post runs inside the slot. The
+            // bytes are copied in there too, so the payload is built where it is used instead
+            // of being moved into the call (a reload that stalls on store forwarding).
+            return with_port(port, "port", |p| Ok(p.port.post_message(bytes, &[])?));
         }
         // SAFETY: forwarded caller promise about `transfer`.
         let t = unsafe { transfer_arg(transfer, n)? };

@@ -3,6 +3,7 @@
 //! `wm_*_try_recv` / `wm_*_recv` exports and for `wm_loop_dispatch` alike.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use webmessaging_core::{CloseNotice, Error as CoreError, MessageEventTarget};
 
@@ -14,6 +15,25 @@ use crate::status::*;
 pub(crate) trait Receiver: Send + Sync + 'static {
     /// The core receiver behind the handle.
     fn target(&self) -> &dyn MessageEventTarget;
+
+    /// Takes the next event without waiting, as a message. A receiver whose events carry
+    /// nothing but a core message (a port) builds it without the event in between.
+    fn try_take(&self) -> Result<Option<MessageObj>, CoreError> {
+        Ok(self.target().try_next_event()?.map(MessageObj::from_event))
+    }
+
+    /// Takes the next event without waiting as a new message handle (`None`: nothing queued).
+    fn try_take_handle(&self) -> Res<Option<*mut wm_message>> {
+        match self.try_take()? {
+            Some(m) => Ok(Some(insert_message(m)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes the next event, waiting up to `timeout` (`None`: without limit), as a message.
+    fn take(&self, timeout: Option<Duration>) -> Result<MessageObj, CoreError> {
+        Ok(MessageObj::from_event(self.target().next_event(timeout)?))
+    }
 }
 
 /// What one look at a receiver found.
@@ -26,9 +46,9 @@ pub(crate) enum Next {
 }
 
 /// Takes the next event without waiting, as the loop's drain does.
-pub(crate) fn next(target: &dyn MessageEventTarget) -> Next {
-    match target.try_next_event() {
-        Ok(Some(e)) => Next::Item(MessageObj::from_event(e)),
+pub(crate) fn next<R: Receiver + ?Sized>(receiver: &R) -> Next {
+    match receiver.try_take() {
+        Ok(Some(m)) => Next::Item(m),
         Ok(None) => Next::Empty,
         Err(CoreError::Closed(notice)) => Next::End(Some(notice)),
         Err(_) => Next::End(None),
@@ -74,17 +94,15 @@ pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
             if out.is_null() {
                 return Err(Failure::null("out"));
             }
-            match (o.target().try_next_event()?, wait) {
-                (Some(e), _) => Ok(Ok(insert_message(MessageObj::from_event(e))?)),
+            match (o.try_take_handle()?, wait) {
+                (Some(h), _) => Ok(Ok(h)),
                 (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
                 (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
             }
         })??;
         let h = match (got, wait) {
             (Ok(h), _) => h,
-            (Err(o), Wait::Ms(ms)) => insert_message(MessageObj::from_event(
-                o.target().next_event(timeout_arg(ms))?,
-            ))?,
+            (Err(o), Wait::Ms(ms)) => insert_message(o.take(timeout_arg(ms))?)?,
             (Err(_), Wait::No(empty)) => return Err(Failure::new(WM_ERR_EMPTY, empty)),
         };
         // SAFETY: checked non-null above; the caller promises it is writable.

@@ -1,5 +1,5 @@
 /* Threads: ports handed across threads, 4 threads posting while a fifth closes, a handle freed
- * while other threads use it, blocking receives woken by close. */
+ * while other threads use it (and its slot reused), blocking receives woken by close. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <sched.h>
@@ -235,6 +235,81 @@ static void handle_freed_while_other_threads_use_it(void) {
   }
 }
 
+/* ---- a freed port's slot, reused by new ports, never answers to the old handle ---- */
+
+static const uint8_t WIRE_42[] = {0xff, 0x0f, 0x49, 0x54};
+
+typedef struct {
+  wm_port *stale; /* freed by the main thread while this thread uses it */
+  atomic_int *started;
+  int ok, invalid, other, ok_after_invalid;
+} reuser_arg;
+
+static void *reuser(void *p) {
+  reuser_arg *u = p;
+  /* The two fast paths: a post without a transfer list and a non-blocking receive. */
+  for (long i = 0; i < 50000000 && u->invalid < 2000; i++) {
+    wm_status s = (i & 1) ? wm_port_post_serialized(u->stale, WIRE_42, sizeof WIRE_42, NULL, 0)
+                          : wm_port_try_recv(u->stale, &(wm_message *){NULL});
+    if (s == WM_OK || s == WM_ERR_EMPTY) {
+      if (u->ok++ == 0) atomic_fetch_add(u->started, 1);
+      if (u->invalid) u->ok_after_invalid++;
+    } else if (s == WM_ERR_INVALID_HANDLE) {
+      u->invalid++;
+    } else {
+      u->other++;
+    }
+    if (u->invalid) sched_yield(); /* room for the main thread to make new ports */
+  }
+  return NULL;
+}
+
+static void freed_port_slot_reused_while_other_threads_use_the_old_handle(void) {
+  int rounds = scaled(10);
+  for (int round = 0; round < rounds; round++) {
+    wm_port *a, *b;
+    CHECK_OK(wm_channel_new(&a, &b));
+    atomic_int started = 0;
+    pthread_t th[2];
+    reuser_arg ua[2];
+    for (int i = 0; i < 2; i++) {
+      ua[i] = (reuser_arg){.stale = b, .started = &started};
+      REQUIRE(pthread_create(&th[i], NULL, reuser, &ua[i]) == 0);
+    }
+    SPIN_UNTIL(atomic_load(&started) >= 2);
+    CHECK_OK(wm_port_free(b));
+    CHECK_OK(wm_port_free(a));
+    /* New channels take the freed slots (under new generations) while the old handle is in
+     * use: nothing sent through the old handle may reach them, nothing queued there may be
+     * taken through it. */
+    enum { NEW = 8 };
+    wm_port *c[NEW], *d[NEW];
+    int reused = 0;
+    for (int i = 0; i < NEW; i++) {
+      CHECK_OK(wm_channel_new(&c[i], &d[i]));
+      CHECK_OK(wm_port_post_serialized(d[i], WIRE_42, sizeof WIRE_42, NULL, 0));
+      uintptr_t low = (uintptr_t)b & 0xFFFFFFFFu;
+      reused += ((uintptr_t)c[i] & 0xFFFFFFFFu) == low || ((uintptr_t)d[i] & 0xFFFFFFFFu) == low;
+    }
+    CHECK(reused > 0);
+    for (int i = 0; i < 2; i++) {
+      pthread_join(th[i], NULL);
+      CHECK(ua[i].other == 0);
+      CHECK(ua[i].ok_after_invalid == 0); /* once invalid, always invalid */
+      CHECK(ua[i].invalid == 2000);
+    }
+    for (int i = 0; i < NEW; i++) {
+      wm_message *m;
+      CHECK_STATUS(wm_port_try_recv(d[i], &m), WM_ERR_EMPTY); /* no post landed here */
+      CHECK_OK(wm_port_try_recv(c[i], &m));                  /* its own message is still there */
+      wm_message_free(m);
+      CHECK_STATUS(wm_port_try_recv(c[i], &m), WM_ERR_EMPTY);
+      wm_port_free(c[i]);
+      wm_port_free(d[i]);
+    }
+  }
+}
+
 /* ---- a blocked receive is woken by close on another thread ---- */
 
 static void *blocked_recv(void *p) {
@@ -455,6 +530,7 @@ int main(void) {
   RUN(port_transferred_across_threads);
   RUN(four_threads_post_while_a_fifth_closes);
   RUN(handle_freed_while_other_threads_use_it);
+  RUN(freed_port_slot_reused_while_other_threads_use_the_old_handle);
   RUN(close_wakes_a_blocked_receiver);
   RUN(loop_dispatch_while_four_threads_post_and_a_fifth_closes);
   RUN(value_graphs_merge_safely_across_threads);

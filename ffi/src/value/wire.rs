@@ -126,7 +126,7 @@ pub(crate) fn decode_message(m: &MessageObj) -> Res<Graph> {
         &m.data,
         &DecodeOptions::default(),
         &m.port_clones(),
-        m.array_buffers.clone(),
+        m.array_buffers().to_vec(),
     )
     .map_err(|e| Failure::new(WM_ERR_DECODE, format!("DecodeError: {e}")))
 }

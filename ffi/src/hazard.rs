@@ -191,23 +191,19 @@ pub(crate) fn wait_unused(addr: usize) {
 
 #[cfg(target_os = "linux")]
 mod membarrier {
-    const CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
-    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+    use rustix::thread::{membarrier, MembarrierCommand};
 
     /// Registers the process for private expedited membarriers; whether that worked.
     pub(super) fn register() -> bool {
-        // SAFETY: a system call with integer arguments only.
-        unsafe { libc::syscall(libc::SYS_membarrier, CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 }
+        membarrier(MembarrierCommand::RegisterPrivateExpedited).is_ok()
     }
 
     /// A full fence on every CPU running a thread of this process.
     pub(super) fn run() {
-        // SAFETY: a system call with integer arguments only.
-        let r = unsafe { libc::syscall(libc::SYS_membarrier, CMD_PRIVATE_EXPEDITED, 0, 0) };
         // It fails only for an unregistered process, and `register` succeeded before any
         // reader relied on it; EINTR is not among its errors. Should it ever fail anyway, the
         // fence below still orders this side, and the retirement stays a retirement.
-        if r != 0 {
+        if membarrier(MembarrierCommand::PrivateExpedited).is_err() {
             std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         }
     }

@@ -351,12 +351,12 @@ fn two_receivers_racing_a_poster_take_each_message_once() {
     });
 }
 
-/// The lock-free post path against a close from another thread, with the receiver blocked:
+/// Posts against a close of the sending port from another thread, with the receiver blocked:
 /// every post the queue admitted arrives, in order, before the one close record, and a post
 /// the close refused is counted as dropped (never delivered after the record, never lost while
 /// counted as sent).
 #[test]
-fn lock_free_post_racing_close_lands_before_the_record_or_is_dropped() {
+fn post_racing_the_senders_close_lands_before_the_record_or_is_dropped() {
     model(|| {
         let (a, b) = MessageChannel::new().into_ports();
         let a2 = a.clone();

@@ -157,6 +157,15 @@ fn latency(mut all: Vec<Duration>) -> (f64, f64) {
     (us(percentile(&all, 0.50)), us(percentile(&all, 0.99)))
 }
 
+/// Nanoseconds per call of `step`, over `MESSAGES` calls.
+fn ns_per_message(mut step: impl FnMut()) -> f64 {
+    let t = Instant::now();
+    for _ in 0..MESSAGES {
+        step();
+    }
+    t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64
+}
+
 fn main() {
     // `cargo bench` passes `--bench`. `-- profile-post` runs only our one-way workload, for
     // `perf record` to see the post path without the peers' samples.
@@ -172,28 +181,16 @@ fn main() {
         let (mut ours, mut theirs) = ((f64::MAX, f64::MAX), (f64::MAX, f64::MAX));
         for _ in 0..RUNS {
             let (tx, rx) = MessageChannel::new().into_ports();
-            let t = Instant::now();
-            for _ in 0..MESSAGES {
-                tx.post_message(vec![7u8; PAYLOAD], &[]).expect("post");
-            }
-            let post = t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64;
-            let t = Instant::now();
-            for _ in 0..MESSAGES {
+            let post = ns_per_message(|| tx.post_message(vec![7u8; PAYLOAD], &[]).expect("post"));
+            let recv = ns_per_message(|| {
                 std::hint::black_box(rx.try_recv().expect("recv"));
-            }
-            let recv = t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64;
+            });
             ours = (ours.0.min(post), ours.1.min(recv));
             let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-            let t = Instant::now();
-            for _ in 0..MESSAGES {
-                tx.send(vec![7u8; PAYLOAD]).expect("send");
-            }
-            let post = t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64;
-            let t = Instant::now();
-            for _ in 0..MESSAGES {
+            let post = ns_per_message(|| tx.send(vec![7u8; PAYLOAD]).expect("send"));
+            let recv = ns_per_message(|| {
                 std::hint::black_box(rx.try_recv().expect("recv"));
-            }
-            let recv = t.elapsed().as_secs_f64() * 1e9 / MESSAGES as f64;
+            });
             theirs = (theirs.0.min(post), theirs.1.min(recv));
         }
         println!("ns/post ours {:.1} crossbeam {:.1}", ours.0, theirs.0);

@@ -56,8 +56,13 @@ pub struct Payload {
 
 impl Payload {
     fn byte_len(&self) -> usize {
-        self.data.len() + self.array_buffers.iter().map(Vec::len).sum::<usize>()
+        byte_len(&self.data, &self.array_buffers)
     }
+}
+
+/// Payload bytes as capacity counts them: the serialized value plus its transferred buffers.
+fn byte_len(data: &[u8], array_buffers: &[Vec<u8>]) -> usize {
+    data.len() + array_buffers.iter().map(Vec::len).sum::<usize>()
 }
 
 impl From<Vec<u8>> for Payload {
@@ -172,11 +177,8 @@ impl Envelope {
 
     /// Payload bytes, for capacity accounting.
     pub(crate) fn byte_len(&self) -> usize {
-        let buffers = self
-            .extras
-            .as_deref()
-            .map_or(0, |x| x.array_buffers.iter().map(Vec::len).sum::<usize>());
-        self.data.len() + buffers
+        let buffers = self.extras.as_deref().map_or(&[][..], |x| &x.array_buffers);
+        byte_len(&self.data, buffers)
     }
 }
 

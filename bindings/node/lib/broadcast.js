@@ -10,7 +10,7 @@ const {
   native, ETP, kNewListener, kRemoveListener, kClosed, kRefed, kDone, kListening, kWake,
 } = require('./shared.js');
 const { domException, nativeError } = require('./errors.js');
-const { live, broadcastIds, track, updateHold, setRef } = require('./lifetime.js');
+const { live, track, updateHold, setRef } = require('./lifetime.js');
 const { serializeChecked } = require('./values.js');
 const { MessageEvent } = require('./event.js');
 const { drainEvents } = require('./drain.js');
@@ -36,7 +36,6 @@ class BroadcastChannel extends EventTarget {
     this[kDone] = false;
     this[kListening] = false;
     track(nb.id, this);
-    broadcastIds.add(nb.id);
     setRef(this, true);
   }
 
@@ -71,7 +70,6 @@ class BroadcastChannel extends EventTarget {
     setRef(this, false);
     updateHold(this);
     live.delete(this[kBroadcastId]);
-    broadcastIds.delete(this[kBroadcastId]);
     native.broadcastClose(this[kBroadcastId]);
   }
 

@@ -6,13 +6,11 @@
 const { native, kRefed, kDone, kClosing, kListening } = require('./shared.js');
 
 const live = new Map(); // id -> WeakRef<MessagePort | BroadcastChannel | Window>
-const broadcastIds = new Set(); // ids in `live` that are BroadcastChannels
 // A collected object's id leaves `live` (its native half closes itself; see src/port.rs), so a
 // program that drops channels without close() does not grow the map.
 const forgetOnCollect = new FinalizationRegistry((id) => {
   const ref = live.get(id);
   if (ref !== undefined && ref.deref() === undefined) live.delete(id);
-  broadcastIds.delete(id);
 });
 function track(id, obj) {
   live.set(id, new WeakRef(obj));
@@ -61,4 +59,4 @@ function beginClosing(port) {
   updateHold(port);
 }
 
-Object.assign(module.exports, { live, broadcastIds, track, held, updateHold, envRef, setRef, beginClosing });
+Object.assign(module.exports, { live, track, held, updateHold, envRef, setRef, beginClosing });

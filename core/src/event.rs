@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::buffer::ArrayBufferContents;
 use crate::port::MessagePort;
 use crate::window::WindowProxy;
 
@@ -44,7 +45,7 @@ pub struct MessageEvent {
     /// The serialized value (empty on `messageerror`).
     pub data: Vec<u8>,
     /// Contents of transferred ArrayBuffers, in transfer-list order.
-    pub array_buffers: Vec<Vec<u8>>,
+    pub array_buffers: Vec<ArrayBufferContents>,
     /// The sender's origin, ASCII-serialized: `"https://a.test"`, or `"null"` when the sender's
     /// origin is opaque (R-WIN-12, R-EV-6). It comes from the sending `Window` or channel, never
     /// from a string the sender supplied; receivers should compare it with the origins they

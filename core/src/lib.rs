@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod broadcast;
+mod buffer;
 mod channel;
 pub mod clone;
 mod close;
@@ -59,6 +60,7 @@ mod sync;
 mod window;
 
 pub use broadcast::{live_broadcast_channels, BroadcastChannel};
+pub use buffer::{ArrayBufferContents, ForeignBuffer};
 pub use channel::MessageChannel;
 pub use close::{CloseNotice, CloseReason};
 pub use error::{Error, Result};

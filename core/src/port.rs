@@ -26,6 +26,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize};
 use std::time::{Duration, Instant};
 
+use crate::buffer::ArrayBufferContents;
 use crate::close::{CloseNotice, CloseReason};
 use crate::error::{Error, Result};
 use crate::queue::{Admission, Capacity, Notifier, Popped, Queue, QueueMetrics};
@@ -51,7 +52,7 @@ pub struct Payload {
     /// The serialized value (the wire format of `crate::clone`).
     pub data: Vec<u8>,
     /// Contents of transferred ArrayBuffers, in transfer-list order.
-    pub array_buffers: Vec<Vec<u8>>,
+    pub array_buffers: Vec<ArrayBufferContents>,
 }
 
 impl Payload {
@@ -61,8 +62,8 @@ impl Payload {
 }
 
 /// Payload bytes as capacity counts them: the serialized value plus its transferred buffers.
-fn byte_len(data: &[u8], array_buffers: &[Vec<u8>]) -> usize {
-    data.len() + array_buffers.iter().map(Vec::len).sum::<usize>()
+fn byte_len(data: &[u8], array_buffers: &[ArrayBufferContents]) -> usize {
+    data.len() + array_buffers.iter().map(|b| b.len()).sum::<usize>()
 }
 
 impl From<Vec<u8>> for Payload {
@@ -92,7 +93,7 @@ pub struct Message {
     /// The serialized value.
     pub data: Vec<u8>,
     /// Contents of transferred ArrayBuffers, in transfer-list order.
-    pub array_buffers: Vec<Vec<u8>>,
+    pub array_buffers: Vec<ArrayBufferContents>,
     /// Transferred ports, in transfer-list order, as new handles owned by the receiver. They
     /// start disabled (R-CH-28) and stay entangled with their old peers (R-CH-25).
     pub ports: Vec<MessagePort>,
@@ -129,7 +130,7 @@ pub(crate) struct Envelope {
 
 /// What an [`Envelope`] transfers, when it transfers anything.
 struct Extras {
-    array_buffers: Vec<Vec<u8>>,
+    array_buffers: Vec<ArrayBufferContents>,
     ports: Vec<OwnedMailbox>,
 }
 

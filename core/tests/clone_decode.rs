@@ -418,7 +418,7 @@ fn transfer_table_entries_are_checked_and_used_once() {
     let e = decode_transfer(b"\xff\x0f\x74\x00", &opts, &ports, vec![]).unwrap_err();
     assert!(e.message.contains("transfer table"), "{e}");
     let twice = b"\xff\x0f\x41\x02\x74\x00\x74\x00\x24\x00\x02";
-    let e = decode_transfer(twice, &opts, &ports, vec![vec![1]]).unwrap_err();
+    let e = decode_transfer(twice, &opts, &ports, vec![vec![1].into()]).unwrap_err();
     assert!(e.message.contains("twice"), "{e}");
     let twice = b"\xff\x0f\x41\x02\x5c\x00\x5c\x00\x24\x00\x02";
     let e = decode_transfer(twice, &opts, &ports, vec![]).unwrap_err();

@@ -88,7 +88,7 @@ fn garbage_inputs_decode_or_fail_cleanly_within_limits() {
     let vectors = clone_common::load();
     let donors: Vec<Vec<u8>> = vectors.iter().map(|v| v.bytes.clone()).collect();
     let (ports, _far) = clone_common::port_table(2);
-    let transfer_buffers = vec![vec![1, 2, 3, 4], vec![5; 8]];
+    let transfer_buffers = [vec![1, 2, 3, 4], vec![5; 8]];
     let tight = DecodeOptions {
         limits: Limits {
             max_depth: 64,
@@ -118,7 +118,12 @@ fn garbage_inputs_decode_or_fail_cleanly_within_limits() {
             mutate(&mut rng, &mut bytes, &donors);
         }
         let opts = &option_sets[i % option_sets.len()];
-        let decoded_or = decode_transfer(&bytes, opts, &ports, transfer_buffers.clone());
+        let decoded_or = decode_transfer(
+            &bytes,
+            opts,
+            &ports,
+            transfer_buffers.iter().cloned().map(Into::into).collect(),
+        );
         // The sender's check on foreign bytes says exactly what the reader says.
         let lens: Vec<usize> = transfer_buffers.iter().map(Vec::len).collect();
         assert_eq!(
@@ -154,10 +159,15 @@ fn garbage_inputs_decode_or_fail_cleanly_within_limits() {
                     limits: relaxed,
                     ..DecodeOptions::default()
                 };
-                let g2 = decode_transfer(&again, &lenient, &ports, transfer_buffers.clone())
-                    .unwrap_or_else(|e| {
-                        panic!("mutation {i}: re-encoded bytes do not decode: {e}\n{again:02x?}")
-                    });
+                let g2 = decode_transfer(
+                    &again,
+                    &lenient,
+                    &ports,
+                    transfer_buffers.iter().cloned().map(Into::into).collect(),
+                )
+                .unwrap_or_else(|e| {
+                    panic!("mutation {i}: re-encoded bytes do not decode: {e}\n{again:02x?}")
+                });
                 assert!(
                     g.equivalent(&g2, true),
                     "mutation {i}: round trip changed the value\n{bytes:02x?}"
@@ -192,7 +202,7 @@ fn every_truncation_of_every_vector_fails_cleanly() {
                 &v.bytes[..cut],
                 &v.options(),
                 &ports,
-                v.transfer_buffers.clone(),
+                v.transfer_buffers.iter().cloned().map(Into::into).collect(),
             ) {
                 Ok(_) if v.bytes[cut] == b'V' => {}
                 Ok(g) => panic!("{}: prefix of {cut} bytes decoded to {g:?}", v.name),

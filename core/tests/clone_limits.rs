@@ -130,7 +130,7 @@ fn validate_checks_foreign_bytes_with_only_the_sizes_of_what_they_transfer() {
             &bytes,
             &options,
             &vec![port.clone(); ports],
-            vec![vec![0; 2]; lens.len()],
+            (0..lens.len()).map(|_| vec![0; 2].into()).collect(),
         )
         .map(drop);
         let got = validate(&bytes, &options, ports, &lens);

@@ -373,7 +373,7 @@ fn the_writer_refuses_exactly_what_the_reader_refuses() {
             };
             let bytes = encode_with(&g, &relaxed_options, &transfer).unwrap();
             let buffers = match (transfer.is_empty(), g.get(ObjectId(0))) {
-                (false, Some(Object::ArrayBuffer(b))) => vec![b.data.clone()],
+                (false, Some(Object::ArrayBuffer(b))) => vec![b.data.clone().into()],
                 _ => Vec::new(),
             };
             let read = decode_transfer(&bytes, &decode_options, &[], buffers);

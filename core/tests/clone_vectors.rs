@@ -45,8 +45,12 @@ fn golden_vectors_decode_to_the_described_graph_and_reencode_byte_identically() 
         if let Err(e) = validate(&v.bytes, &v.options(), v.ports, &lens) {
             failures.push(format!("{}: validate refused it: {e}", v.name));
         }
-        let got = match decode_transfer(&v.bytes, &v.options(), &ports, v.transfer_buffers.clone())
-        {
+        let got = match decode_transfer(
+            &v.bytes,
+            &v.options(),
+            &ports,
+            v.transfer_buffers.iter().cloned().map(Into::into).collect(),
+        ) {
             Ok(g) => g,
             Err(e) => {
                 failures.push(format!("{}: decode failed: {e}", v.name));

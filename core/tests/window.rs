@@ -370,7 +370,7 @@ fn r_win_15_last_event_id_empty_and_data_cloned() {
     let target = window("https://t.test");
     let payload = webmessaging_core::Payload {
         data: vec![0xff, 0x0f, 0x22, 0x01, b'x'],
-        array_buffers: vec![vec![1, 2, 3]],
+        array_buffers: vec![vec![1, 2, 3].into()],
     };
     ok(target.post_message(payload.clone(), "*", &[], &sender));
     let e = recv(&target);

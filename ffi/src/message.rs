@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use webmessaging_core::{Message, MessageEvent, MessagePort, WindowProxy};
+use webmessaging_core::{ArrayBufferContents, Message, MessageEvent, MessagePort, WindowProxy};
 
 use crate::handle::{Kind, Table};
 use crate::port::{new_port_handle, wm_port};
@@ -31,7 +31,7 @@ pub(crate) struct MessageObj {
 /// What a message may carry besides its bytes.
 #[derive(Default)]
 struct Extra {
-    array_buffers: Vec<Vec<u8>>,
+    array_buffers: Vec<ArrayBufferContents>,
     /// The transferred ports, moved from the event as they are. The message keeps its own
     /// reference to every port, taken or not (a decoded value refers to the same ports); the
     /// port is dropped when the last reference (message, handle, value) goes.
@@ -103,7 +103,7 @@ impl MessageObj {
     }
 
     /// The transferred ArrayBuffers' contents, in transfer-list order.
-    pub(crate) fn array_buffers(&self) -> &[Vec<u8>] {
+    pub(crate) fn array_buffers(&self) -> &[ArrayBufferContents] {
         self.extra.as_ref().map_or(&[], |e| &e.array_buffers)
     }
 }

@@ -188,7 +188,7 @@ fn ours_ab(port: &MessagePort, n: usize) -> f64 {
         port.post_message(
             Payload {
                 data: b"ab".to_vec(),
-                array_buffers: vec![b],
+                array_buffers: vec![b.into()],
             },
             &[],
         )

@@ -138,7 +138,12 @@ fn large_messages_and_array_buffers() {
         .post_message(
             Payload {
                 data: b"buffers".to_vec(),
-                array_buffers: vec![small.clone(), big.clone(), Vec::new(), mid.clone()],
+                array_buffers: vec![
+                    small.clone().into(),
+                    big.clone().into(),
+                    Vec::new().into(),
+                    mid.clone().into(),
+                ],
             },
             &[],
         )

@@ -168,7 +168,7 @@ fn streamer(ctl: &Ctl, n: u64, mut rng: Rng, ports: Vec<MessagePort>) {
         for s in i..stop {
             let payload = Payload {
                 data: seq(s),
-                array_buffers: big(s).into_iter().collect(),
+                array_buffers: big(s).into_iter().map(Into::into).collect(),
             };
             if let Err(e) = d.post_message(payload, &[]) {
                 ctl.fail(&format!("post {s}: {e:?}"));

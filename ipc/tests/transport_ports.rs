@@ -336,7 +336,7 @@ fn a_backlog_holding_ports_and_a_memfd_buffer_moves_with_its_port_twice() {
     a2.post_message(
         webmessaging_core::Payload {
             data: b"outer".to_vec(),
-            array_buffers: vec![buffer.clone()],
+            array_buffers: vec![buffer.clone().into()],
         },
         &[b1],
     )

@@ -198,7 +198,7 @@ fn extra<'e>(
     } else {
         let mut abs = env.create_array(0)?;
         for b in event.array_buffers {
-            abs.insert(ArrayBuffer::from_data(env, b)?)?;
+            abs.insert(ArrayBuffer::from_data(env, b.into_vec())?)?;
         }
         entry.set(2, abs)?;
     }

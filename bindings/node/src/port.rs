@@ -228,7 +228,7 @@ impl Handle {
         let mut array_buffers = Vec::new();
         if let Some(bufs) = &buffers {
             for b in bufs {
-                array_buffers.push(b.to_vec());
+                array_buffers.push(b.to_vec().into());
             }
         }
         let Some(me) = self.port() else {
@@ -437,7 +437,7 @@ pub fn port_requeue(
             array_buffers: buffers
                 .unwrap_or_default()
                 .iter()
-                .map(|b| b.to_vec())
+                .map(|b| b.to_vec().into())
                 .collect(),
             ports,
         });

@@ -424,7 +424,8 @@ pub(crate) fn decode_message<'py>(
             return Ok((value, PyTuple::empty(py)));
         }
     }
-    let input_len = message.data.len() + message.array_buffers.iter().map(Vec::len).sum::<usize>();
+    let input_len =
+        message.data.len() + message.array_buffers.iter().map(|b| b.len()).sum::<usize>();
     // Reading the bytes touches no Python object: let other threads run meanwhile.
     let received = py.detach(|| clone::deserialize_message(message, &decode_options(false)));
     let received = match received {

@@ -96,7 +96,7 @@ pub fn serialize_with_transfer(graph: &mut Graph, transfer: &[Transferable]) -> 
         .filter_map(|id| match graph.objects_mut().get_mut(id.index()) {
             Some(Object::ArrayBuffer(b)) => {
                 b.detached = true;
-                Some(std::mem::take(&mut b.data))
+                Some(std::mem::take(&mut b.data).into())
             }
             _ => None,
         })

@@ -83,7 +83,7 @@ impl PortOut {
 pub(crate) fn is_plain(m: &Message) -> bool {
     m.ports.is_empty()
         && m.array_buffers.len() < 64
-        && m.data.len() + m.array_buffers.iter().map(Vec::len).sum::<usize>() < MEMFD_MIN
+        && m.data.len() + m.array_buffers.iter().map(|b| b.len()).sum::<usize>() < MEMFD_MIN
 }
 
 /// Encodes a message that [`is_plain`] accepted (inline blobs only: it cannot fail).
@@ -112,7 +112,7 @@ pub(crate) fn send(r: &mut Reactor, out: &mut OutBuf, m: Message) -> Result<(), 
     let data = OutBlob::new(data, &mut budget)?;
     let buffers = array_buffers
         .into_iter()
-        .map(|b| OutBlob::new(b, &mut budget))
+        .map(|b| OutBlob::new(b.into_vec(), &mut budget))
         .collect::<Result<Vec<_>, _>>()?;
     let mut outs = Vec::with_capacity(ports.len());
     for p in ports {
@@ -292,7 +292,7 @@ pub(crate) fn receive(
     let array_buffers = m
         .array_buffers
         .iter()
-        .map(|b| blob_in(b, &mut fds))
+        .map(|b| blob_in(b, &mut fds).map(Into::into))
         .collect::<Result<Vec<_>, _>>()?;
     let mut ports = Vec::with_capacity(m.ports.len());
     for e in &m.ports {

@@ -13,6 +13,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use webmessaging_core::clone::{JsBigInt, Limits};
+use webmessaging_core::ArrayBufferContents;
 
 use super::encode::Bail;
 use super::wire;
@@ -26,7 +27,7 @@ struct Reader<'a, 'py> {
     data: &'a [u8],
     pos: usize,
     /// Buffers that travel beside the bytes (`t` + index); each may be read once.
-    buffers: &'a [Vec<u8>],
+    buffers: &'a [ArrayBufferContents],
     used: Vec<bool>,
     /// Every object read so far, by wire id (for `^`).
     objects: Vec<Bound<'py, PyAny>>,
@@ -43,10 +44,10 @@ struct Reader<'a, 'py> {
 pub(crate) fn read<'py>(
     py: Python<'py>,
     data: &[u8],
-    buffers: &[Vec<u8>],
+    buffers: &[ArrayBufferContents],
 ) -> PyResult<R<Bound<'py, PyAny>>> {
     // The core reader counts transferred buffers as objects and bytes up front.
-    let moved: usize = buffers.iter().map(Vec::len).sum();
+    let moved: usize = buffers.iter().map(|b| b.len()).sum();
     let mut r = Reader {
         py,
         t: convert::types(py)?,

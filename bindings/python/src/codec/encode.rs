@@ -126,7 +126,7 @@ pub(crate) fn write(value: &Bound<'_, PyAny>, move_large: bool) -> PyResult<Resu
     } else {
         value
             .py()
-            .detach(|| slices.iter().map(|d| d.to_vec()).collect())
+            .detach(|| slices.iter().map(|d| d.to_vec().into()).collect())
     };
     Ok(Ok(Payload {
         data: w.buf,

@@ -22,7 +22,7 @@ use super::value::{
     Properties, RegExp, RegExpFlags, Value, ViewKind,
 };
 use super::wire::*;
-use crate::MessagePort;
+use crate::{ArrayBufferContents, MessagePort};
 
 mod containers;
 mod dedup;
@@ -152,14 +152,14 @@ pub fn decode_transfer(
     bytes: &[u8],
     options: &DecodeOptions,
     ports: &[MessagePort],
-    array_buffers: Vec<Vec<u8>>,
+    array_buffers: Vec<ArrayBufferContents>,
 ) -> Result<Graph, DecodeError> {
     let table = Table {
         ports: ports
             .iter()
             .map(|p| Some(Object::MessagePort(p.clone())))
             .collect(),
-        buffer_lens: array_buffers.iter().map(Vec::len).collect(),
+        buffer_lens: array_buffers.iter().map(|b| b.len()).collect(),
         buffers: array_buffers,
     };
     read(bytes, options, table).map_err(|e| *e)
@@ -184,7 +184,9 @@ pub fn validate(
             .map(|_| Some(Object::Object(Vec::new())))
             .collect(),
         buffer_lens: array_buffer_lens.to_vec(),
-        buffers: vec![Vec::new(); array_buffer_lens.len()],
+        buffers: (0..array_buffer_lens.len())
+            .map(|_| Vec::new().into())
+            .collect(),
     };
     read(bytes, options, table).map(drop).map_err(|e| *e)
 }
@@ -194,7 +196,7 @@ struct Table {
     /// The object each `\ i` becomes (taken at its first mention).
     ports: Vec<Option<Object>>,
     /// Transferred buffers' contents (empty when only validating) and their true lengths.
-    buffers: Vec<Vec<u8>>,
+    buffers: Vec<ArrayBufferContents>,
     buffer_lens: Vec<usize>,
 }
 
@@ -225,7 +227,7 @@ fn read(bytes: &[u8], options: &DecodeOptions, table: Table) -> R<Graph> {
     };
     for (data, &len) in buffers.into_iter().zip(&buffer_lens) {
         r.charge_bytes(len)?;
-        r.alloc(Object::ArrayBuffer(ArrayBuffer::new(data)))?;
+        r.alloc(Object::ArrayBuffer(ArrayBuffer::new(data.into_vec())))?;
     }
     r.buffer_lens = buffer_lens;
     r.header()?;

@@ -540,20 +540,18 @@ impl Reactor {
                 Ok(ReadEnd::Eof) => {
                     ended = self.parse(&mut b);
                     if ended.is_none() {
-                        ended = Some(if b.inbuf.unread().is_empty() {
-                            Ended::Lost
-                        } else {
-                            Ended::Protocol("the connection ended inside a frame".into())
-                        });
+                        ended = Some(lost_or_cut(&b));
                     }
                 }
                 Err(e) => {
                     ended = self.parse(&mut b);
                     if ended.is_none() {
+                        // A peer that closes with our bytes unread resets the connection
+                        // instead of ending it: a cut frame is still the peer's fault.
                         ended = Some(if e.kind() == std::io::ErrorKind::Other {
                             Ended::Protocol(e.to_string())
                         } else {
-                            Ended::Lost
+                            lost_or_cut(&b)
                         });
                     }
                 }
@@ -784,4 +782,14 @@ pub(crate) struct TakenBridge {
     pub(crate) writing: bool,
     pub(crate) inbuf: InBuf,
     pub(crate) hello_received: bool,
+}
+
+/// How a connection that stopped delivering bytes ended: cleanly between frames (`Lost`), or
+/// inside one, which is the peer's protocol error.
+fn lost_or_cut(b: &Bridge) -> Ended {
+    if b.inbuf.unread().is_empty() {
+        Ended::Lost
+    } else {
+        Ended::Protocol("the connection ended inside a frame".into())
+    }
 }

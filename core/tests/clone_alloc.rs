@@ -114,3 +114,11 @@ fn a_value_is_three_words_and_a_property_six() {
     let prop = size_of::<(webmessaging_core::clone::JsString, Value)>();
     assert!(prop <= 48, "a property is {prop} bytes");
 }
+
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn an_object_is_eight_words() {
+    // A decoded graph is an array of these: the rare large variants (Error) are boxed.
+    let size = size_of::<webmessaging_core::clone::Object>();
+    assert!(size <= 64, "Object is {size} bytes");
+}

@@ -213,13 +213,13 @@ fn random_graph(seed: u64) -> Graph {
                     .map(|i| Value::Number(f64::from(i)))
                     .collect(),
             ),
-            12 => Object::Error(ErrorObject {
+            12 => Object::Error(Box::new(ErrorObject {
                 name: [ErrorName::Error, ErrorName::TypeError, ErrorName::UriError]
                     [rng.random_range(0..3)],
                 message: rng.random_bool(0.7).then(|| string(&mut rng)),
                 stack: rng.random_bool(0.5).then(|| string(&mut rng)),
                 cause: rng.random_bool(0.5).then(|| value(&mut rng, total)),
-            }),
+            })),
             _ => Object::Map(vec![(
                 Value::Object(ObjectId(rng.random_range(0..total))),
                 value(&mut rng, total),

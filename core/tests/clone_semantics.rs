@@ -221,7 +221,7 @@ fn r_sc_23_error_names_are_the_seven_natives() {
             stack: Some(format!("{name}: m").as_str().into()),
             cause: None,
         };
-        g.root = g.add(Object::Error(e)).into();
+        g.root = g.add(Object::Error(Box::new(e))).into();
         let c = clone_of(g);
         assert!(matches!(root(&c), Object::Error(e) if e.name.as_str() == name));
     }

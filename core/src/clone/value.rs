@@ -176,8 +176,9 @@ pub enum Object {
     Map(Vec<(Value, Value)>),
     /// A Set, in insertion order (R-SC-21).
     Set(Vec<Value>),
-    /// An Error (R-SC-23..27).
-    Error(ErrorObject),
+    /// An Error (R-SC-23..27). Boxed: errors are rare, and every object is as large as the
+    /// largest variant (64 bytes instead of 80 per object of a decoded graph).
+    Error(Box<ErrorObject>),
     /// A MessagePort. It is transferable, not serializable: it must be in the transfer list
     /// (R-CH-15, R-SC-41).
     MessagePort(MessagePort),

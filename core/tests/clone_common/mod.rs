@@ -176,12 +176,12 @@ pub fn build(desc: &Json, transfer_buffers: &[Vec<u8>], ports: &[MessagePort]) -
                     properties: props(&o["props"]),
                 })
             }
-            "Error" => Object::Error(ErrorObject {
+            "Error" => Object::Error(Box::new(ErrorObject {
                 name: ErrorName::from_name(o["name"].as_str().unwrap()),
                 message: o.get("message").map(string),
                 stack: o.get("stack").map(string),
                 cause: o.get("cause").map(value),
-            }),
+            })),
             "Boolean" => Object::BooleanObject(o["v"].as_bool().unwrap()),
             "Number" => Object::NumberObject(number(o["v"].as_str().unwrap())),
             "BigInt" => Object::BigIntObject(o["v"].as_str().unwrap().parse().unwrap()),

@@ -269,7 +269,7 @@ pub unsafe extern "C" fn wm_value_new_error(
             stack: None,
             cause: None,
         };
-        out_handle!(out, new_object(Object::Error(e)))
+        out_handle!(out, new_object(Object::Error(Box::new(e))))
     })
 }
 

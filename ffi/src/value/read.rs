@@ -404,7 +404,7 @@ pub unsafe extern "C" fn wm_value_get_error(
     guard(here!(), || {
         let v = value_arg(value, "value")?;
         let e = with_graph(&v, |g, val| match g.get(val.as_object()?) {
-            Some(Object::Error(e)) => Some(e.clone()),
+            Some(Object::Error(e)) => Some((**e).clone()),
             _ => None,
         })
         .ok_or_else(|| wrong_type("an Error"))?;

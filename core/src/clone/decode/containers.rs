@@ -267,7 +267,7 @@ impl<'a> Reader<'a> {
             HOST_OBJECT => self.host_object()?,
             ERROR => {
                 // The id is taken now but the error is referable only once its cause starts.
-                let id = self.alloc(Object::Error(ErrorObject::default()))?;
+                let id = self.alloc(Object::Error(Box::default()))?;
                 let wire_id = self.id_map.len();
                 self.id_map.push(NOT_YET);
                 let frame = Frame::Error {
@@ -723,7 +723,7 @@ impl<'a> Reader<'a> {
                 if let Some(slot) = self.id_map.get_mut(wire_id) {
                     *slot = id.0;
                 }
-                (id, Object::Error(error))
+                (id, Object::Error(Box::new(error)))
             }
         };
         self.set(id, obj);

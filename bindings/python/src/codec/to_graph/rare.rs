@@ -231,7 +231,7 @@ impl<'py> Encoder<'_, 'py> {
     /// An exception as a JS Error: name, message, stack and cause.
     fn error(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Value> {
         let py = self.py;
-        let id = self.new_object(obj, Object::Error(ErrorObject::default()))?;
+        let id = self.new_object(obj, Object::Error(Box::default()))?;
         let parts = self.t.error_to_js.call1(py, (obj,))?;
         let (name, message, stack, has_cause, cause): (
             String,
@@ -259,7 +259,7 @@ impl<'py> Encoder<'_, 'py> {
             self.keep.push(cause.clone());
             error.cause = Some(self.value(&cause)?);
         }
-        self.set(id, Object::Error(error));
+        self.set(id, Object::Error(Box::new(error)));
         Ok(Value::Object(id))
     }
 }

@@ -12,7 +12,8 @@
 // BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names),
 // BENCH_PKG (the package directory to measure; default bindings/node), BENCH_CPU=1 (a
 // diagnostic: also the same-thread rows' CPU time per message, which a shared, busy machine
-// disturbs far less than wall-clock rates).
+// disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in goes first in the first
+// run, for runs of a single round that are then interleaved).
 const path = require('path');
 const { Worker } = require('worker_threads');
 const builtin = require('worker_threads');
@@ -26,6 +27,7 @@ const RTT = Number(process.env.BENCH_RTT || 2000);
 const CHANNELS = Number(process.env.BENCH_CHANNELS || 5000);
 const ONLY = new RegExp(process.env.BENCH_ONLY || '.');
 const CPU = process.env.BENCH_CPU === '1';
+const FLIP = process.env.BENCH_FLIP === '1' ? 1 : 0;
 
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 const apiOf = (kind) => (kind === 'ours' ? ours : builtin);
@@ -155,7 +157,7 @@ async function main() {
   async function measure(fn) {
     const out = { ours: [], builtin: [] };
     for (let r = 0; r < RUNS; r++) {
-      for (const kind of r % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) out[kind].push(await fn(kind));
+      for (const kind of (r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) out[kind].push(await fn(kind));
     }
     return out;
   }

@@ -27,6 +27,20 @@ function clearMemo() {
  * bytes are not there (too large, or V8 must write them); `takeEncoded` then gives them.
  */
 function encodeFast(value) {
+  // A Smi (int32, not -0) at the top: `I` + zigzag varint, as writeNumber writes it, without
+  // the encoder's set-up and reset.
+  if (typeof value === 'number' && (value | 0) === value && (value !== 0 || 1 / value > 0)) {
+    memoValue = NONE;
+    let z = ((value << 1) ^ (value >> 31)) >>> 0;
+    let p = 3;
+    scratch[2] = 0x49;
+    while (z >= 0x80) {
+      scratch[p++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    scratch[p++] = z;
+    return p;
+  }
   if (memoValue === value) return -1;
   memoValue = NONE;
   const n = encode(value, undefined, undefined);

@@ -10,7 +10,10 @@
 // Environment: BENCH_RUNS (default 5), BENCH_N (messages per throughput run, default 50,000),
 // BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips, default 2,000),
 // BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names),
-// BENCH_PKG (the package directory to measure; default bindings/node).
+// BENCH_PKG (the package directory to measure; default bindings/node), BENCH_CPU=1 (a
+// diagnostic: also the same-thread rows' CPU time per message, which a shared, busy machine
+// disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in goes first in the first
+// run, for runs of a single round that are then interleaved).
 const path = require('path');
 const { Worker } = require('worker_threads');
 const builtin = require('worker_threads');
@@ -23,6 +26,8 @@ const BIG = Number(process.env.BENCH_BIG || 100);
 const RTT = Number(process.env.BENCH_RTT || 2000);
 const CHANNELS = Number(process.env.BENCH_CHANNELS || 5000);
 const ONLY = new RegExp(process.env.BENCH_ONLY || '.');
+const CPU = process.env.BENCH_CPU === '1';
+const FLIP = process.env.BENCH_FLIP === '1' ? 1 : 0;
 
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 const apiOf = (kind) => (kind === 'ours' ? ours : builtin);
@@ -34,12 +39,16 @@ function sameThread(kind, make) {
   return new Promise((resolve) => {
     const { port1, port2 } = new (apiOf(kind).MessageChannel)();
     let n = 0;
+    const c0 = process.cpuUsage();
     const t0 = now();
     port2.on('message', () => {
       if (++n === N) {
         const ms = now() - t0;
+        const c = process.cpuUsage(c0);
         port1.close();
-        resolve(N / (ms / 1000));
+        const rate = N / (ms / 1000);
+        // ns of CPU (this process, user + system) per message
+        resolve(CPU ? { rate, cpu: ((c.user + c.system) * 1000) / N } : rate);
       }
     });
     for (let i = 0; i < N; i++) port1.postMessage(make(i));
@@ -148,7 +157,7 @@ async function main() {
   async function measure(fn) {
     const out = { ours: [], builtin: [] };
     for (let r = 0; r < RUNS; r++) {
-      for (const kind of r % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) out[kind].push(await fn(kind));
+      for (const kind of (r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) out[kind].push(await fn(kind));
     }
     return out;
   }
@@ -162,7 +171,13 @@ async function main() {
   async function throughputRow(name, fn) {
     if (!ONLY.test(name)) return;
     const m = await measure(fn);
-    push(name, 'msg/s', m.ours, m.builtin, 'higher');
+    if (!CPU) {
+      push(name, 'msg/s', m.ours, m.builtin, 'higher');
+      return;
+    }
+    push(name, 'msg/s', m.ours.map((x) => x.rate), m.builtin.map((x) => x.rate), 'higher');
+    push(`${name}, CPU per message`, 'ns', m.ours.map((x) => x.cpu), m.builtin.map((x) => x.cpu),
+         'lower');
   }
   // Several one-way rows share one worker per implementation and run.
   async function workerRows(specs) {

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backing;
 pub mod batch;
 pub mod broadcast;
 pub mod drain;

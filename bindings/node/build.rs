@@ -3,7 +3,7 @@
 //!
 //! The headers ship with Node: `<dir of the node binary>/../include/node` for an official
 //! build, `/usr/include/node` for Debian's `nodejs`. `WEBMESSAGING_NODE_INCLUDE` names the
-//! directory explicitly, and `NODE` the node binary to ask. Without headers the addon is built
+//! directory explicitly, and `NODE` (or npm's `npm_node_execpath`) the node binary to ask. Without headers the addon is built
 //! without the shim and transferred buffers are copied (a loud warning says so).
 //!
 //! The shim's object is linked into the cdylib only (`cargo:rustc-link-arg-cdylib`): its V8
@@ -18,6 +18,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/backing.cc");
     println!("cargo:rerun-if-env-changed=WEBMESSAGING_NODE_INCLUDE");
     println!("cargo:rerun-if-env-changed=NODE");
+    println!("cargo:rerun-if-env-changed=npm_node_execpath");
     let Some(include) = node_include() else {
         println!(
             "cargo:warning=webmessaging-node: Node's V8 headers (v8.h) were not found (set \
@@ -58,7 +59,10 @@ fn node_include() -> Option<PathBuf> {
         let dir = PathBuf::from(dir);
         return has_v8(&dir).then_some(dir);
     }
-    let node = std::env::var_os("NODE").unwrap_or_else(|| "node".into());
+    // npm names the node running it (`npm install ./bindings/node` runs build.js, then us).
+    let node = std::env::var_os("NODE")
+        .or_else(|| std::env::var_os("npm_node_execpath"))
+        .unwrap_or_else(|| "node".into());
     let exec = Command::new(node)
         .args(["-p", "process.execPath"])
         .output()

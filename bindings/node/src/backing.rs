@@ -19,8 +19,6 @@ use napi::sys;
 use napi_derive::napi;
 use webmessaging_core as wm;
 
-use crate::js_error;
-
 /// How transferred ArrayBuffers cross: `"move"` (the V8 shim is built in) or `"copy"`.
 #[cfg(wm_v8_shim)]
 pub const TRANSFER_MODE: &str = "move";
@@ -142,10 +140,10 @@ fn take_one(i: usize, b: &ArrayBuffer) -> Result<wm::ArrayBufferContents> {
             len,
         }))),
         shim::RESIZABLE => Ok(b.to_vec().into()),
-        shim::NOT_BUFFER => Err(js_error(wm::Error::DataCloneError(format!(
+        shim::NOT_BUFFER => Err(crate::js_error(wm::Error::DataCloneError(format!(
             "ArrayBuffer {i} of the transfer list is detached"
         )))),
-        shim::UNDETACHABLE => Err(js_error(wm::Error::DataCloneError(format!(
+        shim::UNDETACHABLE => Err(crate::js_error(wm::Error::DataCloneError(format!(
             "ArrayBuffer {i} of the transfer list cannot be detached (a WebAssembly.Memory's \
              buffer?)"
         )))),

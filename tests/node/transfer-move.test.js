@@ -119,6 +119,37 @@ test('main -> worker and back: the bytes, the worker\'s write, and detached send
   port1.close();
 });
 
+test('buffers made in a worker outlive it in the main thread (their memory is not the worker\'s to free)', async () => {
+  const { port1, port2 } = new wm.MessageChannel();
+  const { Worker } = require('node:worker_threads');
+  const w = new Worker(`
+    const wm = require(${JSON.stringify(PKG)});
+    const port = wm.importPort(require('node:worker_threads').workerData);
+    for (let k = 0; k < 8; k++) {
+      const u8 = new Uint8Array(${MiB});
+      for (let i = 0; i < u8.length; i++) u8[i] = (i * 31 + k) & 255;
+      port.postMessage(u8, [u8.buffer]);
+    }
+    port.close();`, { eval: true, workerData: wm.exportPort(port2) });
+  assert.strictEqual(await new Promise((resolve) => w.once('exit', resolve)), 0);
+  // The worker is gone, with its isolate and its environment; its buffers are ours now.
+  const got = [];
+  for (let m; (m = wm.receiveMessageOnPort(port1)) !== undefined;) got.push(m.message);
+  assert.strictEqual(got.length, 8);
+  got.forEach((u8, k) => {
+    assert.deepStrictEqual(u8, pattern(MiB, k));
+    u8.fill(k);
+  });
+  // And on to another thread (Node's own port), after the worker that made them.
+  const node = new (require('node:worker_threads').MessageChannel)();
+  node.port1.postMessage(got[3], [got[3].buffer]);
+  const moved = require('node:worker_threads').receiveMessageOnPort(node.port2).message;
+  assert.strictEqual(got[3].byteLength, 0);
+  assert.deepStrictEqual(moved, new Uint8Array(MiB).fill(3));
+  node.port1.close();
+  port1.close();
+});
+
 // The peak RSS of a child moving a 128 MiB buffer: a copy would add its size.
 test('nothing is copied: moving 128 MiB (same thread, then to a worker and back) leaves the peak RSS flat', async (t) => {
   const got = await child(`

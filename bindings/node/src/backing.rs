@@ -124,6 +124,21 @@ pub(crate) fn take(buffers: &[ArrayBuffer]) -> Result<Vec<wm::ArrayBufferContent
     for (i, b) in buffers.iter().enumerate() {
         out.push(take_one(i, b)?);
     }
+    // One store in two places would be memory two receivers write at once. lib/errors.js
+    // refuses a buffer listed twice; this holds whoever calls.
+    if out.len() > 1 {
+        let mut at: Vec<usize> = out
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| c.as_ptr() as usize)
+            .collect();
+        at.sort_unstable();
+        if at.windows(2).any(|w| w[0] == w[1]) {
+            return Err(crate::js_error(wm::Error::DataCloneError(
+                "Transfer list contains duplicate ArrayBuffer".into(),
+            )));
+        }
+    }
     Ok(out)
 }
 

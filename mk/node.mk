@@ -8,7 +8,7 @@ NODE ?= node
 NODE_TARGET_DIR := $(ROOT)/target/node
 NODE_ADDON := $(ROOT)/bindings/node/webmessaging.node
 NODE_SOURCES := $(shell find $(ROOT)/bindings/node/src $(ROOT)/core/src $(ROOT)/ipc/src -type f) \
-	$(ROOT)/bindings/node/Cargo.toml $(ROOT)/core/Cargo.toml $(ROOT)/ipc/Cargo.toml
+	$(ROOT)/bindings/node/Cargo.toml $(ROOT)/bindings/node/build.rs $(ROOT)/core/Cargo.toml $(ROOT)/ipc/Cargo.toml
 
 .PHONY: build-node test-node demo-node bench-node bench-node-ipc bench-node-codec node-check
 TEST_TARGETS += test-node

@@ -29,10 +29,12 @@ native.setScratch(scratch);
 const recvScratch = Buffer.allocUnsafeSlow(64 * 1024);
 native.setRecvScratch(recvScratch);
 // A large ArrayBuffer in a message that came alone is adopted (an ArrayBuffer over the received
-// bytes, moved, not copied) instead of copied out. Such a buffer is external memory, which Node
-// marks untransferable: Node 20's own ports then clone it when it is in their transferList,
-// but Node 21+ throw a DataCloneError, so there it is copied out as before.
-if (Number(process.versions.node.split('.')[0]) <= 20) {
+// bytes, moved, not copied) instead of copied out. With the addon's V8 shim (arrayBufferTransfer
+// 'move') its memory is an ordinary backing store that any port can transfer. Without it, it is
+// a Node-API external buffer, which Node marks untransferable: Node 20's own ports then clone it
+// when it is in their transferList, but Node 21+ throw a DataCloneError, so there it is copied
+// out as before.
+if (native.arrayBufferTransfer() === 'move' || Number(process.versions.node.split('.')[0]) <= 20) {
   require('../codec/decode.js').setAdopter(native.adoptBytes, native.adoptUndo);
 }
 

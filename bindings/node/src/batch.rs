@@ -127,11 +127,6 @@ unsafe extern "C" fn drop_lone(_env: sys::napi_env, _data: *mut c_void, hint: *m
     });
 }
 
-unsafe extern "C" fn drop_adopted(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: `hint` is the Box<Arc<Received>> leaked in `adopt_bytes`, finalized once.
-    drop(unsafe { Box::from_raw(hint.cast::<Arc<Received>>()) });
-}
-
 /// One message's bytes as an external Buffer (moved, not copied), registered so that JS can
 /// adopt the ArrayBuffer payloads in it without copying them ([`adopt_bytes`]). Where external
 /// buffers are not allowed, a copy (not registered: JS then copies the payloads).
@@ -228,25 +223,16 @@ pub fn adopt_bytes<'e>(
         over,
     });
     drop(adopted);
-    let hint = Box::into_raw(Box::new(received.clone()));
-    let mut out = std::ptr::null_mut();
-    // SAFETY: the range stays valid while the Arc in `hint` lives (until `drop_adopted`).
-    let status = unsafe {
-        sys::napi_create_external_arraybuffer(
-            env.raw(),
-            received.ptr.add(start).cast(),
-            length,
-            Some(drop_adopted),
-            hint.cast(),
-            &mut out,
-        )
-    };
-    if status != sys::Status::napi_ok {
-        // SAFETY: not handed to Node.
-        drop(unsafe { Box::from_raw(hint) });
+    // Owned by its own Arc of the message (a backing store whose release may come on any
+    // thread), so that it can be transferred on like any other ArrayBuffer.
+    // SAFETY: the range lies within the message and stays valid while that Arc lives; no
+    // other adopted range overlaps it (see above).
+    let made =
+        unsafe { crate::backing::external(env, received.ptr.add(start), length, received.clone()) };
+    let Ok(out) = made else {
         undo(&received);
         return Ok(None);
-    }
+    };
     // SAFETY: `out` is a live value of this env.
     Ok(Some(unsafe { Unknown::from_raw_unchecked(env.raw(), out) }))
 }

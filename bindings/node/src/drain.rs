@@ -198,7 +198,9 @@ fn extra<'e>(
     } else {
         let mut abs = env.create_array(0)?;
         for b in event.array_buffers {
-            abs.insert(ArrayBuffer::from_data(env, b.into_vec())?)?;
+            let ab = crate::backing::into_js(env, b)?;
+            // SAFETY: `ab` is a live value of this env.
+            abs.insert(unsafe { Unknown::from_raw_unchecked(env.raw(), ab) })?;
         }
         entry.set(2, abs)?;
     }

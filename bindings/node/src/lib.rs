@@ -5,8 +5,9 @@
 //! lives in `index.js` and `lib/`; this crate only moves bytes, ports and wake-ups:
 //!
 //! Modules: [`env`] (wake-up, lifetime, cleanup), [`port`], [`ipc`] (cross-process ports),
-//! [`broadcast`], [`window`], [`drain`] (the one drain, over the core's `MessageEventTarget`)
-//! and [`batch`] (the layout a drain hands to JS).
+//! [`broadcast`], [`window`], [`drain`] (the one drain, over the core's `MessageEventTarget`),
+//! [`batch`] (the layout a drain hands to JS) and [`backing`] (transferred ArrayBuffers move
+//! their V8 backing stores).
 //!
 //! - [`port::NativePort`] wraps one core [`webmessaging_core::MessagePort`]. `post` takes the serialized
 //!   value (V8 wire format, written on the JS side by `v8.Serializer`), the transferred ports and
@@ -31,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backing;
 pub mod batch;
 pub mod broadcast;
 pub mod drain;

@@ -15,6 +15,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 use webmessaging_core as wm;
 
+use crate::backing;
 use crate::env::{current_env, EnvShared, SCRATCH};
 use crate::{check, js_error, NEXT_PORT_ID};
 
@@ -198,8 +199,8 @@ impl Handle {
     }
 
     /// Posts the first `len` bytes of `data` (serialized) with the ports and ArrayBuffers they
-    /// transfer (in the order of their `\`/`t` indices); transferred ArrayBuffers are copied out
-    /// and detached. Returns whether the post doomed the channel (the peer was in `ports`).
+    /// transfer (in the order of their `\`/`t` indices); transferred ArrayBuffers give their
+    /// backing stores to the message (see [`backing`]) and are detached. Returns whether the post doomed the channel (the peer was in `ports`).
     fn post(
         &self,
         data: BufferSlice,
@@ -225,12 +226,11 @@ impl Handle {
                 v
             }
         };
-        let mut array_buffers = Vec::new();
-        if let Some(bufs) = &buffers {
-            for b in bufs {
-                array_buffers.push(b.to_vec().into());
-            }
-        }
+        // Their backing stores, taken in O(1) (nothing is detached unless the post succeeds).
+        let array_buffers = match &buffers {
+            Some(bufs) => backing::take(bufs)?,
+            None => Vec::new(),
+        };
         let Some(me) = self.port() else {
             // A transferred or exported handle: the post goes nowhere (like a closed port).
             return Ok(false);
@@ -252,9 +252,7 @@ impl Handle {
         // Posting the peer through its own channel ("doomed") disentangles us at once.
         let doomed = was_entangled && !me.is_entangled();
         if let Some(bufs) = buffers {
-            for b in bufs {
-                b.detach()?;
-            }
+            backing::detach(bufs)?;
         }
         if let Some(list) = ports {
             for np in list {
@@ -408,6 +406,7 @@ pub fn port_requeue(
     }
     let mut messages = Vec::with_capacity(carried.len());
     let mut emptied = Vec::new();
+    let mut carried_buffers = Vec::new();
     for (k, extra) in carried.into_iter().enumerate() {
         let (start, stop) = (ranges[2 * k] as usize, ranges[2 * k + 1] as usize);
         let Some(bytes) = data.get(start..stop) else {
@@ -432,19 +431,21 @@ pub fn port_requeue(
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let buffers = buffers.unwrap_or_default();
         messages.push(wm::Message {
             data: bytes.to_vec(),
-            array_buffers: buffers
-                .unwrap_or_default()
-                .iter()
-                .map(|b| b.to_vec().into())
-                .collect(),
+            array_buffers: backing::take(&buffers)?,
             ports,
         });
+        // JS never showed these to anyone: their stores ride in the queue again.
+        carried_buffers.push(buffers);
         emptied.extend(handles);
     }
     while let Some(m) = messages.pop() {
         port.requeue_front(m).map_err(js_error)?;
+    }
+    for buffers in carried_buffers {
+        backing::detach(buffers)?;
     }
     // The ports now ride in the queue again; their native objects hold detached handles.
     for h in emptied {

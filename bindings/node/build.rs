@@ -27,6 +27,17 @@ fn main() {
         );
         return;
     };
+    // V8's C++ ABI changes between Node majors: the addon uses the shim only under the major
+    // whose headers it was built with (src/backing.rs checks at load time).
+    let Some(major) = node_major(&include) else {
+        println!(
+            "cargo:warning=webmessaging-node: no NODE_MAJOR_VERSION in {}/node_version.h; \
+             building WITHOUT the V8 shim: transferred ArrayBuffers will be copied, not moved",
+            include.display()
+        );
+        return;
+    };
+    println!("cargo:rustc-env=WM_SHIM_NODE_MAJOR={major}");
     let objects = cc::Build::new()
         .cpp(true)
         .std("c++17")
@@ -78,4 +89,13 @@ fn node_include() -> Option<PathBuf> {
     candidates.push(PathBuf::from("/usr/include/node"));
     candidates.push(PathBuf::from("/usr/local/include/node"));
     candidates.into_iter().find(|d| has_v8(d))
+}
+
+/// The Node major version whose headers are in `include`.
+fn node_major(include: &Path) -> Option<u32> {
+    let header = std::fs::read_to_string(include.join("node_version.h")).ok()?;
+    header.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("#define NODE_MAJOR_VERSION")?;
+        rest.trim().parse().ok()
+    })
 }

@@ -5,7 +5,7 @@
 //! bytes owned by Rust (from C, Python, another process) become an ArrayBuffer over that very
 //! memory. Node-API cannot take an ArrayBuffer's memory, so the moves go through a small V8
 //! shim (`backing.cc`, built by build.rs when Node's headers are found). Without it, a transfer
-//! copies the bytes out as before ([`TRANSFER_MODE`] says which).
+//! copies the bytes out as before (`arrayBufferTransfer()` says which).
 //!
 //! A limit: an ArrayBuffer another addon made over its own memory
 //! (`napi_create_external_arraybuffer`) moves like any other, while Node 20's own ports clone
@@ -13,24 +13,55 @@
 //! a receiver on another thread still holds it. The package's own buffers are not like that.
 
 use std::ffi::c_void;
+use std::sync::OnceLock;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 use webmessaging_core as wm;
 
-/// How transferred ArrayBuffers cross: `"move"` (the V8 shim is built in) or `"copy"`.
-#[cfg(wm_v8_shim)]
-pub const TRANSFER_MODE: &str = "move";
-/// How transferred ArrayBuffers cross: `"move"` (the V8 shim is built in) or `"copy"`.
-#[cfg(not(wm_v8_shim))]
-pub const TRANSFER_MODE: &str = "copy";
+/// Whether the V8 shim is in use in this process: it was built in, and this is the Node major
+/// version whose headers it was compiled against (V8's C++ ABI is not stable across majors).
+/// Decided by [`check_node`] when the package loads; until then, and otherwise, buffers are
+/// copied.
+static SHIM_ACTIVE: OnceLock<bool> = OnceLock::new();
 
-/// How transferred ArrayBuffers cross in this build: `"move"` or `"copy"` (built without Node's
-/// headers). For the tests.
+fn shim_active() -> bool {
+    SHIM_ACTIVE.get() == Some(&true)
+}
+
+/// Decides once per process whether the shim may be used here (see [`SHIM_ACTIVE`]).
+pub(crate) fn check_node(env: &Env) {
+    SHIM_ACTIVE.get_or_init(|| {
+        #[cfg(wm_v8_shim)]
+        {
+            let built: Option<u32> = env!("WM_SHIM_NODE_MAJOR").parse().ok();
+            let mut version: *const sys::napi_node_version = std::ptr::null();
+            // SAFETY: a plain Node-API call on the env's thread; Node owns the returned struct.
+            let status = unsafe { sys::napi_get_node_version(env.raw(), &mut version) };
+            // SAFETY: non-null on success, valid for the process's lifetime.
+            status == sys::Status::napi_ok
+                && !version.is_null()
+                && built == Some(unsafe { (*version).major })
+        }
+        #[cfg(not(wm_v8_shim))]
+        {
+            let _ = env;
+            false
+        }
+    });
+}
+
+/// How transferred ArrayBuffers cross in this process: `"move"`, or `"copy"` (built without
+/// Node's headers, or running under another Node major than they came from). For the tests.
 #[napi]
-pub fn array_buffer_transfer() -> &'static str {
-    TRANSFER_MODE
+pub fn array_buffer_transfer(env: Env) -> &'static str {
+    check_node(&env);
+    if shim_active() {
+        "move"
+    } else {
+        "copy"
+    }
 }
 
 #[cfg(wm_v8_shim)]
@@ -144,6 +175,9 @@ pub(crate) fn take(buffers: &[ArrayBuffer]) -> Result<Vec<wm::ArrayBufferContent
 
 #[cfg(wm_v8_shim)]
 fn take_one(i: usize, b: &ArrayBuffer) -> Result<wm::ArrayBufferContents> {
+    if !shim_active() {
+        return Ok(b.to_vec().into());
+    }
     let (mut holder, mut data, mut len) = (std::ptr::null_mut(), std::ptr::null_mut(), 0usize);
     // SAFETY: `b` is a live ArrayBuffer of the current env; we are in a napi callback on its
     // thread (see backing.cc).
@@ -229,7 +263,7 @@ pub(crate) unsafe fn external<T: Send + 'static>(
     }
     let owner = Box::into_raw(Box::new(owner)).cast::<c_void>();
     #[cfg(wm_v8_shim)]
-    {
+    if shim_active() {
         // SAFETY: see the function's contract; `free::<T>` takes the Box back once, on
         // whichever thread releases the store (T is Send).
         out = unsafe { shim::wm_backing_external(data.cast(), len, free::<T>, owner) };
@@ -238,31 +272,28 @@ pub(crate) unsafe fn external<T: Send + 'static>(
             drop(unsafe { Box::from_raw(owner.cast::<T>()) });
             return Err(Error::new(Status::GenericFailure, "no current isolate"));
         }
-        Ok(out)
+        return Ok(out);
     }
-    #[cfg(not(wm_v8_shim))]
-    {
-        // SAFETY: as above; Node calls `finalize::<T>` once, on the env's thread.
-        let status = unsafe {
-            sys::napi_create_external_arraybuffer(
-                env.raw(),
-                data.cast(),
-                len,
-                Some(finalize::<T>),
-                owner,
-                &mut out,
-            )
-        };
-        if status != sys::Status::napi_ok {
-            // SAFETY: not taken over.
-            drop(unsafe { Box::from_raw(owner.cast::<T>()) });
-            return Err(Error::new(
-                Status::GenericFailure,
-                "could not create an external ArrayBuffer",
-            ));
-        }
-        Ok(out)
+    // SAFETY: as above; Node calls `finalize::<T>` once, on the env's thread.
+    let status = unsafe {
+        sys::napi_create_external_arraybuffer(
+            env.raw(),
+            data.cast(),
+            len,
+            Some(finalize::<T>),
+            owner,
+            &mut out,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: not taken over.
+        drop(unsafe { Box::from_raw(owner.cast::<T>()) });
+        return Err(Error::new(
+            Status::GenericFailure,
+            "could not create an external ArrayBuffer",
+        ));
     }
+    Ok(out)
 }
 
 #[cfg(wm_v8_shim)]
@@ -271,7 +302,6 @@ unsafe extern "C" fn free<T>(_data: *mut c_void, _len: usize, owner: *mut c_void
     drop(unsafe { Box::from_raw(owner.cast::<T>()) });
 }
 
-#[cfg(not(wm_v8_shim))]
 unsafe extern "C" fn finalize<T>(_env: sys::napi_env, _data: *mut c_void, owner: *mut c_void) {
     // SAFETY: `owner` is the Box<T> leaked in `external`; Node finalizes once.
     drop(unsafe { Box::from_raw(owner.cast::<T>()) });

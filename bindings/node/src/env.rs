@@ -308,6 +308,7 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
     if ENV.with(|e| e.borrow().is_some()) {
         return Ok(());
     }
+    crate::backing::check_node(&env);
     let uv = uv()?;
     let raw_env = env.raw();
     let mut cx = Box::new(WakeContext {

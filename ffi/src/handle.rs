@@ -180,12 +180,14 @@ impl<T> Table<T> {
         }
     }
 
+    #[inline]
     fn encode(&self, slot: u32, generation: u32) -> usize {
         (((generation as u64) << 32) | ((self.kind as u64) << SLOT_BITS) | (slot as u64 + 1))
             as usize
     }
 
     /// Splits a handle into (slot, generation) if it has this table's kind.
+    #[inline]
     fn decode(&self, handle: usize) -> Option<(usize, u32)> {
         let h = handle as u64;
         let kind = (h >> SLOT_BITS) & KIND_MASK;
@@ -196,6 +198,8 @@ impl<T> Table<T> {
         Some(((slot - 1) as usize, (h >> 32) as u32))
     }
 
+    #[cold]
+    #[inline(never)]
     fn stale(&self) -> Failure {
         Failure::new(
             WM_ERR_INVALID_HANDLE,
@@ -207,6 +211,7 @@ impl<T> Table<T> {
     }
 
     /// The slot at `index`, if its chunk exists.
+    #[inline]
     fn slot(&self, index: usize) -> Option<&Slot<T>> {
         let chunk = self.chunks.get(index / CHUNK)?.load(Ordering::Acquire);
         if chunk.is_null() {
@@ -320,6 +325,7 @@ impl<T> Table<T> {
 
     /// Runs `f` on the live object behind `handle`, counted inside its slot: `f` must be short,
     /// must not block or run C code, and must not free this handle (a free waits for `f`).
+    #[inline]
     pub(crate) fn with<R>(&self, handle: usize, f: impl FnOnce(&T) -> R) -> Res<R> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
@@ -369,8 +375,7 @@ impl<T> Table<T> {
     where
         T: Send + Sync + 'static,
     {
-        let index = self.invalidate(handle)?;
-        let slot = self.slot(index).ok_or_else(|| self.stale())?;
+        let (index, slot) = self.invalidate(handle)?;
         // SAFETY: no longer live and no call inside: this thread owns the slot.
         let object = unsafe { (*slot.object.get()).take() };
         Stash::keep(self, index as u32);
@@ -379,12 +384,12 @@ impl<T> Table<T> {
 
     /// Invalidates `handle` and drops its object where it lies, without moving it out: for
     /// objects whose drop runs no C code (messages). Waits for calls inside the slot to leave.
+    #[inline]
     pub(crate) fn free(&'static self, handle: usize) -> Res
     where
         T: Send + Sync + 'static,
     {
-        let index = self.invalidate(handle)?;
-        let slot = self.slot(index).ok_or_else(|| self.stale())?;
+        let (index, slot) = self.invalidate(handle)?;
         // SAFETY: no longer live and no call inside: this thread owns the slot. If the drop
         // panics the slot is not reused (it stays out of every free list).
         let had = unsafe { (*slot.object.get()).take_in_place() };
@@ -397,25 +402,40 @@ impl<T> Table<T> {
     }
 
     /// Clears the live bit of `handle`'s slot and bumps its generation once no call is inside;
-    /// returns the slot's index, now owned by the calling thread.
-    fn invalidate(&self, handle: usize) -> Res<usize> {
+    /// returns the slot and its index, now owned by the calling thread. The first attempt is
+    /// inline: a slot nobody else is using retires with one compare-and-swap.
+    #[inline]
+    fn invalidate(&self, handle: usize) -> Res<(usize, &Slot<T>)> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let live = (u64::from(generation) << 32) | LIVE;
         // Skip generation 0 so a handle is never below 2^32.
         let next = u64::from(generation.wrapping_add(1).max(1)) << 32;
+        if slot
+            .state
+            .compare_exchange(live, next, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            self.retire_contended(slot, live, next)?;
+        }
+        if self.hazards {
+            // Retired: no check finds it live any more; wait out those that did.
+            hazard::wait_unused(slot as *const Slot<T> as usize);
+        }
+        Ok((index, slot))
+    }
+
+    /// `invalidate`'s retirement when the first attempt failed: calls are inside (wait for
+    /// them to leave), or the handle is stale.
+    #[cold]
+    #[inline(never)]
+    fn retire_contended(&self, slot: &Slot<T>, live: u64, next: u64) -> Res {
         loop {
             match slot
                 .state
                 .compare_exchange_weak(live, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) => {
-                    if self.hazards {
-                        // Retired: no check finds it live any more; wait out those that did.
-                        hazard::wait_unused(slot as *const Slot<T> as usize);
-                    }
-                    return Ok(index);
-                }
+                Ok(_) => return Ok(()),
                 // Calls inside (or a spurious failure): wait for them to leave.
                 Err(s) if s & !USERS == live => std::thread::yield_now(),
                 Err(_) => return Err(self.stale()),

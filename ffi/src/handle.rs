@@ -90,8 +90,14 @@ impl Drop for Inside<'_> {
     }
 }
 
+/// How a call got inside a slot: both ways out (also by unwinding) undo the way in.
+enum Entry<'a> {
+    Hazard { _held: hazard::Hazard },
+    Counted { _held: Inside<'a> },
+}
+
 /// A table's shared free stack, as the per-thread stash gives slots back to it.
-trait FreeStack: Sync {
+pub(crate) trait FreeStack: Sync {
     fn give_back(&self, index: u32);
 }
 
@@ -106,8 +112,8 @@ impl<T: Send + Sync> FreeStack for Table<T> {
 /// The slot a thread freed last, kept for its next insert: a thread that receives, reads and
 /// frees message after message reuses one slot without touching the table's shared free stack
 /// (two atomic read-modify-writes per message fewer). Given back when replaced or when the
-/// thread exits.
-struct Stash(Cell<Option<(&'static dyn FreeStack, u32)>>);
+/// thread exits. It lives in the thread's `hazard::Local`, beside its hazard record.
+pub(crate) struct Stash(Cell<Option<(&'static dyn FreeStack, u32)>>);
 
 impl Drop for Stash {
     fn drop(&mut self) {
@@ -117,32 +123,32 @@ impl Drop for Stash {
     }
 }
 
-thread_local! {
-    static STASH: Stash = const { Stash(Cell::new(None)) };
-}
-
 impl Stash {
+    pub(crate) const fn new() -> Self {
+        Stash(Cell::new(None))
+    }
+
     /// Takes the stashed slot if it belongs to `table`.
+    #[inline]
     fn take(table: &'static dyn FreeStack) -> Option<u32> {
-        STASH
-            .try_with(|s| match s.0.take() {
-                Some((t, i)) if std::ptr::addr_eq(t, table) => Some(i),
-                other => {
-                    s.0.set(other);
-                    None
-                }
-            })
-            .ok()
-            .flatten()
+        hazard::with_local(|l| match l.stash.0.take() {
+            Some((t, i)) if std::ptr::addr_eq(t, table) => Some(i),
+            other => {
+                l.stash.0.set(other);
+                None
+            }
+        })
+        .flatten()
     }
 
     /// Stashes a slot just freed from `table`; the one it replaces goes back to its table.
+    #[inline]
     fn keep(table: &'static dyn FreeStack, index: u32) {
-        match STASH.try_with(|s| s.0.replace(Some((table, index)))) {
-            Ok(Some((t, i))) => t.give_back(i),
-            Ok(None) => {}
+        match hazard::with_local(|l| l.stash.0.replace(Some((table, index)))) {
+            Some(Some((t, i))) => t.give_back(i),
+            Some(None) => {}
             // The thread is exiting and its stash is gone: straight back to the table.
-            Err(_) => table.give_back(index),
+            None => table.give_back(index),
         }
     }
 }
@@ -295,7 +301,7 @@ impl<T> Table<T> {
     /// Stores what `make` returns, made right into its slot (no copy of it through the stack,
     /// whose reloads are slow), and returns its new handle. On failure `make` comes back
     /// uncalled.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn insert_with<F: FnOnce() -> T>(
         &'static self,
         make: F,
@@ -330,21 +336,36 @@ impl<T> Table<T> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let live = (u64::from(generation) << 32) | LIVE;
-        if self.hazards {
-            if let Some(_hazard) = hazard::protect(slot as *const Slot<T> as usize) {
+        // One way in, so that `f` is called (and inlined) in one place.
+        let _entry = match self
+            .hazards
+            .then(|| hazard::protect(slot as *const Slot<T> as usize))
+        {
+            Some(Some(hazard)) => {
                 // Acquire: the object was written before its slot was made live.
                 if slot.state.load(Ordering::Acquire) & !USERS != live {
                     return Err(self.stale());
                 }
-                // SAFETY: our hazard names this slot and it was live under this generation
-                // after the hazard was published: a free retires the slot first, then waits
-                // for the hazard to clear before it takes the object (`invalidate`).
-                return match unsafe { &*slot.object.get() } {
-                    Some(o) => Ok(f(o)),
-                    None => Err(self.stale()),
-                };
+                // Our hazard names this slot and it was live under this generation after the
+                // hazard was published: a free retires the slot first, then waits for the
+                // hazard to clear before it takes the object (`invalidate`).
+                Entry::Hazard { _held: hazard }
             }
+            _ => Entry::Counted {
+                _held: self.enter_counted(slot, live)?,
+            },
+        };
+        // SAFETY: entered above (hazard or count) in a live slot of the right generation:
+        // `remove` cannot take the object until this call leaves, and nothing else writes it
+        // while it is live.
+        match unsafe { &*slot.object.get() } {
+            Some(o) => Ok(f(o)),
+            None => Err(self.stale()),
         }
+    }
+
+    /// Counts a call inside `slot` if it is live as `live`.
+    fn enter_counted<'a>(&self, slot: &'a Slot<T>, live: u64) -> Res<Inside<'a>> {
         let mut state = slot.state.load(Ordering::Relaxed);
         loop {
             if state & !USERS != live {
@@ -356,16 +377,9 @@ impl<T> Table<T> {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break,
+                Ok(_) => return Ok(Inside(&slot.state)),
                 Err(s) => state = s,
             }
-        }
-        let _inside = Inside(&slot.state);
-        // SAFETY: counted inside a live slot of the right generation: `remove` cannot take the
-        // object until this call leaves, and nothing else writes it while it is live.
-        match unsafe { &*slot.object.get() } {
-            Some(o) => Ok(f(o)),
-            None => Err(self.stale()),
         }
     }
 

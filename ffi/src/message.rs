@@ -119,7 +119,7 @@ pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
 ///
 /// # Safety
 /// `(ptr, len, cap)` are the raw parts of a `Vec<u8>` whose ownership passes here.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn insert_plain(ptr: *mut u8, len: usize, cap: usize) -> Res<*mut wm_message> {
     let make = || MessageObj {
         // SAFETY: the caller passes the parts of a `Vec<u8>` it gave up.

@@ -51,7 +51,7 @@ impl Receiver for PortObj {
         Ok(self.port.try_recv()?.map(MessageObj::from_message))
     }
 
-    #[inline]
+    #[inline(always)]
     fn try_take_handle(&self) -> Res<Option<*mut wm_message>> {
         let Some(mut m) = self.port.try_recv()? else {
             return Ok(None);

@@ -90,16 +90,7 @@ pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
         // `out` is checked inside the slot, after the handle and before anything is taken. A
         // queued event becomes a message handle right there (only a word leaves the slot); a
         // receive that must wait takes its reference to the object in the same visit.
-        let got = table.with(handle, |o| {
-            if out.is_null() {
-                return Err(Failure::null("out"));
-            }
-            match (o.try_take_handle()?, wait) {
-                (Some(h), _) => Ok(Ok(h)),
-                (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
-                (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
-            }
-        })??;
+        let got = table.with(handle, |o| take_in_slot(o, out, wait))??;
         let h = match (got, wait) {
             (Ok(h), _) => h,
             (Err(o), Wait::Ms(ms)) => insert_message(o.take(timeout_arg(ms))?)?,
@@ -109,4 +100,23 @@ pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
         unsafe { *out = h };
         Ok(())
     })
+}
+
+/// `recv`'s visit to the receiver's slot: a queued event as a new message handle, or (for a
+/// receive that must wait) a reference to the receiver. Inlined, so that the receiver's slot
+/// and the new message's slot are found with one look-up of the thread's storage.
+#[inline(always)]
+fn take_in_slot<O: Receiver>(
+    o: &Arc<O>,
+    out: *mut *mut wm_message,
+    wait: Wait,
+) -> Res<Result<*mut wm_message, Arc<O>>> {
+    if out.is_null() {
+        return Err(Failure::null("out"));
+    }
+    match (o.try_take_handle()?, wait) {
+        (Some(h), _) => Ok(Ok(h)),
+        (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
+        (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
+    }
 }

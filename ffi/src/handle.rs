@@ -687,6 +687,55 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_inside_a_counted_call_leaves_the_slot() {
+        static T: Table<Arc<u32>> = Table::new(Kind::Value);
+        let h = T.insert(Arc::new(1)).unwrap();
+        let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
+        assert!(r.is_err());
+        let (index, _) = T.decode(h).unwrap();
+        let state = T.slot(index).unwrap().state.load(Ordering::SeqCst);
+        assert_eq!(state & USERS, 0, "still counted inside after the panic");
+        assert_eq!(*T.remove(h).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_panic_inside_a_hazard_call_clears_the_thread_s_hazard() {
+        static T: Table<Arc<u32>> = Table::new(Kind::Broadcast);
+        let h = T.insert(Arc::new(1)).unwrap();
+        let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
+        assert!(r.is_err());
+        // The thread's hazard word is free again (a taken word refuses a new hazard).
+        assert!(
+            hazard::protect(0x5000).is_some(),
+            "the hazard outlived the call"
+        );
+        assert_eq!(*T.remove(h).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_thread_that_exits_gives_its_stashed_slot_back() {
+        static T: Table<Arc<u32>> = Table::new(Kind::Message);
+        let freed = std::thread::spawn(|| {
+            let h = T.insert(Arc::new(1)).unwrap();
+            T.free(h).unwrap();
+            // The slot now waits in this thread's stash, not on the table's free stack.
+            assert!(T.pop_free().is_none());
+            h
+        })
+        .join()
+        .unwrap();
+        // The thread is gone: its stashed slot went back to the table and is reused.
+        let again = T.insert(Arc::new(2)).unwrap();
+        assert_eq!(
+            again & 0xFFFF_FFFF,
+            freed & 0xFFFF_FFFF,
+            "the slot was lost"
+        );
+        assert_eq!(T.created.load(Ordering::SeqCst), 1);
+        assert_eq!(*T.remove(again).unwrap(), 2);
+    }
+
+    #[test]
     fn many_handles_span_chunks_and_threads() {
         static T: Table<Arc<usize>> = Table::new(Kind::Message);
         let handles: Vec<Vec<usize>> = std::thread::scope(|s| {

@@ -33,7 +33,7 @@ use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-use crate::hazard;
+use crate::hazard::{self, Local};
 use crate::status::{Failure, Res, WM_ERR_INVALID_HANDLE};
 
 #[cfg(not(target_pointer_width = "64"))]
@@ -92,8 +92,8 @@ impl Drop for Inside<'_> {
 
 /// How a call got inside a slot: both ways out (also by unwinding) undo the way in.
 enum Entry<'a> {
-    Hazard { _held: hazard::Hazard },
-    Counted { _held: Inside<'a> },
+    Hazard(hazard::Hazard),
+    Counted(#[allow(dead_code, reason = "held for its drop")] Inside<'a>),
 }
 
 /// A table's shared free stack, as the per-thread stash gives slots back to it.
@@ -128,17 +128,21 @@ impl Stash {
         Stash(Cell::new(None))
     }
 
-    /// Takes the stashed slot if it belongs to `table`.
+    /// Takes the stashed slot if it belongs to `table`, from `local` if the caller has the
+    /// thread's `Local` at hand.
     #[inline]
-    fn take(table: &'static dyn FreeStack) -> Option<u32> {
-        hazard::with_local(|l| match l.stash.0.take() {
+    fn take(table: &'static dyn FreeStack, local: Option<&Local>) -> Option<u32> {
+        let take = |l: &Local| match l.stash.0.take() {
             Some((t, i)) if std::ptr::addr_eq(t, table) => Some(i),
             other => {
                 l.stash.0.set(other);
                 None
             }
-        })
-        .flatten()
+        };
+        match local {
+            Some(l) => take(l),
+            None => hazard::with_local(take).flatten(),
+        }
     }
 
     /// Stashes a slot just freed from `table`; the one it replaces goes back to its table.
@@ -295,21 +299,22 @@ impl<T> Table<T> {
     where
         T: Send + Sync + 'static,
     {
-        self.insert_with(move || object).map_err(|(f, _)| f)
+        self.insert_with(None, move || object).map_err(|(f, _)| f)
     }
 
     /// Stores what `make` returns, made right into its slot (no copy of it through the stack,
-    /// whose reloads are slow), and returns its new handle. On failure `make` comes back
-    /// uncalled.
+    /// whose reloads are slow), and returns its new handle. `local`: the thread's `Local`, if
+    /// the caller has it at hand (see `with_local`). On failure `make` comes back uncalled.
     #[inline(always)]
     pub(crate) fn insert_with<F: FnOnce() -> T>(
         &'static self,
+        local: Option<&Local>,
         make: F,
     ) -> Result<usize, (Failure, F)>
     where
         T: Send + Sync + 'static,
     {
-        let index = match Stash::take(self).or_else(|| self.pop_free()) {
+        let index = match Stash::take(self, local).or_else(|| self.pop_free()) {
             Some(i) => i,
             None => match self.fresh() {
                 Ok(i) => i,
@@ -333,11 +338,22 @@ impl<T> Table<T> {
     /// must not block or run C code, and must not free this handle (a free waits for `f`).
     #[inline]
     pub(crate) fn with<R>(&self, handle: usize, f: impl FnOnce(&T) -> R) -> Res<R> {
+        self.with_local(handle, |o, _| f(o))
+    }
+
+    /// `with`, also lending `f` the thread's `Local` when the call found it anyway (a hazard
+    /// call): `f` can then make a new handle without looking up the thread's storage again.
+    #[inline]
+    pub(crate) fn with_local<R>(
+        &self,
+        handle: usize,
+        f: impl FnOnce(&T, Option<&Local>) -> R,
+    ) -> Res<R> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let live = (u64::from(generation) << 32) | LIVE;
         // One way in, so that `f` is called (and inlined) in one place.
-        let _entry = match self
+        let entry = match self
             .hazards
             .then(|| hazard::protect(slot as *const Slot<T> as usize))
         {
@@ -349,17 +365,19 @@ impl<T> Table<T> {
                 // Our hazard names this slot and it was live under this generation after the
                 // hazard was published: a free retires the slot first, then waits for the
                 // hazard to clear before it takes the object (`invalidate`).
-                Entry::Hazard { _held: hazard }
+                Entry::Hazard(hazard)
             }
-            _ => Entry::Counted {
-                _held: self.enter_counted(slot, live)?,
-            },
+            _ => Entry::Counted(self.enter_counted(slot, live)?),
+        };
+        let local = match &entry {
+            Entry::Hazard(h) => Some(h.local()),
+            Entry::Counted(_) => None,
         };
         // SAFETY: entered above (hazard or count) in a live slot of the right generation:
         // `remove` cannot take the object until this call leaves, and nothing else writes it
         // while it is live.
         match unsafe { &*slot.object.get() } {
-            Some(o) => Ok(f(o)),
+            Some(o) => Ok(f(o, local)),
             None => Err(self.stale()),
         }
     }

@@ -56,7 +56,7 @@ impl Drop for Owner {
 
 /// Everything the library keeps per thread on its hot paths, in one thread-local: a call that
 /// needs both its hazard record and its slot stash (a receive, which reads a port and makes a
-/// message) finds them with one look-up of the thread's storage.
+/// message) finds them with one look-up of the thread's storage (the hazard lends it out).
 pub(crate) struct Local {
     record: Owner,
     /// `asymmetric()`, copied here when the record is taken (it never changes after).
@@ -131,13 +131,29 @@ fn asymmetric() -> bool {
     *MODE.get_or_init(membarrier::register)
 }
 
-/// A published hazard; clears it when dropped (also by unwinding).
-pub(crate) struct Hazard(&'static Record);
+/// A published hazard; clears it when dropped (also by unwinding). It also lends out the
+/// thread's `Local` it was found through, so the call it protects needs no second look-up.
+pub(crate) struct Hazard {
+    record: &'static Record,
+    /// The publishing thread's `Local`: alive as long as this hazard, which cannot leave the
+    /// thread (a raw pointer makes it `!Send`) and exists only inside a call, never across
+    /// the thread's exit, when `Local` goes.
+    local: *const Local,
+}
+
+impl Hazard {
+    /// The calling thread's `Local`.
+    #[inline]
+    pub(crate) fn local(&self) -> &Local {
+        // SAFETY: see the field: the `Local` outlives this hazard.
+        unsafe { &*self.local }
+    }
+}
 
 impl Drop for Hazard {
     fn drop(&mut self) {
         // Release: the object's reads are done before a free can see the word cleared.
-        self.0.hazard.store(0, Ordering::Release);
+        self.record.hazard.store(0, Ordering::Release);
     }
 }
 
@@ -147,11 +163,11 @@ impl Drop for Hazard {
 /// path instead.
 #[inline]
 pub(crate) fn protect(addr: usize) -> Option<Hazard> {
-    let rec = LOCAL
+    let (rec, asym, local) = LOCAL
         .try_with(|l| {
             let m = &l.record;
             let r = m.0.get();
-            if r.is_null() {
+            let (rec, asym) = if r.is_null() {
                 let asym = asymmetric();
                 let rec = take_record();
                 m.0.set(rec);
@@ -160,10 +176,10 @@ pub(crate) fn protect(addr: usize) -> Option<Hazard> {
             } else {
                 // SAFETY: records live for the whole process.
                 (unsafe { &*r }, l.asym.get())
-            }
+            };
+            (rec, asym, l as *const Local)
         })
-        .ok();
-    let (rec, asym) = rec?;
+        .ok()?;
     if rec.hazard.load(Ordering::Relaxed) != 0 {
         return None;
     }
@@ -174,7 +190,7 @@ pub(crate) fn protect(addr: usize) -> Option<Hazard> {
     } else {
         fence(Ordering::SeqCst);
     }
-    Some(Hazard(rec))
+    Some(Hazard { record: rec, local })
 }
 
 /// Waits until no thread's hazard names `addr`. Call it after `addr`'s slot was retired (no

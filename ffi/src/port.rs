@@ -10,6 +10,7 @@ use webmessaging_core::{
 
 use crate::event_loop::{take_registration, Source, Watch};
 use crate::handle::{Kind, Table};
+use crate::hazard::Local;
 use crate::message::{self, wm_message, MessageObj};
 use crate::receive::{self, Receiver, Wait};
 use crate::status::*;
@@ -52,7 +53,7 @@ impl Receiver for PortObj {
     }
 
     #[inline(always)]
-    fn try_take_handle(&self) -> Res<Option<*mut wm_message>> {
+    fn try_take_handle(&self, local: Option<&Local>) -> Res<Option<*mut wm_message>> {
         // The core's answer is read where it was written, a word at a time: moving it whole
         // (as `let Some(m) = ...?` does) reloads two words written separately as one wide
         // load, which stalls on store forwarding.
@@ -72,7 +73,7 @@ impl Receiver for PortObj {
         // The bytes pass to the message; the two other vectors own no memory (capacity 0).
         std::mem::forget(got);
         // SAFETY: the parts of the forgotten message's `Vec<u8>`.
-        unsafe { message::insert_plain(ptr, len, cap) }.map(Some)
+        unsafe { message::insert_plain(local, ptr, len, cap) }.map(Some)
     }
 
     fn take(&self, timeout: Option<Duration>) -> Result<MessageObj, CoreError> {

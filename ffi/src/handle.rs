@@ -328,8 +328,9 @@ impl<T> Table<T> {
         // live, so no call reads `object` now.
         let state = slot.state.load(Ordering::Acquire);
         debug_assert_eq!(state & (LIVE | USERS), 0);
-        // SAFETY: exclusive by the protocol of `Slot::state`.
-        unsafe { *slot.object.get() = Some(make()) };
+        // SAFETY: exclusive by the protocol of `Slot::state`. A slot off the free stack holds
+        // `None` (a free or remove took its object), so writing over it drops nothing.
+        unsafe { slot.object.get().write(Some(make())) };
         slot.state.store(state | LIVE, Ordering::Release);
         Ok(self.encode(index, (state >> 32) as u32))
     }

@@ -33,7 +33,7 @@ use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-use crate::hazard;
+use crate::hazard::{self, Local};
 use crate::status::{Failure, Res, WM_ERR_INVALID_HANDLE};
 
 #[cfg(not(target_pointer_width = "64"))]
@@ -90,8 +90,14 @@ impl Drop for Inside<'_> {
     }
 }
 
+/// How a call got inside a slot: both ways out (also by unwinding) undo the way in.
+enum Entry<'a> {
+    Hazard(hazard::Hazard),
+    Counted(#[allow(dead_code, reason = "held for its drop")] Inside<'a>),
+}
+
 /// A table's shared free stack, as the per-thread stash gives slots back to it.
-trait FreeStack: Sync {
+pub(crate) trait FreeStack: Sync {
     fn give_back(&self, index: u32);
 }
 
@@ -106,8 +112,8 @@ impl<T: Send + Sync> FreeStack for Table<T> {
 /// The slot a thread freed last, kept for its next insert: a thread that receives, reads and
 /// frees message after message reuses one slot without touching the table's shared free stack
 /// (two atomic read-modify-writes per message fewer). Given back when replaced or when the
-/// thread exits.
-struct Stash(Cell<Option<(&'static dyn FreeStack, u32)>>);
+/// thread exits. It lives in the thread's `hazard::Local`, beside its hazard record.
+pub(crate) struct Stash(Cell<Option<(&'static dyn FreeStack, u32)>>);
 
 impl Drop for Stash {
     fn drop(&mut self) {
@@ -117,32 +123,36 @@ impl Drop for Stash {
     }
 }
 
-thread_local! {
-    static STASH: Stash = const { Stash(Cell::new(None)) };
-}
-
 impl Stash {
-    /// Takes the stashed slot if it belongs to `table`.
-    fn take(table: &'static dyn FreeStack) -> Option<u32> {
-        STASH
-            .try_with(|s| match s.0.take() {
-                Some((t, i)) if std::ptr::addr_eq(t, table) => Some(i),
-                other => {
-                    s.0.set(other);
-                    None
-                }
-            })
-            .ok()
-            .flatten()
+    pub(crate) const fn new() -> Self {
+        Stash(Cell::new(None))
+    }
+
+    /// Takes the stashed slot if it belongs to `table`, from `local` if the caller has the
+    /// thread's `Local` at hand.
+    #[inline]
+    fn take(table: &'static dyn FreeStack, local: Option<&Local>) -> Option<u32> {
+        let take = |l: &Local| match l.stash.0.take() {
+            Some((t, i)) if std::ptr::addr_eq(t, table) => Some(i),
+            other => {
+                l.stash.0.set(other);
+                None
+            }
+        };
+        match local {
+            Some(l) => take(l),
+            None => hazard::with_local(take).flatten(),
+        }
     }
 
     /// Stashes a slot just freed from `table`; the one it replaces goes back to its table.
+    #[inline]
     fn keep(table: &'static dyn FreeStack, index: u32) {
-        match STASH.try_with(|s| s.0.replace(Some((table, index)))) {
-            Ok(Some((t, i))) => t.give_back(i),
-            Ok(None) => {}
+        match hazard::with_local(|l| l.stash.0.replace(Some((table, index)))) {
+            Some(Some((t, i))) => t.give_back(i),
+            Some(None) => {}
             // The thread is exiting and its stash is gone: straight back to the table.
-            Err(_) => table.give_back(index),
+            None => table.give_back(index),
         }
     }
 }
@@ -180,12 +190,14 @@ impl<T> Table<T> {
         }
     }
 
+    #[inline]
     fn encode(&self, slot: u32, generation: u32) -> usize {
         (((generation as u64) << 32) | ((self.kind as u64) << SLOT_BITS) | (slot as u64 + 1))
             as usize
     }
 
     /// Splits a handle into (slot, generation) if it has this table's kind.
+    #[inline]
     fn decode(&self, handle: usize) -> Option<(usize, u32)> {
         let h = handle as u64;
         let kind = (h >> SLOT_BITS) & KIND_MASK;
@@ -196,6 +208,8 @@ impl<T> Table<T> {
         Some(((slot - 1) as usize, (h >> 32) as u32))
     }
 
+    #[cold]
+    #[inline(never)]
     fn stale(&self) -> Failure {
         Failure::new(
             WM_ERR_INVALID_HANDLE,
@@ -207,6 +221,7 @@ impl<T> Table<T> {
     }
 
     /// The slot at `index`, if its chunk exists.
+    #[inline]
     fn slot(&self, index: usize) -> Option<&Slot<T>> {
         let chunk = self.chunks.get(index / CHUNK)?.load(Ordering::Acquire);
         if chunk.is_null() {
@@ -284,21 +299,22 @@ impl<T> Table<T> {
     where
         T: Send + Sync + 'static,
     {
-        self.insert_with(move || object).map_err(|(f, _)| f)
+        self.insert_with(None, move || object).map_err(|(f, _)| f)
     }
 
     /// Stores what `make` returns, made right into its slot (no copy of it through the stack,
-    /// whose reloads are slow), and returns its new handle. On failure `make` comes back
-    /// uncalled.
-    #[inline]
+    /// whose reloads are slow), and returns its new handle. `local`: the thread's `Local`, if
+    /// the caller has it at hand (see `with_local`). On failure `make` comes back uncalled.
+    #[inline(always)]
     pub(crate) fn insert_with<F: FnOnce() -> T>(
         &'static self,
+        local: Option<&Local>,
         make: F,
     ) -> Result<usize, (Failure, F)>
     where
         T: Send + Sync + 'static,
     {
-        let index = match Stash::take(self).or_else(|| self.pop_free()) {
+        let index = match Stash::take(self, local).or_else(|| self.pop_free()) {
             Some(i) => i,
             None => match self.fresh() {
                 Ok(i) => i,
@@ -312,33 +328,63 @@ impl<T> Table<T> {
         // live, so no call reads `object` now.
         let state = slot.state.load(Ordering::Acquire);
         debug_assert_eq!(state & (LIVE | USERS), 0);
-        // SAFETY: exclusive by the protocol of `Slot::state`.
-        unsafe { *slot.object.get() = Some(make()) };
+        // SAFETY: exclusive by the protocol of `Slot::state`. A slot off the free stack holds
+        // `None` (a free or remove took its object), so writing over it drops nothing.
+        unsafe { slot.object.get().write(Some(make())) };
         slot.state.store(state | LIVE, Ordering::Release);
         Ok(self.encode(index, (state >> 32) as u32))
     }
 
     /// Runs `f` on the live object behind `handle`, counted inside its slot: `f` must be short,
     /// must not block or run C code, and must not free this handle (a free waits for `f`).
+    #[inline]
     pub(crate) fn with<R>(&self, handle: usize, f: impl FnOnce(&T) -> R) -> Res<R> {
+        self.with_local(handle, |o, _| f(o))
+    }
+
+    /// `with`, also lending `f` the thread's `Local` when the call found it anyway (a hazard
+    /// call): `f` can then make a new handle without looking up the thread's storage again.
+    #[inline]
+    pub(crate) fn with_local<R>(
+        &self,
+        handle: usize,
+        f: impl FnOnce(&T, Option<&Local>) -> R,
+    ) -> Res<R> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let live = (u64::from(generation) << 32) | LIVE;
-        if self.hazards {
-            if let Some(_hazard) = hazard::protect(slot as *const Slot<T> as usize) {
+        // One way in, so that `f` is called (and inlined) in one place.
+        let entry = match self
+            .hazards
+            .then(|| hazard::protect(slot as *const Slot<T> as usize))
+        {
+            Some(Some(hazard)) => {
                 // Acquire: the object was written before its slot was made live.
                 if slot.state.load(Ordering::Acquire) & !USERS != live {
                     return Err(self.stale());
                 }
-                // SAFETY: our hazard names this slot and it was live under this generation
-                // after the hazard was published: a free retires the slot first, then waits
-                // for the hazard to clear before it takes the object (`invalidate`).
-                return match unsafe { &*slot.object.get() } {
-                    Some(o) => Ok(f(o)),
-                    None => Err(self.stale()),
-                };
+                // Our hazard names this slot and it was live under this generation after the
+                // hazard was published: a free retires the slot first, then waits for the
+                // hazard to clear before it takes the object (`invalidate`).
+                Entry::Hazard(hazard)
             }
+            _ => Entry::Counted(self.enter_counted(slot, live)?),
+        };
+        let local = match &entry {
+            Entry::Hazard(h) => Some(h.local()),
+            Entry::Counted(_) => None,
+        };
+        // SAFETY: entered above (hazard or count) in a live slot of the right generation:
+        // `remove` cannot take the object until this call leaves, and nothing else writes it
+        // while it is live.
+        match unsafe { &*slot.object.get() } {
+            Some(o) => Ok(f(o, local)),
+            None => Err(self.stale()),
         }
+    }
+
+    /// Counts a call inside `slot` if it is live as `live`.
+    fn enter_counted<'a>(&self, slot: &'a Slot<T>, live: u64) -> Res<Inside<'a>> {
         let mut state = slot.state.load(Ordering::Relaxed);
         loop {
             if state & !USERS != live {
@@ -350,16 +396,9 @@ impl<T> Table<T> {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break,
+                Ok(_) => return Ok(Inside(&slot.state)),
                 Err(s) => state = s,
             }
-        }
-        let _inside = Inside(&slot.state);
-        // SAFETY: counted inside a live slot of the right generation: `remove` cannot take the
-        // object until this call leaves, and nothing else writes it while it is live.
-        match unsafe { &*slot.object.get() } {
-            Some(o) => Ok(f(o)),
-            None => Err(self.stale()),
         }
     }
 
@@ -369,8 +408,7 @@ impl<T> Table<T> {
     where
         T: Send + Sync + 'static,
     {
-        let index = self.invalidate(handle)?;
-        let slot = self.slot(index).ok_or_else(|| self.stale())?;
+        let (index, slot) = self.invalidate(handle)?;
         // SAFETY: no longer live and no call inside: this thread owns the slot.
         let object = unsafe { (*slot.object.get()).take() };
         Stash::keep(self, index as u32);
@@ -379,12 +417,12 @@ impl<T> Table<T> {
 
     /// Invalidates `handle` and drops its object where it lies, without moving it out: for
     /// objects whose drop runs no C code (messages). Waits for calls inside the slot to leave.
+    #[inline]
     pub(crate) fn free(&'static self, handle: usize) -> Res
     where
         T: Send + Sync + 'static,
     {
-        let index = self.invalidate(handle)?;
-        let slot = self.slot(index).ok_or_else(|| self.stale())?;
+        let (index, slot) = self.invalidate(handle)?;
         // SAFETY: no longer live and no call inside: this thread owns the slot. If the drop
         // panics the slot is not reused (it stays out of every free list).
         let had = unsafe { (*slot.object.get()).take_in_place() };
@@ -397,25 +435,40 @@ impl<T> Table<T> {
     }
 
     /// Clears the live bit of `handle`'s slot and bumps its generation once no call is inside;
-    /// returns the slot's index, now owned by the calling thread.
-    fn invalidate(&self, handle: usize) -> Res<usize> {
+    /// returns the slot and its index, now owned by the calling thread. The first attempt is
+    /// inline: a slot nobody else is using retires with one compare-and-swap.
+    #[inline]
+    fn invalidate(&self, handle: usize) -> Res<(usize, &Slot<T>)> {
         let (index, generation) = self.decode(handle).ok_or_else(|| self.stale())?;
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let live = (u64::from(generation) << 32) | LIVE;
         // Skip generation 0 so a handle is never below 2^32.
         let next = u64::from(generation.wrapping_add(1).max(1)) << 32;
+        if slot
+            .state
+            .compare_exchange(live, next, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            self.retire_contended(slot, live, next)?;
+        }
+        if self.hazards {
+            // Retired: no check finds it live any more; wait out those that did.
+            hazard::wait_unused(slot as *const Slot<T> as usize);
+        }
+        Ok((index, slot))
+    }
+
+    /// `invalidate`'s retirement when the first attempt failed: calls are inside (wait for
+    /// them to leave), or the handle is stale.
+    #[cold]
+    #[inline(never)]
+    fn retire_contended(&self, slot: &Slot<T>, live: u64, next: u64) -> Res {
         loop {
             match slot
                 .state
                 .compare_exchange_weak(live, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) => {
-                    if self.hazards {
-                        // Retired: no check finds it live any more; wait out those that did.
-                        hazard::wait_unused(slot as *const Slot<T> as usize);
-                    }
-                    return Ok(index);
-                }
+                Ok(_) => return Ok(()),
                 // Calls inside (or a spurious failure): wait for them to leave.
                 Err(s) if s & !USERS == live => std::thread::yield_now(),
                 Err(_) => return Err(self.stale()),
@@ -650,6 +703,55 @@ mod tests {
         assert!(r.is_err());
         // Not counted inside any more: the free does not wait forever.
         assert_eq!(*T.remove(h).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_panic_inside_a_counted_call_leaves_the_slot() {
+        static T: Table<Arc<u32>> = Table::new(Kind::Value);
+        let h = T.insert(Arc::new(1)).unwrap();
+        let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
+        assert!(r.is_err());
+        let (index, _) = T.decode(h).unwrap();
+        let state = T.slot(index).unwrap().state.load(Ordering::SeqCst);
+        assert_eq!(state & USERS, 0, "still counted inside after the panic");
+        assert_eq!(*T.remove(h).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_panic_inside_a_hazard_call_clears_the_thread_s_hazard() {
+        static T: Table<Arc<u32>> = Table::new(Kind::Broadcast);
+        let h = T.insert(Arc::new(1)).unwrap();
+        let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
+        assert!(r.is_err());
+        // The thread's hazard word is free again (a taken word refuses a new hazard).
+        assert!(
+            hazard::protect(0x5000).is_some(),
+            "the hazard outlived the call"
+        );
+        assert_eq!(*T.remove(h).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_thread_that_exits_gives_its_stashed_slot_back() {
+        static T: Table<Arc<u32>> = Table::new(Kind::Message);
+        let freed = std::thread::spawn(|| {
+            let h = T.insert(Arc::new(1)).unwrap();
+            T.free(h).unwrap();
+            // The slot now waits in this thread's stash, not on the table's free stack.
+            assert!(T.pop_free().is_none());
+            h
+        })
+        .join()
+        .unwrap();
+        // The thread is gone: its stashed slot went back to the table and is reused.
+        let again = T.insert(Arc::new(2)).unwrap();
+        assert_eq!(
+            again & 0xFFFF_FFFF,
+            freed & 0xFFFF_FFFF,
+            "the slot was lost"
+        );
+        assert_eq!(T.created.load(Ordering::SeqCst), 1);
+        assert_eq!(*T.remove(again).unwrap(), 2);
     }
 
     #[test]

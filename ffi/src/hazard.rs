@@ -19,6 +19,8 @@ use std::ptr;
 use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+use crate::handle::Stash;
+
 /// One thread's hazard word, on its own cache line. Records are never freed: a thread that
 /// exits gives its record back for the next thread to take.
 #[repr(align(64))]
@@ -52,8 +54,31 @@ impl Drop for Owner {
     }
 }
 
+/// Everything the library keeps per thread on its hot paths, in one thread-local: a call that
+/// needs both its hazard record and its slot stash (a receive, which reads a port and makes a
+/// message) finds them with one look-up of the thread's storage (the hazard lends it out).
+pub(crate) struct Local {
+    record: Owner,
+    /// `asymmetric()`, copied here when the record is taken (it never changes after).
+    asym: Cell<bool>,
+    /// The handle tables' per-thread stash (`crate::handle`).
+    pub(crate) stash: Stash,
+}
+
 thread_local! {
-    static MINE: Owner = const { Owner(Cell::new(ptr::null())) };
+    static LOCAL: Local = const {
+        Local {
+            record: Owner(Cell::new(ptr::null())),
+            asym: Cell::new(false),
+            stash: Stash::new(),
+        }
+    };
+}
+
+/// Runs `f` on the calling thread's `Local`; `None` once the thread is exiting.
+#[inline]
+pub(crate) fn with_local<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
+    LOCAL.try_with(f).ok()
 }
 
 /// A free record, or a new one. The fence after the take pairs with the one in `wait_unused`:
@@ -106,13 +131,29 @@ fn asymmetric() -> bool {
     *MODE.get_or_init(membarrier::register)
 }
 
-/// A published hazard; clears it when dropped (also by unwinding).
-pub(crate) struct Hazard(&'static Record);
+/// A published hazard; clears it when dropped (also by unwinding). It also lends out the
+/// thread's `Local` it was found through, so the call it protects needs no second look-up.
+pub(crate) struct Hazard {
+    record: &'static Record,
+    /// The publishing thread's `Local`: alive as long as this hazard, which cannot leave the
+    /// thread (a raw pointer makes it `!Send`) and exists only inside a call, never across
+    /// the thread's exit, when `Local` goes.
+    local: *const Local,
+}
+
+impl Hazard {
+    /// The calling thread's `Local`.
+    #[inline]
+    pub(crate) fn local(&self) -> &Local {
+        // SAFETY: see the field: the `Local` outlives this hazard.
+        unsafe { &*self.local }
+    }
+}
 
 impl Drop for Hazard {
     fn drop(&mut self) {
         // Release: the object's reads are done before a free can see the word cleared.
-        self.0.hazard.store(0, Ordering::Release);
+        self.record.hazard.store(0, Ordering::Release);
     }
 }
 
@@ -122,21 +163,23 @@ impl Drop for Hazard {
 /// path instead.
 #[inline]
 pub(crate) fn protect(addr: usize) -> Option<Hazard> {
-    let rec = MINE
-        .try_with(|m| {
+    let (rec, asym, local) = LOCAL
+        .try_with(|l| {
+            let m = &l.record;
             let r = m.0.get();
-            if r.is_null() {
+            let (rec, asym) = if r.is_null() {
                 let asym = asymmetric();
                 let rec = take_record();
                 m.0.set(rec);
+                l.asym.set(asym);
                 (rec, asym)
             } else {
                 // SAFETY: records live for the whole process.
-                (unsafe { &*r }, asymmetric())
-            }
+                (unsafe { &*r }, l.asym.get())
+            };
+            (rec, asym, l as *const Local)
         })
-        .ok();
-    let (rec, asym) = rec?;
+        .ok()?;
     if rec.hazard.load(Ordering::Relaxed) != 0 {
         return None;
     }
@@ -147,7 +190,7 @@ pub(crate) fn protect(addr: usize) -> Option<Hazard> {
     } else {
         fence(Ordering::SeqCst);
     }
-    Some(Hazard(rec))
+    Some(Hazard { record: rec, local })
 }
 
 /// Waits until no thread's hazard names `addr`. Call it after `addr`'s slot was retired (no
@@ -157,7 +200,7 @@ pub(crate) fn wait_unused(addr: usize) {
     // finds the slot retired (see `take_record`). A single-threaded program never pays the
     // process-wide fence.
     fence(Ordering::SeqCst);
-    let mine = MINE.try_with(|m| m.0.get()).unwrap_or(ptr::null());
+    let mine = LOCAL.try_with(|l| l.record.0.get()).unwrap_or(ptr::null());
     let mut r = RECORDS.load(Ordering::Acquire);
     let mut alone = true;
     while !r.is_null() {

@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 use webmessaging_core::{ArrayBufferContents, Message, MessageEvent, MessagePort, WindowProxy};
 
 use crate::handle::{Kind, Table};
+use crate::hazard::Local;
 use crate::port::{new_port_handle, wm_port};
 use crate::status::*;
 use crate::value::wm_value;
@@ -115,18 +116,24 @@ pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
 }
 
 /// Issues a handle for a message of bytes only, given as the raw parts of its `Vec`: they travel
-/// in registers and the message is made right in its slot (the receive hot path).
+/// in registers and the message is made right in its slot (the receive hot path). `local`: the
+/// thread's `Local` if the caller has it (see `Table::with_local`).
 ///
 /// # Safety
 /// `(ptr, len, cap)` are the raw parts of a `Vec<u8>` whose ownership passes here.
-#[inline]
-pub(crate) unsafe fn insert_plain(ptr: *mut u8, len: usize, cap: usize) -> Res<*mut wm_message> {
+#[inline(always)]
+pub(crate) unsafe fn insert_plain(
+    local: Option<&Local>,
+    ptr: *mut u8,
+    len: usize,
+    cap: usize,
+) -> Res<*mut wm_message> {
     let make = || MessageObj {
         // SAFETY: the caller passes the parts of a `Vec<u8>` it gave up.
         data: unsafe { Vec::from_raw_parts(ptr, len, cap) },
         extra: None,
     };
-    match MESSAGES.insert_with(make) {
+    match MESSAGES.insert_with(local, make) {
         Ok(h) => Ok(h as *mut wm_message),
         Err((f, make)) => {
             drop(make());

@@ -10,6 +10,7 @@ use webmessaging_core::{
 
 use crate::event_loop::{take_registration, Source, Watch};
 use crate::handle::{Kind, Table};
+use crate::hazard::Local;
 use crate::message::{self, wm_message, MessageObj};
 use crate::receive::{self, Receiver, Wait};
 use crate::status::*;
@@ -51,21 +52,28 @@ impl Receiver for PortObj {
         Ok(self.port.try_recv()?.map(MessageObj::from_message))
     }
 
-    #[inline]
-    fn try_take_handle(&self) -> Res<Option<*mut wm_message>> {
-        let Some(mut m) = self.port.try_recv()? else {
-            return Ok(None);
+    #[inline(always)]
+    fn try_take_handle(&self, local: Option<&Local>) -> Res<Option<*mut wm_message>> {
+        // The core's answer is read where it was written, a word at a time: moving it whole
+        // (as `let Some(m) = ...?` does) reloads two words written separately as one wide
+        // load, which stalls on store forwarding.
+        let got = self.port.try_recv();
+        let m = match &got {
+            Ok(Some(m)) => m,
+            // Nothing queued, or an error.
+            _ => return got.map(|_| None).map_err(Failure::from),
         };
         if m.array_buffers.capacity() != 0 || m.ports.capacity() != 0 {
-            return Ok(Some(message::insert_message(MessageObj::from_message(m))?));
+            let m = got.ok().flatten().map(MessageObj::from_message);
+            return m.map(message::insert_message).transpose();
         }
         // Bytes only: their `Vec`'s parts are read word by word and the message is made in its
         // slot, instead of being moved whole through the stack twice.
-        let (ptr, len, cap) = (m.data.as_mut_ptr(), m.data.len(), m.data.capacity());
+        let (ptr, len, cap) = (m.data.as_ptr().cast_mut(), m.data.len(), m.data.capacity());
         // The bytes pass to the message; the two other vectors own no memory (capacity 0).
-        std::mem::forget(m);
+        std::mem::forget(got);
         // SAFETY: the parts of the forgotten message's `Vec<u8>`.
-        unsafe { message::insert_plain(ptr, len, cap) }.map(Some)
+        unsafe { message::insert_plain(local, ptr, len, cap) }.map(Some)
     }
 
     fn take(&self, timeout: Option<Duration>) -> Result<MessageObj, CoreError> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use webmessaging_core::{CloseNotice, Error as CoreError, MessageEventTarget};
 
 use crate::handle::Table;
+use crate::hazard::Local;
 use crate::message::{insert_message, timeout_arg, wm_message, MessageObj};
 use crate::status::*;
 
@@ -23,7 +24,9 @@ pub(crate) trait Receiver: Send + Sync + 'static {
     }
 
     /// Takes the next event without waiting as a new message handle (`None`: nothing queued).
-    fn try_take_handle(&self) -> Res<Option<*mut wm_message>> {
+    /// `local`: the thread's `Local`, if the caller has it at hand.
+    fn try_take_handle(&self, local: Option<&Local>) -> Res<Option<*mut wm_message>> {
+        let _ = local;
         match self.try_take()? {
             Some(m) => Ok(Some(insert_message(m)?)),
             None => Ok(None),
@@ -90,16 +93,7 @@ pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
         // `out` is checked inside the slot, after the handle and before anything is taken. A
         // queued event becomes a message handle right there (only a word leaves the slot); a
         // receive that must wait takes its reference to the object in the same visit.
-        let got = table.with(handle, |o| {
-            if out.is_null() {
-                return Err(Failure::null("out"));
-            }
-            match (o.try_take_handle()?, wait) {
-                (Some(h), _) => Ok(Ok(h)),
-                (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
-                (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
-            }
-        })??;
+        let got = table.with_local(handle, |o, local| take_in_slot(o, local, out, wait))??;
         let h = match (got, wait) {
             (Ok(h), _) => h,
             (Err(o), Wait::Ms(ms)) => insert_message(o.take(timeout_arg(ms))?)?,
@@ -109,4 +103,24 @@ pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
         unsafe { *out = h };
         Ok(())
     })
+}
+
+/// `recv`'s visit to the receiver's slot: a queued event as a new message handle, or (for a
+/// receive that must wait) a reference to the receiver. Inlined, so that the receiver's slot
+/// and the new message's slot are found with one look-up of the thread's storage.
+#[inline(always)]
+fn take_in_slot<O: Receiver>(
+    o: &Arc<O>,
+    local: Option<&Local>,
+    out: *mut *mut wm_message,
+    wait: Wait,
+) -> Res<Result<*mut wm_message, Arc<O>>> {
+    if out.is_null() {
+        return Err(Failure::null("out"));
+    }
+    match (o.try_take_handle(local)?, wait) {
+        (Some(h), _) => Ok(Ok(h)),
+        (None, Wait::No(empty)) => Err(Failure::new(WM_ERR_EMPTY, empty)),
+        (None, Wait::Ms(_)) => Ok(Err(Arc::clone(o))),
+    }
 }

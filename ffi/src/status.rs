@@ -164,23 +164,37 @@ pub(crate) fn export_name<F>() -> &'static str {
 /// Runs an export's body: catches panics (`WM_ERR_PANIC`), turns failures into a status and a
 /// last-error message prefixed with the export's name (from `here`, a `here!()` marker). Every
 /// status-returning export goes through here.
+///
+/// Inlined into the export, so a successful call costs the body and a test of the result: the
+/// failure and panic paths, which format text, are out of line.
+#[inline(always)]
 pub(crate) fn guard<F: Fn()>(here: F, body: impl FnOnce() -> Res) -> wm_status {
     let _ = here;
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => WM_OK,
-        Ok(Err(f)) => {
-            set_last_error(&format!("{}: {}", export_name::<F>(), f.message));
-            f.status
-        }
-        Err(payload) => {
-            set_last_error(&format!(
-                "{}: panic: {}",
-                export_name::<F>(),
-                panic_message(payload.as_ref())
-            ));
-            WM_ERR_PANIC
-        }
+        Ok(Err(f)) => failed::<F>(f),
+        Err(payload) => panicked::<F>(payload),
     }
+}
+
+/// A failure of export `F` on its way out: its message becomes the last error.
+#[cold]
+#[inline(never)]
+fn failed<F>(f: Failure) -> wm_status {
+    set_last_error(&format!("{}: {}", export_name::<F>(), f.message));
+    f.status
+}
+
+/// A panic caught in export `F`: its message becomes the last error.
+#[cold]
+#[inline(never)]
+fn panicked<F>(payload: Box<dyn std::any::Any + Send>) -> wm_status {
+    set_last_error(&format!(
+        "{}: panic: {}",
+        export_name::<F>(),
+        panic_message(payload.as_ref())
+    ));
+    WM_ERR_PANIC
 }
 
 /// Like [`guard`] for the few exports that return a value instead of a status: a panic yields
@@ -190,11 +204,7 @@ pub(crate) fn guard_value<F: Fn(), T>(here: F, fallback: T, body: impl FnOnce() 
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(v) => v,
         Err(payload) => {
-            set_last_error(&format!(
-                "{}: panic: {}",
-                export_name::<F>(),
-                panic_message(payload.as_ref())
-            ));
+            panicked::<F>(payload);
             fallback
         }
     }

@@ -751,12 +751,11 @@ impl MessagePort {
     /// [`Error::InvalidStateError`] if this port was transferred away.
     pub fn try_recv(&self) -> Result<Option<Message>> {
         let (m, epoch) = self.mailbox_for_recv()?;
-        received(m.queue.try_pop(epoch))
-            .map(Some)
-            .or_else(|e| match e {
-                RecvEnd::Empty => Ok(None),
-                RecvEnd::Error(e) => Err(e),
-            })
+        match m.queue.try_pop(epoch) {
+            Popped::Item(envelope) => Ok(Some(envelope.into_message())),
+            Popped::Empty => Ok(None),
+            other => Err(recv_error(other)),
+        }
     }
 
     /// Takes the next message, blocking up to `timeout` (`None`: until one arrives or the
@@ -765,10 +764,11 @@ impl MessagePort {
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Message> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let (m, epoch) = self.mailbox_for_recv()?;
-        received(m.queue.pop_until(epoch, deadline)).map_err(|e| match e {
-            RecvEnd::Empty => Error::Timeout,
-            RecvEnd::Error(e) => e,
-        })
+        match m.queue.pop_until(epoch, deadline) {
+            Popped::Item(envelope) => Ok(envelope.into_message()),
+            Popped::Empty => Err(Error::Timeout),
+            other => Err(recv_error(other)),
+        }
     }
 
     /// Installs (or with `None` removes) the port's [`Notifier`], without starting the port
@@ -848,18 +848,15 @@ fn transferred() -> Error {
     Error::invalid_state("the port was transferred; use the port received at the other end")
 }
 
-enum RecvEnd {
-    Empty,
-    Error(Error),
-}
-
-#[inline]
-fn received(popped: Popped<Envelope>) -> Result<Message, RecvEnd> {
+/// The error a receive call ends with when it got no message (and no `Empty`).
+#[cold]
+fn recv_error(popped: Popped<Envelope>) -> Error {
     match popped {
-        Popped::Item(envelope) => Ok(envelope.into_message()),
-        Popped::Empty => Err(RecvEnd::Empty),
-        Popped::End(notice) => Err(RecvEnd::Error(Error::Closed(notice))),
-        Popped::Moved => Err(RecvEnd::Error(transferred())),
+        Popped::End(notice) => Error::Closed(notice),
+        Popped::Moved => transferred(),
+        Popped::Item(_) | Popped::Empty => {
+            Error::invalid_state("a receive call ended without an end") // unreachable
+        }
     }
 }
 

@@ -79,7 +79,7 @@ pub(crate) enum Popped<T> {
 
 /// The producers' side of a queue, under the tail lock.
 pub(crate) struct Tail<T, X> {
-    items: VecDeque<(T, usize)>,
+    items: Vec<(T, usize)>,
     bytes: usize,
     end: Option<CloseNotice>,
     /// The caller's extra state, guarded by the same lock.
@@ -119,6 +119,7 @@ pub(crate) struct Head<T> {
 }
 
 /// Calls the notifier (user code) if there is one; the caller has released every lock.
+#[inline]
 fn notify(notifier: Option<Notifier>) {
     if let Some(n) = notifier {
         n();
@@ -187,7 +188,7 @@ impl<T, X> Queue<T, X> {
         Queue {
             tail: TailSide {
                 state: Mutex::new(Tail {
-                    items: VecDeque::new(),
+                    items: Vec::new(),
                     bytes: 0,
                     end: None,
                     ext,
@@ -287,7 +288,7 @@ impl<T, X> Queue<T, X> {
             }
             return Err(item);
         }
-        st.items.push_back((item, bytes));
+        st.items.push((item, bytes));
         self.publish_tail(&st);
         st.bytes += bytes;
         st.enqueued += 1;
@@ -380,8 +381,10 @@ impl<T, X> Queue<T, X> {
         if st.items.is_empty() {
             return;
         }
-        // The head is empty: swapping hands its buffer to the tail for reuse.
-        std::mem::swap(&mut head.items, &mut st.items);
+        // The head is empty: the tail's buffer becomes the head (a `Vec` turns into a
+        // `VecDeque` and back without copying) and the head's goes to the tail for reuse.
+        let batch = VecDeque::from(std::mem::take(&mut st.items));
+        st.items = Vec::from(std::mem::replace(&mut head.items, batch));
         head.bytes += std::mem::take(&mut st.bytes);
         st.head_bound = head.items.len();
         self.head.len.store(head.items.len(), Ordering::Release);
@@ -472,10 +475,30 @@ impl<T, X> Queue<T, X> {
 
     /// Takes the next item, waiting until `deadline` (forever if `None`). Returns
     /// [`Popped::Empty`] only when the deadline passed.
+    #[inline]
     pub(crate) fn pop_until(&self, epoch: u64, deadline: Option<Instant>) -> Popped<T> {
+        let mut head = self.head.state.lock();
+        if self.epoch() == epoch {
+            if let Some(item) = self.pop_from_full_head(&mut head) {
+                return Popped::Item(item);
+            }
+        }
+        self.pop_or_wait(epoch, deadline, head)
+    }
+
+    /// [`Queue::pop_until`] past its first step, which found the head short (or the owner
+    /// changed); `head` is the guard that step took.
+    #[inline(never)]
+    fn pop_or_wait(
+        &self,
+        epoch: u64,
+        deadline: Option<Instant>,
+        head: MutexGuard<'_, Head<T>>,
+    ) -> Popped<T> {
+        let mut first = Some(head);
         loop {
             {
-                let mut head = self.head.state.lock();
+                let mut head = first.take().unwrap_or_else(|| self.head.state.lock());
                 if self.epoch() != epoch {
                     return Popped::Moved;
                 }

@@ -135,17 +135,19 @@ struct Extras {
 }
 
 impl Envelope {
+    #[inline(always)]
     pub(crate) fn new(payload: Payload, ports: Vec<OwnedMailbox>) -> Self {
         let Payload {
             data,
             array_buffers,
         } = payload;
-        let extras = (!array_buffers.is_empty() || !ports.is_empty()).then(|| {
-            Box::new(Extras {
-                array_buffers,
-                ports,
-            })
-        });
+        if array_buffers.is_empty() && ports.is_empty() {
+            return Envelope { data, extras: None };
+        }
+        let extras = Some(Box::new(Extras {
+            array_buffers,
+            ports,
+        }));
         Envelope { data, extras }
     }
 
@@ -155,24 +157,15 @@ impl Envelope {
     }
 
     /// The received form: the transferred mailboxes become new port handles.
+    #[inline]
     pub(crate) fn into_message(self) -> Message {
-        let (array_buffers, ports) = match self.extras {
-            Some(x) => {
-                let Extras {
-                    array_buffers,
-                    ports,
-                } = *x;
-                (
-                    array_buffers,
-                    ports.into_iter().map(MessagePort::from_owned).collect(),
-                )
-            }
-            None => (Vec::new(), Vec::new()),
-        };
-        Message {
-            data: self.data,
-            array_buffers,
-            ports,
+        match self.extras {
+            None => Message {
+                data: self.data,
+                array_buffers: Vec::new(),
+                ports: Vec::new(),
+            },
+            Some(x) => (*x).into_message(self.data),
         }
     }
 
@@ -180,6 +173,23 @@ impl Envelope {
     pub(crate) fn byte_len(&self) -> usize {
         let buffers = self.extras.as_deref().map_or(&[][..], |x| &x.array_buffers);
         byte_len(&self.data, buffers)
+    }
+}
+
+impl Extras {
+    /// The received form of a message that transfers something (out of line: the common
+    /// message transfers nothing).
+    #[inline(never)]
+    fn into_message(self, data: Vec<u8>) -> Message {
+        let Extras {
+            array_buffers,
+            ports,
+        } = self;
+        Message {
+            data,
+            array_buffers,
+            ports: ports.into_iter().map(MessagePort::from_owned).collect(),
+        }
     }
 }
 
@@ -450,6 +460,7 @@ impl MessagePort {
 
     /// This handle's mailbox without a lock or a reference count, unless the port was
     /// transferred away. A transfer racing with the caller is ordered after it.
+    #[inline]
     fn own_mailbox(&self) -> Option<&Mailbox> {
         self.0
             .here
@@ -459,6 +470,7 @@ impl MessagePort {
 
     /// The mailbox and its owner epoch. The epoch is read first: a transfer clears `here` before
     /// it bumps the epoch, so either this sees `here` cleared or the queue sees the epoch move.
+    #[inline]
     fn mailbox_for_recv(&self) -> Result<(&Mailbox, u64)> {
         let epoch = self.0.mailbox.queue.epoch();
         match self.own_mailbox() {
@@ -503,6 +515,55 @@ impl MessagePort {
     }
 
     fn post_with(
+        &self,
+        payload: Payload,
+        transfer: &[MessagePort],
+        admission: Admission,
+    ) -> Result<()> {
+        if transfer.is_empty() {
+            self.post_without_ports(payload, admission)
+        } else {
+            self.post_with_ports(payload, transfer, admission)
+        }
+    }
+
+    /// The post path of a message that transfers no port (most of them): no transfer list to
+    /// check, nothing to detach or to doom, no carrier loop to look for. The same steps as
+    /// [`post_with_ports`](Self::post_with_ports) otherwise.
+    #[inline]
+    fn post_without_ports(&self, payload: Payload, admission: Admission) -> Result<()> {
+        let source = self.own_mailbox();
+        let envelope = Envelope::new(payload, Vec::new());
+        let rejected = match (source, self.0.peer.as_ref()) {
+            (Some(s), Some(t)) => {
+                let bytes = envelope.byte_len();
+                let reserved = match admission {
+                    Admission::Unbounded => false,
+                    _ => t.queue.reserve(bytes, admission, |link| link.is_peer(s))?,
+                };
+                let admit = |link: &Link| {
+                    let ok = link.is_peer(s);
+                    if ok {
+                        s.accepted.store(s.accepted.load(Relaxed) + 1, Relaxed);
+                    }
+                    ok
+                };
+                t.queue.push(envelope, bytes, reserved, admit).err()
+            }
+            _ => Some(envelope),
+        };
+        if let Some(envelope) = rejected {
+            if let Some(s) = source {
+                s.posted_otherwise.fetch_add(1, Relaxed);
+                s.dropped.fetch_add(1, Relaxed);
+            }
+            drop(envelope); // no ports inside: dropping it closes nothing
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn post_with_ports(
         &self,
         payload: Payload,
         transfer: &[MessagePort],
@@ -691,12 +752,11 @@ impl MessagePort {
     /// [`Error::InvalidStateError`] if this port was transferred away.
     pub fn try_recv(&self) -> Result<Option<Message>> {
         let (m, epoch) = self.mailbox_for_recv()?;
-        received(m.queue.try_pop(epoch))
-            .map(Some)
-            .or_else(|e| match e {
-                RecvEnd::Empty => Ok(None),
-                RecvEnd::Error(e) => Err(e),
-            })
+        match m.queue.try_pop(epoch) {
+            Popped::Item(envelope) => Ok(Some(envelope.into_message())),
+            Popped::Empty => Ok(None),
+            other => Err(recv_error(other)),
+        }
     }
 
     /// Takes the next message, blocking up to `timeout` (`None`: until one arrives or the
@@ -705,10 +765,11 @@ impl MessagePort {
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Message> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let (m, epoch) = self.mailbox_for_recv()?;
-        received(m.queue.pop_until(epoch, deadline)).map_err(|e| match e {
-            RecvEnd::Empty => Error::Timeout,
-            RecvEnd::Error(e) => e,
-        })
+        match m.queue.pop_until(epoch, deadline) {
+            Popped::Item(envelope) => Ok(envelope.into_message()),
+            Popped::Empty => Err(Error::Timeout),
+            other => Err(recv_error(other)),
+        }
     }
 
     /// Installs (or with `None` removes) the port's [`Notifier`], without starting the port
@@ -788,17 +849,15 @@ fn transferred() -> Error {
     Error::invalid_state("the port was transferred; use the port received at the other end")
 }
 
-enum RecvEnd {
-    Empty,
-    Error(Error),
-}
-
-fn received(popped: Popped<Envelope>) -> Result<Message, RecvEnd> {
+/// The error a receive call ends with when it got no message (and no `Empty`).
+#[cold]
+fn recv_error(popped: Popped<Envelope>) -> Error {
     match popped {
-        Popped::Item(envelope) => Ok(envelope.into_message()),
-        Popped::Empty => Err(RecvEnd::Empty),
-        Popped::End(notice) => Err(RecvEnd::Error(Error::Closed(notice))),
-        Popped::Moved => Err(RecvEnd::Error(transferred())),
+        Popped::End(notice) => Error::Closed(notice),
+        Popped::Moved => transferred(),
+        Popped::Item(_) | Popped::Empty => {
+            Error::invalid_state("a receive call ended without an end") // unreachable
+        }
     }
 }
 

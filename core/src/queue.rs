@@ -79,15 +79,13 @@ pub(crate) enum Popped<T> {
 
 /// The producers' side of a queue, under the tail lock.
 pub(crate) struct Tail<T, X> {
-    items: VecDeque<(T, usize)>,
+    items: Vec<(T, usize)>,
     bytes: usize,
     end: Option<CloseNotice>,
     /// The caller's extra state, guarded by the same lock.
     ext: X,
     enabled: bool,
     notifier: Option<Notifier>,
-    /// A notification fired and no receive call has found the queue empty since.
-    notified: bool,
     capacity: Capacity,
     reserved_messages: usize,
     reserved_bytes: usize,
@@ -101,19 +99,6 @@ pub(crate) struct Tail<T, X> {
 }
 
 impl<T, X> Tail<T, X> {
-    /// The notifier to call once every lock is released, if this is an edge. `head_has_items`
-    /// says whether the head holds anything (the tail cannot see it).
-    fn edge(&mut self, head_has_items: bool) -> Option<Notifier> {
-        let has_something = head_has_items || !self.items.is_empty() || self.end.is_some();
-        if self.enabled && !self.notified && has_something {
-            if let Some(n) = &self.notifier {
-                self.notified = true;
-                return Some(n.clone());
-            }
-        }
-        None
-    }
-
     fn has_room(&self, head: &Head<T>, bytes: usize) -> bool {
         let messages = head.items.len() + self.items.len() + self.reserved_messages;
         let queued = head.bytes + self.bytes + self.reserved_bytes;
@@ -134,6 +119,7 @@ pub(crate) struct Head<T> {
 }
 
 /// Calls the notifier (user code) if there is one; the caller has released every lock.
+#[inline]
 fn notify(notifier: Option<Notifier>) {
     if let Some(n) = notifier {
         n();
@@ -160,6 +146,10 @@ struct TailSide<T, X> {
     /// Tail items plus the end record, mirrored outside the lock so a receiver can spin on it
     /// briefly before parking (a futex sleep and wake cost far more than a short spin).
     available: AtomicUsize,
+    /// A notification fired and no receive call has found the queue empty since. Changed only
+    /// under the tail lock; read without it by a receive call that empties the head, which needs
+    /// the tail lock to re-arm only when this is set.
+    notified: AtomicBool,
 }
 
 struct HeadSide<T> {
@@ -198,13 +188,12 @@ impl<T, X> Queue<T, X> {
         Queue {
             tail: TailSide {
                 state: Mutex::new(Tail {
-                    items: VecDeque::new(),
+                    items: Vec::new(),
                     bytes: 0,
                     end: None,
                     ext,
                     enabled,
                     notifier: None,
-                    notified: false,
                     capacity: Capacity::default(),
                     reserved_messages: 0,
                     reserved_bytes: 0,
@@ -217,6 +206,7 @@ impl<T, X> Queue<T, X> {
                 readable: Condvar::new(),
                 writable: Condvar::new(),
                 available: AtomicUsize::new(0),
+                notified: AtomicBool::new(false),
             },
             _gap: Gap::new(),
             head: HeadSide {
@@ -233,6 +223,25 @@ impl<T, X> Queue<T, X> {
         }
     }
 
+    /// The notifier to call once every lock is released, if this is an edge (under the tail
+    /// lock). `head_has_items` says whether the head holds anything (the tail cannot see it).
+    #[inline]
+    fn edge(&self, st: &Tail<T, X>, head_has_items: bool) -> Option<Notifier> {
+        let has_something = head_has_items || !st.items.is_empty() || st.end.is_some();
+        if st.enabled && has_something && !self.tail.notified.load(Ordering::Relaxed) {
+            if let Some(n) = &st.notifier {
+                self.tail.notified.store(true, Ordering::Release);
+                return Some(n.clone());
+            }
+        }
+        None
+    }
+
+    /// Re-arms the notifier (under the tail lock): a receive call found the queue empty.
+    fn rearm(&self) {
+        self.tail.notified.store(false, Ordering::Release);
+    }
+
     /// Both locks, in order.
     fn lock_both(&self) -> (MutexGuard<'_, Head<T>>, MutexGuard<'_, Tail<T, X>>) {
         let head = self.head.state.lock();
@@ -240,6 +249,7 @@ impl<T, X> Queue<T, X> {
     }
 
     /// Mirrors the tail's length and end record for spinning receivers (under the tail lock).
+    #[inline]
     fn publish_tail(&self, tail: &Tail<T, X>) {
         let n = tail.items.len() + usize::from(tail.end.is_some());
         self.tail.available.store(n, Ordering::Release);
@@ -251,6 +261,7 @@ impl<T, X> Queue<T, X> {
     }
 
     /// The current owner epoch (see [`Popped::Moved`]).
+    #[inline]
     pub(crate) fn epoch(&self) -> u64 {
         self.head.epoch.load(Ordering::Acquire)
     }
@@ -258,6 +269,7 @@ impl<T, X> Queue<T, X> {
     /// Appends `item` if `admit` accepts it; otherwise hands it back so the caller can drop it
     /// after the lock is gone (dropping a message may close the ports inside it). Takes only the
     /// tail lock.
+    #[inline]
     pub(crate) fn push(
         &self,
         item: T,
@@ -276,7 +288,7 @@ impl<T, X> Queue<T, X> {
             }
             return Err(item);
         }
-        st.items.push_back((item, bytes));
+        st.items.push((item, bytes));
         self.publish_tail(&st);
         st.bytes += bytes;
         st.enqueued += 1;
@@ -287,7 +299,7 @@ impl<T, X> Queue<T, X> {
         if st.readers_waiting > 0 {
             self.tail.readable.notify_one();
         }
-        let edge = st.edge(false);
+        let edge = self.edge(&st, false);
         drop(st);
         notify(edge);
         Ok(())
@@ -306,7 +318,7 @@ impl<T, X> Queue<T, X> {
         if st.readers_waiting > 0 {
             self.tail.readable.notify_one();
         }
-        let edge = st.edge(true);
+        let edge = self.edge(&st, true);
         drop((st, head));
         notify(edge);
     }
@@ -369,8 +381,10 @@ impl<T, X> Queue<T, X> {
         if st.items.is_empty() {
             return;
         }
-        // The head is empty: swapping hands its buffer to the tail for reuse.
-        std::mem::swap(&mut head.items, &mut st.items);
+        // The head is empty: the tail's buffer becomes the head (a `Vec` turns into a
+        // `VecDeque` and back without copying) and the head's goes to the tail for reuse.
+        let batch = VecDeque::from(std::mem::take(&mut st.items));
+        st.items = Vec::from(std::mem::replace(&mut head.items, batch));
         head.bytes += std::mem::take(&mut st.bytes);
         st.head_bound = head.items.len();
         self.head.len.store(head.items.len(), Ordering::Release);
@@ -378,17 +392,28 @@ impl<T, X> Queue<T, X> {
     }
 
     /// Takes the next item; the caller holds the head lock and has checked the epoch. The tail
-    /// lock is taken only when the head is or becomes empty, or the queue is bounded.
+    /// lock is taken only when the head is empty and the tail has something, when the head
+    /// becomes empty while the notifier waits to be re-armed, or when the queue is bounded: a
+    /// receiver that keeps up with its producers must not meet them on their lock per message.
+    #[inline]
     fn pop_locked(&self, head: &mut MutexGuard<'_, Head<T>>) -> Popped<T> {
         let mut tail = None;
         if head.items.is_empty() {
+            // Nothing to take and nothing to re-arm: found empty without the producers' lock.
+            // A post this misses is ordered after this call; one it must see (made before,
+            // or whose notification was fired) published `available` or `notified` first.
+            if self.tail.available.load(Ordering::Acquire) == 0
+                && !self.tail.notified.load(Ordering::Acquire)
+            {
+                return Popped::Empty;
+            }
             let mut st = self.tail.state.lock();
             self.refill(head, &mut st);
             if head.items.is_empty() {
                 return match st.end {
                     Some(end) => Popped::End(end),
                     None => {
-                        st.notified = false;
+                        self.rearm();
                         Popped::Empty
                     }
                 };
@@ -402,12 +427,16 @@ impl<T, X> Queue<T, X> {
         head.delivered += 1;
         self.head.len.store(head.items.len(), Ordering::Release);
         let bounded = self.head.bounded.load(Ordering::Relaxed);
-        if head.items.is_empty() || bounded {
+        // Taking the last item re-arms the notifier as finding the queue empty does, so the
+        // next post is announced; with nothing to re-arm, the tail waits for the next call.
+        let emptied =
+            head.items.is_empty() && (tail.is_some() || self.tail.notified.load(Ordering::Acquire));
+        if emptied || bounded {
             let mut st = tail.unwrap_or_else(|| self.tail.state.lock());
             if head.items.is_empty() {
                 self.refill(head, &mut st);
                 if head.items.is_empty() && st.end.is_none() {
-                    st.notified = false;
+                    self.rearm();
                 }
             }
             if bounded && st.writers_waiting > 0 {
@@ -417,23 +446,64 @@ impl<T, X> Queue<T, X> {
         Popped::Item(item)
     }
 
+    /// Takes the next item if that leaves the head non-empty and the queue is unbounded: then
+    /// nothing else is owed (no refill, no re-arm, no writer to wake). The caller holds the head
+    /// lock and has checked the epoch.
+    #[inline]
+    fn pop_from_full_head(&self, head: &mut Head<T>) -> Option<T> {
+        if head.items.len() < 2 || self.head.bounded.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (item, bytes) = head.items.pop_front()?;
+        head.bytes -= bytes;
+        head.delivered += 1;
+        self.head.len.store(head.items.len(), Ordering::Release);
+        Some(item)
+    }
+
     /// Takes the next item without waiting, if the queue still belongs to owner `epoch`.
     pub(crate) fn try_pop(&self, epoch: u64) -> Popped<T> {
         let mut head = self.head.state.lock();
         if self.epoch() != epoch {
             return Popped::Moved;
         }
+        if let Some(item) = self.pop_from_full_head(&mut head) {
+            return Popped::Item(item);
+        }
         self.pop_locked(&mut head)
     }
 
     /// Takes the next item, waiting until `deadline` (forever if `None`). Returns
     /// [`Popped::Empty`] only when the deadline passed.
+    #[inline]
     pub(crate) fn pop_until(&self, epoch: u64, deadline: Option<Instant>) -> Popped<T> {
+        let mut head = self.head.state.lock();
+        if self.epoch() == epoch {
+            if let Some(item) = self.pop_from_full_head(&mut head) {
+                return Popped::Item(item);
+            }
+        }
+        self.pop_or_wait(epoch, deadline, head)
+    }
+
+    /// [`Queue::pop_until`] past its first step, which found the head short (or the owner
+    /// changed); `head` is the guard that step took.
+    #[inline(never)]
+    fn pop_or_wait(
+        &self,
+        epoch: u64,
+        deadline: Option<Instant>,
+        head: MutexGuard<'_, Head<T>>,
+    ) -> Popped<T> {
+        let mut first = Some(head);
         loop {
             {
-                let mut head = self.head.state.lock();
+                let mut head = first.take().unwrap_or_else(|| self.head.state.lock());
                 if self.epoch() != epoch {
                     return Popped::Moved;
+                }
+                if let Some(item) = self.pop_from_full_head(&mut head) {
+                    return Popped::Item(item);
                 }
                 // With the head empty and nothing seen in the tail, go straight to the spin
                 // instead of taking the producers' lock (a blocking receive owes the notifier
@@ -501,7 +571,7 @@ impl<T, X> Queue<T, X> {
         if first {
             st.end = Some(notice);
             self.publish_tail(&st);
-            edge = st.edge(true);
+            edge = self.edge(&st, true);
         }
         self.tail.readable.notify_all();
         self.tail.writable.notify_all();
@@ -522,7 +592,7 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn enable(&self) {
         let (head, mut st) = self.lock_both();
         st.enabled = true;
-        let edge = st.edge(!head.items.is_empty());
+        let edge = self.edge(&st, !head.items.is_empty());
         drop((st, head));
         notify(edge);
     }
@@ -536,8 +606,8 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn set_notifier(&self, notifier: Option<Notifier>) {
         let (head, mut st) = self.lock_both();
         let old = std::mem::replace(&mut st.notifier, notifier);
-        st.notified = false;
-        let edge = st.edge(!head.items.is_empty());
+        self.rearm();
+        let edge = self.edge(&st, !head.items.is_empty());
         drop((st, head));
         notify(edge);
         // The old notifier is user code's closure: it may own ports whose drop locks this queue,
@@ -558,7 +628,7 @@ impl<T, X> Queue<T, X> {
         let (head, mut st) = self.lock_both();
         st.enabled = false;
         let old = st.notifier.take();
-        st.notified = false;
+        self.rearm();
         self.head.epoch.fetch_add(1, Ordering::AcqRel);
         f(&mut st.ext);
         self.tail.readable.notify_all();

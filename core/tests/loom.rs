@@ -425,3 +425,39 @@ fn a_post_racing_the_notifier_re_arm_is_announced_on_time() {
         assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
     });
 }
+
+/// A post racing the receive that takes the last message of a batch on the consumers' side
+/// (which takes no producer lock unless the notifier waits to be re-armed): if the queue was
+/// empty after that receive, the post is a new edge and is announced.
+#[test]
+fn a_post_racing_the_receive_that_empties_a_batch_is_announced() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let counter = fired.clone();
+        b.set_onmessage(Some(Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })));
+        a.post_message("0", &[]).unwrap();
+        a.post_message("1", &[]).unwrap();
+        assert_eq!(b.try_recv().unwrap().unwrap().data, b"0");
+        let poster = loom::thread::spawn(move || {
+            a.post_message("2", &[]).unwrap();
+            a
+        });
+        assert_eq!(b.try_recv().unwrap().unwrap().data, b"1");
+        let emptied = b.metrics().depth == 0;
+        let _a = poster.join().unwrap();
+        if emptied {
+            assert_eq!(
+                fired.load(Ordering::SeqCst),
+                2,
+                "\"2\" arrived in an emptied queue unannounced"
+            );
+        }
+        let (got, _) = drain(&b);
+        assert_eq!(got, [b"2".to_vec()]);
+    });
+}

@@ -94,9 +94,10 @@ impl<'a> Reader<'a> {
             }
             ONE_BYTE_STRING => {
                 if let Some(bytes) = self.short_one_byte(tag) {
+                    let s = self.short_string(bytes);
                     self.pos += 2 + bytes.len();
                     self.charge_units(bytes.len())?;
-                    return Ok(Some(Value::String(JsString::from_latin1_slice(bytes))));
+                    return Ok(Some(Value::String(s)));
                 }
                 self.pos += 1;
                 return Ok(Some(Value::String(self.string_body(tag)?)));
@@ -168,7 +169,7 @@ impl<'a> Reader<'a> {
                 }
             }
             BEGIN_JS_OBJECT => {
-                let id = self.alloc_wire(Object::Object(Vec::new()))?;
+                let id = self.alloc_wire(OPEN)?;
                 let frame = Frame::Object {
                     id,
                     props: self.props.len(),
@@ -188,7 +189,7 @@ impl<'a> Reader<'a> {
                         format!("dense array of {len} elements is longer than the input"),
                     ));
                 }
-                let id = self.alloc_wire(Object::Array(Array::dense(Vec::new())))?;
+                let id = self.alloc_wire(OPEN)?;
                 let frame = Frame::Dense {
                     id,
                     len,
@@ -203,7 +204,7 @@ impl<'a> Reader<'a> {
             BEGIN_SPARSE_JS_ARRAY => {
                 let length = self.varint()?;
                 self.charge_sparse(at, length)?;
-                let id = self.alloc_wire(Object::Array(Array::sparse(length)))?;
+                let id = self.alloc_wire(OPEN)?;
                 let frame = Frame::Sparse {
                     id,
                     length,
@@ -216,7 +217,7 @@ impl<'a> Reader<'a> {
                 return Ok(None);
             }
             BEGIN_JS_MAP => {
-                let id = self.alloc_wire(Object::Map(Vec::new()))?;
+                let id = self.alloc_wire(OPEN)?;
                 self.push(
                     stack,
                     Frame::Map {
@@ -230,7 +231,7 @@ impl<'a> Reader<'a> {
                 return Ok(None);
             }
             BEGIN_JS_SET => {
-                let id = self.alloc_wire(Object::Set(Vec::new()))?;
+                let id = self.alloc_wire(OPEN)?;
                 self.push(
                     stack,
                     Frame::Set {
@@ -267,7 +268,7 @@ impl<'a> Reader<'a> {
             HOST_OBJECT => self.host_object()?,
             ERROR => {
                 // The id is taken now but the error is referable only once its cause starts.
-                let id = self.alloc(Object::Error(Box::default()))?;
+                let id = self.alloc(OPEN)?;
                 let wire_id = self.id_map.len();
                 self.id_map.push(NOT_YET);
                 let frame = Frame::Error {
@@ -334,9 +335,10 @@ impl<'a> Reader<'a> {
         // array index) and is held inline.
         if let Some(bytes) = self.short_one_byte(ONE_BYTE_STRING) {
             if bytes.first().is_some_and(|b| !b.is_ascii_digit()) {
+                let s = self.short_string(bytes);
                 self.pos += 2 + bytes.len();
                 self.charge_units(bytes.len())?;
-                return Ok(Some(Key::Name(JsString::from_latin1_slice(bytes))));
+                return Ok(Some(Key::Name(s)));
             }
         }
         if self.peek_tag()? == end {
@@ -366,7 +368,7 @@ impl<'a> Reader<'a> {
 
     /// Checks that `name` is new among the properties of the open container `id` whose first
     /// one is at `start`: a scan while it has few, the reader's shared set beyond.
-    #[inline]
+    #[inline(always)]
     fn add_prop(&mut self, id: ObjectId, start: usize, name: &JsString, at: usize) -> R<()> {
         let existing = self.props.get(start..).unwrap_or_default();
         if existing.len() < LINEAR_KEYS && !existing.iter().any(|(k, _)| k == name) {

@@ -236,9 +236,14 @@ impl<'a> Reader<'a> {
         Ok(id)
     }
 
+    /// Puts a finished container in its slot, which holds [`OPEN`].
     pub(super) fn set(&mut self, id: ObjectId, obj: Object) {
         if let Some(slot) = self.objects.get_mut(id.index()) {
-            *slot = obj;
+            // The stand-in owns nothing: no call to the general `Object` drop.
+            match std::mem::replace(slot, obj) {
+                Object::BooleanObject(_) => {}
+                other => drop(other),
+            }
         }
     }
 
@@ -274,6 +279,20 @@ impl<'a> Reader<'a> {
                 rest.get(..usize::from(*len))
             }
             _ => None,
+        }
+    }
+
+    /// The string [`short_one_byte`](Self::short_one_byte) found (`bytes`, not yet consumed):
+    /// built from a fixed window of the input where the input extends that far.
+    #[inline(always)]
+    pub(super) fn short_string(&self, bytes: &[u8]) -> JsString {
+        match self
+            .input
+            .get(self.pos + 2..)
+            .and_then(|rest| rest.first_chunk::<INLINE>())
+        {
+            Some(window) => JsString::from_latin1_window(window, bytes.len()),
+            None => JsString::from_latin1_slice(bytes),
         }
     }
 

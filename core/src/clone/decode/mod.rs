@@ -283,6 +283,11 @@ struct Reader<'a> {
 /// Boxed inside the reader: keeps every `Result` on the hot path as small as the value it holds.
 type R<T> = Result<T, Box<DecodeError>>;
 
+/// What an open container's arena slot holds until it ends (an error drops the whole arena, so
+/// no finished graph shows it): a variant that owns no heap block, so creating it allocates
+/// nothing and replacing it frees nothing.
+const OPEN: Object = Object::BooleanObject(false);
+
 /// An `id_map` slot reserved but not yet referable (an Error before its cause).
 const NOT_YET: u32 = u32::MAX;
 

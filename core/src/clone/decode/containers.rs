@@ -76,7 +76,7 @@ impl<'a> Reader<'a> {
 
     /// Reads the next value if it is a primitive (the common case inside containers); leaves
     /// anything else for [`start_value`](Self::start_value).
-    #[inline]
+    #[inline(always)]
     fn primitive(&mut self) -> R<Option<Value>> {
         let tag = self.peek_tag()?;
         let v = match tag {
@@ -330,6 +330,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the key of the next property, or the end tag. Returns `None` at the end tag.
+    #[inline(always)]
     fn key_or_end(&mut self, end: u8) -> R<Option<Key>> {
         // Fast path: a short one-byte key that starts with a non-digit is a name (never an
         // array index) and is held inline.

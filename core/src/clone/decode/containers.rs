@@ -112,8 +112,63 @@ impl<'a> Reader<'a> {
         Ok(Some(v))
     }
 
+    /// Opens an object (its tag read).
+    #[inline(always)]
+    fn open_object(&mut self, stack: &mut Vec<Frame>) -> R<()> {
+        let id = self.alloc_wire(OPEN)?;
+        let frame = Frame::Object {
+            id,
+            props: self.props.len(),
+            key: None,
+            order: KeyOrder::new(),
+        };
+        self.push(stack, frame)
+    }
+
+    /// Opens a dense array (its tag, at `at`, read).
+    #[inline(always)]
+    fn open_dense(&mut self, at: usize, stack: &mut Vec<Frame>) -> R<()> {
+        let len = self.varint()?;
+        // Every element takes at least one byte.
+        if len as usize > self.remaining() {
+            return Err(self.err_at(
+                at,
+                Kind::Truncated,
+                format!("dense array of {len} elements is longer than the input"),
+            ));
+        }
+        let id = self.alloc_wire(OPEN)?;
+        let frame = Frame::Dense {
+            id,
+            len,
+            elements: Vec::with_capacity(self.reserve_elements(len as usize)),
+            holes: Vec::new(),
+            props: self.props.len(),
+            key: None,
+        };
+        self.push(stack, frame)
+    }
+
     /// Reads a value (a view right after a buffer included). `None` if it opened a container.
+    #[inline(always)]
     fn start_value(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
+        // Fast path: the containers of most messages, which are never followed by a view.
+        let at = self.pos;
+        match self.input.get(at) {
+            Some(&BEGIN_JS_OBJECT) => {
+                self.pos += 1;
+                return self.open_object(stack).map(|()| None);
+            }
+            Some(&BEGIN_DENSE_JS_ARRAY) => {
+                self.pos += 1;
+                return self.open_dense(at, stack).map(|()| None);
+            }
+            _ => {}
+        }
+        self.start_value_slow(stack)
+    }
+
+    fn start_value_slow(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
         let v = self.start_value_inner(stack)?;
         if let Some(Value::Object(id)) = v {
             if matches!(self.objects.get(id.index()), Some(Object::ArrayBuffer(_)))
@@ -129,6 +184,7 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
+    #[inline(never)]
     fn start_value_inner(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
         let at = self.pos;
         let mut tag = self.tag()?;
@@ -168,39 +224,8 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            BEGIN_JS_OBJECT => {
-                let id = self.alloc_wire(OPEN)?;
-                let frame = Frame::Object {
-                    id,
-                    props: self.props.len(),
-                    key: None,
-                    order: KeyOrder::new(),
-                };
-                self.push(stack, frame)?;
-                return Ok(None);
-            }
-            BEGIN_DENSE_JS_ARRAY => {
-                let len = self.varint()?;
-                // Every element takes at least one byte.
-                if len as usize > self.remaining() {
-                    return Err(self.err_at(
-                        at,
-                        Kind::Truncated,
-                        format!("dense array of {len} elements is longer than the input"),
-                    ));
-                }
-                let id = self.alloc_wire(OPEN)?;
-                let frame = Frame::Dense {
-                    id,
-                    len,
-                    elements: Vec::with_capacity(self.reserve_elements(len as usize)),
-                    holes: Vec::new(),
-                    props: self.props.len(),
-                    key: None,
-                };
-                self.push(stack, frame)?;
-                return Ok(None);
-            }
+            BEGIN_JS_OBJECT => return self.open_object(stack).map(|()| None),
+            BEGIN_DENSE_JS_ARRAY => return self.open_dense(at, stack).map(|()| None),
             BEGIN_SPARSE_JS_ARRAY => {
                 let length = self.varint()?;
                 self.charge_sparse(at, length)?;

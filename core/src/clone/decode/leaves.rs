@@ -44,7 +44,15 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips padding and returns the next tag without consuming it.
+    #[inline]
     pub(super) fn peek_tag(&mut self) -> R<u8> {
+        match self.input.get(self.pos) {
+            Some(&b) if b != PADDING => Ok(b),
+            _ => self.peek_tag_after_padding(),
+        }
+    }
+
+    fn peek_tag_after_padding(&mut self) -> R<u8> {
         while self.input.get(self.pos) == Some(&PADDING) {
             self.pos += 1;
         }
@@ -240,9 +248,9 @@ impl<'a> Reader<'a> {
     pub(super) fn set(&mut self, id: ObjectId, obj: Object) {
         if let Some(slot) = self.objects.get_mut(id.index()) {
             // The stand-in owns nothing: no call to the general `Object` drop.
-            match std::mem::replace(slot, obj) {
-                Object::BooleanObject(_) => {}
-                other => drop(other),
+            let old = std::mem::replace(slot, obj);
+            if matches!(old, Object::BooleanObject(_)) {
+                std::mem::forget(old);
             }
         }
     }

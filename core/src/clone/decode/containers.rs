@@ -206,8 +206,8 @@ impl<'a> Reader<'a> {
             }
             OBJECT_REFERENCE => {
                 let wire = self.varint()? as usize;
-                match self.id_map.get(wire) {
-                    Some(&id) if id != NOT_YET => Value::Object(ObjectId(id)),
+                match self.wire_object(wire) {
+                    Some(id) if id != NOT_YET => Value::Object(ObjectId(id)),
                     Some(_) => {
                         return Err(self.err_at(
                             at,

@@ -226,8 +226,13 @@ impl<'a> Reader<'a> {
         n
     }
 
-    /// Adds an arena object (not referable from the wire).
+    /// Adds an arena object (not referable from the wire): wire ids and arena ids part here.
     pub(super) fn alloc(&mut self, obj: Object) -> R<ObjectId> {
+        self.explicit_ids();
+        self.push_object(obj)
+    }
+
+    fn push_object(&mut self, obj: Object) -> R<ObjectId> {
         // Below u32::MAX: every id fits an `ObjectId` and none is mistaken for `NOT_YET`.
         if self.objects.len() >= self.opts.limits.max_objects.min(NOT_YET as usize) {
             return Err(self.err(Kind::LimitExceeded, "object count exceeds the limit"));
@@ -239,9 +244,30 @@ impl<'a> Reader<'a> {
 
     /// Adds an object that takes the next wire id and is referable at once.
     pub(super) fn alloc_wire(&mut self, obj: Object) -> R<ObjectId> {
-        let id = self.alloc(obj)?;
-        self.id_map.push(id.0);
+        let id = self.push_object(obj)?;
+        if !self.same_ids {
+            self.id_map.push(id.0);
+        }
         Ok(id)
+    }
+
+    /// Ends the identity of wire and arena ids: from now on `id_map` holds every wire id.
+    pub(super) fn explicit_ids(&mut self) {
+        if self.same_ids {
+            self.same_ids = false;
+            let n = self.objects.len() as u32;
+            self.id_map
+                .reserve((self.input.len() / 16).min(self.opts.limits.max_objects));
+            self.id_map.extend(0..n);
+        }
+    }
+
+    /// The arena id of wire object `wire`: `Some(NOT_YET)` while it may not be referred to.
+    pub(super) fn wire_object(&self, wire: usize) -> Option<u32> {
+        if self.same_ids {
+            return (wire < self.objects.len()).then_some(wire as u32);
+        }
+        self.id_map.get(wire).copied()
     }
 
     /// Puts a finished container in its slot, which holds [`OPEN`].
@@ -460,6 +486,7 @@ impl<'a> Reader<'a> {
             Some(used) => {
                 *used = true;
                 let id = ObjectId(i as u32);
+                self.explicit_ids();
                 self.id_map.push(id.0);
                 Ok(Value::Object(id))
             }

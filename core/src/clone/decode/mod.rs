@@ -213,7 +213,8 @@ fn read(bytes: &[u8], options: &DecodeOptions, table: Table) -> R<Graph> {
         opts: options,
         // Every object takes at least two bytes; most take far more.
         objects: Vec::with_capacity((bytes.len() / 16).min(options.limits.max_objects)),
-        id_map: Vec::with_capacity((bytes.len() / 16).min(options.limits.max_objects)),
+        id_map: Vec::new(),
+        same_ids: true,
         bytes_used: 0,
         units_used: 0,
         reservable: bytes.len(),
@@ -257,6 +258,9 @@ struct Reader<'a> {
     /// Wire object id → arena index; `NOT_YET` while reserved but not yet referable (four
     /// bytes a slot, not eight: one per object of the message).
     id_map: Vec<u32>,
+    /// True while every wire id is its arena id (no transfer table, Error or Node host object
+    /// yet, the usual case): `id_map` stays empty and costs nothing. See `explicit_ids`.
+    same_ids: bool,
     bytes_used: usize,
     units_used: usize,
     /// Element slots dense arrays may still reserve up front (see `reserve_elements`).

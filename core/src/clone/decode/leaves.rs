@@ -184,10 +184,11 @@ impl<'a> Reader<'a> {
     // ---- budgets and ids ----
 
     pub(super) fn charge_units(&mut self, n: usize) -> R<()> {
-        self.units_used = self.units_used.saturating_add(n);
-        if self.units_used > self.opts.limits.max_string_units {
+        // Counts down: one subtraction and one test per string.
+        let Some(left) = self.units_left.checked_sub(n) else {
             return Err(self.err(Kind::LimitExceeded, "string code units exceed the limit"));
-        }
+        };
+        self.units_left = left;
         Ok(())
     }
 
@@ -233,8 +234,7 @@ impl<'a> Reader<'a> {
     }
 
     fn push_object(&mut self, obj: Object) -> R<ObjectId> {
-        // Below u32::MAX: every id fits an `ObjectId` and none is mistaken for `NOT_YET`.
-        if self.objects.len() >= self.opts.limits.max_objects.min(NOT_YET as usize) {
+        if self.objects.len() >= self.max_objects {
             return Err(self.err(Kind::LimitExceeded, "object count exceeds the limit"));
         }
         let id = ObjectId(self.objects.len() as u32);

@@ -216,7 +216,9 @@ fn read(bytes: &[u8], options: &DecodeOptions, table: Table) -> R<Graph> {
         id_map: Vec::new(),
         same_ids: true,
         bytes_used: 0,
-        units_used: 0,
+        units_left: options.limits.max_string_units,
+        // Below u32::MAX: every id fits an `ObjectId` and none is mistaken for `NOT_YET`.
+        max_objects: options.limits.max_objects.min(NOT_YET as usize),
         reservable: bytes.len(),
         sparse_left: options.limits.sparse_budget(bytes.len()),
         ports,
@@ -262,7 +264,10 @@ struct Reader<'a> {
     /// yet, the usual case): `id_map` stays empty and costs nothing. See `explicit_ids`.
     same_ids: bool,
     bytes_used: usize,
-    units_used: usize,
+    /// String code units this decode may still materialise.
+    units_left: usize,
+    /// Most objects (the limit, below `NOT_YET`).
+    max_objects: usize,
     /// Element slots dense arrays may still reserve up front (see `reserve_elements`).
     reservable: usize,
     /// Sparse-array slots still allowed (see [`Limits::sparse_length_per_byte`]).

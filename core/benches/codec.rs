@@ -3,6 +3,9 @@
 //! Prints one table; ratios above 1 mean we are faster. Each figure is the median of 5 samples
 //! of ~200 ms; the table gives medians over interleaved rounds (Node, then ours, per round) and
 //! the median of the same-round ratios.
+//!
+//! Knobs: `CODEC_BENCH_ONLY=<workload>`, `CODEC_BENCH_OPS=decode`, `CODEC_BENCH_NO_NODE=1`,
+//! `CODEC_BENCH_ROUNDS=n`, and `CODEC_BENCH_ITERS=n` (n untimed operations each, then exit).
 
 use std::hint::black_box;
 use std::process::Command;
@@ -114,6 +117,22 @@ fn main() {
             (name, graph, bytes)
         })
         .collect();
+    // CODEC_BENCH_ITERS=n runs exactly n of each measured operation, untimed, and exits: a fixed
+    // amount of work for instruction counts and page faults (callgrind, perf stat).
+    if let Some(n) = std::env::var("CODEC_BENCH_ITERS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        for (_, graph, bytes) in &workloads {
+            for _ in 0..n {
+                if !skip_encode {
+                    black_box(encode(black_box(graph)).expect("encode"));
+                }
+                black_box(decode(black_box(bytes)).expect("decode"));
+            }
+        }
+        return;
+    }
     let rounds = rounds();
     let mut rows: Vec<[Row; 2]> = workloads.iter().map(|_| Default::default()).collect();
     let mut node_bytes: Vec<Option<u64>> = vec![None; workloads.len()];

@@ -28,6 +28,21 @@ enum Repr {
     TwoByte(Arc<[u16]>),
 }
 
+/// `PREFIX_MASKS[n]`: 0xFF in the first `n` bytes, 0 after.
+const PREFIX_MASKS: [[u8; INLINE]; INLINE + 1] = {
+    let mut masks = [[0u8; INLINE]; INLINE + 1];
+    let mut n = 0;
+    while n <= INLINE {
+        let mut i = 0;
+        while i < n {
+            masks[n][i] = 0xFF;
+            i += 1;
+        }
+        n += 1;
+    }
+    masks
+};
+
 fn one_byte(bytes: &[u8]) -> Repr {
     if bytes.len() <= INLINE {
         let mut inline = [0u8; INLINE];
@@ -51,6 +66,7 @@ impl Default for JsString {
 }
 
 impl PartialEq for JsString {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
             // Spare bytes are zeroed, so equal inline strings are equal arrays (no memcmp call).
@@ -122,6 +138,30 @@ impl JsString {
     /// A string whose code units are the given Latin-1 bytes, copied once.
     pub fn from_latin1_slice(bytes: &[u8]) -> Self {
         JsString(one_byte(bytes))
+    }
+
+    /// The one-byte string of the first `len` (at most [`INLINE`]) bytes of `window`, the rest
+    /// ignored: fixed-size loads and masks instead of a variable-length copy (a call), for a
+    /// reader whose input extends a whole window past a short string.
+    #[inline(always)]
+    pub(crate) fn from_latin1_window(window: &[u8; INLINE], len: usize) -> Self {
+        let len = len.min(INLINE);
+        let mask = &PREFIX_MASKS[len];
+        // Two word-sized ANDs (the second overlaps the first by two bytes) instead of 22.
+        let word = |a: &[u8; INLINE], at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&a[at..at + 8]);
+            u64::from_ne_bytes(w)
+        };
+        let mut bytes = [0u8; INLINE];
+        for at in [0, 8, INLINE - 8] {
+            let w = word(window, at) & word(mask, at);
+            bytes[at..at + 8].copy_from_slice(&w.to_ne_bytes());
+        }
+        JsString(Repr::Inline {
+            len: len as u8,
+            bytes,
+        })
     }
 
     /// The number of UTF-16 code units (JavaScript's `length`).
@@ -284,6 +324,25 @@ impl fmt::Debug for JsString {
                 }
                 f.write_str("\"")
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_from_a_window_equals_one_from_its_prefix() {
+        // Bytes past the string's length are garbage (the rest of the input): they must not
+        // survive into the inline storage, where equality and hashing compare every byte.
+        let window: [u8; INLINE] = std::array::from_fn(|i| b'a' + i as u8);
+        for len in 0..=INLINE {
+            let s = JsString::from_latin1_window(&window, len);
+            let t = JsString::from_latin1_slice(&window[..len]);
+            assert_eq!(s.as_latin1(), Some(&window[..len]));
+            assert_eq!(s.inline_latin1(), t.inline_latin1(), "length {len}");
+            assert!(s == t, "length {len}");
         }
     }
 }

@@ -76,7 +76,7 @@ impl<'a> Reader<'a> {
 
     /// Reads the next value if it is a primitive (the common case inside containers); leaves
     /// anything else for [`start_value`](Self::start_value).
-    #[inline]
+    #[inline(always)]
     fn primitive(&mut self) -> R<Option<Value>> {
         let tag = self.peek_tag()?;
         let v = match tag {
@@ -94,9 +94,10 @@ impl<'a> Reader<'a> {
             }
             ONE_BYTE_STRING => {
                 if let Some(bytes) = self.short_one_byte(tag) {
+                    let s = self.short_string(bytes);
                     self.pos += 2 + bytes.len();
                     self.charge_units(bytes.len())?;
-                    return Ok(Some(Value::String(JsString::from_latin1_slice(bytes))));
+                    return Ok(Some(Value::String(s)));
                 }
                 self.pos += 1;
                 return Ok(Some(Value::String(self.string_body(tag)?)));
@@ -111,8 +112,63 @@ impl<'a> Reader<'a> {
         Ok(Some(v))
     }
 
+    /// Opens an object (its tag read).
+    #[inline(always)]
+    fn open_object(&mut self, stack: &mut Vec<Frame>) -> R<()> {
+        let id = self.alloc_wire(OPEN)?;
+        let frame = Frame::Object {
+            id,
+            props: self.props.len(),
+            key: None,
+            order: KeyOrder::new(),
+        };
+        self.push(stack, frame)
+    }
+
+    /// Opens a dense array (its tag, at `at`, read).
+    #[inline(always)]
+    fn open_dense(&mut self, at: usize, stack: &mut Vec<Frame>) -> R<()> {
+        let len = self.varint()?;
+        // Every element takes at least one byte.
+        if len as usize > self.remaining() {
+            return Err(self.err_at(
+                at,
+                Kind::Truncated,
+                format!("dense array of {len} elements is longer than the input"),
+            ));
+        }
+        let id = self.alloc_wire(OPEN)?;
+        let frame = Frame::Dense {
+            id,
+            len,
+            elements: Vec::with_capacity(self.reserve_elements(len as usize)),
+            holes: Vec::new(),
+            props: self.props.len(),
+            key: None,
+        };
+        self.push(stack, frame)
+    }
+
     /// Reads a value (a view right after a buffer included). `None` if it opened a container.
+    #[inline(always)]
     fn start_value(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
+        // Fast path: the containers of most messages, which are never followed by a view.
+        let at = self.pos;
+        match self.input.get(at) {
+            Some(&BEGIN_JS_OBJECT) => {
+                self.pos += 1;
+                return self.open_object(stack).map(|()| None);
+            }
+            Some(&BEGIN_DENSE_JS_ARRAY) => {
+                self.pos += 1;
+                return self.open_dense(at, stack).map(|()| None);
+            }
+            _ => {}
+        }
+        self.start_value_slow(stack)
+    }
+
+    fn start_value_slow(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
         let v = self.start_value_inner(stack)?;
         if let Some(Value::Object(id)) = v {
             if matches!(self.objects.get(id.index()), Some(Object::ArrayBuffer(_)))
@@ -128,6 +184,7 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
+    #[inline(never)]
     fn start_value_inner(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
         let at = self.pos;
         let mut tag = self.tag()?;
@@ -149,8 +206,8 @@ impl<'a> Reader<'a> {
             }
             OBJECT_REFERENCE => {
                 let wire = self.varint()? as usize;
-                match self.id_map.get(wire) {
-                    Some(&id) if id != NOT_YET => Value::Object(ObjectId(id)),
+                match self.wire_object(wire) {
+                    Some(id) if id != NOT_YET => Value::Object(ObjectId(id)),
                     Some(_) => {
                         return Err(self.err_at(
                             at,
@@ -167,43 +224,12 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            BEGIN_JS_OBJECT => {
-                let id = self.alloc_wire(Object::Object(Vec::new()))?;
-                let frame = Frame::Object {
-                    id,
-                    props: self.props.len(),
-                    key: None,
-                    order: KeyOrder::new(),
-                };
-                self.push(stack, frame)?;
-                return Ok(None);
-            }
-            BEGIN_DENSE_JS_ARRAY => {
-                let len = self.varint()?;
-                // Every element takes at least one byte.
-                if len as usize > self.remaining() {
-                    return Err(self.err_at(
-                        at,
-                        Kind::Truncated,
-                        format!("dense array of {len} elements is longer than the input"),
-                    ));
-                }
-                let id = self.alloc_wire(Object::Array(Array::dense(Vec::new())))?;
-                let frame = Frame::Dense {
-                    id,
-                    len,
-                    elements: Vec::with_capacity(self.reserve_elements(len as usize)),
-                    holes: Vec::new(),
-                    props: self.props.len(),
-                    key: None,
-                };
-                self.push(stack, frame)?;
-                return Ok(None);
-            }
+            BEGIN_JS_OBJECT => return self.open_object(stack).map(|()| None),
+            BEGIN_DENSE_JS_ARRAY => return self.open_dense(at, stack).map(|()| None),
             BEGIN_SPARSE_JS_ARRAY => {
                 let length = self.varint()?;
                 self.charge_sparse(at, length)?;
-                let id = self.alloc_wire(Object::Array(Array::sparse(length)))?;
+                let id = self.alloc_wire(OPEN)?;
                 let frame = Frame::Sparse {
                     id,
                     length,
@@ -216,7 +242,7 @@ impl<'a> Reader<'a> {
                 return Ok(None);
             }
             BEGIN_JS_MAP => {
-                let id = self.alloc_wire(Object::Map(Vec::new()))?;
+                let id = self.alloc_wire(OPEN)?;
                 self.push(
                     stack,
                     Frame::Map {
@@ -230,7 +256,7 @@ impl<'a> Reader<'a> {
                 return Ok(None);
             }
             BEGIN_JS_SET => {
-                let id = self.alloc_wire(Object::Set(Vec::new()))?;
+                let id = self.alloc_wire(OPEN)?;
                 self.push(
                     stack,
                     Frame::Set {
@@ -267,7 +293,7 @@ impl<'a> Reader<'a> {
             HOST_OBJECT => self.host_object()?,
             ERROR => {
                 // The id is taken now but the error is referable only once its cause starts.
-                let id = self.alloc(Object::Error(Box::default()))?;
+                let id = self.alloc(OPEN)?;
                 let wire_id = self.id_map.len();
                 self.id_map.push(NOT_YET);
                 let frame = Frame::Error {
@@ -329,14 +355,16 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the key of the next property, or the end tag. Returns `None` at the end tag.
+    #[inline(always)]
     fn key_or_end(&mut self, end: u8) -> R<Option<Key>> {
         // Fast path: a short one-byte key that starts with a non-digit is a name (never an
         // array index) and is held inline.
         if let Some(bytes) = self.short_one_byte(ONE_BYTE_STRING) {
             if bytes.first().is_some_and(|b| !b.is_ascii_digit()) {
+                let s = self.short_string(bytes);
                 self.pos += 2 + bytes.len();
                 self.charge_units(bytes.len())?;
-                return Ok(Some(Key::Name(JsString::from_latin1_slice(bytes))));
+                return Ok(Some(Key::Name(s)));
             }
         }
         if self.peek_tag()? == end {
@@ -366,7 +394,7 @@ impl<'a> Reader<'a> {
 
     /// Checks that `name` is new among the properties of the open container `id` whose first
     /// one is at `start`: a scan while it has few, the reader's shared set beyond.
-    #[inline]
+    #[inline(always)]
     fn add_prop(&mut self, id: ObjectId, start: usize, name: &JsString, at: usize) -> R<()> {
         let existing = self.props.get(start..).unwrap_or_default();
         if existing.len() < LINEAR_KEYS && !existing.iter().any(|(k, _)| k == name) {

@@ -44,7 +44,15 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips padding and returns the next tag without consuming it.
+    #[inline]
     pub(super) fn peek_tag(&mut self) -> R<u8> {
+        match self.input.get(self.pos) {
+            Some(&b) if b != PADDING => Ok(b),
+            _ => self.peek_tag_after_padding(),
+        }
+    }
+
+    fn peek_tag_after_padding(&mut self) -> R<u8> {
         while self.input.get(self.pos) == Some(&PADDING) {
             self.pos += 1;
         }
@@ -176,10 +184,11 @@ impl<'a> Reader<'a> {
     // ---- budgets and ids ----
 
     pub(super) fn charge_units(&mut self, n: usize) -> R<()> {
-        self.units_used = self.units_used.saturating_add(n);
-        if self.units_used > self.opts.limits.max_string_units {
+        // Counts down: one subtraction and one test per string.
+        let Some(left) = self.units_left.checked_sub(n) else {
             return Err(self.err(Kind::LimitExceeded, "string code units exceed the limit"));
-        }
+        };
+        self.units_left = left;
         Ok(())
     }
 
@@ -218,10 +227,14 @@ impl<'a> Reader<'a> {
         n
     }
 
-    /// Adds an arena object (not referable from the wire).
+    /// Adds an arena object (not referable from the wire): wire ids and arena ids part here.
     pub(super) fn alloc(&mut self, obj: Object) -> R<ObjectId> {
-        // Below u32::MAX: every id fits an `ObjectId` and none is mistaken for `NOT_YET`.
-        if self.objects.len() >= self.opts.limits.max_objects.min(NOT_YET as usize) {
+        self.explicit_ids();
+        self.push_object(obj)
+    }
+
+    fn push_object(&mut self, obj: Object) -> R<ObjectId> {
+        if self.objects.len() >= self.max_objects {
             return Err(self.err(Kind::LimitExceeded, "object count exceeds the limit"));
         }
         let id = ObjectId(self.objects.len() as u32);
@@ -231,14 +244,40 @@ impl<'a> Reader<'a> {
 
     /// Adds an object that takes the next wire id and is referable at once.
     pub(super) fn alloc_wire(&mut self, obj: Object) -> R<ObjectId> {
-        let id = self.alloc(obj)?;
-        self.id_map.push(id.0);
+        let id = self.push_object(obj)?;
+        if !self.same_ids {
+            self.id_map.push(id.0);
+        }
         Ok(id)
     }
 
+    /// Ends the identity of wire and arena ids: from now on `id_map` holds every wire id.
+    pub(super) fn explicit_ids(&mut self) {
+        if self.same_ids {
+            self.same_ids = false;
+            let n = self.objects.len() as u32;
+            self.id_map
+                .reserve((self.input.len() / 16).min(self.opts.limits.max_objects));
+            self.id_map.extend(0..n);
+        }
+    }
+
+    /// The arena id of wire object `wire`: `Some(NOT_YET)` while it may not be referred to.
+    pub(super) fn wire_object(&self, wire: usize) -> Option<u32> {
+        if self.same_ids {
+            return (wire < self.objects.len()).then_some(wire as u32);
+        }
+        self.id_map.get(wire).copied()
+    }
+
+    /// Puts a finished container in its slot, which holds [`OPEN`].
     pub(super) fn set(&mut self, id: ObjectId, obj: Object) {
         if let Some(slot) = self.objects.get_mut(id.index()) {
-            *slot = obj;
+            // The stand-in owns nothing: no call to the general `Object` drop.
+            let old = std::mem::replace(slot, obj);
+            if matches!(old, Object::BooleanObject(_)) {
+                std::mem::forget(old);
+            }
         }
     }
 
@@ -274,6 +313,20 @@ impl<'a> Reader<'a> {
                 rest.get(..usize::from(*len))
             }
             _ => None,
+        }
+    }
+
+    /// The string [`short_one_byte`](Self::short_one_byte) found (`bytes`, not yet consumed):
+    /// built from a fixed window of the input where the input extends that far.
+    #[inline(always)]
+    pub(super) fn short_string(&self, bytes: &[u8]) -> JsString {
+        match self
+            .input
+            .get(self.pos + 2..)
+            .and_then(|rest| rest.first_chunk::<INLINE>())
+        {
+            Some(window) => JsString::from_latin1_window(window, bytes.len()),
+            None => JsString::from_latin1_slice(bytes),
         }
     }
 
@@ -433,6 +486,7 @@ impl<'a> Reader<'a> {
             Some(used) => {
                 *used = true;
                 let id = ObjectId(i as u32);
+                self.explicit_ids();
                 self.id_map.push(id.0);
                 Ok(Value::Object(id))
             }

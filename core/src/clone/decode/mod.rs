@@ -213,9 +213,12 @@ fn read(bytes: &[u8], options: &DecodeOptions, table: Table) -> R<Graph> {
         opts: options,
         // Every object takes at least two bytes; most take far more.
         objects: Vec::with_capacity((bytes.len() / 16).min(options.limits.max_objects)),
-        id_map: Vec::with_capacity((bytes.len() / 16).min(options.limits.max_objects)),
+        id_map: Vec::new(),
+        same_ids: true,
         bytes_used: 0,
-        units_used: 0,
+        units_left: options.limits.max_string_units,
+        // Below u32::MAX: every id fits an `ObjectId` and none is mistaken for `NOT_YET`.
+        max_objects: options.limits.max_objects.min(NOT_YET as usize),
         reservable: bytes.len(),
         sparse_left: options.limits.sparse_budget(bytes.len()),
         ports,
@@ -257,8 +260,14 @@ struct Reader<'a> {
     /// Wire object id → arena index; `NOT_YET` while reserved but not yet referable (four
     /// bytes a slot, not eight: one per object of the message).
     id_map: Vec<u32>,
+    /// True while every wire id is its arena id (no transfer table, Error or Node host object
+    /// yet, the usual case): `id_map` stays empty and costs nothing. See `explicit_ids`.
+    same_ids: bool,
     bytes_used: usize,
-    units_used: usize,
+    /// String code units this decode may still materialise.
+    units_left: usize,
+    /// Most objects (the limit, below `NOT_YET`).
+    max_objects: usize,
     /// Element slots dense arrays may still reserve up front (see `reserve_elements`).
     reservable: usize,
     /// Sparse-array slots still allowed (see [`Limits::sparse_length_per_byte`]).
@@ -282,6 +291,11 @@ struct Reader<'a> {
 
 /// Boxed inside the reader: keeps every `Result` on the hot path as small as the value it holds.
 type R<T> = Result<T, Box<DecodeError>>;
+
+/// What an open container's arena slot holds until it ends (an error drops the whole arena, so
+/// no finished graph shows it): a variant that owns no heap block, so creating it allocates
+/// nothing and replacing it frees nothing.
+const OPEN: Object = Object::BooleanObject(false);
 
 /// An `id_map` slot reserved but not yet referable (an Error before its cause).
 const NOT_YET: u32 = u32::MAX;

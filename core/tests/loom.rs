@@ -24,6 +24,23 @@ fn drain(port: &MessagePort) -> (Vec<Vec<u8>>, Option<webmessaging_core::CloseNo
     }
 }
 
+/// A channel whose second port counts its notifier's calls.
+fn counted_channel() -> (
+    MessagePort,
+    MessagePort,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (a, b) = MessageChannel::new().into_ports();
+    let fired = Arc::new(AtomicUsize::new(0));
+    let counter = fired.clone();
+    b.set_onmessage(Some(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })));
+    (a, b, fired)
+}
+
 #[test]
 fn post_racing_close_delivers_a_prefix_then_one_close_record() {
     model(|| {
@@ -170,15 +187,9 @@ fn receive_racing_the_transfer_of_the_receiver_delivers_exactly_once() {
 /// notifier fires again once a receive call has found the queue empty.
 #[test]
 fn receive_racing_posts_keeps_order_and_the_notifier_edge() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
     model(|| {
-        let (a, b) = MessageChannel::new().into_ports();
-        let fired = Arc::new(AtomicUsize::new(0));
-        let counter = fired.clone();
-        b.set_onmessage(Some(Arc::new(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-        })));
+        let (a, b, fired) = counted_channel();
         let poster = loom::thread::spawn(move || {
             a.post_message("1", &[]).unwrap();
             a.post_message("2", &[]).unwrap();
@@ -395,15 +406,9 @@ fn post_racing_the_senders_close_lands_before_the_record_or_is_dropped() {
 /// must not be the first to announce a message that was already waiting.
 #[test]
 fn a_post_racing_the_notifier_re_arm_is_announced_on_time() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
     model(|| {
-        let (a, b) = MessageChannel::new().into_ports();
-        let fired = Arc::new(AtomicUsize::new(0));
-        let counter = fired.clone();
-        b.set_onmessage(Some(Arc::new(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-        })));
+        let (a, b, fired) = counted_channel();
         a.post_message("0", &[]).unwrap();
         assert_eq!(fired.load(Ordering::SeqCst), 1);
         let poster = loom::thread::spawn(move || {
@@ -431,15 +436,9 @@ fn a_post_racing_the_notifier_re_arm_is_announced_on_time() {
 /// empty after that receive, the post is a new edge and is announced.
 #[test]
 fn a_post_racing_the_receive_that_empties_a_batch_is_announced() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
     model(|| {
-        let (a, b) = MessageChannel::new().into_ports();
-        let fired = Arc::new(AtomicUsize::new(0));
-        let counter = fired.clone();
-        b.set_onmessage(Some(Arc::new(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-        })));
+        let (a, b, fired) = counted_channel();
         a.post_message("0", &[]).unwrap();
         a.post_message("1", &[]).unwrap();
         assert_eq!(b.try_recv().unwrap().unwrap().data, b"0");

@@ -244,6 +244,18 @@ impl Mailbox {
         }
     }
 
+    /// Whether the queue whose state is `link` takes a post from this mailbox (it still names
+    /// us as its peer), counting it as accepted if so. Runs under that queue's lock.
+    #[inline]
+    fn admit_post(&self, link: &Link) -> bool {
+        let ok = link.is_peer(self);
+        if ok {
+            self.accepted
+                .store(self.accepted.load(Relaxed) + 1, Relaxed);
+        }
+        ok
+    }
+
     /// Drops every queued message, one at a time (see `Drop for Mailbox`).
     fn discard_items(&self) {
         let items = self.queue.take_items();
@@ -541,14 +553,9 @@ impl MessagePort {
                     Admission::Unbounded => false,
                     _ => t.queue.reserve(bytes, admission, |link| link.is_peer(s))?,
                 };
-                let admit = |link: &Link| {
-                    let ok = link.is_peer(s);
-                    if ok {
-                        s.accepted.store(s.accepted.load(Relaxed) + 1, Relaxed);
-                    }
-                    ok
-                };
-                t.queue.push(envelope, bytes, reserved, admit).err()
+                t.queue
+                    .push(envelope, bytes, reserved, |link| s.admit_post(link))
+                    .err()
             }
             _ => Some(envelope),
         };
@@ -582,13 +589,7 @@ impl MessagePort {
         let bytes = payload.byte_len();
         let is_from_source = |link: &Link| source.is_some_and(|s| link.is_peer(s));
         // Runs under the target queue's lock; `true` means the message is appended.
-        let admit = |link: &Link| {
-            let ok = is_from_source(link);
-            if let (true, Some(s)) = (ok, source) {
-                s.accepted.store(s.accepted.load(Relaxed) + 1, Relaxed);
-            }
-            ok
-        };
+        let admit = |link: &Link| source.is_some_and(|s| s.admit_post(link));
 
         let reserved = match (&target, doomed) {
             (Some(t), false) => t.queue.reserve(bytes, admission, is_from_source)?,

@@ -200,7 +200,8 @@ impl Handle {
 
     /// Posts the first `len` bytes of `data` (serialized) with the ports and ArrayBuffers they
     /// transfer (in the order of their `\`/`t` indices); transferred ArrayBuffers give their
-    /// backing stores to the message (see [`backing`]) and are detached. Returns whether the post doomed the channel (the peer was in `ports`).
+    /// backing stores to the message (see [`backing`]) and are detached. Returns whether the
+    /// post doomed the channel (the peer was in `ports`).
     fn post(
         &self,
         data: BufferSlice,

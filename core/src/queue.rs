@@ -420,12 +420,9 @@ impl<T, X> Queue<T, X> {
             }
             tail = Some(st);
         }
-        let Some((item, bytes)) = head.items.pop_front() else {
+        let Some(item) = self.take_front(head) else {
             return Popped::Empty; // unreachable: the head was just checked or refilled
         };
-        head.bytes -= bytes;
-        head.delivered += 1;
-        self.head.len.store(head.items.len(), Ordering::Release);
         let bounded = self.head.bounded.load(Ordering::Relaxed);
         // Taking the last item re-arms the notifier as finding the queue empty does, so the
         // next post is announced; with nothing to re-arm, the tail waits for the next call.
@@ -454,6 +451,13 @@ impl<T, X> Queue<T, X> {
         if head.items.len() < 2 || self.head.bounded.load(Ordering::Relaxed) {
             return None;
         }
+        self.take_front(head)
+    }
+
+    /// Takes the head's first item, keeping the head's byte count, its delivered counter and
+    /// its mirrored length. The caller holds the head lock.
+    #[inline]
+    fn take_front(&self, head: &mut Head<T>) -> Option<T> {
         let (item, bytes) = head.items.pop_front()?;
         head.bytes -= bytes;
         head.delivered += 1;

@@ -147,7 +147,7 @@ impl JsString {
     pub(crate) fn from_latin1_window(window: &[u8; INLINE], len: usize) -> Self {
         let len = len.min(INLINE);
         let mask = &PREFIX_MASKS[len];
-        // Two word-sized ANDs (the second overlaps the first by two bytes) instead of 22.
+        // Three word-sized ANDs (the last overlaps the second by two bytes) instead of 22.
         let word = |a: &[u8; INLINE], at: usize| {
             let mut w = [0u8; 8];
             w.copy_from_slice(&a[at..at + 8]);

@@ -17,15 +17,22 @@ const { live, envRef, setRef, updateHold } = require('./lifetime.js');
 const { deserialize } = require('./values.js');
 const { MessagePortCloseEvent, CLOSE_REASONS } = require('./event.js');
 
-// --- the env's wake-up: one crossing per delivered event ----------------------------------------
+// --- the env's wake-up: each delivered event its own task ---------------------------------------
 // The addon calls onWake from the top of the event loop (a uv_async callback), through
-// napi_make_callback: first with the ready ids (null, one id, or an array of them), then again
-// with null for as long as it returns true. Each call delivers at most one port message (or
-// close), so Node's own checkpoint after each callback runs the listener's process.nextTick
-// callbacks and microtasks before the next message, exactly as after each message of Node's
-// own ports, with no tick or microtask of ours per message.
+// napi_make_callback, with the ready ids (null, one id, or an array of them); while it returns
+// true, again with null. Each port message (or close) is delivered as its own task: before the
+// next one, the listener's process.nextTick callbacks and microtasks run to the end, as after
+// each message of Node's own ports (one MakeCallback each). Here that checkpoint is Node's own
+// (process._tickCallback, the runNextTicks that Node's timers run between two timers: ticks and
+// promise jobs, as at the end of a callback scope), so one crossing delivers a whole run; the
+// end of the crossing's callback scope is the last message's checkpoint. Where that function is
+// not Node's (replaced, or wrapped by --pending-deprecation), onWake delivers one event per
+// call and the addon's callback scope per call is the checkpoint.
 const running = []; // ports with deliveries under way, in the order they run (see byId)
 let runHead = 0;
+
+const checkpoint = typeof process._tickCallback === 'function' &&
+  process._tickCallback.name === 'runNextTicks' ? process._tickCallback : null;
 
 function onWake(ready) {
   if (ready !== null && ready !== undefined) {
@@ -36,7 +43,19 @@ function onWake(ready) {
       for (let i = 0; i < ready.length; i++) wakeTarget(ready[i]);
     }
   }
-  return deliverNext();
+  if (checkpoint === null) return deliverNext();
+  while (deliverNext()) {
+    try {
+      checkpoint();
+    } catch (err) {
+      // A listener's error, rethrown from its tick as Node's EventTarget does: the process's
+      // uncaught exception now, as from a callback of Node's own ports; the rest is delivered
+      // on a later turn (reportUncaught wakes the env again).
+      native.reportUncaught(err);
+      return false;
+    }
+  }
+  return false;
 }
 
 // Delivers the next port event in `running`; returns whether more are due. Like Node's, a

@@ -1,6 +1,6 @@
-//! Each JS environment's wake-up (one `uv_async_t` per env: one crossing per delivered event,
-//! each ending with Node's tick and microtask checkpoint), its ref count towards process
-//! lifetime, its scratch buffers, and its cleanup.
+//! Each JS environment's wake-up (one `uv_async_t` per env: a crossing per run of delivered
+//! events, with Node's tick and microtask checkpoint after each event), its ref count towards
+//! process lifetime, its scratch buffers, and its cleanup.
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
@@ -181,9 +181,10 @@ unsafe fn ready_arg(env: sys::napi_env, ready: &[u32]) -> sys::napi_value {
 }
 
 /// The wake-up, at the top of the event loop: calls the JS wake function with the ready ids,
-/// then again (with null) for as long as it returns true. Each call delivers one event through
-/// `napi_make_callback`, whose end runs `process.nextTick` callbacks and microtasks, as Node does
-/// after each message of its own ports.
+/// then again (with null) for as long as it returns true, each through `napi_make_callback`,
+/// whose end runs `process.nextTick` callbacks and microtasks. JS delivers a run of events per
+/// call with Node's own checkpoint between two of them (lib/drain.js), or one event per call
+/// where that checkpoint is not available, so that this scope's end is the checkpoint.
 unsafe extern "C" fn on_wake(handle: *mut c_void) {
     // SAFETY: `data` (the handle's first field) points at the env's WakeContext, which lives
     // until the handle's close callback; this callback runs on the env's thread.
@@ -427,5 +428,24 @@ pub fn set_recv_scratch(env: Env, mut buf: BufferSlice) -> Result<()> {
     // SAFETY: as in `set_scratch`: the reference keeps the Buffer alive for the env's lifetime.
     check(unsafe { sys::napi_create_reference(env.raw(), buf.raw(), 1, &mut reference) })?;
     RECV_SCRATCH.with(|s| s.set((buf.as_mut_ptr() as usize, buf.len())));
+    Ok(())
+}
+
+/// Reports `err` as the process's uncaught exception now (Node's `'uncaughtException'`, or the
+/// exit if nothing handles it), then wakes this env again on a later turn. lib/drain.js calls it
+/// when the checkpoint between two deliveries throws (a listener's error, rethrown from its
+/// tick as Node's EventTarget does): reported at once, as Node reports one from its own ports'
+/// callbacks, which also clears the async context stack the throwing tick left behind; the
+/// messages still due are delivered on the later turn, as after any delivery that threw.
+#[napi(js_name = "reportUncaught")]
+pub fn report_uncaught(env: Env, err: Unknown) -> Result<()> {
+    // SAFETY: a plain Node-API call on the env's thread with a live value.
+    check(unsafe { sys::napi_fatal_exception(env.raw(), err.raw()) })?;
+    let shared = current_env()?;
+    let guard = shared.wake.read();
+    if let (Some(h), Ok(uv)) = (*guard, uv()) {
+        // SAFETY: the handle is open while Some under the read lock; on the env's thread.
+        unsafe { (uv.async_send)(h.0) };
+    }
     Ok(())
 }

@@ -11,8 +11,8 @@
 // BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips, default 2,000),
 // BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names),
 // BENCH_PKG (the package directory to measure; default bindings/node), BENCH_CPU=1 (a
-// diagnostic: also the same-thread rows' CPU time per message, which a shared, busy machine
-// disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in goes first in the first
+// diagnostic: also the one-way rows' CPU time per message, of the whole process, which a
+// shared, busy machine disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in goes first in the first
 // run, for runs of a single round that are then interleaved).
 const path = require('path');
 const { Worker } = require('worker_threads');
@@ -97,10 +97,16 @@ async function withWorker(kind, fn) {
   }
 }
 
-// main -> worker: post `count` messages made by `make`; the rate until the worker has them all.
+// main -> worker: post `count` messages made by `make`; the rate until the worker has them all
+// (with BENCH_CPU=1, also the CPU time of the whole process, both threads, per message).
 function oneWay(port, count, make, transfer) {
   return new Promise((resolve) => {
-    port.once('message', () => resolve(count / ((now() - t0) / 1000)));
+    const c0 = process.cpuUsage();
+    port.once('message', () => {
+      const rate = count / ((now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      resolve(CPU ? { rate, cpu: ((c.user + c.system) * 1000) / count } : rate);
+    });
     port.postMessage(`count:${count}`);
     const t0 = now();
     for (let i = 0; i < count; i++) {
@@ -191,7 +197,12 @@ async function main() {
       return r;
     }));
     for (const s of specs) {
-      push(s.name, 'msg/s', m.ours.map((x) => x[s.name]), m.builtin.map((x) => x[s.name]), 'higher');
+      const rate = (x) => (CPU ? x[s.name].rate : x[s.name]);
+      push(s.name, 'msg/s', m.ours.map(rate), m.builtin.map(rate), 'higher');
+      if (CPU) {
+        push(`${s.name}, CPU per message (both threads)`, 'ns', m.ours.map((x) => x[s.name].cpu),
+             m.builtin.map((x) => x[s.name].cpu), 'lower');
+      }
     }
   }
 

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use webmessaging_core as wm;
 use wm::MessageEventTarget;
 
-use crate::batch::{batch_buffer, batch_bytes, close_code, lone_buffer, LONE_MIN, MORE};
+use crate::batch::{batch_buffer, batch_len, close_code, lone_buffer, write_batch, LONE_MIN, MORE};
 use crate::broadcast::{self, BroadcastCell};
 use crate::env::{current_env, EnvShared, RECV_SCRATCH};
 use crate::js_error;
@@ -74,11 +74,7 @@ impl Target {
 /// else it is returned as `[Buffer]`: its own bytes, moved, not copied. A batch of one event
 /// with nothing else is written to this env's receive scratch and its length returned.
 #[napi]
-pub fn drain(
-    env: &Env,
-    id: u32,
-    max: u32,
-) -> Result<Option<Either3<BufferSlice<'_>, Array<'_>, u32>>> {
+pub fn drain(env: &Env, id: u32, max: u32) -> Result<Option<Either3<Unknown<'_>, Array<'_>, u32>>> {
     let target = Target::of(id);
     let with_origin = target.reports_origin();
     let mut messages: Vec<Vec<u8>> = Vec::new();
@@ -145,22 +141,24 @@ pub fn drain(
     if messages.is_empty() && end == 0 {
         return Ok(None);
     }
-    let out = batch_bytes(end, messages.iter().map(Vec::as_slice));
-    let single = messages.len() <= 1;
-    drop(messages);
-    if single && extras.is_none() {
+    if messages.len() <= 1 && extras.is_none() {
         // A lone event (the latency-bound case): hand it over in this env's receive scratch,
         // skipping the Buffer allocation. JS decodes it before anything else runs.
         let (base, size) = RECV_SCRATCH.with(|s| s.get());
-        if base != 0 && out.len() <= size {
+        let len = batch_len(&messages);
+        if base != 0 && len <= size {
             // SAFETY: `set_recv_scratch` registered this memory and keeps its Buffer alive for
             // the env's lifetime; it is private to the package; we are inside a synchronous
             // call on the env's thread, so no JS touches it while we write.
-            unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), base as *mut u8, out.len()) };
-            return Ok(Some(Either3::C(out.len() as u32)));
+            let out = unsafe { std::slice::from_raw_parts_mut(base as *mut u8, len) };
+            write_batch(out, end, &messages);
+            return Ok(Some(Either3::C(len as u32)));
         }
     }
-    let buf = batch_buffer(env, out)?;
+    let raw = batch_buffer(env, end, &messages)?;
+    drop(messages);
+    // SAFETY: `raw` is a live value of this env.
+    let buf = unsafe { Unknown::from_raw_unchecked(env.raw(), raw) };
     Ok(Some(match extras {
         None => Either3::A(buf),
         Some(x) => {

@@ -61,6 +61,36 @@ impl Target {
     }
 }
 
+/// One item taken from a receiver: a port's message, or another receiver's event.
+enum Taken {
+    Message(wm::Message),
+    Event(wm::MessageEvent),
+}
+
+impl Taken {
+    fn data(&mut self) -> &mut Vec<u8> {
+        match self {
+            Taken::Message(m) => &mut m.data,
+            Taken::Event(e) => &mut e.data,
+        }
+    }
+
+    /// Whether it carries nothing but bytes (no ports, no ArrayBuffers).
+    fn bare(&self) -> bool {
+        match self {
+            Taken::Message(m) => m.ports.is_empty() && m.array_buffers.is_empty(),
+            Taken::Event(e) => e.ports.is_empty() && e.array_buffers.is_empty(),
+        }
+    }
+
+    fn into_event(self) -> wm::MessageEvent {
+        match self {
+            Taken::Message(m) => m.into(),
+            Taken::Event(e) => e,
+        }
+    }
+}
+
 /// Takes up to `max` events from receiver `id` in one crossing. Returns null when there is
 /// nothing; else a Buffer, or `[Buffer, extras]` when some event carries more than bytes. The
 /// Buffer holds a little-endian u32 `end` (0; or 1 closed here / 2 closed by the peer, with the
@@ -86,19 +116,22 @@ pub fn drain(env: &Env, id: u32, max: u32) -> Result<Option<Either3<Unknown<'_>,
         None => end = GONE,
         Some(rx) => {
             for _ in 0..max {
-                match rx.try_next_event() {
-                    Ok(Some(mut event)) => {
+                let next = match &target {
+                    // A port's message as it is (the hot path): no event built around it.
+                    Target::Port(p) => p.try_recv().map(|m| m.map(Taken::Message)),
+                    _ => rx.try_next_event().map(|e| e.map(Taken::Event)),
+                };
+                match next {
+                    Ok(Some(mut taken)) => {
                         let i = messages.len() as u32;
-                        let large = event.data.len() >= LONE_MIN;
-                        let bare = !with_origin
-                            && event.ports.is_empty()
-                            && event.array_buffers.is_empty();
+                        let large = taken.data().len() >= LONE_MIN;
+                        let bare = !with_origin && taken.bare();
                         if large && i == 0 && bare {
                             // Alone, in its own bytes: no batch copy (see `lone_buffer`).
-                            lone = Some(std::mem::take(&mut event.data));
+                            lone = Some(std::mem::take(taken.data()));
                             break;
                         }
-                        messages.push(std::mem::take(&mut event.data));
+                        messages.push(std::mem::take(taken.data()));
                         if !bare {
                             let list = match &mut extras {
                                 Some(l) => l,
@@ -108,7 +141,7 @@ pub fn drain(env: &Env, id: u32, max: u32) -> Result<Option<Either3<Unknown<'_>,
                                 Some(o) => o,
                                 None => owner.insert(current_env()?),
                             };
-                            list.insert(extra(env, owner, i, event, with_origin)?)?;
+                            list.insert(extra(env, owner, i, taken.into_event(), with_origin)?)?;
                         }
                         if large {
                             // A large event ends the batch, so the next comes alone.

@@ -5,7 +5,8 @@
 //   - same-thread port->port and main->worker one-way throughput: a small object
 //     {id, name, tags:[1,2,3]} and a nested record; integers (the old headline, kept as a row)
 //   - main->worker one-way, a 1 MiB Uint8Array copied and transferred
-//   - main<->worker round trip of a small object, p50 and p99
+//   - main<->worker round trip of a small object, p50 and p99 (both workers up at once, the
+//     trips alternating between them in blocks)
 //   - new MessageChannel() + close both ends
 // Environment: BENCH_RUNS (default 5), BENCH_N (messages per throughput run, default 50,000),
 // BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips, default 2,000),
@@ -117,7 +118,7 @@ function oneWay(port, count, make, transfer) {
   });
 }
 
-// The worker must already echo. Resolves with the p50 and p99 of `count` round trips.
+// The worker must already echo. Resolves with the times (ms) of `count` round trips.
 function roundTrips(port, count) {
   return new Promise((resolve) => {
     const rtts = [];
@@ -127,8 +128,7 @@ function roundTrips(port, count) {
       rtts.push(now() - t0);
       if (++i === count) {
         port.off('message', onReply);
-        rtts.sort((a, b) => a - b);
-        resolve({ p50: rtts[Math.floor(count * 0.5)] * 1000, p99: rtts[Math.floor(count * 0.99)] * 1000 });
+        resolve(rtts);
         return;
       }
       t0 = now();
@@ -137,6 +137,37 @@ function roundTrips(port, count) {
     t0 = now();
     port.postMessage(small(i));
   });
+}
+
+// Round trips through both implementations' workers at once, in blocks that alternate between
+// them, so that both meet the same machine noise (a tail percentile is mostly that noise on a
+// shared machine). Resolves with { ours: {p50, p99}[], builtin: {p50, p99}[] } (µs), one per run.
+const RTT_BLOCK = 50;
+function roundTripRuns() {
+  return withWorker('ours', (po) => withWorker('builtin', async (pb) => {
+    const ports = { ours: po, builtin: pb };
+    for (const p of [po, pb]) {
+      p.postMessage('echo');
+      await roundTrips(p, 3000); // warm-up (JIT), untimed
+    }
+    const out = { ours: [], builtin: [] };
+    for (let r = 0; r < RUNS; r++) {
+      const rtts = { ours: [], builtin: [] };
+      for (let b = 0; b * RTT_BLOCK < RTT; b++) {
+        for (const kind of (b + r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) {
+          rtts[kind].push(...(await roundTrips(ports[kind], RTT_BLOCK)));
+        }
+      }
+      for (const kind of ['ours', 'builtin']) {
+        const xs = rtts[kind].sort((a, b) => a - b);
+        out[kind].push({
+          p50: xs[Math.floor(xs.length * 0.5)] * 1000,
+          p99: xs[Math.floor(xs.length * 0.99)] * 1000,
+        });
+      }
+    }
+    return out;
+  }));
 }
 
 async function channels(kind) {
@@ -222,11 +253,7 @@ async function main() {
     { name: 'main -> worker, 1 MiB Uint8Array transferred', count: BIG, make: freshMiB, transfer: true },
   ]);
   if (ONLY.test('round trip')) {
-    const m = await measure((kind) => withWorker(kind, async (port) => {
-      port.postMessage('echo');
-      await roundTrips(port, 3000); // warm-up (JIT), untimed
-      return roundTrips(port, RTT);
-    }));
+    const m = await roundTripRuns();
     for (const q of ['p50', 'p99']) {
       push(`main <-> worker round trip ${q}, small object`, 'us', m.ours.map((x) => x[q]),
            m.builtin.map((x) => x[q]), 'lower');

@@ -190,11 +190,20 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
     // until the handle's close callback; this callback runs on the env's thread.
     let cx = unsafe { &*(*(handle as *mut *mut WakeContext)) };
     let env = cx.env;
-    let ready = ENV
+    // The ready list is swapped with the one taken last time (emptied, its memory kept), so a
+    // posting thread's push seldom allocates and this thread seldom frees its memory.
+    let spare = SPARE_READY
+        .try_with(|r| {
+            let mut v = std::mem::take(&mut *r.borrow_mut());
+            v.clear();
+            v
+        })
+        .unwrap_or_default();
+    let mut ready = ENV
         .try_with(|e| {
             e.borrow()
                 .as_ref()
-                .map(|s| std::mem::take(&mut *s.ready.lock()))
+                .map(|s| std::mem::replace(&mut *s.ready.lock(), spare))
         })
         .ok()
         .flatten()
@@ -255,7 +264,19 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
         }
         sys::napi_close_handle_scope(env, scope);
     }
+    if ready.capacity() <= SPARE_MAX {
+        ready.clear();
+        let _ = SPARE_READY.try_with(|r| *r.borrow_mut() = ready);
+    }
 }
+
+thread_local! {
+    /// The ready list `on_wake` took last, kept for the next swap (see there).
+    static SPARE_READY: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A ready list with room for more ids than this is freed, not kept.
+const SPARE_MAX: usize = 1024;
 
 /// The handle's close callback: frees it and its context, and lets the env's teardown go on.
 unsafe extern "C" fn on_closed(handle: *mut c_void) {

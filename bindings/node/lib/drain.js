@@ -2,7 +2,7 @@
 // The one drain. The addon's `drain(id, max)` takes a batch of events from any receiver (a
 // port, a BroadcastChannel, a Window: each a core MessageEventTarget) in one crossing, in one
 // layout (Batch). The env's wake-up reports ready ids; each object's kWake hook says what to
-// do: a port joins the delivery run (one event per wake-up call, Node's MessagePort order;
+// do: a port joins the delivery run (each event its own task, Node's MessagePort order;
 // drainOne), a BroadcastChannel or Window dispatches a batch (drainEvents). Every message becomes its event through
 // dispatchMessage and the kind's dispatch function (dispatchToPort here; the others in
 // broadcast.js and window.js).
@@ -285,9 +285,9 @@ function dispatchToPort(port, data, type, batch) {
 }
 
 // The drain of the kinds that dispatch a whole batch in one turn (BroadcastChannel, Window),
-// until the object closes; a port's batch goes through the delivery run instead (drainOne, one
-// event per wake-up call), which keeps Node's MessagePort order (a checkpoint between
-// messages, the close record, start/stop).
+// until the object closes; a port's batch goes through the delivery run instead (drainOne, each
+// event its own task), which keeps Node's MessagePort order (a checkpoint between messages,
+// the close record, start/stop).
 function drainEvents(target, id, dispatch) {
   if (target[kClosed]) return;
   const batch = new Batch(native.drain(id, BATCH));
@@ -316,9 +316,9 @@ function finishClose(port, batch) {
 
 // Node dispatches each message in its own callback scope: process.nextTick callbacks and
 // promise jobs queued by one listener run before the next message, while the whole batch still
-// runs in one event-loop turn (before timers and immediates). onWake above gives each delivery
-// its own callback (through the addon), so a port's drain only queues the port; the core queue
-// is still drained in batches (one napi crossing per BATCH messages, kept in kStash).
+// runs in one event-loop turn (before timers and immediates). onWake above makes each delivery
+// its own task (Node's checkpoint after each), so a port's drain only queues the port; the core
+// queue is still drained in batches (one napi crossing per BATCH messages, kept in kStash).
 function drainPort(port) {
   if (port[kQueued]) {
     port[kRewoken] = true; // its run may have read "nothing more" already: look again after it

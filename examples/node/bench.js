@@ -9,12 +9,13 @@
 //     trips alternating between them in blocks)
 //   - new MessageChannel() + close both ends
 // Environment: BENCH_RUNS (default 5), BENCH_N (messages per throughput run, default 50,000),
-// BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips, default 2,000),
+// BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips per run, default
+// 10,000: a p99 of fewer is a handful of scheduler hiccups),
 // BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names),
 // BENCH_PKG (the package directory to measure; default bindings/node), BENCH_CPU=1 (a
 // diagnostic: also the one-way rows' CPU time per message, of the whole process, which a
-// shared, busy machine disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in goes first in the first
-// run, for runs of a single round that are then interleaved).
+// shared, busy machine disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in
+// goes first in the first run, for runs of a single round that are then interleaved).
 const path = require('path');
 const { Worker } = require('worker_threads');
 const builtin = require('worker_threads');
@@ -24,7 +25,7 @@ const ours = require(PKG);
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const N = Number(process.env.BENCH_N || 50000);
 const BIG = Number(process.env.BENCH_BIG || 100);
-const RTT = Number(process.env.BENCH_RTT || 2000);
+const RTT = Number(process.env.BENCH_RTT || 10000);
 const CHANNELS = Number(process.env.BENCH_CHANNELS || 5000);
 const ONLY = new RegExp(process.env.BENCH_ONLY || '.');
 const CPU = process.env.BENCH_CPU === '1';

@@ -144,3 +144,25 @@ test('under --pending-deprecation (process._tickCallback wrapped) the order is t
   assert.deepStrictEqual(t.ours, t.builtin);
   assert.strictEqual(t.ours.length, 9);
 });
+
+test('the order holds across a long run (several batches and crossings of the addon)', async () => {
+  const t = await traces(`
+    const { port1, port2 } = new api.MessageChannel();
+    const N = 3500;
+    let want = 0;
+    let bad = null;
+    const step = (what, m) => {
+      const k = 3 * m + what;
+      if (bad === null && k !== want) bad = what + ' ' + m + ' at ' + want;
+      want++;
+    };
+    port2.on('message', (m) => {
+      step(0, m);
+      process.nextTick(() => step(1, m));
+      Promise.resolve().then(() => step(2, m));
+      if (m === N - 1) { port2.close(); setImmediate(() => { log(bad === null ? 'in order ' + want : 'out of order: ' + bad); done(); }); }
+    });
+    for (let i = 0; i < N; i++) port1.postMessage(i);`);
+  assert.deepStrictEqual(t.ours, ['in order 10500']);
+  assert.deepStrictEqual(t.builtin, t.ours);
+});

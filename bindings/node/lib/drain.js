@@ -31,6 +31,7 @@ const { MessagePortCloseEvent, CLOSE_REASONS } = require('./event.js');
 const running = []; // ports with deliveries under way, in the order they run (see byId)
 let runHead = 0;
 
+const PER_CALL = 1024; // deliveries per call of onWake at most, checkpoint between each
 const checkpoint = typeof process._tickCallback === 'function' &&
   process._tickCallback.name === 'runNextTicks' ? process._tickCallback : null;
 
@@ -44,7 +45,9 @@ function onWake(ready) {
     }
   }
   if (checkpoint === null) return deliverNext();
-  while (deliverNext()) {
+  for (let n = 1; deliverNext(); n++) {
+    // Now and then a fresh call (the addon's guard against a run that never ends counts calls).
+    if (n === PER_CALL) return true;
     try {
       checkpoint();
     } catch (err) {

@@ -166,3 +166,21 @@ test('the order holds across a long run (several batches and crossings of the ad
   assert.deepStrictEqual(t.ours, ['in order 10500']);
   assert.deepStrictEqual(t.builtin, t.ours);
 });
+
+test('a microtask or a tick that throws, queued by a listener, is one uncaughtException each, as in Node', async () => {
+  const t = await traces(`
+    const ah = require('async_hooks');
+    ah.createHook({ before() {}, after() {} }).enable();
+    const { port1, port2 } = new api.MessageChannel();
+    process.on('uncaughtException', (e) => log('uncaught', e.message));
+    port2.on('message', (m) => {
+      log('message', m);
+      if (m % 2 === 0) queueMicrotask(() => { throw new Error('micro ' + m); });
+      else process.nextTick(() => { throw new Error('tick ' + m); });
+      Promise.resolve().then(() => log('promise', m));
+      if (m === 5) { port2.close(); setTimeout(done, 20); }
+    });
+    for (let i = 0; i < 6; i++) port1.postMessage(i);`);
+  assert.deepStrictEqual(t.ours, t.builtin);
+  assert.strictEqual(t.ours.filter((x) => x.startsWith('uncaught')).length, 6);
+});

@@ -5,15 +5,17 @@
 //   - same-thread port->port and main->worker one-way throughput: a small object
 //     {id, name, tags:[1,2,3]} and a nested record; integers (the old headline, kept as a row)
 //   - main->worker one-way, a 1 MiB Uint8Array copied and transferred
-//   - main<->worker round trip of a small object, p50 and p99
+//   - main<->worker round trip of a small object, p50 and p99 (both workers up at once, the
+//     trips alternating between them in blocks)
 //   - new MessageChannel() + close both ends
 // Environment: BENCH_RUNS (default 5), BENCH_N (messages per throughput run, default 50,000),
-// BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips, default 2,000),
+// BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips per run, default
+// 10,000: a p99 of fewer is a handful of scheduler hiccups),
 // BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names),
 // BENCH_PKG (the package directory to measure; default bindings/node), BENCH_CPU=1 (a
-// diagnostic: also the same-thread rows' CPU time per message, which a shared, busy machine
-// disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in goes first in the first
-// run, for runs of a single round that are then interleaved).
+// diagnostic: also the one-way rows' CPU time per message, of the whole process, which a
+// shared, busy machine disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in
+// goes first in the first run, for runs of a single round that are then interleaved).
 const path = require('path');
 const { Worker } = require('worker_threads');
 const builtin = require('worker_threads');
@@ -23,7 +25,7 @@ const ours = require(PKG);
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const N = Number(process.env.BENCH_N || 50000);
 const BIG = Number(process.env.BENCH_BIG || 100);
-const RTT = Number(process.env.BENCH_RTT || 2000);
+const RTT = Number(process.env.BENCH_RTT || 10000);
 const CHANNELS = Number(process.env.BENCH_CHANNELS || 5000);
 const ONLY = new RegExp(process.env.BENCH_ONLY || '.');
 const CPU = process.env.BENCH_CPU === '1';
@@ -35,23 +37,23 @@ const apiOf = (kind) => (kind === 'ours' ? ours : builtin);
 const { small, nested, median } = require('./bench-payloads');
 const integer = (i) => i;
 
-function sameThread(kind, make) {
+function sameThread(kind, make, count = N) {
   return new Promise((resolve) => {
     const { port1, port2 } = new (apiOf(kind).MessageChannel)();
     let n = 0;
     const c0 = process.cpuUsage();
     const t0 = now();
     port2.on('message', () => {
-      if (++n === N) {
+      if (++n === count) {
         const ms = now() - t0;
         const c = process.cpuUsage(c0);
         port1.close();
-        const rate = N / (ms / 1000);
+        const rate = count / (ms / 1000);
         // ns of CPU (this process, user + system) per message
-        resolve(CPU ? { rate, cpu: ((c.user + c.system) * 1000) / N } : rate);
+        resolve(CPU ? { rate, cpu: ((c.user + c.system) * 1000) / count } : rate);
       }
     });
-    for (let i = 0; i < N; i++) port1.postMessage(make(i));
+    for (let i = 0; i < count; i++) port1.postMessage(make(i));
   });
 }
 
@@ -97,10 +99,16 @@ async function withWorker(kind, fn) {
   }
 }
 
-// main -> worker: post `count` messages made by `make`; the rate until the worker has them all.
+// main -> worker: post `count` messages made by `make`; the rate until the worker has them all
+// (with BENCH_CPU=1, also the CPU time of the whole process, both threads, per message).
 function oneWay(port, count, make, transfer) {
   return new Promise((resolve) => {
-    port.once('message', () => resolve(count / ((now() - t0) / 1000)));
+    const c0 = process.cpuUsage();
+    port.once('message', () => {
+      const rate = count / ((now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      resolve(CPU ? { rate, cpu: ((c.user + c.system) * 1000) / count } : rate);
+    });
     port.postMessage(`count:${count}`);
     const t0 = now();
     for (let i = 0; i < count; i++) {
@@ -111,7 +119,7 @@ function oneWay(port, count, make, transfer) {
   });
 }
 
-// The worker must already echo. Resolves with the p50 and p99 of `count` round trips.
+// The worker must already echo. Resolves with the times (ms) of `count` round trips.
 function roundTrips(port, count) {
   return new Promise((resolve) => {
     const rtts = [];
@@ -121,8 +129,7 @@ function roundTrips(port, count) {
       rtts.push(now() - t0);
       if (++i === count) {
         port.off('message', onReply);
-        rtts.sort((a, b) => a - b);
-        resolve({ p50: rtts[Math.floor(count * 0.5)] * 1000, p99: rtts[Math.floor(count * 0.99)] * 1000 });
+        resolve(rtts);
         return;
       }
       t0 = now();
@@ -131,6 +138,37 @@ function roundTrips(port, count) {
     t0 = now();
     port.postMessage(small(i));
   });
+}
+
+// Round trips through both implementations' workers at once, in blocks that alternate between
+// them, so that both meet the same machine noise (a tail percentile is mostly that noise on a
+// shared machine). Resolves with { ours: {p50, p99}[], builtin: {p50, p99}[] } (µs), one per run.
+const RTT_BLOCK = 50;
+function roundTripRuns() {
+  return withWorker('ours', (po) => withWorker('builtin', async (pb) => {
+    const ports = { ours: po, builtin: pb };
+    for (const p of [po, pb]) {
+      p.postMessage('echo');
+      await roundTrips(p, 3000); // warm-up (JIT), untimed
+    }
+    const out = { ours: [], builtin: [] };
+    for (let r = 0; r < RUNS; r++) {
+      const rtts = { ours: [], builtin: [] };
+      for (let b = 0; b * RTT_BLOCK < RTT; b++) {
+        for (const kind of (b + r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) {
+          rtts[kind].push(...(await roundTrips(ports[kind], RTT_BLOCK)));
+        }
+      }
+      for (const kind of ['ours', 'builtin']) {
+        const xs = rtts[kind].sort((a, b) => a - b);
+        out[kind].push({
+          p50: xs[Math.floor(xs.length * 0.5)] * 1000,
+          p99: xs[Math.floor(xs.length * 0.99)] * 1000,
+        });
+      }
+    }
+    return out;
+  }));
 }
 
 async function channels(kind) {
@@ -186,15 +224,27 @@ async function main() {
     const m = await measure((kind) => withWorker(kind, async (port) => {
       const r = {};
       // A fresh worker's JS is cold: warm both ends up first (untimed), as a running app is.
-      for (const s of specs) await oneWay(port, Math.ceil(s.count / 10), s.make, s.transfer);
+      // A whole run's worth, so that the optimizing compiler is done with both isolates' code
+      // (its threads' CPU time would otherwise count in the CPU rows).
+      for (const s of specs) await oneWay(port, s.count, s.make, s.transfer);
       for (const s of specs) r[s.name] = await oneWay(port, s.count, s.make, s.transfer);
       return r;
     }));
     for (const s of specs) {
-      push(s.name, 'msg/s', m.ours.map((x) => x[s.name]), m.builtin.map((x) => x[s.name]), 'higher');
+      const rate = (x) => (CPU ? x[s.name].rate : x[s.name]);
+      push(s.name, 'msg/s', m.ours.map(rate), m.builtin.map(rate), 'higher');
+      if (CPU) {
+        push(`${s.name}, CPU per message (both threads)`, 'ns', m.ours.map((x) => x[s.name].cpu),
+             m.builtin.map((x) => x[s.name].cpu), 'lower');
+      }
     }
   }
 
+  // Cold JS is not what a running app sees: warm both implementations up first (untimed).
+  for (const [name, make] of [['{id, name, tags}', small], ['nested record', nested], ['integers', integer]]) {
+    if (!ONLY.test(`same thread, ${name}`)) continue;
+    for (const kind of ['ours', 'builtin']) await sameThread(kind, make, Math.ceil(N / 10));
+  }
   await throughputRow('same thread, {id, name, tags}', (k) => sameThread(k, small));
   await throughputRow('same thread, nested record', (k) => sameThread(k, nested));
   await throughputRow('same thread, integers', (k) => sameThread(k, integer));
@@ -206,11 +256,7 @@ async function main() {
     { name: 'main -> worker, 1 MiB Uint8Array transferred', count: BIG, make: freshMiB, transfer: true },
   ]);
   if (ONLY.test('round trip')) {
-    const m = await measure((kind) => withWorker(kind, async (port) => {
-      port.postMessage('echo');
-      await roundTrips(port, 3000); // warm-up (JIT), untimed
-      return roundTrips(port, RTT);
-    }));
+    const m = await roundTripRuns();
     for (const q of ['p50', 'p99']) {
       push(`main <-> worker round trip ${q}, small object`, 'us', m.ours.map((x) => x[q]),
            m.builtin.map((x) => x[q]), 'lower');

@@ -2,7 +2,7 @@
 // The one drain. The addon's `drain(id, max)` takes a batch of events from any receiver (a
 // port, a BroadcastChannel, a Window: each a core MessageEventTarget) in one crossing, in one
 // layout (Batch). The env's wake-up reports ready ids; each object's kWake hook says what to
-// do: a port joins the delivery run (one event per wake-up call, Node's MessagePort order;
+// do: a port joins the delivery run (each event its own task, Node's MessagePort order;
 // drainOne), a BroadcastChannel or Window dispatches a batch (drainEvents). Every message becomes its event through
 // dispatchMessage and the kind's dispatch function (dispatchToPort here; the others in
 // broadcast.js and window.js).
@@ -17,15 +17,23 @@ const { live, envRef, setRef, updateHold } = require('./lifetime.js');
 const { deserialize } = require('./values.js');
 const { MessagePortCloseEvent, CLOSE_REASONS } = require('./event.js');
 
-// --- the env's wake-up: one crossing per delivered event ----------------------------------------
+// --- the env's wake-up: each delivered event its own task ---------------------------------------
 // The addon calls onWake from the top of the event loop (a uv_async callback), through
-// napi_make_callback: first with the ready ids (null, one id, or an array of them), then again
-// with null for as long as it returns true. Each call delivers at most one port message (or
-// close), so Node's own checkpoint after each callback runs the listener's process.nextTick
-// callbacks and microtasks before the next message, exactly as after each message of Node's
-// own ports, with no tick or microtask of ours per message.
+// napi_make_callback, with the ready ids (null, one id, or an array of them); while it returns
+// true, again with null. Each port message (or close) is delivered as its own task: before the
+// next one, the listener's process.nextTick callbacks and microtasks run to the end, as after
+// each message of Node's own ports (one MakeCallback each). Here that checkpoint is Node's own
+// (process._tickCallback, the runNextTicks that Node's timers run between two timers: ticks and
+// promise jobs, as at the end of a callback scope), so one crossing delivers a whole run; the
+// end of the crossing's callback scope is the last message's checkpoint. Where that function is
+// not Node's (replaced, or wrapped by --pending-deprecation), onWake delivers one event per
+// call and the addon's callback scope per call is the checkpoint.
 const running = []; // ports with deliveries under way, in the order they run (see byId)
 let runHead = 0;
+
+const PER_CALL = 1024; // deliveries per call of onWake at most, checkpoint between each
+const checkpoint = typeof process._tickCallback === 'function' &&
+  process._tickCallback.name === 'runNextTicks' ? process._tickCallback : null;
 
 function onWake(ready) {
   if (ready !== null && ready !== undefined) {
@@ -36,7 +44,21 @@ function onWake(ready) {
       for (let i = 0; i < ready.length; i++) wakeTarget(ready[i]);
     }
   }
-  return deliverNext();
+  if (checkpoint === null) return deliverNext();
+  for (let n = 1; deliverNext(); n++) {
+    // Now and then a fresh call (the addon's guard against a run that never ends counts calls).
+    if (n === PER_CALL) return true;
+    try {
+      checkpoint();
+    } catch (err) {
+      // A listener's error, rethrown from its tick as Node's EventTarget does: the process's
+      // uncaught exception now, as from a callback of Node's own ports; the rest is delivered
+      // on a later turn (reportUncaught wakes the env again).
+      native.reportUncaught(err);
+      return false;
+    }
+  }
+  return false;
 }
 
 // Delivers the next port event in `running`; returns whether more are due. Like Node's, a
@@ -266,9 +288,9 @@ function dispatchToPort(port, data, type, batch) {
 }
 
 // The drain of the kinds that dispatch a whole batch in one turn (BroadcastChannel, Window),
-// until the object closes; a port's batch goes through the delivery run instead (drainOne, one
-// event per wake-up call), which keeps Node's MessagePort order (a checkpoint between
-// messages, the close record, start/stop).
+// until the object closes; a port's batch goes through the delivery run instead (drainOne, each
+// event its own task), which keeps Node's MessagePort order (a checkpoint between messages,
+// the close record, start/stop).
 function drainEvents(target, id, dispatch) {
   if (target[kClosed]) return;
   const batch = new Batch(native.drain(id, BATCH));
@@ -297,9 +319,9 @@ function finishClose(port, batch) {
 
 // Node dispatches each message in its own callback scope: process.nextTick callbacks and
 // promise jobs queued by one listener run before the next message, while the whole batch still
-// runs in one event-loop turn (before timers and immediates). onWake above gives each delivery
-// its own callback (through the addon), so a port's drain only queues the port; the core queue
-// is still drained in batches (one napi crossing per BATCH messages, kept in kStash).
+// runs in one event-loop turn (before timers and immediates). onWake above makes each delivery
+// its own task (Node's checkpoint after each), so a port's drain only queues the port; the core
+// queue is still drained in batches (one napi crossing per BATCH messages, kept in kStash).
 function drainPort(port) {
   if (port[kQueued]) {
     port[kRewoken] = true; // its run may have read "nothing more" already: look again after it

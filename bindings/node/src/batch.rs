@@ -13,40 +13,56 @@ use webmessaging_core as wm;
 use crate::check;
 use crate::port::IdMap;
 
-/// The batch layout `Batch` in lib/drain.js reads: a little-endian u32 `end` code, a u32 `count`,
-/// `count` u32 end offsets into the data, then every message's bytes back to back. Each
-/// message's bytes are copied once, straight from the core's message into the batch.
-pub(crate) fn batch_bytes<'a>(
-    end: u32,
-    messages: impl Iterator<Item = &'a [u8]> + Clone,
-) -> Vec<u8> {
-    let (count, total) = messages
-        .clone()
-        .fold((0usize, 0usize), |(n, t), m| (n + 1, t + m.len()));
-    let mut out = Vec::with_capacity(8 + 4 * count + total);
-    out.extend_from_slice(&end.to_le_bytes());
-    out.extend_from_slice(&(count as u32).to_le_bytes());
+/// The length of the batch layout `Batch` in lib/drain.js reads, holding `messages`: a
+/// little-endian u32 `end` code, a u32 `count`, `count` u32 end offsets into the data, then
+/// every message's bytes back to back.
+pub(crate) fn batch_len(messages: &[Vec<u8>]) -> usize {
+    8 + 4 * messages.len() + messages.iter().map(Vec::len).sum::<usize>()
+}
+
+/// Writes the batch layout of `messages` (see [`batch_len`]) into `out`, which is exactly
+/// that long: each message's bytes are copied once, straight from the core's message to where
+/// JS reads them.
+pub(crate) fn write_batch(out: &mut [u8], end: u32, messages: &[Vec<u8>]) {
+    out[0..4].copy_from_slice(&end.to_le_bytes());
+    out[4..8].copy_from_slice(&(messages.len() as u32).to_le_bytes());
     let mut at = 0u32;
-    for m in messages.clone() {
+    let mut pos = 8;
+    for m in messages {
         at += m.len() as u32;
-        out.extend_from_slice(&at.to_le_bytes());
+        out[pos..pos + 4].copy_from_slice(&at.to_le_bytes());
+        pos += 4;
     }
     for m in messages {
-        out.extend_from_slice(m);
+        out[pos..pos + m.len()].copy_from_slice(m);
+        pos += m.len();
     }
-    out
 }
 
 /// Batches at least this large are handed to JS as an external Buffer over the Rust bytes
-/// (moved, not copied); smaller ones are copied, which is cheaper than an external's finalizer.
+/// (moved, not copied); smaller ones are written straight into a new Buffer, which is cheaper
+/// than an external's finalizer.
 const EXTERNAL_MIN: usize = 64 * 1024;
 
-pub(crate) fn batch_buffer(env: &Env, out: Vec<u8>) -> Result<BufferSlice<'_>> {
-    if out.len() >= EXTERNAL_MIN {
-        BufferSlice::from_data(env, out)
-    } else {
-        BufferSlice::copy_from(env, &out)
+/// The batch of `messages` as a new Buffer.
+pub(crate) fn batch_buffer(env: &Env, end: u32, messages: &[Vec<u8>]) -> Result<sys::napi_value> {
+    let len = batch_len(messages);
+    if len >= EXTERNAL_MIN {
+        let mut out = vec![0u8; len];
+        write_batch(&mut out, end, messages);
+        return Ok(BufferSlice::from_data(env, out)?.raw());
     }
+    let mut data = std::ptr::null_mut();
+    let mut value = std::ptr::null_mut();
+    // SAFETY: a plain Node-API call on the env's thread; on success `data` points at `len`
+    // writable bytes owned by the new Buffer, which nothing else has seen yet.
+    check(unsafe { sys::napi_create_buffer(env.raw(), len, &mut data, &mut value) })?;
+    if len > 0 {
+        // SAFETY: as above: `len` bytes at `data`, ours until we return the Buffer.
+        let out = unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), len) };
+        write_batch(out, end, messages);
+    }
+    Ok(value)
 }
 
 /// The `end` code of a batch closed by `n`: 1 closed here or 2 by the peer, with the

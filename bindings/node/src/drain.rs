@@ -10,7 +10,7 @@ use napi_derive::napi;
 use webmessaging_core as wm;
 use wm::MessageEventTarget;
 
-use crate::batch::{batch_buffer, batch_bytes, close_code, lone_buffer, LONE_MIN, MORE};
+use crate::batch::{batch_buffer, batch_len, close_code, lone_buffer, write_batch, LONE_MIN, MORE};
 use crate::broadcast::{self, BroadcastCell};
 use crate::env::{current_env, EnvShared, RECV_SCRATCH};
 use crate::js_error;
@@ -61,6 +61,36 @@ impl Target {
     }
 }
 
+/// One item taken from a receiver: a port's message, or another receiver's event.
+enum Taken {
+    Message(wm::Message),
+    Event(wm::MessageEvent),
+}
+
+impl Taken {
+    fn data(&mut self) -> &mut Vec<u8> {
+        match self {
+            Taken::Message(m) => &mut m.data,
+            Taken::Event(e) => &mut e.data,
+        }
+    }
+
+    /// Whether it carries nothing but bytes (no ports, no ArrayBuffers).
+    fn bare(&self) -> bool {
+        match self {
+            Taken::Message(m) => m.ports.is_empty() && m.array_buffers.is_empty(),
+            Taken::Event(e) => e.ports.is_empty() && e.array_buffers.is_empty(),
+        }
+    }
+
+    fn into_event(self) -> wm::MessageEvent {
+        match self {
+            Taken::Message(m) => m.into(),
+            Taken::Event(e) => e,
+        }
+    }
+}
+
 /// Takes up to `max` events from receiver `id` in one crossing. Returns null when there is
 /// nothing; else a Buffer, or `[Buffer, extras]` when some event carries more than bytes. The
 /// Buffer holds a little-endian u32 `end` (0; or 1 closed here / 2 closed by the peer, with the
@@ -74,11 +104,7 @@ impl Target {
 /// else it is returned as `[Buffer]`: its own bytes, moved, not copied. A batch of one event
 /// with nothing else is written to this env's receive scratch and its length returned.
 #[napi]
-pub fn drain(
-    env: &Env,
-    id: u32,
-    max: u32,
-) -> Result<Option<Either3<BufferSlice<'_>, Array<'_>, u32>>> {
+pub fn drain(env: &Env, id: u32, max: u32) -> Result<Option<Either3<Unknown<'_>, Array<'_>, u32>>> {
     let target = Target::of(id);
     let with_origin = target.reports_origin();
     let mut messages: Vec<Vec<u8>> = Vec::new();
@@ -90,19 +116,22 @@ pub fn drain(
         None => end = GONE,
         Some(rx) => {
             for _ in 0..max {
-                match rx.try_next_event() {
-                    Ok(Some(mut event)) => {
+                let next = match &target {
+                    // A port's message as it is (the hot path): no event built around it.
+                    Target::Port(p) => p.try_recv().map(|m| m.map(Taken::Message)),
+                    _ => rx.try_next_event().map(|e| e.map(Taken::Event)),
+                };
+                match next {
+                    Ok(Some(mut taken)) => {
                         let i = messages.len() as u32;
-                        let large = event.data.len() >= LONE_MIN;
-                        let bare = !with_origin
-                            && event.ports.is_empty()
-                            && event.array_buffers.is_empty();
+                        let large = taken.data().len() >= LONE_MIN;
+                        let bare = !with_origin && taken.bare();
                         if large && i == 0 && bare {
                             // Alone, in its own bytes: no batch copy (see `lone_buffer`).
-                            lone = Some(std::mem::take(&mut event.data));
+                            lone = Some(std::mem::take(taken.data()));
                             break;
                         }
-                        messages.push(std::mem::take(&mut event.data));
+                        messages.push(std::mem::take(taken.data()));
                         if !bare {
                             let list = match &mut extras {
                                 Some(l) => l,
@@ -112,7 +141,7 @@ pub fn drain(
                                 Some(o) => o,
                                 None => owner.insert(current_env()?),
                             };
-                            list.insert(extra(env, owner, i, event, with_origin)?)?;
+                            list.insert(extra(env, owner, i, taken.into_event(), with_origin)?)?;
                         }
                         if large {
                             // A large event ends the batch, so the next comes alone.
@@ -145,22 +174,24 @@ pub fn drain(
     if messages.is_empty() && end == 0 {
         return Ok(None);
     }
-    let out = batch_bytes(end, messages.iter().map(Vec::as_slice));
-    let single = messages.len() <= 1;
-    drop(messages);
-    if single && extras.is_none() {
+    if messages.len() <= 1 && extras.is_none() {
         // A lone event (the latency-bound case): hand it over in this env's receive scratch,
         // skipping the Buffer allocation. JS decodes it before anything else runs.
         let (base, size) = RECV_SCRATCH.with(|s| s.get());
-        if base != 0 && out.len() <= size {
+        let len = batch_len(&messages);
+        if base != 0 && len <= size {
             // SAFETY: `set_recv_scratch` registered this memory and keeps its Buffer alive for
             // the env's lifetime; it is private to the package; we are inside a synchronous
             // call on the env's thread, so no JS touches it while we write.
-            unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), base as *mut u8, out.len()) };
-            return Ok(Some(Either3::C(out.len() as u32)));
+            let out = unsafe { std::slice::from_raw_parts_mut(base as *mut u8, len) };
+            write_batch(out, end, &messages);
+            return Ok(Some(Either3::C(len as u32)));
         }
     }
-    let buf = batch_buffer(env, out)?;
+    let raw = batch_buffer(env, end, &messages)?;
+    drop(messages);
+    // SAFETY: `raw` is a live value of this env.
+    let buf = unsafe { Unknown::from_raw_unchecked(env.raw(), raw) };
     Ok(Some(match extras {
         None => Either3::A(buf),
         Some(x) => {

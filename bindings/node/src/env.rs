@@ -1,6 +1,6 @@
-//! Each JS environment's wake-up (one `uv_async_t` per env: one crossing per delivered event,
-//! each ending with Node's tick and microtask checkpoint), its ref count towards process
-//! lifetime, its scratch buffers, and its cleanup.
+//! Each JS environment's wake-up (one `uv_async_t` per env: a crossing per run of delivered
+//! events, with Node's tick and microtask checkpoint after each event), its ref count towards
+//! process lifetime, its scratch buffers, and its cleanup.
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
@@ -181,19 +181,29 @@ unsafe fn ready_arg(env: sys::napi_env, ready: &[u32]) -> sys::napi_value {
 }
 
 /// The wake-up, at the top of the event loop: calls the JS wake function with the ready ids,
-/// then again (with null) for as long as it returns true. Each call delivers one event through
-/// `napi_make_callback`, whose end runs `process.nextTick` callbacks and microtasks, as Node does
-/// after each message of its own ports.
+/// then again (with null) for as long as it returns true, each through `napi_make_callback`,
+/// whose end runs `process.nextTick` callbacks and microtasks. JS delivers a run of events per
+/// call with Node's own checkpoint between two of them (lib/drain.js), or one event per call
+/// where that checkpoint is not available, so that this scope's end is the checkpoint.
 unsafe extern "C" fn on_wake(handle: *mut c_void) {
     // SAFETY: `data` (the handle's first field) points at the env's WakeContext, which lives
     // until the handle's close callback; this callback runs on the env's thread.
     let cx = unsafe { &*(*(handle as *mut *mut WakeContext)) };
     let env = cx.env;
-    let ready = ENV
+    // The ready list is swapped with the one taken last time (emptied, its memory kept), so a
+    // posting thread's push seldom allocates and this thread seldom frees its memory.
+    let spare = SPARE_READY
+        .try_with(|r| {
+            let mut v = std::mem::take(&mut *r.borrow_mut());
+            v.clear();
+            v
+        })
+        .unwrap_or_default();
+    let mut ready = ENV
         .try_with(|e| {
             e.borrow()
                 .as_ref()
-                .map(|s| std::mem::take(&mut *s.ready.lock()))
+                .map(|s| std::mem::replace(&mut *s.ready.lock(), spare))
         })
         .ok()
         .flatten()
@@ -254,7 +264,19 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
         }
         sys::napi_close_handle_scope(env, scope);
     }
+    if ready.capacity() <= SPARE_MAX {
+        ready.clear();
+        let _ = SPARE_READY.try_with(|r| *r.borrow_mut() = ready);
+    }
 }
+
+thread_local! {
+    /// The ready list `on_wake` took last, kept for the next swap (see there).
+    static SPARE_READY: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A ready list with room for more ids than this is freed, not kept.
+const SPARE_MAX: usize = 1024;
 
 /// The handle's close callback: frees it and its context, and lets the env's teardown go on.
 unsafe extern "C" fn on_closed(handle: *mut c_void) {
@@ -427,5 +449,24 @@ pub fn set_recv_scratch(env: Env, mut buf: BufferSlice) -> Result<()> {
     // SAFETY: as in `set_scratch`: the reference keeps the Buffer alive for the env's lifetime.
     check(unsafe { sys::napi_create_reference(env.raw(), buf.raw(), 1, &mut reference) })?;
     RECV_SCRATCH.with(|s| s.set((buf.as_mut_ptr() as usize, buf.len())));
+    Ok(())
+}
+
+/// Reports `err` as the process's uncaught exception now (Node's `'uncaughtException'`, or the
+/// exit if nothing handles it), then wakes this env again on a later turn. lib/drain.js calls it
+/// when the checkpoint between two deliveries throws (a listener's error, rethrown from its
+/// tick as Node's EventTarget does): reported at once, as Node reports one from its own ports'
+/// callbacks, which also clears the async context stack the throwing tick left behind; the
+/// messages still due are delivered on the later turn, as after any delivery that threw.
+#[napi(js_name = "reportUncaught")]
+pub fn report_uncaught(env: Env, err: Unknown) -> Result<()> {
+    // SAFETY: a plain Node-API call on the env's thread with a live value.
+    check(unsafe { sys::napi_fatal_exception(env.raw(), err.raw()) })?;
+    let shared = current_env()?;
+    let guard = shared.wake.read();
+    if let (Some(h), Ok(uv)) = (*guard, uv()) {
+        // SAFETY: the handle is open while Some under the read lock; on the env's thread.
+        unsafe { (uv.async_send)(h.0) };
+    }
     Ok(())
 }

@@ -479,17 +479,40 @@ pub fn port_post_scratch(id: u32, len: u32) -> Result<()> {
     post_prefix(id, data, len)
 }
 
+thread_local! {
+    /// The cell of the port this thread posted on last, by id (ids are never reused), so that a
+    /// run of posts on one port skips the map look-up and the weak upgrade. Keeping the cell
+    /// alive changes nothing: whatever ends the port's life here (collection, transfer, export,
+    /// teardown) empties the cell, and a post on an empty cell goes nowhere, as a post on an
+    /// id no longer in [`PORTS`] does.
+    static LAST_POSTED: std::cell::RefCell<Option<(u32, Arc<PortCell>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// The body of [`port_post_bytes`] and [`port_post_scratch`]: posts `data[..len]` on port `id`
 /// if it is still this env's and open, transferring nothing.
 fn post_prefix(id: u32, data: &[u8], len: u32) -> Result<()> {
-    let cell = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade));
-    let port = cell.and_then(|c| c.port.lock().clone());
-    if let Some(p) = port {
-        let len = (len as usize).min(data.len());
-        p.post_message(data[..len].to_vec(), &[])
-            .map_err(js_error)?;
-    }
-    Ok(())
+    let data = &data[..(len as usize).min(data.len())];
+    LAST_POSTED.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.as_ref().is_none_or(|(at, _)| *at != id) {
+            let Some(cell) = PORTS.with(|m| m.borrow().get(&id).and_then(Weak::upgrade)) else {
+                return Ok(());
+            };
+            *last = Some((id, cell));
+        }
+        let Some((_, cell)) = &*last else {
+            return Ok(());
+        };
+        // Posted under the cell's lock, without a handle of its own: only this env's thread
+        // takes that lock, and posting runs no code of ours or of JS (the receiver's notifier
+        // only queues its id for its env).
+        let port = cell.port.lock();
+        if let Some(p) = &*port {
+            p.post_message(data.to_vec(), &[]).map_err(js_error)?;
+        }
+        Ok(())
+    })
 }
 
 /// Schedules a drain of port `id` through the env's wake-up (a later loop turn).

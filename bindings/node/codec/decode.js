@@ -328,6 +328,36 @@ function readObject() {
   objs[id] = PENDING;
   const base = top;
   let node = root;
+  let first = null; // the shape after the first key
+  // The common case: the first key is one whose objects were read whole before; that shape's
+  // reader checks the remaining keys' bytes in place and makes the object.
+  let t0 = pos < end ? buf[pos] : 0;
+  if (t0 === 0x22 && root.inline !== 0) {
+    const keys = root.nk;
+    for (let j = 0; j < root.inline; j++) {
+      if (keyHere(keys[j])) {
+        first = root.nn[j];
+        const hint = first.hint;
+        if (hint !== null) {
+          const r = hint.read(base);
+          if (typeof r !== 'number') {
+            objs[id] = r;
+            depth--;
+            return r;
+          }
+          // Read r keys of it, their values now on the stack: go on one by one.
+          node = hint.path[r];
+          top = base + r;
+        } else {
+          node = first;
+          keyStack[top] = keys[j];
+          top++;
+          valStack[top - 1] = readValue();
+        }
+        break;
+      }
+    }
+  }
   for (;;) {
     let t = pos < end ? buf[pos] : 0;
     if (t === 0) t = peekTag();
@@ -364,6 +394,7 @@ function readObject() {
   let o;
   if (node !== null && (node.make !== null || (++node.seen >= 2 && compileShape(node)))) {
     o = node.make(valStack, base);
+    if (first !== null && node.read !== null) first.hint = node;
   } else {
     o = buildObject(base, n);
   }
@@ -428,7 +459,9 @@ function readObjectEager() {
 }
 
 // A shape: a key list, its transitions by next key (the first INLINE ones also in two short
-// arrays, compared in place), and the literal that makes its objects once it has been seen twice.
+// arrays, compared in place), and the literal that makes its objects once it has been seen twice,
+// with a reader (see compileReader); `hint`, on the shape of a first key, is the shape an object
+// that began with it last had.
 const INLINE = 6;
 class Shape {
   constructor(keys) {
@@ -440,6 +473,9 @@ class Shape {
     this.next = null;
     this.make = null;
     this.seen = 0;
+    this.read = null;
+    this.path = null; // the shapes of this one's key prefixes, by length
+    this.hint = null;
   }
 }
 const MAX_SHAPES = 4096; // then the table starts over (a stream of ever new shapes)
@@ -487,7 +523,63 @@ function compileShape(node) {
     canCompile = false;
     return false;
   }
+  compileReader(node);
   return true;
+}
+
+// A shape's reader, called with pos just past its first key: reads the first value, then for
+// each further key checks its bytes in place (a `"` string of that length and those units; V8
+// writes no padding before one) and reads its value into a local, then checks the `{` and
+// count and makes the object with one literal. At the first bytes that differ it puts the keys
+// and values read so far on the stacks at `base` and returns how many (readObject goes on from
+// that prefix's shape), so any message reads as the generic loop reads it.
+const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
+
+function compileReader(node) {
+  const keys = node.keys;
+  const n = keys.length;
+  if (n === 0) return;
+  // A prototype-less array: a store into it runs no setter a user put on Array.prototype.
+  const path = workArray();
+  path[0] = root;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    // Keys read as numbers, or that keyHere could not match, stay with the generic loop.
+    if (NOT_ONE_BYTE_SHORT.test(k) || INDEX_KEY.test(k)) return;
+    const next = path[i].next === null ? undefined : path[i].next.get(k);
+    if (next === undefined) return; // the table started over meanwhile
+    path[i + 1] = next;
+  }
+  if (path[n] !== node) return;
+  const spill = (r) => {
+    let out = '';
+    for (let j = 0; j < r; j++) out += `keyStack[b + ${j}] = K[${j}]; valStack[b + ${j}] = v${j}; `;
+    return `${out}return ${r};`;
+  };
+  let src = '(function (K) { "use strict"; return function (b) {\nconst v0 = readValue();\nlet p;\n';
+  for (let i = 1; i < n; i++) {
+    const k = keys[i];
+    let test = `p + ${2 + k.length} > end || buf[p] !== 0x22 || buf[p + 1] !== ${k.length}`;
+    for (let c = 0; c < k.length; c++) test += ` || buf[p + ${2 + c}] !== ${k.charCodeAt(c)}`;
+    src += `p = pos;\nif (${test}) { ${spill(i)} }\npos = p + ${2 + k.length};\n`;
+    src += `const v${i} = readValue();\n`;
+  }
+  src += `p = pos;\nif (p + 2 > end || buf[p] !== 0x7b || buf[p + 1] !== ${n}) { ${spill(n)} }\n`;
+  src += 'pos = p + 2;\nreturn {';
+  for (let i = 0; i < n; i++) {
+    const name = JSON.stringify(keys[i]);
+    src += `${keys[i] === '__proto__' ? `[${name}]` : name}: v${i}, `;
+  }
+  src += '};\n}; })';
+  let read;
+  try {
+    read = evalHere(src)(keys.slice());
+  } catch {
+    canCompile = false;
+    return;
+  }
+  node.path = path;
+  node.read = read;
 }
 
 // A dense array is made first (HOLEY, as V8 reads it, so V8 writes it again sparse) and filled
@@ -633,3 +725,8 @@ function attempt(bytes, start, stop, portList, bufferList, eagerly) {
 }
 
 module.exports = { decode, NOT_FAST, setAdopter };
+
+// A direct eval, so a reader sees this module's state (buf, pos, end, readValue, the stacks).
+function evalHere(src) {
+  return eval(src); // eslint-disable-line no-eval
+}

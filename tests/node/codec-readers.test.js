@@ -163,3 +163,10 @@ test('with code generation from strings disallowed, known key lists read as V8 r
   assert.strictEqual(r.status, 0, r.stderr);
   assert.deepStrictEqual(JSON.parse(r.stdout), { fast: 30, refused: true });
 });
+
+test('dense arrays whose length takes one or two varint bytes read as V8 reads them', () => {
+  for (const n of [0, 1, 3, 127, 128, 129, 200, 255, 256, 300]) {
+    readAsV8(Array.from({ length: n }, (_, i) => i), `ints[${n}]`);
+    readAsV8({ list: Array.from({ length: n }, (_, i) => `s${i}`), after: 1 }, `strings[${n}]`);
+  }
+});

@@ -191,7 +191,9 @@ function readBigInt() {
 }
 
 function readValue() {
-  const t = readTag();
+  if (pos >= end) throw GIVE_UP;
+  let t = buf[pos++];
+  if (t === 0) t = readTag(); // padding
   switch (t) {
     case 0x49: { // 'I'
       if (pos >= end) throw GIVE_UP;
@@ -597,9 +599,12 @@ function readDenseArray() {
     }
     defineElement(a, i, readValue());
   }
-  // Trailing named properties are V8's to read.
-  if (readTag() !== 0x24 || pos >= end || readVarint() !== 0 || pos >= end ||
-      readVarint() !== n) {
+  // Trailing named properties are V8's to read. The common `$ 0 n`, n < 128, in one check.
+  if (n < 0x80 && pos + 3 <= end && buf[pos] === 0x24 && buf[pos + 1] === 0 &&
+      buf[pos + 2] === n) {
+    pos += 3;
+  } else if (readTag() !== 0x24 || pos >= end || readVarint() !== 0 || pos >= end ||
+             readVarint() !== n) {
     throw GIVE_UP;
   }
   depth--;

@@ -20,7 +20,7 @@
 // Every variant reads back as the same value (tests/node/codec.test.js and codec-arrays.test.js
 // check bytes and values).
 
-const { isProxy, isMap, isSet, isDate, isArrayBuffer, isDataView, isNumberObject,
+const { isProxy, isArgumentsObject, isMap, isSet, isDate, isArrayBuffer, isDataView, isNumberObject,
         isStringObject, isBooleanObject, isBigIntObject } = require('util').types;
 const L = require('./limits.js');
 
@@ -186,13 +186,17 @@ function writeNumber(v, p) {
 
 const NOT_ONE_BYTE = /[^\x00-\xff]/;
 
+const MAX_UNITS = L.MAX_STRING_UNITS;
+
+function tooManyUnits() {
+  throw dataCloneError(`the message holds more than ${MAX_UNITS} string code units, ` +
+                       'more than a receiver reads');
+}
+
 function writeString(s, p) {
   const n = s.length;
   units += n;
-  if (units > L.MAX_STRING_UNITS) {
-    throw dataCloneError(`the message holds more than ${L.MAX_STRING_UNITS} string code units, ` +
-                         'more than a receiver reads');
-  }
+  if (units > MAX_UNITS) tooManyUnits();
   if (n < 48) {
     // One pass: write it one-byte, and start over as two-byte at the first unit over 0xFF.
     // Room for either form.
@@ -388,10 +392,37 @@ function writePlainObject(o, p) {
   for (const k in o) {
     if (!hasOwn.call(o, k)) continue;
     const v = o[k];
-    p = writeKey(k, p);
+    // The common key (short, not an index, one-byte) in place; any other by writeKey.
+    const n = k.length;
+    const c0 = k.charCodeAt(0);
+    if (n < 48 && (c0 > 0x39 || c0 < 0x30)) {
+      if (p + 2 * n + 8 > buf.length) grow(p, 2 * n + 8);
+      const b = buf;
+      b[p] = 0x22; // '"'
+      b[p + 1] = n;
+      const q = p + 2;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = k.charCodeAt(i);
+        if (c > 0xff) break;
+        b[q + i] = c;
+      }
+      if (i === n) {
+        units += n;
+        if (units > MAX_UNITS) tooManyUnits();
+        p = q + n;
+      } else {
+        p = writeString(k, p);
+      }
+    } else {
+      // An arguments object whose `callee` was deleted: its first key is an index.
+      if (written === 0 && isArgumentsObject(o)) throw GIVE_UP;
+      p = writeKey(k, p);
+    }
     p = writeValue(v, p);
     written++;
   }
+  if (written === 0 && isArgumentsObject(o)) throw GIVE_UP; // nor has one without arguments
   if (p + 6 > buf.length) grow(p, 6);
   buf[p] = 0x7b; // '{'
   if (written < 0x80) {

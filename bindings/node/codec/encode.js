@@ -186,17 +186,16 @@ function writeNumber(v, p) {
 
 const NOT_ONE_BYTE = /[^\x00-\xff]/;
 
-const MAX_UNITS = L.MAX_STRING_UNITS;
-
+// (The limits are read where they are checked: a test lowers them.)
 function tooManyUnits() {
-  throw dataCloneError(`the message holds more than ${MAX_UNITS} string code units, ` +
+  throw dataCloneError(`the message holds more than ${L.MAX_STRING_UNITS} string code units, ` +
                        'more than a receiver reads');
 }
 
 function writeString(s, p) {
   const n = s.length;
   units += n;
-  if (units > MAX_UNITS) tooManyUnits();
+  if (units > L.MAX_STRING_UNITS) tooManyUnits();
   if (n < 48) {
     // One pass: write it one-byte, and start over as two-byte at the first unit over 0xFF.
     // Room for either form.
@@ -409,7 +408,7 @@ function writePlainObject(o, p) {
       }
       if (i === n) {
         units += n;
-        if (units > MAX_UNITS) tooManyUnits();
+        if (units > L.MAX_STRING_UNITS) tooManyUnits();
         p = q + n;
       } else {
         p = writeString(k, p);

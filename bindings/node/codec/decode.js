@@ -350,6 +350,7 @@ function readObject() {
           // Read r keys of it, their values now on the stack: go on one by one.
           node = hint.path[r];
           top = base + r;
+          if (top > high) high = top; // what reset clears, should the rest give up
         } else {
           node = first;
           keyStack[top] = keys[j];

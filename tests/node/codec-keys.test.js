@@ -18,10 +18,11 @@ function sameBytes(value, what) {
   const mine = ours(value);
   assert.ok(mine !== null, `${what}: the JS encoder gave up`);
   const ref = v8Bytes(value);
-  assert.ok(mine.equals(ref), `${what}:\n ours ${mine.toString('hex')}\n  V8 ${ref.toString('hex')}`);
+  assert.ok(mine.equals(ref),
+            `${what}:\n ours ${mine.toString('hex')}\n  V8 ${ref.toString('hex')}`);
 }
 
-test('keys of every form, alone and after the common ones, are written as V8 writes them', () => {
+test('keys of every form, alone and after common ones, are written as V8 writes them', () => {
   const keys = ['', 'a', 'id', 'name', '0', '7', '01', '1a', '9x', '/', ':', '4294967294',
                 '4294967295', '2147483648', '-1', '__proto__', 'é', 'ÿ', 'Ā', 'ключ', '😀', 'aĀ',
                 'k'.repeat(47), 'k'.repeat(48), 'k'.repeat(49), 'k'.repeat(127), 'k'.repeat(128),
@@ -29,14 +30,15 @@ test('keys of every form, alone and after the common ones, are written as V8 wri
   for (const k of keys) {
     for (let round = 0; round < 3; round++) {
       sameBytes(JSON.parse(JSON.stringify({ [k]: 1 })), JSON.stringify(k));
-      sameBytes(JSON.parse(JSON.stringify({ id: 1, [k]: 'v', name: [k] })), `id, ${JSON.stringify(k)}`);
+      const after = JSON.parse(JSON.stringify({ id: 1, [k]: 'v', name: [k] }));
+      sameBytes(after, `id, ${JSON.stringify(k)}`);
     }
   }
   const proto = JSON.parse('{"a":1,"__proto__":{"x":2},"b":[3]}');
   sameBytes(proto, '__proto__ own');
 });
 
-test('the same keys in another order, and values of other types, are written as V8 writes them', () => {
+test('the same keys in another order, values of other types: written as V8 writes them', () => {
   const values = [
     { id: 1, name: 'item', tags: [1, 2, 3] },
     { name: 'item', id: 1, tags: [1, 2, 3] },
@@ -73,14 +75,17 @@ test('a getter that adds, deletes or changes keys during the write gives V8 byte
     // V8 sees the object as it is before its own write: the same edits, made again.
     const mine = ours(make(what));
     const ref = v8Bytes(make(what));
-    assert.ok(mine !== null && mine.equals(ref), `${what}:\n ours ${mine && mine.toString('hex')}\n  V8 ${ref.toString('hex')}`);
+    assert.ok(mine !== null && mine.equals(ref),
+              `${what}:\n ours ${mine && mine.toString('hex')}\n  V8 ${ref.toString('hex')}`);
   }
 });
 
 test('an arguments object is V8\'s to refuse, its callee deleted or not', () => {
   const sloppy = new Function('return arguments;'); // eslint-disable-line no-new-func
-  const deleted = new Function('delete arguments.callee; return arguments;'); // eslint-disable-line no-new-func
-  for (const args of [sloppy(1, 2), sloppy(), deleted(1, { x: 1 }), deleted(), (function () { 'use strict'; return arguments; })(3)]) {
+  // eslint-disable-next-line no-new-func
+  const deleted = new Function('delete arguments.callee; return arguments;');
+  const strict = (function () { 'use strict'; return arguments; })(3);
+  for (const args of [sloppy(1, 2), sloppy(), deleted(1, { x: 1 }), deleted(), strict]) {
     assert.strictEqual(codec.encode(args, undefined, undefined), -1);
     assert.throws(() => v8Bytes(args), /could not be cloned/);
   }

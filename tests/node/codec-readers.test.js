@@ -52,7 +52,8 @@ test('objects that differ from a known key list at any key read as V8 reads them
     ['a key past 0xFF', { rid: 1, ñ: 1, 'κλειδί': 2, paid: true }],
     ['an array-index key', { rid: 1, 7: 'seven', name: 'item', paid: true }],
     ['__proto__ as a key', JSON.parse('{"rid":1,"__proto__":{"x":2},"tags":[3],"paid":true}')],
-    ['nested in itself', { rid: 1, name: { rid: 2, name: 'in', tags: [], paid: false }, tags: [], paid: true }],
+    ['nested in itself',
+     { rid: 1, name: { rid: 2, name: 'in', tags: [], paid: false }, tags: [], paid: true }],
   ]);
 });
 
@@ -68,7 +69,8 @@ test('a known key list nested in itself, shared and in cycles reads as V8 reads 
     ['shared', outer],
     ['cycle through an array', cyclic],
     ['cycle through the last value', self],
-    ['deep', Array.from({ length: 30 }, (_, i) => i).reduce((acc, i) => ({ rid: i, name: acc, tags: [], paid: true }), null)],
+    ['deep', Array.from({ length: 30 }, (_, i) => i)
+      .reduce((acc, i) => ({ rid: i, name: acc, tags: [], paid: true }), null)],
   ]);
   const got = readAsV8(outer, 'shared');
   assert.strictEqual(got.name, got.tags[0]);
@@ -77,7 +79,7 @@ test('a known key list nested in itself, shared and in cycles reads as V8 reads 
   assert.strictEqual(c.paid, c);
 });
 
-test('__proto__ and two-byte keys in a known key list are own properties, read as V8 reads them', () => {
+test('__proto__ and two-byte keys in a known key list are own properties, as V8 reads them', () => {
   const value = () => JSON.parse('{"rid":1,"__proto__":{"x":2},"tags":[3],"ключ":4}');
   for (let i = 0; i < 6; i++) {
     const got = readAsV8(value(), `__proto__ #${i}`);
@@ -118,7 +120,7 @@ test('truncated and altered bytes of a known key list never read as something el
       }
       const got = codec.decode(b, 0, b.length, null, null);
       if (got === codec.NOT_FAST) continue;
-      assert.notStrictEqual(expected, codec.NOT_FAST, `byte ${i} + ${delta}: V8 refuses what we read`);
+      assert.notStrictEqual(expected, codec.NOT_FAST, `byte ${i} + ${delta}: V8 refuses it`);
       sameGraph(got, expected, `byte ${i} + ${delta}`);
     }
   }
@@ -144,7 +146,8 @@ test('with code generation from strings disallowed, known key lists read as V8 r
   const script = `
     const v8 = require('node:v8');
     const codec = require(${JSON.stringify(path.join(PKG, 'codec.js'))});
-    const values = [{ rid: 1, name: 'a', tags: [1] }, { rid: 2, name: 'b', tags: [] }, { rid: 3, nome: 'c' }];
+    const values = [{ rid: 1, name: 'a', tags: [1] }, { rid: 2, name: 'b', tags: [] },
+                    { rid: 3, nome: 'c' }];
     let fast = 0;
     for (let i = 0; i < 30; i++) {
       const v = values[i % 3];

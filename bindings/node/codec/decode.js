@@ -321,8 +321,10 @@ function enter() {
 // the prototype, and a setter on Object.prototype or Array.prototype never runs. An object is
 // built after its contents are read: its keys and values wait on two stacks, and an object whose
 // key list ("shape") was seen before is made by a literal compiled for that list (one
-// allocation, one stable hidden class). Its id is PENDING meanwhile: a back-reference to it (a
-// cycle) makes the whole message be read again EAGERly, each object made before its contents.
+// allocation, one stable hidden class); an object that begins with the first key of such a list
+// is read by that list's reader (compileReader), its values in locals rather than on the stacks.
+// Its id is PENDING meanwhile: a back-reference to it (a cycle) makes the whole message be read
+// again EAGERly, each object made before its contents.
 function readObject() {
   if (eager) return readObjectEager();
   enter();
@@ -559,7 +561,8 @@ function compileReader(node) {
     for (let j = 0; j < r; j++) out += `keyStack[b + ${j}] = K[${j}]; valStack[b + ${j}] = v${j}; `;
     return `${out}return ${r};`;
   };
-  let src = '(function (K) { "use strict"; return function (b) {\nconst v0 = readValue();\nlet p;\n';
+  let src = '(function (K) { "use strict"; return function (b) {\n';
+  src += 'const v0 = readValue();\nlet p;\n';
   for (let i = 1; i < n; i++) {
     const k = keys[i];
     let test = `p + ${2 + k.length} > end || buf[p] !== 0x22 || buf[p + 1] !== ${k.length}`;

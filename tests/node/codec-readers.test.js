@@ -173,3 +173,19 @@ test('dense arrays whose length takes one or two varint bytes read as V8 reads t
     readAsV8({ list: Array.from({ length: n }, (_, i) => `s${i}`), after: 1 }, `strings[${n}]`);
   }
 });
+
+test('shapes that share a first key, alternating in a stream, read as V8 reads them', () => {
+  const shapes = [
+    (i) => ({ id: i, name: `n${i}`, tags: [i] }),
+    (i) => ({ id: i, owner: { id: -i, name: 'o' }, items: [{ id: i }], paid: true }),
+    (i) => ({ id: i, name: `m${i}`, tags: [i], more: 1 }), // as the first, one key more
+    (i) => ({ id: i, name: i, price: 9.5 }), // as the first up to its third key
+    (i) => ({ id: i }),
+    (i) => ({ id: `s${i}`, owner: null }),
+  ];
+  for (let i = 0; i < 600; i++) {
+    // Pairs, then triples, then every shape in turn: each hint is the wrong one at times.
+    const k = i < 200 ? i % 2 : i < 400 ? i % 3 : i % shapes.length;
+    readAsV8(shapes[k](i), `shape ${k} #${i}`);
+  }
+});

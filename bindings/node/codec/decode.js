@@ -335,15 +335,23 @@ function readObject() {
   let first = null; // the shape after the first key
   // The common case: the first key is one whose objects were read whole before; that shape's
   // reader checks the remaining keys' bytes in place and makes the object.
-  let t0 = pos < end ? buf[pos] : 0;
+  const t0 = pos < end ? buf[pos] : 0;
   if (t0 === 0x22 && root.inline !== 0) {
     const keys = root.nk;
     for (let j = 0; j < root.inline; j++) {
       if (keyHere(keys[j])) {
         first = root.nn[j];
-        const hint = first.hint;
+        let hint = first.hint;
         if (hint !== null) {
-          const r = hint.read(base);
+          // The first value, then the reader of the last shape begun with this key; if its
+          // second key differs, the one before's (objects of two shapes that share a first key,
+          // as `id`, alternate in a stream).
+          const v0 = readValue();
+          let r = hint.read(base, v0);
+          if (r === 1 && first.hint2 !== null) {
+            hint = first.hint2;
+            r = hint.read(base, v0);
+          }
           if (typeof r !== 'number') {
             objs[id] = r;
             depth--;
@@ -399,7 +407,10 @@ function readObject() {
   let o;
   if (node !== null && (node.make !== null || (++node.seen >= 2 && compileShape(node)))) {
     o = node.make(valStack, base);
-    if (first !== null && node.read !== null) first.hint = node;
+    if (first !== null && node.read !== null && first.hint !== node) {
+      first.hint2 = first.hint;
+      first.hint = node;
+    }
   } else {
     o = buildObject(base, n);
   }
@@ -465,8 +476,8 @@ function readObjectEager() {
 
 // A shape: a key list, its transitions by next key (the first INLINE ones also in two short
 // arrays, compared in place), and the literal that makes its objects once it has been seen twice,
-// with a reader (see compileReader); `hint`, on the shape of a first key, is the shape an object
-// that began with it last had.
+// with a reader (see compileReader); `hint` and `hint2`, on the shape of a first key, are the
+// last two shapes of the objects that began with it.
 const INLINE = 6;
 class Shape {
   constructor(keys) {
@@ -481,6 +492,7 @@ class Shape {
     this.read = null;
     this.path = null; // the shapes of this one's key prefixes, by length
     this.hint = null;
+    this.hint2 = null;
   }
 }
 const MAX_SHAPES = 4096; // then the table starts over (a stream of ever new shapes)
@@ -532,12 +544,12 @@ function compileShape(node) {
   return true;
 }
 
-// A shape's reader, called with pos just past its first key: reads the first value, then for
-// each further key checks its bytes in place (a `"` string of that length and those units; V8
-// writes no padding before one) and reads its value into a local, then checks the `{` and
-// count and makes the object with one literal. At the first bytes that differ it puts the keys
-// and values read so far on the stacks at `base` and returns how many (readObject goes on from
-// that prefix's shape), so any message reads as the generic loop reads it.
+// A shape's reader, called with its first value read and pos just past it: for each further
+// key checks its bytes in place (a `"` string of that length and those units; V8 writes no
+// padding before one) and reads its value into a local, then checks the `{` and count and makes
+// the object with one literal. At the first bytes that differ it puts the keys and values read
+// so far on the stacks at `base` and returns how many (readObject goes on from that prefix's
+// shape), so any message reads as the generic loop reads it.
 const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
 
 function compileReader(node) {
@@ -561,8 +573,7 @@ function compileReader(node) {
     for (let j = 0; j < r; j++) out += `keyStack[b + ${j}] = K[${j}]; valStack[b + ${j}] = v${j}; `;
     return `${out}return ${r};`;
   };
-  let src = '(function (K) { "use strict"; return function (b) {\n';
-  src += 'const v0 = readValue();\nlet p;\n';
+  let src = '(function (K) { "use strict"; return function (b, v0) {\nlet p;\n';
   for (let i = 1; i < n; i++) {
     const k = keys[i];
     let test = `p + ${2 + k.length} > end || buf[p] !== 0x22 || buf[p + 1] !== ${k.length}`;

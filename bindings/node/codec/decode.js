@@ -191,7 +191,9 @@ function readBigInt() {
 }
 
 function readValue() {
-  const t = readTag();
+  if (pos >= end) throw GIVE_UP;
+  let t = buf[pos++];
+  if (t === 0) t = readTag(); // padding
   switch (t) {
     case 0x49: { // 'I'
       if (pos >= end) throw GIVE_UP;
@@ -319,8 +321,10 @@ function enter() {
 // the prototype, and a setter on Object.prototype or Array.prototype never runs. An object is
 // built after its contents are read: its keys and values wait on two stacks, and an object whose
 // key list ("shape") was seen before is made by a literal compiled for that list (one
-// allocation, one stable hidden class). Its id is PENDING meanwhile: a back-reference to it (a
-// cycle) makes the whole message be read again EAGERly, each object made before its contents.
+// allocation, one stable hidden class); an object that begins with the first key of such a list
+// is read by that list's reader (compileReader), its values in locals rather than on the stacks.
+// Its id is PENDING meanwhile: a back-reference to it (a cycle) makes the whole message be read
+// again EAGERly, each object made before its contents.
 function readObject() {
   if (eager) return readObjectEager();
   enter();
@@ -328,6 +332,45 @@ function readObject() {
   objs[id] = PENDING;
   const base = top;
   let node = root;
+  let first = null; // the shape after the first key
+  // The common case: the first key is one whose objects were read whole before; that shape's
+  // reader checks the remaining keys' bytes in place and makes the object.
+  const t0 = pos < end ? buf[pos] : 0;
+  if (t0 === 0x22 && root.inline !== 0) {
+    const keys = root.nk;
+    for (let j = 0; j < root.inline; j++) {
+      if (keyHere(keys[j])) {
+        first = root.nn[j];
+        let hint = first.hint;
+        if (hint !== null) {
+          // The first value, then the reader of the last shape begun with this key; if its
+          // second key differs, the one before's (objects of two shapes that share a first key,
+          // as `id`, alternate in a stream).
+          const v0 = readValue();
+          let r = hint.read(base, v0);
+          if (r === 1 && first.hint2 !== null) {
+            hint = first.hint2;
+            r = hint.read(base, v0);
+          }
+          if (typeof r !== 'number') {
+            objs[id] = r;
+            depth--;
+            return r;
+          }
+          // Read r keys of it, their values now on the stack: go on one by one.
+          node = hint.path[r];
+          top = base + r;
+          if (top > high) high = top; // what reset clears, should the rest give up
+        } else {
+          node = first;
+          keyStack[top] = keys[j];
+          top++;
+          valStack[top - 1] = readValue();
+        }
+        break;
+      }
+    }
+  }
   for (;;) {
     let t = pos < end ? buf[pos] : 0;
     if (t === 0) t = peekTag();
@@ -364,6 +407,10 @@ function readObject() {
   let o;
   if (node !== null && (node.make !== null || (++node.seen >= 2 && compileShape(node)))) {
     o = node.make(valStack, base);
+    if (first !== null && node.read !== null && first.hint !== node) {
+      first.hint2 = first.hint;
+      first.hint = node;
+    }
   } else {
     o = buildObject(base, n);
   }
@@ -428,7 +475,9 @@ function readObjectEager() {
 }
 
 // A shape: a key list, its transitions by next key (the first INLINE ones also in two short
-// arrays, compared in place), and the literal that makes its objects once it has been seen twice.
+// arrays, compared in place), and the literal that makes its objects once it has been seen twice,
+// with a reader (see compileReader); `hint` and `hint2`, on the shape of a first key, are the
+// last two shapes of the objects that began with it.
 const INLINE = 6;
 class Shape {
   constructor(keys) {
@@ -440,6 +489,10 @@ class Shape {
     this.next = null;
     this.make = null;
     this.seen = 0;
+    this.read = null;
+    this.path = null; // the shapes of this one's key prefixes, by length
+    this.hint = null;
+    this.hint2 = null;
   }
 }
 const MAX_SHAPES = 4096; // then the table starts over (a stream of ever new shapes)
@@ -487,7 +540,63 @@ function compileShape(node) {
     canCompile = false;
     return false;
   }
+  compileReader(node);
   return true;
+}
+
+// A shape's reader, called with its first value read and pos just past it: for each further
+// key checks its bytes in place (a `"` string of that length and those units; V8 writes no
+// padding before one) and reads its value into a local, then checks the `{` and count and makes
+// the object with one literal. At the first bytes that differ it puts the keys and values read
+// so far on the stacks at `base` and returns how many (readObject goes on from that prefix's
+// shape), so any message reads as the generic loop reads it.
+const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
+
+function compileReader(node) {
+  const keys = node.keys;
+  const n = keys.length;
+  if (n === 0) return;
+  // A prototype-less array: a store into it runs no setter a user put on Array.prototype.
+  const path = workArray();
+  path[0] = root;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    // Keys read as numbers, or that keyHere could not match, stay with the generic loop.
+    if (NOT_ONE_BYTE_SHORT.test(k) || INDEX_KEY.test(k)) return;
+    const next = path[i].next === null ? undefined : path[i].next.get(k);
+    if (next === undefined) return; // the table started over meanwhile
+    path[i + 1] = next;
+  }
+  if (path[n] !== node) return;
+  const spill = (r) => {
+    let out = '';
+    for (let j = 0; j < r; j++) out += `keyStack[b + ${j}] = K[${j}]; valStack[b + ${j}] = v${j}; `;
+    return `${out}return ${r};`;
+  };
+  let src = '(function (K) { "use strict"; return function (b, v0) {\nlet p;\n';
+  for (let i = 1; i < n; i++) {
+    const k = keys[i];
+    let test = `p + ${2 + k.length} > end || buf[p] !== 0x22 || buf[p + 1] !== ${k.length}`;
+    for (let c = 0; c < k.length; c++) test += ` || buf[p + ${2 + c}] !== ${k.charCodeAt(c)}`;
+    src += `p = pos;\nif (${test}) { ${spill(i)} }\npos = p + ${2 + k.length};\n`;
+    src += `const v${i} = readValue();\n`;
+  }
+  src += `p = pos;\nif (p + 2 > end || buf[p] !== 0x7b || buf[p + 1] !== ${n}) { ${spill(n)} }\n`;
+  src += 'pos = p + 2;\nreturn {';
+  for (let i = 0; i < n; i++) {
+    const name = JSON.stringify(keys[i]);
+    src += `${keys[i] === '__proto__' ? `[${name}]` : name}: v${i}, `;
+  }
+  src += '};\n}; })';
+  let read;
+  try {
+    read = evalHere(src)(keys.slice());
+  } catch {
+    canCompile = false;
+    return;
+  }
+  node.path = path;
+  node.read = read;
 }
 
 // A dense array is made first (HOLEY, as V8 reads it, so V8 writes it again sparse) and filled
@@ -505,9 +614,12 @@ function readDenseArray() {
     }
     defineElement(a, i, readValue());
   }
-  // Trailing named properties are V8's to read.
-  if (readTag() !== 0x24 || pos >= end || readVarint() !== 0 || pos >= end ||
-      readVarint() !== n) {
+  // Trailing named properties are V8's to read. The common `$ 0 n`, n < 128, in one check.
+  if (n < 0x80 && pos + 3 <= end && buf[pos] === 0x24 && buf[pos + 1] === 0 &&
+      buf[pos + 2] === n) {
+    pos += 3;
+  } else if (readTag() !== 0x24 || pos >= end || readVarint() !== 0 || pos >= end ||
+             readVarint() !== n) {
     throw GIVE_UP;
   }
   depth--;
@@ -633,3 +745,8 @@ function attempt(bytes, start, stop, portList, bufferList, eagerly) {
 }
 
 module.exports = { decode, NOT_FAST, setAdopter };
+
+// A direct eval, so a reader sees this module's state (buf, pos, end, readValue, the stacks).
+function evalHere(src) {
+  return eval(src); // eslint-disable-line no-eval
+}

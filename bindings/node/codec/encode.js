@@ -20,7 +20,7 @@
 // Every variant reads back as the same value (tests/node/codec.test.js and codec-arrays.test.js
 // check bytes and values).
 
-const { isProxy, isMap, isSet, isDate, isArrayBuffer, isDataView, isNumberObject,
+const { isProxy, isArgumentsObject, isMap, isSet, isDate, isArrayBuffer, isDataView, isNumberObject,
         isStringObject, isBooleanObject, isBigIntObject } = require('util').types;
 const L = require('./limits.js');
 
@@ -95,24 +95,52 @@ const DOUBLES = 1; // every element so far a number, one not a Smi: all written 
 const MIXED = 2; // not all numbers: each element written as itself
 
 function ensure(n) {
-  if (pos + n > buf.length) grow(n);
+  if (pos + n > buf.length) grow(pos, n);
 }
 
-function grow(n) {
-  const want = pos + n;
+// Makes room for n bytes at p (the bytes before p are kept; p stays valid).
+function grow(p, n) {
+  const want = p + n;
   if (want > 0x7fffffff) throw dataCloneError('the message is larger than 2 GiB');
   let cap = buf.length * 2;
   while (cap < want) cap *= 2;
   let next;
   if (big !== null && big !== buf && big.length >= want) next = big;
   else next = Buffer.allocUnsafeSlow(Math.min(cap, 0x7fffffff));
-  buf.copy(next, 0, 0, pos);
+  buf.copy(next, 0, 0, p);
   buf = next;
   if (next.length <= KEEP_BIG) big = next;
 }
 
 function dataCloneError(message) {
   return new DOMException(message, 'DataCloneError');
+}
+
+// The hot writers take the write position and return the next one (a local, not the module's
+// `pos`, which only the rarer writers use); each makes room for what it writes.
+function putVarint(p, n) {
+  // n is a non-negative integer below 2^32; room for 5 bytes is made by the caller.
+  const b = buf;
+  while (n >= 0x80) {
+    b[p++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  b[p] = n;
+  return p + 1;
+}
+
+function putDouble(p, v) {
+  const b = buf;
+  F64[0] = v;
+  b[p] = F8[0];
+  b[p + 1] = F8[1];
+  b[p + 2] = F8[2];
+  b[p + 3] = F8[3];
+  b[p + 4] = F8[4];
+  b[p + 5] = F8[5];
+  b[p + 6] = F8[6];
+  b[p + 7] = F8[7];
+  return p + 8;
 }
 
 function writeVarint(n) {
@@ -141,73 +169,75 @@ function writeDouble(v) {
   pos += 8;
 }
 
-function isSmi(v) {
-  return (v | 0) === v && (v !== 0 || 1 / v > 0);
-}
-
-function writeNumber(v) {
-  ensure(11);
-  if (isSmi(v)) {
-    buf[pos++] = 0x49; // 'I': zigzag varint
-    writeVarint(((v << 1) ^ (v >> 31)) >>> 0);
-  } else {
-    buf[pos++] = 0x4e; // 'N'
-    writeDouble(v);
+function writeNumber(v, p) {
+  if (p + 11 > buf.length) grow(p, 11);
+  if ((v | 0) === v && (v !== 0 || 1 / v > 0)) { // a Smi
+    buf[p] = 0x49; // 'I': zigzag varint
+    const z = ((v << 1) ^ (v >> 31)) >>> 0;
+    if (z < 0x80) {
+      buf[p + 1] = z;
+      return p + 2;
+    }
+    return putVarint(p + 1, z);
   }
+  buf[p] = 0x4e; // 'N'
+  return putDouble(p + 1, v);
 }
 
 const NOT_ONE_BYTE = /[^\x00-\xff]/;
 
-function writeString(s) {
+// (The limits are read where they are checked: a test lowers them.)
+function tooManyUnits() {
+  throw dataCloneError(`the message holds more than ${L.MAX_STRING_UNITS} string code units, ` +
+                       'more than a receiver reads');
+}
+
+function writeString(s, p) {
   const n = s.length;
   units += n;
-  if (units > L.MAX_STRING_UNITS) {
-    throw dataCloneError(`the message holds more than ${L.MAX_STRING_UNITS} string code units, ` +
-                         'more than a receiver reads');
-  }
+  if (units > L.MAX_STRING_UNITS) tooManyUnits();
   if (n < 48) {
     // One pass: write it one-byte, and start over as two-byte at the first unit over 0xFF.
-    ensure(n + 2);
-    const start = pos;
-    buf[start] = 0x22; // '"'
-    buf[start + 1] = n;
+    // Room for either form.
+    if (p + 2 * n + 8 > buf.length) grow(p, 2 * n + 8);
+    const b = buf;
+    b[p] = 0x22; // '"'
+    b[p + 1] = n;
+    const q = p + 2;
     let i = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c > 0xff) break;
-      buf[start + 2 + i] = c;
+      b[q + i] = c;
     }
-    if (i === n) {
-      pos = start + 2 + n;
-      return;
-    }
+    if (i === n) return q + n;
   } else if (!NOT_ONE_BYTE.test(s)) {
-    ensure(n + 6);
-    buf[pos++] = 0x22; // '"'
-    writeVarint(n);
-    pos += buf.latin1Write(s, pos, n);
-    return;
+    if (p + n + 6 > buf.length) grow(p, n + 6);
+    buf[p] = 0x22; // '"'
+    p = putVarint(p + 1, n);
+    return p + buf.latin1Write(s, p, n);
   }
   // 'c': V8 pads with one 0x00 so the UTF-16 payload starts at an even offset.
   const byteLen = 2 * n;
-  ensure(byteLen + 7);
-  if ((pos + 1 + varintLength(byteLen)) & 1) buf[pos++] = 0x00;
-  buf[pos++] = 0x63;
-  writeVarint(byteLen);
+  if (p + byteLen + 7 > buf.length) grow(p, byteLen + 7);
+  const b = buf;
+  if ((p + 1 + varintLength(byteLen)) & 1) b[p++] = 0x00;
+  b[p] = 0x63;
+  p = putVarint(p + 1, byteLen);
   if (n < 48) {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      buf[pos++] = c & 0xff;
-      buf[pos++] = c >>> 8;
+      b[p++] = c & 0xff;
+      b[p++] = c >>> 8;
     }
-  } else {
-    pos += buf.ucs2Write(s, pos, byteLen);
+    return p;
   }
+  return p + b.ucs2Write(s, p, byteLen);
 }
 
 // A property key: an array index (a canonical integer string up to 2^32-2) is written as the
 // number V8 keeps it as (`I` up to 2^31-1, `N` above), any other key as a string.
-function writeKey(k) {
+function writeKey(k, p) {
   const c = k.charCodeAt(0);
   if (c >= 0x30 && c <= 0x39 && k.length <= 10 && (c !== 0x30 || k.length === 1)) {
     let n = 0;
@@ -218,18 +248,16 @@ function writeKey(k) {
       n = n * 10 + d;
     }
     if (i === k.length && n <= 4294967294) {
-      ensure(11);
+      if (p + 11 > buf.length) grow(p, 11);
       if (n <= 0x7fffffff) {
-        buf[pos++] = 0x49;
-        writeVarint((n * 2) >>> 0);
-      } else {
-        buf[pos++] = 0x4e;
-        writeDouble(n);
+        buf[p] = 0x49;
+        return putVarint(p + 1, (n * 2) >>> 0);
       }
-      return;
+      buf[p] = 0x4e;
+      return putDouble(p + 1, n);
     }
   }
-  writeString(k);
+  return writeString(k, p);
 }
 
 function writeBigIntPayload(v) {
@@ -290,71 +318,71 @@ function register(o) {
   }
 }
 
-function writeValue(v) {
+function writeValue(v, p) {
   switch (typeof v) {
     case 'number':
-      writeNumber(v);
-      return;
+      return writeNumber(v, p);
     case 'string':
-      writeString(v);
-      return;
+      return writeString(v, p);
     case 'boolean':
-      ensure(1);
-      buf[pos++] = v ? 0x54 : 0x46;
-      return;
+      if (p + 1 > buf.length) grow(p, 1);
+      buf[p] = v ? 0x54 : 0x46;
+      return p + 1;
     case 'undefined':
-      ensure(1);
-      buf[pos++] = 0x5f;
-      return;
+      if (p + 1 > buf.length) grow(p, 1);
+      buf[p] = 0x5f;
+      return p + 1;
     case 'bigint':
+      pos = p;
       ensure(1);
       buf[pos++] = 0x5a; // 'Z'
       writeBigIntPayload(v);
-      return;
+      return pos;
     case 'object':
       if (v === null) {
-        ensure(1);
-        buf[pos++] = 0x30;
-        return;
+        if (p + 1 > buf.length) grow(p, 1);
+        buf[p] = 0x30;
+        return p + 1;
       }
-      writeObject(v);
-      return;
+      return writeObject(v, p);
     default:
       throw GIVE_UP; // functions, symbols: V8 reports the DataCloneError
   }
 }
 
-function writeObject(o) {
+function writeObject(o, p) {
   const id = idOf(o);
   if (id >= 0) {
-    ensure(6);
-    buf[pos++] = 0x5e; // '^'
-    writeVarint(id);
-    return;
+    if (p + 6 > buf.length) grow(p, 6);
+    buf[p] = 0x5e; // '^'
+    return putVarint(p + 1, id);
   }
   if (isProxy(o)) throw GIVE_UP; // V8 refuses proxies
   if (++depth > MAX_DEPTH) throw GIVE_UP;
   if (Array.isArray(o)) {
-    writeArray(o);
+    p = writeArray(o, p);
   } else {
     const proto = Object.getPrototypeOf(o);
     if (proto === ObjectProto) {
       if ('callee' in o) throw GIVE_UP; // an arguments object is not cloneable
-      writePlainObject(o);
+      p = writePlainObject(o, p);
     } else if (proto === null) {
       if (Symbol.toStringTag in o) throw GIVE_UP; // a module namespace
-      writePlainObject(o);
+      p = writePlainObject(o, p);
     } else {
+      pos = p;
       writeOther(o);
+      p = pos;
     }
   }
   depth--;
+  return p;
 }
 
-function writePlainObject(o) {
+function writePlainObject(o, p) {
   register(o);
-  ensure(1);
-  buf[pos++] = 0x6f; // 'o'
+  if (p + 1 > buf.length) grow(p, 1);
+  buf[p++] = 0x6f; // 'o'
   let written = 0;
   // for-in, not Object.keys: V8 reads each property by its place in the hidden class (no
   // keys array, no keyed lookup). The keys are Object.keys' in the same order, snapshotted as
@@ -363,19 +391,50 @@ function writePlainObject(o) {
   for (const k in o) {
     if (!hasOwn.call(o, k)) continue;
     const v = o[k];
-    writeKey(k);
-    writeValue(v);
+    // The common key (short, not an index, one-byte) in place; any other by writeKey.
+    const n = k.length;
+    const c0 = k.charCodeAt(0);
+    if (n < 48 && (c0 > 0x39 || c0 < 0x30)) {
+      if (p + 2 * n + 8 > buf.length) grow(p, 2 * n + 8);
+      const b = buf;
+      b[p] = 0x22; // '"'
+      b[p + 1] = n;
+      const q = p + 2;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = k.charCodeAt(i);
+        if (c > 0xff) break;
+        b[q + i] = c;
+      }
+      if (i === n) {
+        units += n;
+        if (units > L.MAX_STRING_UNITS) tooManyUnits();
+        p = q + n;
+      } else {
+        p = writeString(k, p);
+      }
+    } else {
+      // An arguments object whose `callee` was deleted: its first key is an index.
+      if (written === 0 && isArgumentsObject(o)) throw GIVE_UP;
+      p = writeKey(k, p);
+    }
+    p = writeValue(v, p);
     written++;
   }
-  ensure(6);
-  buf[pos++] = 0x7b; // '{'
-  writeVarint(written);
+  if (written === 0 && isArgumentsObject(o)) throw GIVE_UP; // nor has one without arguments
+  if (p + 6 > buf.length) grow(p, 6);
+  buf[p] = 0x7b; // '{'
+  if (written < 0x80) {
+    buf[p + 1] = written;
+    return p + 2;
+  }
+  return putVarint(p + 1, written);
 }
 
 // `${i}` for small i: the last key of an array without holes or named properties.
 const INDEX_KEYS = Array.from({ length: 256 }, (_, i) => `${i}`);
 
-function writeArray(a) {
+function writeArray(a, p) {
   const n = a.length;
   // Holes, extra named properties, or not extensible (frozen, sealed: not a fast elements
   // kind): V8 writes those (sparse, or with trailing properties). Checked before any element
@@ -391,57 +450,63 @@ function writeArray(a) {
   }
   if (!isExtensible(a)) throw GIVE_UP;
   register(a);
-  ensure(6);
-  buf[pos++] = 0x41; // 'A'
-  writeVarint(n);
+  if (p + 6 > buf.length) grow(p, 6);
+  buf[p] = 0x41; // 'A'
+  p = putVarint(p + 1, n);
   // Each element is read once, when it is written, as V8 reads it (a getter runs once). V8
   // writes an array of numbers with one non-Smi (PACKED_DOUBLE) all `N`, any other array
   // (PACKED_SMI, PACKED_ELEMENTS) each element as itself; which one it is shows only as the
   // elements are read, so the numbers read so far are kept and rewritten when it changes.
-  const start = pos;
+  const start = p;
   let mode = SMIS;
   for (let i = 0; i < n; i++) {
     const e = a[i];
     if (mode !== MIXED && typeof e === 'number') {
       if (i === nums.length) growNums();
       nums[i] = e;
-      if (mode === SMIS && isSmi(e)) {
-        ensure(6);
-        buf[pos++] = 0x49;
-        writeVarint(((e << 1) ^ (e >> 31)) >>> 0);
+      if (mode === SMIS && (e | 0) === e && (e !== 0 || 1 / e > 0)) {
+        if (p + 6 > buf.length) grow(p, 6);
+        const z = ((e << 1) ^ (e >> 31)) >>> 0;
+        buf[p] = 0x49;
+        if (z < 0x80) {
+          buf[p + 1] = z;
+          p += 2;
+        } else {
+          p = putVarint(p + 1, z);
+        }
         continue;
       }
       if (mode === SMIS) { // the first non-Smi: every number so far becomes `N`
         mode = DOUBLES;
-        pos = start;
-        ensure(9 * i);
+        p = start;
+        if (p + 9 * i > buf.length) grow(p, 9 * i);
         for (let j = 0; j < i; j++) {
-          buf[pos++] = 0x4e;
-          writeDouble(nums[j]);
+          buf[p] = 0x4e;
+          p = putDouble(p + 1, nums[j]);
         }
       }
-      ensure(9);
-      buf[pos++] = 0x4e;
-      writeDouble(e);
+      if (p + 9 > buf.length) grow(p, 9);
+      buf[p] = 0x4e;
+      p = putDouble(p + 1, e);
       continue;
     }
     if (mode === DOUBLES) { // not all numbers after all: each number as itself
-      pos = start;
-      for (let j = 0; j < i; j++) writeNumber(nums[j]);
+      p = start;
+      for (let j = 0; j < i; j++) p = writeNumber(nums[j], p);
     }
     mode = MIXED;
     if (e === undefined && !(i in a)) {
       // Emptied by a getter during the write: V8 marks it a hole.
-      ensure(1);
-      buf[pos++] = 0x2d;
+      if (p + 1 > buf.length) grow(p, 1);
+      buf[p++] = 0x2d;
     } else {
-      writeValue(e);
+      p = writeValue(e, p);
     }
   }
-  ensure(11);
-  buf[pos++] = 0x24; // '$'
-  buf[pos++] = 0;
-  writeVarint(n);
+  if (p + 11 > buf.length) grow(p, 11);
+  buf[p] = 0x24; // '$'
+  buf[p + 1] = 0;
+  return putVarint(p + 2, n);
 }
 
 function growNums() {
@@ -468,8 +533,8 @@ function writeOther(o) {
     ensure(1);
     buf[pos++] = 0x3b; // ';'
     for (let i = 0; i < ks.length; i++) {
-      writeValue(ks[i]);
-      writeValue(vs[i]);
+      pos = writeValue(ks[i], pos);
+      pos = writeValue(vs[i], pos);
     }
     ensure(6);
     buf[pos++] = 0x3a; // ':'
@@ -479,7 +544,7 @@ function writeOther(o) {
     const vs = Array.from(SetValues.call(o));
     ensure(1);
     buf[pos++] = 0x27; // "'"
-    for (let i = 0; i < vs.length; i++) writeValue(vs[i]);
+    for (let i = 0; i < vs.length; i++) pos = writeValue(vs[i], pos);
     ensure(6);
     buf[pos++] = 0x2c; // ','
     writeVarint(vs.length);
@@ -503,7 +568,7 @@ function writeOther(o) {
     register(o);
     ensure(1);
     buf[pos++] = 0x73; // 's'
-    writeString(stringValue.call(o));
+    pos = writeString(stringValue.call(o), pos);
   } else if (isBigIntObject(o)) {
     register(o);
     ensure(1);
@@ -610,7 +675,7 @@ function encode(value, ports, buffers) {
   hostPorts = ports;
   transferBuffers = buffers;
   try {
-    writeValue(value);
+    pos = writeValue(value, 2);
   } catch (err) {
     reset();
     if (err === GIVE_UP) return -1;

@@ -12,13 +12,20 @@
 //! its lock, which also guards the end record, the caller's state, the notifier and capacity;
 //! consumers take from the *head* under its own lock, and only when the head runs dry do they
 //! take the tail lock and move the whole tail over at once. Each side sits on its own cache
-//! lines. Lock order: head before tail; nothing else is held while either is taken.
+//! lines. Both locks are spin locks ([`crate::sync::SpinLock`]): their critical sections are a
+//! few dozen instructions, and a release that is a plain store spares every post and every
+//! receive a locked instruction that would wait for the cross-core stores before it. Blocking
+//! waits (receivers, bounded posts) sleep on condition variables through a separate `sleep`
+//! mutex (see [`TailSide`]). Lock order: head, tail, then `sleep`; nothing else is held while
+//! any of them is taken, and nobody sleeps holding the head or the tail lock.
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::close::CloseNotice;
 use crate::error::{Error, Result};
-use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{
+    Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, SpinGuard, SpinLock,
+};
 
 /// Called when a receiver has something to deliver (see [`crate::MessagePort::set_notifier`]).
 ///
@@ -78,24 +85,31 @@ pub(crate) enum Popped<T> {
 }
 
 /// The producers' side of a queue, under the tail lock.
+///
+/// `repr(C)`, hot fields first: a receiver that refills its head touches the lock word, the
+/// items, the byte count and `head_bound`, and nothing else of the producers', so those share
+/// the lock's cache line (with `available` and `notified` just before the lock, see
+/// [`TailSide`]) and a refill moves one line between the cores instead of four. The rest is
+/// the producers' own and stays in their cache.
+#[repr(C)]
 pub(crate) struct Tail<T, X> {
     items: Vec<(T, usize)>,
     bytes: usize,
-    end: Option<CloseNotice>,
-    /// The caller's extra state, guarded by the same lock.
-    ext: X,
-    enabled: bool,
-    notifier: Option<Notifier>,
-    capacity: Capacity,
-    reserved_messages: usize,
-    reserved_bytes: usize,
-    high_water_mark: usize,
     /// At least the head's length: set when items move to the head, which only shrinks between
     /// moves, so a push reads the head's real length only when it may make a new high-water mark.
     head_bound: usize,
+    end: Option<CloseNotice>,
+    enabled: bool,
+    /// The caller's extra state, guarded by the same lock.
+    ext: X,
+    notifier: Option<Notifier>,
+    high_water_mark: usize,
     enqueued: u64,
     readers_waiting: usize,
     writers_waiting: usize,
+    capacity: Capacity,
+    reserved_messages: usize,
+    reserved_bytes: usize,
 }
 
 impl<T, X> Tail<T, X> {
@@ -139,10 +153,10 @@ impl Gap {
     }
 }
 
+/// `repr(C)`: the two words a receiver reads without the lock sit right before the lock word,
+/// on the line of the hot fields of [`Tail`].
+#[repr(C)]
 struct TailSide<T, X> {
-    state: Mutex<Tail<T, X>>,
-    readable: Condvar,
-    writable: Condvar,
     /// Tail items plus the end record, mirrored outside the lock so a receiver can spin on it
     /// briefly before parking (a futex sleep and wake cost far more than a short spin).
     available: AtomicUsize,
@@ -150,10 +164,18 @@ struct TailSide<T, X> {
     /// under the tail lock; read without it by a receive call that empties the head, which needs
     /// the tail lock to re-arm only when this is set.
     notified: AtomicBool,
+    state: SpinLock<Tail<T, X>>,
+    /// What the condition variables wait with. A waiter takes it while holding the tail lock
+    /// and lets go of the tail lock before it waits; a waker takes it under the tail lock
+    /// (order: tail, then `sleep`), so a wake-up cannot fall between a waiter's check and its
+    /// wait. Nobody takes the tail lock while holding `sleep`.
+    sleep: Mutex<()>,
+    readable: Condvar,
+    writable: Condvar,
 }
 
 struct HeadSide<T> {
-    state: Mutex<Head<T>>,
+    state: SpinLock<Head<T>>,
     /// The head's length, mirrored for the high-water mark and for spinning receivers.
     len: AtomicUsize,
     /// Bumped (under both locks) each time the queue changes owner; a receive call started under
@@ -187,30 +209,31 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn new(ext: X, enabled: bool) -> Self {
         Queue {
             tail: TailSide {
-                state: Mutex::new(Tail {
+                available: AtomicUsize::new(0),
+                notified: AtomicBool::new(false),
+                state: SpinLock::new(Tail {
                     items: Vec::new(),
                     bytes: 0,
-                    end: None,
-                    ext,
-                    enabled,
-                    notifier: None,
-                    capacity: Capacity::default(),
-                    reserved_messages: 0,
-                    reserved_bytes: 0,
-                    high_water_mark: 0,
                     head_bound: 0,
+                    end: None,
+                    enabled,
+                    ext,
+                    notifier: None,
+                    high_water_mark: 0,
                     enqueued: 0,
                     readers_waiting: 0,
                     writers_waiting: 0,
+                    capacity: Capacity::default(),
+                    reserved_messages: 0,
+                    reserved_bytes: 0,
                 }),
+                sleep: Mutex::new(()),
                 readable: Condvar::new(),
                 writable: Condvar::new(),
-                available: AtomicUsize::new(0),
-                notified: AtomicBool::new(false),
             },
             _gap: Gap::new(),
             head: HeadSide {
-                state: Mutex::new(Head {
+                state: SpinLock::new(Head {
                     items: VecDeque::new(),
                     bytes: 0,
                     delivered: 0,
@@ -237,15 +260,46 @@ impl<T, X> Queue<T, X> {
         None
     }
 
-    /// Re-arms the notifier (under the tail lock): a receive call found the queue empty.
+    /// Re-arms the notifier (under the tail lock): a receive call found the queue empty. Stores
+    /// only when armed, so that a receiver that keeps finding the queue empty writes nothing on
+    /// the producers' line.
+    #[inline]
     fn rearm(&self) {
-        self.tail.notified.store(false, Ordering::Release);
+        if self.tail.notified.load(Ordering::Relaxed) {
+            self.tail.notified.store(false, Ordering::Release);
+        }
     }
 
     /// Both locks, in order.
-    fn lock_both(&self) -> (MutexGuard<'_, Head<T>>, MutexGuard<'_, Tail<T, X>>) {
+    fn lock_both(&self) -> (SpinGuard<'_, Head<T>>, SpinGuard<'_, Tail<T, X>>) {
         let head = self.head.state.lock();
         (head, self.tail.state.lock())
+    }
+
+    /// Wakes one waiter of `cv` (under the tail lock, see `TailSide::sleep`).
+    #[cold]
+    fn wake_one(&self, cv: &Condvar) {
+        let _sleep = self.tail.sleep.lock();
+        cv.notify_one();
+    }
+
+    /// Wakes every waiter of `cv` (under the tail lock, see `TailSide::sleep`).
+    fn wake_all(&self, cv: &Condvar) {
+        let _sleep = self.tail.sleep.lock();
+        cv.notify_all();
+    }
+
+    /// Lets go of the tail lock `st` and waits on `cv` until woken (spuriously, perhaps) or
+    /// `deadline`. The caller has counted itself as waiting under `st`.
+    fn wait(&self, st: SpinGuard<'_, Tail<T, X>>, cv: &Condvar, deadline: Option<Instant>) {
+        let sleep = self.tail.sleep.lock();
+        drop(st);
+        let sleep = match deadline {
+            Some(d) => cv.wait_until(sleep, d),
+            None => cv.wait(sleep),
+        };
+        // Let go before the caller takes the tail lock again (order: tail, then `sleep`).
+        drop(sleep);
     }
 
     /// Mirrors the tail's length and end record for spinning receivers (under the tail lock).
@@ -284,7 +338,7 @@ impl<T, X> Queue<T, X> {
         }
         if st.end.is_some() || !admit(&st.ext) {
             if reserved && st.writers_waiting > 0 {
-                self.tail.writable.notify_one();
+                self.wake_one(&self.tail.writable);
             }
             return Err(item);
         }
@@ -297,7 +351,7 @@ impl<T, X> Queue<T, X> {
             st.high_water_mark = st.high_water_mark.max(depth);
         }
         if st.readers_waiting > 0 {
-            self.tail.readable.notify_one();
+            self.wake_one(&self.tail.readable);
         }
         let edge = self.edge(&st, false);
         drop(st);
@@ -316,7 +370,7 @@ impl<T, X> Queue<T, X> {
         st.head_bound = st.head_bound.max(head.items.len());
         st.high_water_mark = st.high_water_mark.max(head.items.len() + st.items.len());
         if st.readers_waiting > 0 {
-            self.tail.readable.notify_one();
+            self.wake_one(&self.tail.readable);
         }
         let edge = self.edge(&st, true);
         drop((st, head));
@@ -356,11 +410,8 @@ impl<T, X> Queue<T, X> {
                 Some(Some(d)) if Instant::now() >= d => return Err(Error::Timeout),
                 Some(d) => {
                     st.writers_waiting += 1;
-                    st = match d {
-                        Some(d) => self.tail.writable.wait_until(st, d),
-                        None => self.tail.writable.wait(st),
-                    };
-                    st.writers_waiting -= 1;
+                    self.wait(st, &self.tail.writable, d);
+                    self.tail.state.lock().writers_waiting -= 1;
                 }
             }
         }
@@ -372,7 +423,7 @@ impl<T, X> Queue<T, X> {
         st.reserved_messages -= 1;
         st.reserved_bytes -= bytes;
         if st.writers_waiting > 0 {
-            self.tail.writable.notify_one();
+            self.wake_one(&self.tail.writable);
         }
     }
 
@@ -396,7 +447,7 @@ impl<T, X> Queue<T, X> {
     /// becomes empty while the notifier waits to be re-armed, or when the queue is bounded: a
     /// receiver that keeps up with its producers must not meet them on their lock per message.
     #[inline]
-    fn pop_locked(&self, head: &mut MutexGuard<'_, Head<T>>) -> Popped<T> {
+    fn pop_locked(&self, head: &mut SpinGuard<'_, Head<T>>) -> Popped<T> {
         let mut tail = None;
         if head.items.is_empty() {
             // Nothing to take and nothing to re-arm: found empty without the producers' lock.
@@ -437,7 +488,7 @@ impl<T, X> Queue<T, X> {
                 }
             }
             if bounded && st.writers_waiting > 0 {
-                self.tail.writable.notify_one();
+                self.wake_one(&self.tail.writable);
             }
         }
         Popped::Item(item)
@@ -497,7 +548,7 @@ impl<T, X> Queue<T, X> {
         &self,
         epoch: u64,
         deadline: Option<Instant>,
-        head: MutexGuard<'_, Head<T>>,
+        head: SpinGuard<'_, Head<T>>,
     ) -> Popped<T> {
         let mut first = Some(head);
         loop {
@@ -537,11 +588,8 @@ impl<T, X> Queue<T, X> {
                 continue;
             }
             st.readers_waiting += 1;
-            st = match deadline {
-                Some(d) => self.tail.readable.wait_until(st, d),
-                None => self.tail.readable.wait(st),
-            };
-            st.readers_waiting -= 1;
+            self.wait(st, &self.tail.readable, deadline);
+            self.tail.state.lock().readers_waiting -= 1;
         }
     }
 
@@ -577,8 +625,8 @@ impl<T, X> Queue<T, X> {
             self.publish_tail(&st);
             edge = self.edge(&st, true);
         }
-        self.tail.readable.notify_all();
-        self.tail.writable.notify_all();
+        self.wake_all(&self.tail.readable);
+        self.wake_all(&self.tail.writable);
         drop(st);
         notify(edge);
         first
@@ -588,7 +636,7 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn wake_writers(&self) {
         let st = self.tail.state.lock();
         if st.writers_waiting > 0 {
-            self.tail.writable.notify_all();
+            self.wake_all(&self.tail.writable);
         }
     }
 
@@ -635,7 +683,7 @@ impl<T, X> Queue<T, X> {
         self.rearm();
         self.head.epoch.fetch_add(1, Ordering::AcqRel);
         f(&mut st.ext);
-        self.tail.readable.notify_all();
+        self.wake_all(&self.tail.readable);
         drop((st, head));
         drop(old); // outside the locks, as in `set_notifier`
     }
@@ -665,7 +713,7 @@ impl<T, X> Queue<T, X> {
         self.head
             .bounded
             .store(capacity != Capacity::default(), Ordering::Relaxed);
-        self.tail.writable.notify_all();
+        self.wake_all(&self.tail.writable);
         drop((st, head));
     }
 

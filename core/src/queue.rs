@@ -105,8 +105,6 @@ pub(crate) struct Tail<T, X> {
     notifier: Option<Notifier>,
     high_water_mark: usize,
     enqueued: u64,
-    readers_waiting: usize,
-    writers_waiting: usize,
     capacity: Capacity,
     reserved_messages: usize,
     reserved_bytes: usize,
@@ -165,13 +163,18 @@ struct TailSide<T, X> {
     /// the tail lock to re-arm only when this is set.
     notified: AtomicBool,
     state: SpinLock<Tail<T, X>>,
-    /// What the condition variables wait with. A waiter takes it while holding the tail lock
-    /// and lets go of the tail lock before it waits; a waker takes it under the tail lock
-    /// (order: tail, then `sleep`), so a wake-up cannot fall between a waiter's check and its
-    /// wait. Nobody takes the tail lock while holding `sleep`.
+    /// What the condition variables wait with. A waiter checks under the tail lock, takes
+    /// `sleep`, and only then lets go of the tail lock and waits; a waker takes `sleep` after
+    /// the change it announces (made under the tail lock, then released), so a wake-up cannot
+    /// fall between a waiter's check and its wait. Nobody takes the tail lock holding `sleep`.
     sleep: Mutex<()>,
     readable: Condvar,
     writable: Condvar,
+    /// Receivers and bounded posts waiting on `readable` and `writable`. Raised under the tail
+    /// lock before the waiter lets go of it, so a change made under that lock sees the waiter;
+    /// lowered without it once awake (a stale count costs a needless wake-up, nothing more).
+    readers_waiting: AtomicUsize,
+    writers_waiting: AtomicUsize,
 }
 
 struct HeadSide<T> {
@@ -221,8 +224,6 @@ impl<T, X> Queue<T, X> {
                     notifier: None,
                     high_water_mark: 0,
                     enqueued: 0,
-                    readers_waiting: 0,
-                    writers_waiting: 0,
                     capacity: Capacity::default(),
                     reserved_messages: 0,
                     reserved_bytes: 0,
@@ -230,6 +231,8 @@ impl<T, X> Queue<T, X> {
                 sleep: Mutex::new(()),
                 readable: Condvar::new(),
                 writable: Condvar::new(),
+                readers_waiting: AtomicUsize::new(0),
+                writers_waiting: AtomicUsize::new(0),
             },
             _gap: Gap::new(),
             head: HeadSide {
@@ -276,30 +279,54 @@ impl<T, X> Queue<T, X> {
         (head, self.tail.state.lock())
     }
 
-    /// Wakes one waiter of `cv` (under the tail lock, see `TailSide::sleep`).
+    /// Whether a receiver waits (read under the tail lock; wake it after letting go).
+    #[inline]
+    fn readers_wait(&self) -> bool {
+        self.tail.readers_waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Whether a bounded post waits (read under the tail lock; wake it after letting go).
+    #[inline]
+    fn writers_wait(&self) -> bool {
+        self.tail.writers_waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Wakes one waiter of `cv`. Called after the change it announces was made under the tail
+    /// lock, and after letting go of that lock, so the waiter does not wake into a lock still
+    /// held; see `TailSide::sleep` for why no wake-up is lost.
     #[cold]
     fn wake_one(&self, cv: &Condvar) {
         let _sleep = self.tail.sleep.lock();
         cv.notify_one();
     }
 
-    /// Wakes every waiter of `cv` (under the tail lock, see `TailSide::sleep`).
+    /// Wakes every waiter of `cv`, as [`Queue::wake_one`] does one.
+    #[cold]
     fn wake_all(&self, cv: &Condvar) {
         let _sleep = self.tail.sleep.lock();
         cv.notify_all();
     }
 
-    /// Lets go of the tail lock `st` and waits on `cv` until woken (spuriously, perhaps) or
-    /// `deadline`. The caller has counted itself as waiting under `st`.
-    fn wait(&self, st: SpinGuard<'_, Tail<T, X>>, cv: &Condvar, deadline: Option<Instant>) {
+    /// Counts the caller in `waiting`, lets go of the tail lock `st` and waits on `cv` until
+    /// woken (spuriously, perhaps) or `deadline`.
+    fn wait(
+        &self,
+        st: SpinGuard<'_, Tail<T, X>>,
+        cv: &Condvar,
+        waiting: &AtomicUsize,
+        deadline: Option<Instant>,
+    ) {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        // Taken before the tail lock goes: a change made under the tail lock after this point
+        // is announced under `sleep`, which this holds until it waits.
         let sleep = self.tail.sleep.lock();
         drop(st);
         let sleep = match deadline {
             Some(d) => cv.wait_until(sleep, d),
             None => cv.wait(sleep),
         };
-        // Let go before the caller takes the tail lock again (order: tail, then `sleep`).
         drop(sleep);
+        waiting.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Mirrors the tail's length and end record for spinning receivers (under the tail lock).
@@ -337,7 +364,9 @@ impl<T, X> Queue<T, X> {
             st.reserved_bytes -= bytes;
         }
         if st.end.is_some() || !admit(&st.ext) {
-            if reserved && st.writers_waiting > 0 {
+            let wake = reserved && self.writers_wait();
+            drop(st);
+            if wake {
                 self.wake_one(&self.tail.writable);
             }
             return Err(item);
@@ -350,11 +379,12 @@ impl<T, X> Queue<T, X> {
             let depth = st.items.len() + self.head.len.load(Ordering::Acquire);
             st.high_water_mark = st.high_water_mark.max(depth);
         }
-        if st.readers_waiting > 0 {
-            self.wake_one(&self.tail.readable);
-        }
+        let wake = self.readers_wait();
         let edge = self.edge(&st, false);
         drop(st);
+        if wake {
+            self.wake_one(&self.tail.readable);
+        }
         notify(edge);
         Ok(())
     }
@@ -369,11 +399,12 @@ impl<T, X> Queue<T, X> {
         self.head.len.store(head.items.len(), Ordering::Release);
         st.head_bound = st.head_bound.max(head.items.len());
         st.high_water_mark = st.high_water_mark.max(head.items.len() + st.items.len());
-        if st.readers_waiting > 0 {
-            self.wake_one(&self.tail.readable);
-        }
+        let wake = self.readers_wait();
         let edge = self.edge(&st, true);
         drop((st, head));
+        if wake {
+            self.wake_one(&self.tail.readable);
+        }
         notify(edge);
     }
 
@@ -409,9 +440,7 @@ impl<T, X> Queue<T, X> {
                 None => return Err(Error::Full),
                 Some(Some(d)) if Instant::now() >= d => return Err(Error::Timeout),
                 Some(d) => {
-                    st.writers_waiting += 1;
-                    self.wait(st, &self.tail.writable, d);
-                    self.tail.state.lock().writers_waiting -= 1;
+                    self.wait(st, &self.tail.writable, &self.tail.writers_waiting, d);
                 }
             }
         }
@@ -422,7 +451,9 @@ impl<T, X> Queue<T, X> {
         let mut st = self.tail.state.lock();
         st.reserved_messages -= 1;
         st.reserved_bytes -= bytes;
-        if st.writers_waiting > 0 {
+        let wake = self.writers_wait();
+        drop(st);
+        if wake {
             self.wake_one(&self.tail.writable);
         }
     }
@@ -459,6 +490,9 @@ impl<T, X> Queue<T, X> {
                 return Popped::Empty;
             }
             let mut st = self.tail.state.lock();
+            if st.items.len() == 1 {
+                return self.take_only_tail_item(head, st);
+            }
             self.refill(head, &mut st);
             if head.items.is_empty() {
                 return match st.end {
@@ -487,9 +521,38 @@ impl<T, X> Queue<T, X> {
                     self.rearm();
                 }
             }
-            if bounded && st.writers_waiting > 0 {
+            let wake = bounded && self.writers_wait();
+            drop(st);
+            if wake {
+                // Still under the head lock, which the woken post takes to count the room.
                 self.wake_one(&self.tail.writable);
             }
+        }
+        Popped::Item(item)
+    }
+
+    /// Takes the tail's only item while the head is empty (the caller holds both locks): the
+    /// common case of a receiver that keeps up, served without moving buffers, and with the
+    /// tail lock held the shortest time. As taking the last item does, it re-arms the notifier.
+    #[inline]
+    fn take_only_tail_item(
+        &self,
+        head: &mut Head<T>,
+        mut st: SpinGuard<'_, Tail<T, X>>,
+    ) -> Popped<T> {
+        let Some((item, bytes)) = st.items.pop() else {
+            return Popped::Empty; // unreachable: the caller saw one item
+        };
+        st.bytes -= bytes;
+        head.delivered += 1;
+        self.publish_tail(&st);
+        if st.end.is_none() {
+            self.rearm();
+        }
+        let wake = self.head.bounded.load(Ordering::Relaxed) && self.writers_wait();
+        drop(st);
+        if wake {
+            self.wake_one(&self.tail.writable);
         }
         Popped::Item(item)
     }
@@ -580,16 +643,19 @@ impl<T, X> Queue<T, X> {
             if !head.items.is_empty() {
                 continue;
             }
-            let mut st = self.tail.state.lock();
+            let st = self.tail.state.lock();
             // The head lock may go: whoever fills the head (`push_front`) then takes the tail
             // lock, which this holds until it waits.
             drop(head);
             if !st.items.is_empty() || st.end.is_some() || self.epoch() != epoch {
                 continue;
             }
-            st.readers_waiting += 1;
-            self.wait(st, &self.tail.readable, deadline);
-            self.tail.state.lock().readers_waiting -= 1;
+            self.wait(
+                st,
+                &self.tail.readable,
+                &self.tail.readers_waiting,
+                deadline,
+            );
         }
     }
 
@@ -625,17 +691,21 @@ impl<T, X> Queue<T, X> {
             self.publish_tail(&st);
             edge = self.edge(&st, true);
         }
+        drop(st);
         self.wake_all(&self.tail.readable);
         self.wake_all(&self.tail.writable);
-        drop(st);
         notify(edge);
         first
     }
 
     /// Wakes blocked writers so they re-check whether the receiver is still open.
     pub(crate) fn wake_writers(&self) {
-        let st = self.tail.state.lock();
-        if st.writers_waiting > 0 {
+        // The lock orders this after whatever closed the receiver.
+        let wake = {
+            let _st = self.tail.state.lock();
+            self.writers_wait()
+        };
+        if wake {
             self.wake_all(&self.tail.writable);
         }
     }
@@ -683,8 +753,8 @@ impl<T, X> Queue<T, X> {
         self.rearm();
         self.head.epoch.fetch_add(1, Ordering::AcqRel);
         f(&mut st.ext);
-        self.wake_all(&self.tail.readable);
         drop((st, head));
+        self.wake_all(&self.tail.readable);
         drop(old); // outside the locks, as in `set_notifier`
     }
 
@@ -713,8 +783,8 @@ impl<T, X> Queue<T, X> {
         self.head
             .bounded
             .store(capacity != Capacity::default(), Ordering::Relaxed);
-        self.wake_all(&self.tail.writable);
         drop((st, head));
+        self.wake_all(&self.tail.writable);
     }
 
     pub(crate) fn capacity(&self) -> Capacity {

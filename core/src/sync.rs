@@ -35,6 +35,9 @@ mod imp {
     #[derive(Debug, Default)]
     pub(crate) struct SpinLock<T>(spin::mutex::SpinMutex<T>);
 
+    /// Contended checks of a [`SpinLock`] before each further one yields the CPU.
+    const SPIN_LIMIT: u32 = 7;
+
     /// The guard of a [`SpinLock`].
     pub(crate) type SpinGuard<'a, T> = spin::mutex::SpinMutexGuard<'a, T>;
 
@@ -58,7 +61,9 @@ mod imp {
                         return guard;
                     }
                 }
-                if step < 7 {
+                if step < SPIN_LIMIT {
+                    // Doubling pauses: a waiter that re-reads the lock word often takes its
+                    // line away from the holder, which then waits for it to come back.
                     for _ in 0..1u32 << step {
                         std::hint::spin_loop();
                     }

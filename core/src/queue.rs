@@ -279,7 +279,9 @@ impl<T, X> Queue<T, X> {
         (head, self.tail.state.lock())
     }
 
-    /// Whether a receiver waits (read under the tail lock; wake it after letting go).
+    /// Whether a receiver waits (read under the tail lock; wake it after letting go). A waiter
+    /// counts itself under the tail lock before it lets go, so a change made under the lock
+    /// sees every waiter that checked before it, and waking nobody costs no lock.
     #[inline]
     fn readers_wait(&self) -> bool {
         self.tail.readers_waiting.load(Ordering::Relaxed) > 0
@@ -691,9 +693,14 @@ impl<T, X> Queue<T, X> {
             self.publish_tail(&st);
             edge = self.edge(&st, true);
         }
+        let (readers, writers) = (self.readers_wait(), self.writers_wait());
         drop(st);
-        self.wake_all(&self.tail.readable);
-        self.wake_all(&self.tail.writable);
+        if readers {
+            self.wake_all(&self.tail.readable);
+        }
+        if writers {
+            self.wake_all(&self.tail.writable);
+        }
         notify(edge);
         first
     }
@@ -753,8 +760,11 @@ impl<T, X> Queue<T, X> {
         self.rearm();
         self.head.epoch.fetch_add(1, Ordering::AcqRel);
         f(&mut st.ext);
+        let readers = self.readers_wait();
         drop((st, head));
-        self.wake_all(&self.tail.readable);
+        if readers {
+            self.wake_all(&self.tail.readable);
+        }
         drop(old); // outside the locks, as in `set_notifier`
     }
 
@@ -783,8 +793,11 @@ impl<T, X> Queue<T, X> {
         self.head
             .bounded
             .store(capacity != Capacity::default(), Ordering::Relaxed);
+        let writers = self.writers_wait();
         drop((st, head));
-        self.wake_all(&self.tail.writable);
+        if writers {
+            self.wake_all(&self.tail.writable);
+        }
     }
 
     pub(crate) fn capacity(&self) -> Capacity {

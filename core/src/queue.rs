@@ -11,7 +11,8 @@
 //! after Michael and Scott, with batches instead of nodes): producers append to the *tail* under
 //! its lock, which also guards the end record, the caller's state, the notifier and capacity;
 //! consumers take from the *head* under its own lock, and only when the head runs dry do they
-//! take the tail lock and move the whole tail over at once. Each side sits on its own cache
+//! take the tail lock and move the whole tail over at once (or, when it holds one item, take
+//! just that one: the usual case of a consumer that keeps up). Each side sits on its own cache
 //! lines. Both locks are spin locks ([`crate::sync::SpinLock`]): their critical sections are a
 //! few dozen instructions, and a release that is a plain store spares every post and every
 //! receive a locked instruction that would wait for the cross-core stores before it. Blocking
@@ -87,10 +88,10 @@ pub(crate) enum Popped<T> {
 /// The producers' side of a queue, under the tail lock.
 ///
 /// `repr(C)`, hot fields first: a receiver that refills its head touches the lock word, the
-/// items, the byte count and `head_bound`, and nothing else of the producers', so those share
-/// the lock's cache line (with `available` and `notified` just before the lock, see
-/// [`TailSide`]) and a refill moves one line between the cores instead of four. The rest is
-/// the producers' own and stays in their cache.
+/// items, the byte count and `head_bound`, and nothing else of the producers', so those sit
+/// together by the lock (with `available` and `notified` just before it, see [`TailSide`]) and
+/// a refill takes as few of the producers' cache lines as it can. The rest is the producers'
+/// own and stays in their cache.
 #[repr(C)]
 pub(crate) struct Tail<T, X> {
     items: Vec<(T, usize)>,

@@ -197,6 +197,46 @@ fn main() {
         println!("ns/recv ours {:.1} crossbeam {:.1}", ours.1, theirs.1);
         return;
     }
+    // `-- count ours|crossbeam BURST`: 100,000 posts and receives on one thread, BURST posts
+    // then BURST receives at a time, and nothing else: for `valgrind --tool=callgrind`, whose
+    // instruction count over 100,000 is the cost per message without any cache traffic.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "count") {
+        let burst: usize = args.get(i + 2).and_then(|b| b.parse().ok()).unwrap_or(1);
+        let rounds = 100_000 / burst.max(1);
+        if args.get(i + 1).is_some_and(|w| w == "crossbeam") {
+            let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+            for _ in 0..rounds {
+                for _ in 0..burst {
+                    tx.send(vec![7u8; PAYLOAD]).expect("send");
+                }
+                for _ in 0..burst {
+                    std::hint::black_box(rx.try_recv().expect("recv"));
+                }
+            }
+        } else {
+            let (tx, rx) = MessageChannel::new().into_ports();
+            for _ in 0..rounds {
+                for _ in 0..burst {
+                    tx.post_message(vec![7u8; PAYLOAD], &[]).expect("post");
+                }
+                for _ in 0..burst {
+                    std::hint::black_box(rx.try_recv().expect("recv"));
+                }
+            }
+        }
+        return;
+    }
+    // `-- oneway N`: N interleaved pairs of the one-way workload, ours then crossbeam's, and
+    // the median of the per-pair ratios (for A/B runs of two builds on a noisy machine).
+    if let Some(i) = args.iter().position(|a| a == "oneway") {
+        let n: usize = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(9);
+        let ratios: Vec<f64> = (0..n)
+            .map(|_| ours_throughput() / crossbeam_throughput())
+            .collect();
+        println!("oneway ratio median {:.3} of {n}", median(ratios));
+        return;
+    }
     // `-- profile-crossbeam`: the peer's one-way workload alone, to compare counters
     // (`perf stat -e context-switches,syscalls:sys_enter_futex`) with ours.
     if std::env::args().any(|a| a == "profile-crossbeam") {

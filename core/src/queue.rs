@@ -11,14 +11,22 @@
 //! after Michael and Scott, with batches instead of nodes): producers append to the *tail* under
 //! its lock, which also guards the end record, the caller's state, the notifier and capacity;
 //! consumers take from the *head* under its own lock, and only when the head runs dry do they
-//! take the tail lock and move the whole tail over at once. Each side sits on its own cache
-//! lines. Lock order: head before tail; nothing else is held while either is taken.
+//! take the tail lock and move the whole tail over at once (or, when it holds one item, take
+//! just that one: the usual case of a consumer that keeps up). Each side sits on its own cache
+//! lines. Both locks are spin locks ([`crate::sync::SpinLock`]): their critical sections are a
+//! few dozen instructions, and a release that is a plain store spares every post and every
+//! receive a locked instruction that would wait for the cross-core stores before it. Blocking
+//! waits (receivers, bounded posts) sleep on condition variables through a separate `sleep`
+//! mutex (see [`TailSide`]). Lock order: head, tail, then `sleep`; nothing else is held while
+//! any of them is taken, and nobody sleeps holding the head or the tail lock.
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::close::CloseNotice;
 use crate::error::{Error, Result};
-use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{
+    Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, SpinGuard, SpinLock,
+};
 
 /// Called when a receiver has something to deliver (see [`crate::MessagePort::set_notifier`]).
 ///
@@ -78,24 +86,29 @@ pub(crate) enum Popped<T> {
 }
 
 /// The producers' side of a queue, under the tail lock.
+///
+/// `repr(C)`, hot fields first: a receiver that refills its head touches the lock word, the
+/// items, the byte count and `head_bound`, and nothing else of the producers', so those sit
+/// together by the lock (with `available` and `notified` just before it, see [`TailSide`]) and
+/// a refill takes as few of the producers' cache lines as it can. The rest is the producers'
+/// own and stays in their cache.
+#[repr(C)]
 pub(crate) struct Tail<T, X> {
     items: Vec<(T, usize)>,
     bytes: usize,
-    end: Option<CloseNotice>,
-    /// The caller's extra state, guarded by the same lock.
-    ext: X,
-    enabled: bool,
-    notifier: Option<Notifier>,
-    capacity: Capacity,
-    reserved_messages: usize,
-    reserved_bytes: usize,
-    high_water_mark: usize,
     /// At least the head's length: set when items move to the head, which only shrinks between
     /// moves, so a push reads the head's real length only when it may make a new high-water mark.
     head_bound: usize,
+    end: Option<CloseNotice>,
+    enabled: bool,
+    /// The caller's extra state, guarded by the same lock.
+    ext: X,
+    notifier: Option<Notifier>,
+    high_water_mark: usize,
     enqueued: u64,
-    readers_waiting: usize,
-    writers_waiting: usize,
+    capacity: Capacity,
+    reserved_messages: usize,
+    reserved_bytes: usize,
 }
 
 impl<T, X> Tail<T, X> {
@@ -139,10 +152,10 @@ impl Gap {
     }
 }
 
+/// `repr(C)`: the two words a receiver reads without the lock sit right before the lock word,
+/// on the line of the hot fields of [`Tail`].
+#[repr(C)]
 struct TailSide<T, X> {
-    state: Mutex<Tail<T, X>>,
-    readable: Condvar,
-    writable: Condvar,
     /// Tail items plus the end record, mirrored outside the lock so a receiver can spin on it
     /// briefly before parking (a futex sleep and wake cost far more than a short spin).
     available: AtomicUsize,
@@ -150,10 +163,23 @@ struct TailSide<T, X> {
     /// under the tail lock; read without it by a receive call that empties the head, which needs
     /// the tail lock to re-arm only when this is set.
     notified: AtomicBool,
+    state: SpinLock<Tail<T, X>>,
+    /// What the condition variables wait with. A waiter checks under the tail lock, takes
+    /// `sleep`, and only then lets go of the tail lock and waits; a waker takes `sleep` after
+    /// the change it announces (made under the tail lock, then released), so a wake-up cannot
+    /// fall between a waiter's check and its wait. Nobody takes the tail lock holding `sleep`.
+    sleep: Mutex<()>,
+    readable: Condvar,
+    writable: Condvar,
+    /// Receivers and bounded posts waiting on `readable` and `writable`. Raised under the tail
+    /// lock before the waiter lets go of it, so a change made under that lock sees the waiter;
+    /// lowered without it once awake (a stale count costs a needless wake-up, nothing more).
+    readers_waiting: AtomicUsize,
+    writers_waiting: AtomicUsize,
 }
 
 struct HeadSide<T> {
-    state: Mutex<Head<T>>,
+    state: SpinLock<Head<T>>,
     /// The head's length, mirrored for the high-water mark and for spinning receivers.
     len: AtomicUsize,
     /// Bumped (under both locks) each time the queue changes owner; a receive call started under
@@ -187,30 +213,31 @@ impl<T, X> Queue<T, X> {
     pub(crate) fn new(ext: X, enabled: bool) -> Self {
         Queue {
             tail: TailSide {
-                state: Mutex::new(Tail {
+                available: AtomicUsize::new(0),
+                notified: AtomicBool::new(false),
+                state: SpinLock::new(Tail {
                     items: Vec::new(),
                     bytes: 0,
+                    head_bound: 0,
                     end: None,
-                    ext,
                     enabled,
+                    ext,
                     notifier: None,
+                    high_water_mark: 0,
+                    enqueued: 0,
                     capacity: Capacity::default(),
                     reserved_messages: 0,
                     reserved_bytes: 0,
-                    high_water_mark: 0,
-                    head_bound: 0,
-                    enqueued: 0,
-                    readers_waiting: 0,
-                    writers_waiting: 0,
                 }),
+                sleep: Mutex::new(()),
                 readable: Condvar::new(),
                 writable: Condvar::new(),
-                available: AtomicUsize::new(0),
-                notified: AtomicBool::new(false),
+                readers_waiting: AtomicUsize::new(0),
+                writers_waiting: AtomicUsize::new(0),
             },
             _gap: Gap::new(),
             head: HeadSide {
-                state: Mutex::new(Head {
+                state: SpinLock::new(Head {
                     items: VecDeque::new(),
                     bytes: 0,
                     delivered: 0,
@@ -237,15 +264,72 @@ impl<T, X> Queue<T, X> {
         None
     }
 
-    /// Re-arms the notifier (under the tail lock): a receive call found the queue empty.
+    /// Re-arms the notifier (under the tail lock): a receive call found the queue empty. Stores
+    /// only when armed, so that a receiver that keeps finding the queue empty writes nothing on
+    /// the producers' line.
+    #[inline]
     fn rearm(&self) {
-        self.tail.notified.store(false, Ordering::Release);
+        if self.tail.notified.load(Ordering::Relaxed) {
+            self.tail.notified.store(false, Ordering::Release);
+        }
     }
 
     /// Both locks, in order.
-    fn lock_both(&self) -> (MutexGuard<'_, Head<T>>, MutexGuard<'_, Tail<T, X>>) {
+    fn lock_both(&self) -> (SpinGuard<'_, Head<T>>, SpinGuard<'_, Tail<T, X>>) {
         let head = self.head.state.lock();
         (head, self.tail.state.lock())
+    }
+
+    /// Whether a receiver waits (read under the tail lock; wake it after letting go). A waiter
+    /// counts itself under the tail lock before it lets go, so a change made under the lock
+    /// sees every waiter that checked before it, and waking nobody costs no lock.
+    #[inline]
+    fn readers_wait(&self) -> bool {
+        self.tail.readers_waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Whether a bounded post waits (read under the tail lock; wake it after letting go).
+    #[inline]
+    fn writers_wait(&self) -> bool {
+        self.tail.writers_waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Wakes one waiter of `cv`. Called after the change it announces was made under the tail
+    /// lock, and after letting go of that lock, so the waiter does not wake into a lock still
+    /// held; see `TailSide::sleep` for why no wake-up is lost.
+    #[cold]
+    fn wake_one(&self, cv: &Condvar) {
+        let _sleep = self.tail.sleep.lock();
+        cv.notify_one();
+    }
+
+    /// Wakes every waiter of `cv`, as [`Queue::wake_one`] does one.
+    #[cold]
+    fn wake_all(&self, cv: &Condvar) {
+        let _sleep = self.tail.sleep.lock();
+        cv.notify_all();
+    }
+
+    /// Counts the caller in `waiting`, lets go of the tail lock `st` and waits on `cv` until
+    /// woken (spuriously, perhaps) or `deadline`.
+    fn wait(
+        &self,
+        st: SpinGuard<'_, Tail<T, X>>,
+        cv: &Condvar,
+        waiting: &AtomicUsize,
+        deadline: Option<Instant>,
+    ) {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        // Taken before the tail lock goes: a change made under the tail lock after this point
+        // is announced under `sleep`, which this holds until it waits.
+        let sleep = self.tail.sleep.lock();
+        drop(st);
+        let sleep = match deadline {
+            Some(d) => cv.wait_until(sleep, d),
+            None => cv.wait(sleep),
+        };
+        drop(sleep);
+        waiting.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Mirrors the tail's length and end record for spinning receivers (under the tail lock).
@@ -283,8 +367,10 @@ impl<T, X> Queue<T, X> {
             st.reserved_bytes -= bytes;
         }
         if st.end.is_some() || !admit(&st.ext) {
-            if reserved && st.writers_waiting > 0 {
-                self.tail.writable.notify_one();
+            let wake = reserved && self.writers_wait();
+            drop(st);
+            if wake {
+                self.wake_one(&self.tail.writable);
             }
             return Err(item);
         }
@@ -296,11 +382,12 @@ impl<T, X> Queue<T, X> {
             let depth = st.items.len() + self.head.len.load(Ordering::Acquire);
             st.high_water_mark = st.high_water_mark.max(depth);
         }
-        if st.readers_waiting > 0 {
-            self.tail.readable.notify_one();
-        }
+        let wake = self.readers_wait();
         let edge = self.edge(&st, false);
         drop(st);
+        if wake {
+            self.wake_one(&self.tail.readable);
+        }
         notify(edge);
         Ok(())
     }
@@ -315,11 +402,12 @@ impl<T, X> Queue<T, X> {
         self.head.len.store(head.items.len(), Ordering::Release);
         st.head_bound = st.head_bound.max(head.items.len());
         st.high_water_mark = st.high_water_mark.max(head.items.len() + st.items.len());
-        if st.readers_waiting > 0 {
-            self.tail.readable.notify_one();
-        }
+        let wake = self.readers_wait();
         let edge = self.edge(&st, true);
         drop((st, head));
+        if wake {
+            self.wake_one(&self.tail.readable);
+        }
         notify(edge);
     }
 
@@ -355,12 +443,7 @@ impl<T, X> Queue<T, X> {
                 None => return Err(Error::Full),
                 Some(Some(d)) if Instant::now() >= d => return Err(Error::Timeout),
                 Some(d) => {
-                    st.writers_waiting += 1;
-                    st = match d {
-                        Some(d) => self.tail.writable.wait_until(st, d),
-                        None => self.tail.writable.wait(st),
-                    };
-                    st.writers_waiting -= 1;
+                    self.wait(st, &self.tail.writable, &self.tail.writers_waiting, d);
                 }
             }
         }
@@ -371,8 +454,10 @@ impl<T, X> Queue<T, X> {
         let mut st = self.tail.state.lock();
         st.reserved_messages -= 1;
         st.reserved_bytes -= bytes;
-        if st.writers_waiting > 0 {
-            self.tail.writable.notify_one();
+        let wake = self.writers_wait();
+        drop(st);
+        if wake {
+            self.wake_one(&self.tail.writable);
         }
     }
 
@@ -396,7 +481,7 @@ impl<T, X> Queue<T, X> {
     /// becomes empty while the notifier waits to be re-armed, or when the queue is bounded: a
     /// receiver that keeps up with its producers must not meet them on their lock per message.
     #[inline]
-    fn pop_locked(&self, head: &mut MutexGuard<'_, Head<T>>) -> Popped<T> {
+    fn pop_locked(&self, head: &mut SpinGuard<'_, Head<T>>) -> Popped<T> {
         let mut tail = None;
         if head.items.is_empty() {
             // Nothing to take and nothing to re-arm: found empty without the producers' lock.
@@ -408,6 +493,9 @@ impl<T, X> Queue<T, X> {
                 return Popped::Empty;
             }
             let mut st = self.tail.state.lock();
+            if st.items.len() == 1 {
+                return self.take_only_tail_item(head, st);
+            }
             self.refill(head, &mut st);
             if head.items.is_empty() {
                 return match st.end {
@@ -436,9 +524,38 @@ impl<T, X> Queue<T, X> {
                     self.rearm();
                 }
             }
-            if bounded && st.writers_waiting > 0 {
-                self.tail.writable.notify_one();
+            let wake = bounded && self.writers_wait();
+            drop(st);
+            if wake {
+                // Still under the head lock, which the woken post takes to count the room.
+                self.wake_one(&self.tail.writable);
             }
+        }
+        Popped::Item(item)
+    }
+
+    /// Takes the tail's only item while the head is empty (the caller holds both locks): the
+    /// common case of a receiver that keeps up, served without moving buffers, and with the
+    /// tail lock held the shortest time. As taking the last item does, it re-arms the notifier.
+    #[inline]
+    fn take_only_tail_item(
+        &self,
+        head: &mut Head<T>,
+        mut st: SpinGuard<'_, Tail<T, X>>,
+    ) -> Popped<T> {
+        let Some((item, bytes)) = st.items.pop() else {
+            return Popped::Empty; // unreachable: the caller saw one item
+        };
+        st.bytes -= bytes;
+        head.delivered += 1;
+        self.publish_tail(&st);
+        if st.end.is_none() {
+            self.rearm();
+        }
+        let wake = self.head.bounded.load(Ordering::Relaxed) && self.writers_wait();
+        drop(st);
+        if wake {
+            self.wake_one(&self.tail.writable);
         }
         Popped::Item(item)
     }
@@ -497,7 +614,7 @@ impl<T, X> Queue<T, X> {
         &self,
         epoch: u64,
         deadline: Option<Instant>,
-        head: MutexGuard<'_, Head<T>>,
+        head: SpinGuard<'_, Head<T>>,
     ) -> Popped<T> {
         let mut first = Some(head);
         loop {
@@ -529,19 +646,19 @@ impl<T, X> Queue<T, X> {
             if !head.items.is_empty() {
                 continue;
             }
-            let mut st = self.tail.state.lock();
+            let st = self.tail.state.lock();
             // The head lock may go: whoever fills the head (`push_front`) then takes the tail
             // lock, which this holds until it waits.
             drop(head);
             if !st.items.is_empty() || st.end.is_some() || self.epoch() != epoch {
                 continue;
             }
-            st.readers_waiting += 1;
-            st = match deadline {
-                Some(d) => self.tail.readable.wait_until(st, d),
-                None => self.tail.readable.wait(st),
-            };
-            st.readers_waiting -= 1;
+            self.wait(
+                st,
+                &self.tail.readable,
+                &self.tail.readers_waiting,
+                deadline,
+            );
         }
     }
 
@@ -577,18 +694,27 @@ impl<T, X> Queue<T, X> {
             self.publish_tail(&st);
             edge = self.edge(&st, true);
         }
-        self.tail.readable.notify_all();
-        self.tail.writable.notify_all();
+        let (readers, writers) = (self.readers_wait(), self.writers_wait());
         drop(st);
+        if readers {
+            self.wake_all(&self.tail.readable);
+        }
+        if writers {
+            self.wake_all(&self.tail.writable);
+        }
         notify(edge);
         first
     }
 
     /// Wakes blocked writers so they re-check whether the receiver is still open.
     pub(crate) fn wake_writers(&self) {
-        let st = self.tail.state.lock();
-        if st.writers_waiting > 0 {
-            self.tail.writable.notify_all();
+        // The lock orders this after whatever closed the receiver.
+        let wake = {
+            let _st = self.tail.state.lock();
+            self.writers_wait()
+        };
+        if wake {
+            self.wake_all(&self.tail.writable);
         }
     }
 
@@ -635,8 +761,11 @@ impl<T, X> Queue<T, X> {
         self.rearm();
         self.head.epoch.fetch_add(1, Ordering::AcqRel);
         f(&mut st.ext);
-        self.tail.readable.notify_all();
+        let readers = self.readers_wait();
         drop((st, head));
+        if readers {
+            self.wake_all(&self.tail.readable);
+        }
         drop(old); // outside the locks, as in `set_notifier`
     }
 
@@ -665,8 +794,11 @@ impl<T, X> Queue<T, X> {
         self.head
             .bounded
             .store(capacity != Capacity::default(), Ordering::Relaxed);
-        self.tail.writable.notify_all();
+        let writers = self.writers_wait();
         drop((st, head));
+        if writers {
+            self.wake_all(&self.tail.writable);
+        }
     }
 
     pub(crate) fn capacity(&self) -> Capacity {

@@ -27,6 +27,54 @@ mod imp {
         }
     }
 
+    /// A lock for short critical sections that nobody waits on with a condition variable: its
+    /// release is a plain store (no locked instruction, no wait for earlier stores to drain),
+    /// where a parking mutex needs a compare-and-swap to learn whether anyone is parked. A
+    /// contended acquire backs off as crossbeam's `Backoff` does, then yields, so a holder that
+    /// was preempted gets its CPU back.
+    #[derive(Debug, Default)]
+    pub(crate) struct SpinLock<T>(spin::mutex::SpinMutex<T>);
+
+    /// Contended checks of a [`SpinLock`] before each further one yields the CPU.
+    const SPIN_LIMIT: u32 = 7;
+
+    /// The guard of a [`SpinLock`].
+    pub(crate) type SpinGuard<'a, T> = spin::mutex::SpinMutexGuard<'a, T>;
+
+    impl<T> SpinLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            SpinLock(spin::mutex::SpinMutex::new(value))
+        }
+        #[inline]
+        pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
+            match self.0.try_lock_weak() {
+                Some(guard) => guard,
+                None => self.lock_contended(),
+            }
+        }
+        #[cold]
+        fn lock_contended(&self) -> SpinGuard<'_, T> {
+            let mut step = 0u32;
+            loop {
+                if !self.0.is_locked() {
+                    if let Some(guard) = self.0.try_lock_weak() {
+                        return guard;
+                    }
+                }
+                if step < SPIN_LIMIT {
+                    // Doubling pauses: a waiter that re-reads the lock word often takes its
+                    // line away from the holder, which then waits for it to come back.
+                    for _ in 0..1u32 << step {
+                        std::hint::spin_loop();
+                    }
+                    step += 1;
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+
     /// A condition variable paired with [`Mutex`].
     #[derive(Debug, Default)]
     pub(crate) struct Condvar(parking_lot::Condvar);
@@ -73,6 +121,21 @@ mod imp {
             Mutex(loom::sync::Mutex::new(value))
         }
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().unwrap()
+        }
+    }
+
+    /// Under loom, a plain mutex: what is modelled is the mutual exclusion, not the spinning.
+    #[derive(Debug)]
+    pub(crate) struct SpinLock<T>(loom::sync::Mutex<T>);
+
+    pub(crate) type SpinGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+    impl<T> SpinLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            SpinLock(loom::sync::Mutex::new(value))
+        }
+        pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
             self.0.lock().unwrap()
         }
     }

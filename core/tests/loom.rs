@@ -460,3 +460,88 @@ fn a_post_racing_the_receive_that_empties_a_batch_is_announced() {
         assert_eq!(got, [b"2".to_vec()]);
     });
 }
+
+/// The spin-locked tail and the `sleep` mutex: a bounded post waiting for room is woken when the
+/// receiver closes (the wake comes after the tail lock is released) and gives up without error.
+#[test]
+fn closing_the_receiver_wakes_a_bounded_post_waiting_for_room() {
+    use std::time::Duration;
+    use webmessaging_core::Capacity;
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        b.set_capacity(Capacity {
+            max_messages: Some(1),
+            max_bytes: None,
+        });
+        a.try_post("1", &[]).unwrap();
+        let writer = loom::thread::spawn(move || {
+            a.post_timeout("2", &[], Duration::MAX).unwrap();
+            a
+        });
+        b.close();
+        let a = writer.join().unwrap();
+        assert_eq!(
+            a.metrics().dropped,
+            1,
+            "the post after the close went nowhere"
+        );
+    });
+}
+
+/// A receive blocked on a port that is transferred away is woken (after the transfer lets go of
+/// the tail lock) and ends with `InvalidStateError`; the message posted meanwhile reaches the
+/// new owner.
+#[test]
+fn transferring_a_port_wakes_its_blocked_receiver() {
+    model(|| {
+        let (a, b) = MessageChannel::new().into_ports();
+        let (c, d) = MessageChannel::new().into_ports();
+        let b2 = b.clone();
+        let receiver = loom::thread::spawn(move || b2.recv(None).map(|m| m.data));
+        c.post_message("", &[b]).unwrap();
+        a.post_message("1", &[]).unwrap();
+        let early = match receiver.join().unwrap() {
+            Ok(data) => vec![data],
+            Err(Error::InvalidStateError(_)) => Vec::new(),
+            Err(e) => panic!("unexpected {e:?}"),
+        };
+        let moved = d
+            .try_recv()
+            .unwrap()
+            .expect("the port arrived")
+            .ports
+            .remove(0);
+        let (late, _) = drain(&moved);
+        let mut all = early;
+        all.extend(late);
+        assert_eq!(all, [b"1".to_vec()]);
+        drop(a);
+    });
+}
+
+/// A receive that takes the tail's only item without moving buffers re-arms the notifier as
+/// emptying the queue does: a post racing it is announced if it lands in the emptied queue.
+#[test]
+fn a_post_racing_the_receive_of_the_only_item_is_announced() {
+    use std::sync::atomic::Ordering;
+    model(|| {
+        let (a, b, fired) = counted_channel();
+        a.post_message("0", &[]).unwrap();
+        let poster = loom::thread::spawn(move || {
+            a.post_message("1", &[]).unwrap();
+            a
+        });
+        assert_eq!(b.try_recv().unwrap().unwrap().data, b"0");
+        let emptied = b.metrics().depth == 0;
+        let _a = poster.join().unwrap();
+        if emptied {
+            assert_eq!(
+                fired.load(Ordering::SeqCst),
+                2,
+                "\"1\" arrived in an emptied queue unannounced"
+            );
+        }
+        let (got, _) = drain(&b);
+        assert_eq!(got, [b"1".to_vec()]);
+    });
+}

@@ -420,12 +420,12 @@ impl<T> Table<T> {
     #[inline]
     pub(crate) fn free(&'static self, handle: usize) -> Res
     where
-        T: Send + Sync + 'static,
+        T: DropInSlot + Send + Sync + 'static,
     {
         let (index, slot) = self.invalidate(handle)?;
         // SAFETY: no longer live and no call inside: this thread owns the slot. If the drop
         // panics the slot is not reused (it stays out of every free list).
-        let had = unsafe { (*slot.object.get()).take_in_place() };
+        let had = T::drop_in_slot(unsafe { &mut *slot.object.get() });
         Stash::keep(self, index as u32);
         if had {
             Ok(())
@@ -487,19 +487,20 @@ impl<T> Table<T> {
     }
 }
 
-/// Dropping an `Option`'s value where it lies.
-trait TakeInPlace {
-    /// Drops the value in place and leaves `None`; whether there was one.
-    fn take_in_place(&mut self) -> bool;
-}
-
-impl<T> TakeInPlace for Option<T> {
-    fn take_in_place(&mut self) -> bool {
-        let had = self.is_some();
-        *self = None;
+/// How `Table::free` drops a slot's object where it lies. The default drops it whole; a type
+/// whose drop glue calls out of line for parts that are usually empty (a message's extras) can
+/// skip those when they are.
+pub(crate) trait DropInSlot: Sized {
+    /// Drops the object in place and leaves `None`; whether there was one.
+    #[inline]
+    fn drop_in_slot(slot: &mut Option<Self>) -> bool {
+        let had = slot.is_some();
+        *slot = None;
         had
     }
 }
+
+impl<T: ?Sized> DropInSlot for std::sync::Arc<T> {}
 
 impl<T: Clone> Table<T> {
     /// The live object behind `handle` (a clone of the stored `Arc`).

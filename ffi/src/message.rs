@@ -6,7 +6,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use webmessaging_core::{ArrayBufferContents, Message, MessageEvent, MessagePort, WindowProxy};
 
-use crate::handle::{Kind, Table};
+use crate::handle::{DropInSlot, Kind, Table};
 use crate::hazard::Local;
 use crate::port::{new_port_handle, wm_port};
 use crate::status::*;
@@ -106,6 +106,30 @@ impl MessageObj {
     /// The transferred ArrayBuffers' contents, in transfer-list order.
     pub(crate) fn array_buffers(&self) -> &[ArrayBufferContents] {
         self.extra.as_ref().map_or(&[], |e| &e.array_buffers)
+    }
+}
+
+impl DropInSlot for MessageObj {
+    /// A message of bytes only drops just its bytes: the drop glue would also call out of line
+    /// to drop the (empty) extras, on every `wm_message_free`.
+    #[inline]
+    fn drop_in_slot(slot: &mut Option<Self>) -> bool {
+        let p: *mut Option<Self> = slot;
+        // SAFETY: `p` is the exclusive `slot`. When the message has no extras its bytes are
+        // its only owned part: they are dropped once, then `None` is written over the message
+        // without dropping it again (its `extra` is `None`, which owns nothing).
+        unsafe {
+            if let Some(m) = &mut *p {
+                if m.extra.is_none() {
+                    std::ptr::drop_in_place(&mut m.data);
+                    p.write(None);
+                    return true;
+                }
+            }
+            let had = (*p).is_some();
+            *p = None;
+            had
+        }
     }
 }
 

@@ -671,14 +671,14 @@ mod tests {
     #[test]
     fn a_handle_freed_on_another_thread_is_never_used_after_its_free_hazard_kind() {
         static T: Table<Arc<Tracked>, { Kind::Listener as u8 }> = Table::new(Kind::Listener);
-        assert!(Table::<Arc<Tracked>, { Kind::Listener as u8 }>::HAZARDS);
+        const { assert!(Table::<Arc<Tracked>, { Kind::Listener as u8 }>::HAZARDS) };
         hammer(&T, 1000);
     }
 
     #[test]
     fn a_handle_freed_on_another_thread_is_never_used_after_its_free_counted_kind() {
         static T: Table<Arc<Tracked>, { Kind::Value as u8 }> = Table::new(Kind::Value);
-        assert!(!Table::<Arc<Tracked>, { Kind::Value as u8 }>::HAZARDS);
+        const { assert!(!Table::<Arc<Tracked>, { Kind::Value as u8 }>::HAZARDS) };
         hammer(&T, 1000);
     }
 

@@ -101,7 +101,7 @@ pub(crate) trait FreeStack: Sync {
     fn give_back(&self, index: u32);
 }
 
-impl<T: Send + Sync> FreeStack for Table<T> {
+impl<T: Send + Sync, const K: u8> FreeStack for Table<T, K> {
     fn give_back(&self, index: u32) {
         if let Some(slot) = self.slot(index as usize) {
             self.push_free(index, slot);
@@ -159,8 +159,11 @@ impl Stash {
 
 /// One table per handle kind. `T` is what a slot stores: usually an `Arc` of the object, so a
 /// call can use it with no lock held; messages are stored inline and used under their slot's
-/// lock (`with`), which saves an allocation per message.
-pub(crate) struct Table<T> {
+/// lock (`with`), which saves an allocation per message. `K` is the kind's number (`Kind as
+/// u8`): a constant in the code, so a lookup compares a handle's kind bits with an immediate and
+/// knows at compile time whether the table uses hazards (a field of a static table with atomics
+/// in it is loaded from memory on every call).
+pub(crate) struct Table<T, const K: u8> {
     kind: Kind,
     chunks: [AtomicPtr<Slot<T>>; MAX_CHUNKS],
     /// Lock-free stack of free slots: low 32 bits the top slot + 1 (0: empty), high 32 bits a
@@ -169,31 +172,32 @@ pub(crate) struct Table<T> {
     /// Slots ever created; guarded by `grow` for creation.
     created: AtomicU32,
     grow: Mutex<()>,
-    /// Calls use hazard words (`crate::hazard`) instead of counting themselves in the slot:
-    /// for kinds whose handles live long, since each free then pays a process-wide fence.
-    hazards: bool,
     /// The table shares `T`s between threads as its slots do (see `Slot`'s `Sync`).
     _slots: PhantomData<Slot<T>>,
 }
 
-impl<T> Table<T> {
+impl<T, const K: u8> Table<T, K> {
+    /// Calls use hazard words (`crate::hazard`) instead of counting themselves in the slot:
+    /// for kinds whose handles live long, since each free then pays a process-wide fence.
+    /// Messages and values are freed about as often as they are used.
+    const HAZARDS: bool = K != Kind::Message as u8 && K != Kind::Value as u8;
+
+    /// A table for handles of `kind`, which must be `K`.
     pub(crate) const fn new(kind: Kind) -> Self {
+        assert!(kind as u8 == K, "a table's kind must match its K");
         Table {
             kind,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CHUNKS],
             free: AtomicU64::new(0),
             created: AtomicU32::new(0),
             grow: Mutex::new(()),
-            // Messages and values are freed about as often as they are used.
-            hazards: !matches!(kind, Kind::Message | Kind::Value),
             _slots: PhantomData,
         }
     }
 
     #[inline]
     fn encode(&self, slot: u32, generation: u32) -> usize {
-        (((generation as u64) << 32) | ((self.kind as u64) << SLOT_BITS) | (slot as u64 + 1))
-            as usize
+        (((generation as u64) << 32) | ((K as u64) << SLOT_BITS) | (slot as u64 + 1)) as usize
     }
 
     /// Splits a handle into (slot, generation) if it has this table's kind.
@@ -202,7 +206,7 @@ impl<T> Table<T> {
         let h = handle as u64;
         let kind = (h >> SLOT_BITS) & KIND_MASK;
         let slot = h & SLOT_MASK;
-        if kind != self.kind as u64 || slot == 0 {
+        if kind != K as u64 || slot == 0 {
             return None;
         }
         Some(((slot - 1) as usize, (h >> 32) as u32))
@@ -354,10 +358,7 @@ impl<T> Table<T> {
         let slot = self.slot(index).ok_or_else(|| self.stale())?;
         let live = (u64::from(generation) << 32) | LIVE;
         // One way in, so that `f` is called (and inlined) in one place.
-        let entry = match self
-            .hazards
-            .then(|| hazard::protect(slot as *const Slot<T> as usize))
-        {
+        let entry = match Self::HAZARDS.then(|| hazard::protect(slot as *const Slot<T> as usize)) {
             Some(Some(hazard)) => {
                 // Acquire: the object was written before its slot was made live.
                 if slot.state.load(Ordering::Acquire) & !USERS != live {
@@ -420,12 +421,12 @@ impl<T> Table<T> {
     #[inline]
     pub(crate) fn free(&'static self, handle: usize) -> Res
     where
-        T: Send + Sync + 'static,
+        T: DropInSlot + Send + Sync + 'static,
     {
         let (index, slot) = self.invalidate(handle)?;
         // SAFETY: no longer live and no call inside: this thread owns the slot. If the drop
         // panics the slot is not reused (it stays out of every free list).
-        let had = unsafe { (*slot.object.get()).take_in_place() };
+        let had = T::drop_in_slot(unsafe { &mut *slot.object.get() });
         Stash::keep(self, index as u32);
         if had {
             Ok(())
@@ -451,7 +452,7 @@ impl<T> Table<T> {
         {
             self.retire_contended(slot, live, next)?;
         }
-        if self.hazards {
+        if Self::HAZARDS {
             // Retired: no check finds it live any more; wait out those that did.
             hazard::wait_unused(slot as *const Slot<T> as usize);
         }
@@ -487,21 +488,22 @@ impl<T> Table<T> {
     }
 }
 
-/// Dropping an `Option`'s value where it lies.
-trait TakeInPlace {
-    /// Drops the value in place and leaves `None`; whether there was one.
-    fn take_in_place(&mut self) -> bool;
-}
-
-impl<T> TakeInPlace for Option<T> {
-    fn take_in_place(&mut self) -> bool {
-        let had = self.is_some();
-        *self = None;
+/// How `Table::free` drops a slot's object where it lies. The default drops it whole; a type
+/// whose drop glue calls out of line for parts that are usually empty (a message's extras) can
+/// skip those when they are.
+pub(crate) trait DropInSlot: Sized {
+    /// Drops the object in place and leaves `None`; whether there was one.
+    #[inline]
+    fn drop_in_slot(slot: &mut Option<Self>) -> bool {
+        let had = slot.is_some();
+        *slot = None;
         had
     }
 }
 
-impl<T: Clone> Table<T> {
+impl<T: ?Sized> DropInSlot for std::sync::Arc<T> {}
+
+impl<T: Clone, const K: u8> Table<T, K> {
     /// The live object behind `handle` (a clone of the stored `Arc`).
     pub(crate) fn get(&self, handle: usize) -> Res<T> {
         self.with(handle, T::clone)
@@ -515,8 +517,8 @@ mod tests {
 
     #[test]
     fn stale_reused_and_foreign_handles_are_refused() {
-        static PORTS: Table<Arc<u32>> = Table::new(Kind::Port);
-        static VALUES: Table<Arc<u32>> = Table::new(Kind::Value);
+        static PORTS: Table<Arc<u32>, { Kind::Port as u8 }> = Table::new(Kind::Port);
+        static VALUES: Table<Arc<u32>, { Kind::Value as u8 }> = Table::new(Kind::Value);
         let (ports, values) = (&PORTS, &VALUES);
         let a = ports.insert(Arc::new(1)).unwrap();
         assert_eq!(*ports.get(a).unwrap(), 1);
@@ -540,7 +542,7 @@ mod tests {
     #[test]
     fn a_free_waits_for_calls_inside_the_slot_and_later_calls_fail() {
         use std::sync::atomic::AtomicBool;
-        static T: Table<Arc<u32>> = Table::new(Kind::Loop);
+        static T: Table<Arc<u32>, { Kind::Loop as u8 }> = Table::new(Kind::Loop);
         let h = T.insert(Arc::new(7)).unwrap();
         let inside = AtomicBool::new(false);
         let freed = AtomicBool::new(false);
@@ -568,7 +570,7 @@ mod tests {
 
     #[test]
     fn free_drops_the_object_in_place_and_refuses_the_handle_after() {
-        static T: Table<Arc<u32>> = Table::new(Kind::Broadcast);
+        static T: Table<Arc<u32>, { Kind::Broadcast as u8 }> = Table::new(Kind::Broadcast);
         let object = Arc::new(5);
         let h = T.insert(Arc::clone(&object)).unwrap();
         assert_eq!(Arc::strong_count(&object), 2);
@@ -595,7 +597,7 @@ mod tests {
     /// Two threads use whichever handle is current while this thread frees it and reuses its
     /// slot for the next object (the generation alone tells the handles apart). A call must
     /// see its own object, still in the table, from start to end, or fail with the stale error.
-    fn hammer(table: &'static Table<Arc<Tracked>>, rounds: usize) {
+    fn hammer<const K: u8>(table: &'static Table<Arc<Tracked>, K>, rounds: usize) {
         use std::sync::atomic::{AtomicBool, AtomicUsize};
         let current = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -668,22 +670,22 @@ mod tests {
 
     #[test]
     fn a_handle_freed_on_another_thread_is_never_used_after_its_free_hazard_kind() {
-        static T: Table<Arc<Tracked>> = Table::new(Kind::Listener);
-        assert!(T.hazards);
+        static T: Table<Arc<Tracked>, { Kind::Listener as u8 }> = Table::new(Kind::Listener);
+        const { assert!(Table::<Arc<Tracked>, { Kind::Listener as u8 }>::HAZARDS) };
         hammer(&T, 1000);
     }
 
     #[test]
     fn a_handle_freed_on_another_thread_is_never_used_after_its_free_counted_kind() {
-        static T: Table<Arc<Tracked>> = Table::new(Kind::Value);
-        assert!(!T.hazards);
+        static T: Table<Arc<Tracked>, { Kind::Value as u8 }> = Table::new(Kind::Value);
+        const { assert!(!Table::<Arc<Tracked>, { Kind::Value as u8 }>::HAZARDS) };
         hammer(&T, 1000);
     }
 
     #[test]
     fn a_call_nested_in_another_uses_the_counted_path_and_a_free_still_waits() {
-        static OUTER: Table<Arc<u32>> = Table::new(Kind::Port);
-        static INNER: Table<Arc<u32>> = Table::new(Kind::Window);
+        static OUTER: Table<Arc<u32>, { Kind::Port as u8 }> = Table::new(Kind::Port);
+        static INNER: Table<Arc<u32>, { Kind::Window as u8 }> = Table::new(Kind::Window);
         let (o, i) = (
             OUTER.insert(Arc::new(1)).unwrap(),
             INNER.insert(Arc::new(2)).unwrap(),
@@ -697,7 +699,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_call_leaves_the_slot() {
-        static T: Table<Arc<u32>> = Table::new(Kind::Window);
+        static T: Table<Arc<u32>, { Kind::Window as u8 }> = Table::new(Kind::Window);
         let h = T.insert(Arc::new(1)).unwrap();
         let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
         assert!(r.is_err());
@@ -707,7 +709,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_counted_call_leaves_the_slot() {
-        static T: Table<Arc<u32>> = Table::new(Kind::Value);
+        static T: Table<Arc<u32>, { Kind::Value as u8 }> = Table::new(Kind::Value);
         let h = T.insert(Arc::new(1)).unwrap();
         let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
         assert!(r.is_err());
@@ -719,7 +721,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_hazard_call_clears_the_thread_s_hazard() {
-        static T: Table<Arc<u32>> = Table::new(Kind::Broadcast);
+        static T: Table<Arc<u32>, { Kind::Broadcast as u8 }> = Table::new(Kind::Broadcast);
         let h = T.insert(Arc::new(1)).unwrap();
         let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
         assert!(r.is_err());
@@ -733,7 +735,7 @@ mod tests {
 
     #[test]
     fn a_thread_that_exits_gives_its_stashed_slot_back() {
-        static T: Table<Arc<u32>> = Table::new(Kind::Message);
+        static T: Table<Arc<u32>, { Kind::Message as u8 }> = Table::new(Kind::Message);
         let freed = std::thread::spawn(|| {
             let h = T.insert(Arc::new(1)).unwrap();
             T.free(h).unwrap();
@@ -756,7 +758,7 @@ mod tests {
 
     #[test]
     fn many_handles_span_chunks_and_threads() {
-        static T: Table<Arc<usize>> = Table::new(Kind::Message);
+        static T: Table<Arc<usize>, { Kind::Message as u8 }> = Table::new(Kind::Message);
         let handles: Vec<Vec<usize>> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..4)
                 .map(|t| {

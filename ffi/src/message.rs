@@ -6,7 +6,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use webmessaging_core::{ArrayBufferContents, Message, MessageEvent, MessagePort, WindowProxy};
 
-use crate::handle::{Kind, Table};
+use crate::handle::{DropInSlot, Kind, Table};
 use crate::hazard::Local;
 use crate::port::{new_port_handle, wm_port};
 use crate::status::*;
@@ -109,7 +109,31 @@ impl MessageObj {
     }
 }
 
-pub(crate) static MESSAGES: Table<MessageObj> = Table::new(Kind::Message);
+impl DropInSlot for MessageObj {
+    /// A message of bytes only drops just its bytes: the drop glue would also call out of line
+    /// to drop the (empty) extras, on every `wm_message_free`.
+    #[inline]
+    fn drop_in_slot(slot: &mut Option<Self>) -> bool {
+        let p: *mut Option<Self> = slot;
+        // SAFETY: `p` is the exclusive `slot`. When the message has no extras its bytes are
+        // its only owned part: they are dropped once, then `None` is written over the message
+        // without dropping it again (its `extra` is `None`, which owns nothing).
+        unsafe {
+            if let Some(m) = &mut *p {
+                if m.extra.is_none() {
+                    std::ptr::drop_in_place(&mut m.data);
+                    p.write(None);
+                    return true;
+                }
+            }
+            let had = (*p).is_some();
+            *p = None;
+            had
+        }
+    }
+}
+
+pub(crate) static MESSAGES: Table<MessageObj, { Kind::Message as u8 }> = Table::new(Kind::Message);
 
 pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
     Ok(MESSAGES.insert(m)? as *mut wm_message)

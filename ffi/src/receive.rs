@@ -76,9 +76,9 @@ pub(crate) enum Wait {
 ///
 /// # Safety
 /// `out` is NULL or valid for writes.
-pub(crate) unsafe fn recv<O: Receiver, F: Fn()>(
+pub(crate) unsafe fn recv<O: Receiver, F: Fn(), const K: u8>(
     here: F,
-    table: &Table<Arc<O>>,
+    table: &Table<Arc<O>, K>,
     handle: usize,
     name: &str,
     wait: Wait,

@@ -223,10 +223,13 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
         sys::napi_get_null(env, &mut null);
         let mut calls = 0;
         loop {
-            // A scope per call: a run can make thousands of calls, and handles kept to the end
-            // would be GC roots (and memory) for all that time.
+            // A scope per further call: a run can make thousands of calls, and handles kept to
+            // the end would be GC roots (and memory) for all that time. The first call (the
+            // common case: one message per wake-up) uses the outer scope.
             let mut inner = ptr::null_mut();
-            sys::napi_open_handle_scope(env, &mut inner);
+            if calls > 0 {
+                sys::napi_open_handle_scope(env, &mut inner);
+            }
             let mut result = ptr::null_mut();
             let status =
                 sys::napi_make_callback(env, cx.async_context, recv, wake, 1, &arg, &mut result);
@@ -248,7 +251,9 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
                     }
                 }
             }
-            sys::napi_close_handle_scope(env, inner);
+            if calls > 0 {
+                sys::napi_close_handle_scope(env, inner);
+            }
             if !more {
                 break;
             }

@@ -598,6 +598,21 @@ pub fn register_hot_paths(mut exports: Object, env: Env) -> Result<()> {
     })?;
     // SAFETY: `f` is a live function value of this env.
     exports.set_named_property(name, unsafe { Unknown::from_raw_unchecked(env.raw(), f) })?;
+    let name = "drain";
+    let mut f = ptr::null_mut();
+    // SAFETY: as above.
+    check(unsafe {
+        sys::napi_create_function(
+            env.raw(),
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(crate::drain::raw_drain),
+            ptr::null_mut(),
+            &mut f,
+        )
+    })?;
+    // SAFETY: `f` is a live function value of this env.
+    exports.set_named_property(name, unsafe { Unknown::from_raw_unchecked(env.raw(), f) })?;
     Ok(())
 }
 

@@ -254,27 +254,10 @@ pub(crate) unsafe extern "C" fn raw_drain(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let mut argc = 2usize;
-    let mut argv = [std::ptr::null_mut(); 2];
-    let mut id = 0u32;
-    let mut max = 0u32;
-    // SAFETY: Node calls this on the env's thread with valid `env` and `info`; `argv` has room
-    // for `argc` values.
-    let ok = unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        ) == sys::Status::napi_ok
-            && argc >= 2
-            && sys::napi_get_value_uint32(env, argv[0], &mut id) == sys::Status::napi_ok
-            && sys::napi_get_value_uint32(env, argv[1], &mut max) == sys::Status::napi_ok
-    };
+    // SAFETY: Node calls this on the env's thread with its valid `env` and `info`.
+    let args = unsafe { crate::raw::two_u32_args(env, info) };
     let js_env = Env::from_raw(env);
-    let result = if ok {
+    let result = if let Some((id, max)) = args {
         drain(&js_env, id, max).and_then(|r| {
             // SAFETY: a value made in this env, converted on its thread.
             unsafe { ToNapiValue::to_napi_value(env, r) }

@@ -39,6 +39,7 @@ pub mod drain;
 pub mod env;
 pub mod ipc;
 pub mod port;
+mod raw;
 pub mod window;
 
 use std::sync::atomic::AtomicU32;

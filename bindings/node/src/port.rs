@@ -17,7 +17,7 @@ use webmessaging_core as wm;
 
 use crate::backing;
 use crate::env::{current_env, EnvShared, SCRATCH};
-use crate::{check, js_error, NEXT_PORT_ID};
+use crate::{js_error, NEXT_PORT_ID};
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
@@ -545,26 +545,9 @@ unsafe extern "C" fn raw_port_post_scratch(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let mut argc = 2usize;
-    let mut argv = [ptr::null_mut(); 2];
-    let mut id = 0u32;
-    let mut len = 0u32;
-    // SAFETY: Node calls this on the env's thread with valid `env` and `info`; `argv` has room
-    // for `argc` values.
-    let ok = unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        ) == sys::Status::napi_ok
-            && argc >= 2
-            && sys::napi_get_value_uint32(env, argv[0], &mut id) == sys::Status::napi_ok
-            && sys::napi_get_value_uint32(env, argv[1], &mut len) == sys::Status::napi_ok
-    };
-    let result = if ok {
+    // SAFETY: Node calls this on the env's thread with its valid `env` and `info`.
+    let args = unsafe { crate::raw::two_u32_args(env, info) };
+    let result = if let Some((id, len)) = args {
         port_post_scratch(id, len)
     } else {
         Err(Error::new(
@@ -583,36 +566,8 @@ unsafe extern "C" fn raw_port_post_scratch(
 /// Registers the hand-written Node-API callbacks of the per-message paths on the exports.
 #[napi(module_exports)]
 pub fn register_hot_paths(mut exports: Object, env: Env) -> Result<()> {
-    let name = "portPostScratch";
-    let mut f = ptr::null_mut();
-    // SAFETY: plain Node-API calls on the env's thread during module initialisation.
-    check(unsafe {
-        sys::napi_create_function(
-            env.raw(),
-            name.as_ptr().cast(),
-            name.len() as isize,
-            Some(raw_port_post_scratch),
-            ptr::null_mut(),
-            &mut f,
-        )
-    })?;
-    // SAFETY: `f` is a live function value of this env.
-    exports.set_named_property(name, unsafe { Unknown::from_raw_unchecked(env.raw(), f) })?;
-    let name = "drain";
-    let mut f = ptr::null_mut();
-    // SAFETY: as above.
-    check(unsafe {
-        sys::napi_create_function(
-            env.raw(),
-            name.as_ptr().cast(),
-            name.len() as isize,
-            Some(crate::drain::raw_drain),
-            ptr::null_mut(),
-            &mut f,
-        )
-    })?;
-    // SAFETY: `f` is a live function value of this env.
-    exports.set_named_property(name, unsafe { Unknown::from_raw_unchecked(env.raw(), f) })?;
+    crate::raw::export_callback(&env, &mut exports, "portPostScratch", raw_port_post_scratch)?;
+    crate::raw::export_callback(&env, &mut exports, "drain", crate::drain::raw_drain)?;
     Ok(())
 }
 

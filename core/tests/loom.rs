@@ -150,6 +150,21 @@ fn post_racing_the_transfer_of_its_own_port_is_ordered() {
     });
 }
 
+/// Asserts that message "1" was received exactly once: in `early` (by the old handle, before the
+/// move) or by the owner of the port that arrived on `d` after it.
+fn assert_received_once(early: Vec<Vec<u8>>, d: &MessagePort) {
+    let moved = d
+        .try_recv()
+        .unwrap()
+        .expect("the port arrived")
+        .ports
+        .remove(0);
+    let (late, _) = drain(&moved);
+    let mut all = early;
+    all.extend(late);
+    assert_eq!(all, [b"1".to_vec()]);
+}
+
 /// The lock-free receive path: a receive through one handle racing with the transfer of the
 /// receiving port. The message is received exactly once: by the old handle before the move, or
 /// by the new owner after it.
@@ -169,16 +184,7 @@ fn receive_racing_the_transfer_of_the_receiver_delivers_exactly_once() {
         let mover = loom::thread::spawn(move || c.post_message("", &[b]).unwrap());
         let early = receiver.join().unwrap();
         mover.join().unwrap();
-        let moved = d
-            .try_recv()
-            .unwrap()
-            .expect("the port arrived")
-            .ports
-            .remove(0);
-        let (late, _) = drain(&moved);
-        let mut all = early;
-        all.extend(late);
-        assert_eq!(all, [b"1".to_vec()]);
+        assert_received_once(early, &d);
         drop(a);
     });
 }
@@ -505,16 +511,7 @@ fn transferring_a_port_wakes_its_blocked_receiver() {
             Err(Error::InvalidStateError(_)) => Vec::new(),
             Err(e) => panic!("unexpected {e:?}"),
         };
-        let moved = d
-            .try_recv()
-            .unwrap()
-            .expect("the port arrived")
-            .ports
-            .remove(0);
-        let (late, _) = drain(&moved);
-        let mut all = early;
-        all.extend(late);
-        assert_eq!(all, [b"1".to_vec()]);
+        assert_received_once(early, &d);
         drop(a);
     });
 }

@@ -54,7 +54,7 @@ impl Source for BroadcastObj {
     }
 }
 
-static CHANNELS: Table<Arc<BroadcastObj>, { Kind::Broadcast as u8 }> = Table::new(Kind::Broadcast);
+static CHANNELS: Table<Arc<BroadcastObj>, { Kind::Broadcast as u8 }> = Table::new();
 
 pub(crate) fn live() -> usize {
     CHANNELS.live()

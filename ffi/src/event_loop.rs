@@ -261,7 +261,7 @@ pub(crate) struct LoopInner {
     dispatching: Mutex<()>,
 }
 
-static LOOPS: Table<Arc<LoopInner>, { Kind::Loop as u8 }> = Table::new(Kind::Loop);
+static LOOPS: Table<Arc<LoopInner>, { Kind::Loop as u8 }> = Table::new();
 
 /// Messages one port may deliver before the next ready port gets its turn.
 const PORT_QUANTUM: usize = 64;

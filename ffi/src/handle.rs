@@ -60,6 +60,22 @@ pub(crate) enum Kind {
     Listener = 7,
 }
 
+impl Kind {
+    /// The kind whose number (`Kind as u8`) is `n`.
+    const fn numbered(n: u8) -> Option<Kind> {
+        Some(match n {
+            1 => Kind::Port,
+            2 => Kind::Message,
+            3 => Kind::Value,
+            4 => Kind::Loop,
+            5 => Kind::Window,
+            6 => Kind::Broadcast,
+            7 => Kind::Listener,
+            _ => return None,
+        })
+    }
+}
+
 /// Bits of a slot's state word: the generation in the high 32 bits, then the live bit, then the
 /// number of calls inside the slot.
 const LIVE: u64 = 1 << 31;
@@ -164,7 +180,6 @@ impl Stash {
 /// knows at compile time whether the table uses hazards (a field of a static table with atomics
 /// in it is loaded from memory on every call).
 pub(crate) struct Table<T, const K: u8> {
-    kind: Kind,
     chunks: [AtomicPtr<Slot<T>>; MAX_CHUNKS],
     /// Lock-free stack of free slots: low 32 bits the top slot + 1 (0: empty), high 32 bits a
     /// counter bumped on every change so a stale compare-and-swap cannot succeed (ABA).
@@ -182,11 +197,16 @@ impl<T, const K: u8> Table<T, K> {
     /// Messages and values are freed about as often as they are used.
     const HAZARDS: bool = K != Kind::Message as u8 && K != Kind::Value as u8;
 
-    /// A table for handles of `kind`, which must be `K`.
-    pub(crate) const fn new(kind: Kind) -> Self {
-        assert!(kind as u8 == K, "a table's kind must match its K");
+    /// The kind numbered `K`; naming a number that is no kind fails the build.
+    const KIND: Kind = match Kind::numbered(K) {
+        Some(kind) => kind,
+        None => panic!("a table's K must be a Kind's number"),
+    };
+
+    /// An empty table for handles of kind `K`.
+    pub(crate) const fn new() -> Self {
+        let _ = Self::KIND;
         Table {
-            kind,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CHUNKS],
             free: AtomicU64::new(0),
             created: AtomicU32::new(0),
@@ -219,7 +239,7 @@ impl<T, const K: u8> Table<T, K> {
             WM_ERR_INVALID_HANDLE,
             format!(
                 "not a live {:?} handle (freed, never issued, or of another type)",
-                self.kind
+                Self::KIND
             ),
         )
     }
@@ -516,9 +536,27 @@ mod tests {
     use std::sync::Arc;
 
     #[test]
+    fn every_kind_is_found_by_its_own_number_and_no_other() {
+        let all = [
+            Kind::Port,
+            Kind::Message,
+            Kind::Value,
+            Kind::Loop,
+            Kind::Window,
+            Kind::Broadcast,
+            Kind::Listener,
+        ];
+        for kind in all {
+            assert_eq!(Kind::numbered(kind as u8), Some(kind));
+        }
+        assert_eq!(Kind::numbered(0), None);
+        assert_eq!(Kind::numbered(all.len() as u8 + 1), None);
+    }
+
+    #[test]
     fn stale_reused_and_foreign_handles_are_refused() {
-        static PORTS: Table<Arc<u32>, { Kind::Port as u8 }> = Table::new(Kind::Port);
-        static VALUES: Table<Arc<u32>, { Kind::Value as u8 }> = Table::new(Kind::Value);
+        static PORTS: Table<Arc<u32>, { Kind::Port as u8 }> = Table::new();
+        static VALUES: Table<Arc<u32>, { Kind::Value as u8 }> = Table::new();
         let (ports, values) = (&PORTS, &VALUES);
         let a = ports.insert(Arc::new(1)).unwrap();
         assert_eq!(*ports.get(a).unwrap(), 1);
@@ -542,7 +580,7 @@ mod tests {
     #[test]
     fn a_free_waits_for_calls_inside_the_slot_and_later_calls_fail() {
         use std::sync::atomic::AtomicBool;
-        static T: Table<Arc<u32>, { Kind::Loop as u8 }> = Table::new(Kind::Loop);
+        static T: Table<Arc<u32>, { Kind::Loop as u8 }> = Table::new();
         let h = T.insert(Arc::new(7)).unwrap();
         let inside = AtomicBool::new(false);
         let freed = AtomicBool::new(false);
@@ -570,7 +608,7 @@ mod tests {
 
     #[test]
     fn free_drops_the_object_in_place_and_refuses_the_handle_after() {
-        static T: Table<Arc<u32>, { Kind::Broadcast as u8 }> = Table::new(Kind::Broadcast);
+        static T: Table<Arc<u32>, { Kind::Broadcast as u8 }> = Table::new();
         let object = Arc::new(5);
         let h = T.insert(Arc::clone(&object)).unwrap();
         assert_eq!(Arc::strong_count(&object), 2);
@@ -670,22 +708,22 @@ mod tests {
 
     #[test]
     fn a_handle_freed_on_another_thread_is_never_used_after_its_free_hazard_kind() {
-        static T: Table<Arc<Tracked>, { Kind::Listener as u8 }> = Table::new(Kind::Listener);
+        static T: Table<Arc<Tracked>, { Kind::Listener as u8 }> = Table::new();
         const { assert!(Table::<Arc<Tracked>, { Kind::Listener as u8 }>::HAZARDS) };
         hammer(&T, 1000);
     }
 
     #[test]
     fn a_handle_freed_on_another_thread_is_never_used_after_its_free_counted_kind() {
-        static T: Table<Arc<Tracked>, { Kind::Value as u8 }> = Table::new(Kind::Value);
+        static T: Table<Arc<Tracked>, { Kind::Value as u8 }> = Table::new();
         const { assert!(!Table::<Arc<Tracked>, { Kind::Value as u8 }>::HAZARDS) };
         hammer(&T, 1000);
     }
 
     #[test]
     fn a_call_nested_in_another_uses_the_counted_path_and_a_free_still_waits() {
-        static OUTER: Table<Arc<u32>, { Kind::Port as u8 }> = Table::new(Kind::Port);
-        static INNER: Table<Arc<u32>, { Kind::Window as u8 }> = Table::new(Kind::Window);
+        static OUTER: Table<Arc<u32>, { Kind::Port as u8 }> = Table::new();
+        static INNER: Table<Arc<u32>, { Kind::Window as u8 }> = Table::new();
         let (o, i) = (
             OUTER.insert(Arc::new(1)).unwrap(),
             INNER.insert(Arc::new(2)).unwrap(),
@@ -699,7 +737,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_call_leaves_the_slot() {
-        static T: Table<Arc<u32>, { Kind::Window as u8 }> = Table::new(Kind::Window);
+        static T: Table<Arc<u32>, { Kind::Window as u8 }> = Table::new();
         let h = T.insert(Arc::new(1)).unwrap();
         let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
         assert!(r.is_err());
@@ -709,7 +747,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_counted_call_leaves_the_slot() {
-        static T: Table<Arc<u32>, { Kind::Value as u8 }> = Table::new(Kind::Value);
+        static T: Table<Arc<u32>, { Kind::Value as u8 }> = Table::new();
         let h = T.insert(Arc::new(1)).unwrap();
         let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
         assert!(r.is_err());
@@ -721,7 +759,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_hazard_call_clears_the_thread_s_hazard() {
-        static T: Table<Arc<u32>, { Kind::Broadcast as u8 }> = Table::new(Kind::Broadcast);
+        static T: Table<Arc<u32>, { Kind::Broadcast as u8 }> = Table::new();
         let h = T.insert(Arc::new(1)).unwrap();
         let r = std::panic::catch_unwind(|| T.with(h, |_| panic!("inside")));
         assert!(r.is_err());
@@ -735,7 +773,7 @@ mod tests {
 
     #[test]
     fn a_thread_that_exits_gives_its_stashed_slot_back() {
-        static T: Table<Arc<u32>, { Kind::Message as u8 }> = Table::new(Kind::Message);
+        static T: Table<Arc<u32>, { Kind::Message as u8 }> = Table::new();
         let freed = std::thread::spawn(|| {
             let h = T.insert(Arc::new(1)).unwrap();
             T.free(h).unwrap();
@@ -758,7 +796,7 @@ mod tests {
 
     #[test]
     fn many_handles_span_chunks_and_threads() {
-        static T: Table<Arc<usize>, { Kind::Message as u8 }> = Table::new(Kind::Message);
+        static T: Table<Arc<usize>, { Kind::Message as u8 }> = Table::new();
         let handles: Vec<Vec<usize>> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..4)
                 .map(|t| {

@@ -67,7 +67,7 @@ impl Source for ListenerObj {
     }
 }
 
-static LISTENERS: Table<Arc<ListenerObj>, { Kind::Listener as u8 }> = Table::new(Kind::Listener);
+static LISTENERS: Table<Arc<ListenerObj>, { Kind::Listener as u8 }> = Table::new();
 
 pub(crate) fn live() -> usize {
     LISTENERS.live()

@@ -133,7 +133,7 @@ impl DropInSlot for MessageObj {
     }
 }
 
-pub(crate) static MESSAGES: Table<MessageObj, { Kind::Message as u8 }> = Table::new(Kind::Message);
+pub(crate) static MESSAGES: Table<MessageObj, { Kind::Message as u8 }> = Table::new();
 
 pub(crate) fn insert_message(m: MessageObj) -> Res<*mut wm_message> {
     Ok(MESSAGES.insert(m)? as *mut wm_message)

@@ -87,7 +87,7 @@ impl Source for PortObj {
     }
 }
 
-pub(crate) static PORTS: Table<Arc<PortObj>, { Kind::Port as u8 }> = Table::new(Kind::Port);
+pub(crate) static PORTS: Table<Arc<PortObj>, { Kind::Port as u8 }> = Table::new();
 
 /// Resolves a port handle argument.
 pub(crate) fn port_arg(p: *const wm_port, name: &str) -> Res<Arc<PortObj>> {

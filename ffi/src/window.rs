@@ -48,7 +48,7 @@ impl Source for WindowObj {
     }
 }
 
-static WINDOWS: Table<Arc<WindowObj>, { Kind::Window as u8 }> = Table::new(Kind::Window);
+static WINDOWS: Table<Arc<WindowObj>, { Kind::Window as u8 }> = Table::new();
 
 pub(crate) fn live() -> usize {
     WINDOWS.live()

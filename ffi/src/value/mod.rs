@@ -157,7 +157,7 @@ pub(crate) struct ValueObj {
     value: Value,
 }
 
-static VALUES: Table<Arc<ValueObj>, { Kind::Value as u8 }> = Table::new(Kind::Value);
+static VALUES: Table<Arc<ValueObj>, { Kind::Value as u8 }> = Table::new();
 
 pub(crate) fn live() -> usize {
     VALUES.live()

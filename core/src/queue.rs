@@ -303,6 +303,17 @@ impl<T, X> Queue<T, X> {
         cv.notify_one();
     }
 
+    /// Lets go of the tail lock `st`, then, if room was made (`room`), wakes one bounded post
+    /// waiting for it.
+    #[inline]
+    fn unlock_waking_writer(&self, st: SpinGuard<'_, Tail<T, X>>, room: bool) {
+        let wake = room && self.writers_wait();
+        drop(st);
+        if wake {
+            self.wake_one(&self.tail.writable);
+        }
+    }
+
     /// Wakes every waiter of `cv`, as [`Queue::wake_one`] does one.
     #[cold]
     fn wake_all(&self, cv: &Condvar) {
@@ -367,11 +378,7 @@ impl<T, X> Queue<T, X> {
             st.reserved_bytes -= bytes;
         }
         if st.end.is_some() || !admit(&st.ext) {
-            let wake = reserved && self.writers_wait();
-            drop(st);
-            if wake {
-                self.wake_one(&self.tail.writable);
-            }
+            self.unlock_waking_writer(st, reserved);
             return Err(item);
         }
         st.items.push((item, bytes));
@@ -454,11 +461,7 @@ impl<T, X> Queue<T, X> {
         let mut st = self.tail.state.lock();
         st.reserved_messages -= 1;
         st.reserved_bytes -= bytes;
-        let wake = self.writers_wait();
-        drop(st);
-        if wake {
-            self.wake_one(&self.tail.writable);
-        }
+        self.unlock_waking_writer(st, true);
     }
 
     /// Moves the whole tail to the (empty) head, under both locks.
@@ -524,12 +527,8 @@ impl<T, X> Queue<T, X> {
                     self.rearm();
                 }
             }
-            let wake = bounded && self.writers_wait();
-            drop(st);
-            if wake {
-                // Still under the head lock, which the woken post takes to count the room.
-                self.wake_one(&self.tail.writable);
-            }
+            // Still under the head lock, which the woken post takes to count the room.
+            self.unlock_waking_writer(st, bounded);
         }
         Popped::Item(item)
     }
@@ -552,11 +551,7 @@ impl<T, X> Queue<T, X> {
         if st.end.is_none() {
             self.rearm();
         }
-        let wake = self.head.bounded.load(Ordering::Relaxed) && self.writers_wait();
-        drop(st);
-        if wake {
-            self.wake_one(&self.tail.writable);
-        }
+        self.unlock_waking_writer(st, self.head.bounded.load(Ordering::Relaxed));
         Popped::Item(item)
     }
 

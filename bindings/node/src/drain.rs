@@ -15,6 +15,7 @@ use crate::broadcast::{self, BroadcastCell};
 use crate::env::{current_env, EnvShared, RECV_SCRATCH};
 use crate::js_error;
 use crate::port::{NativePort, PORTS};
+use crate::spare::Spare;
 use crate::window;
 
 /// The `end` code of a batch whose receiver is gone from this env (a port transferred or
@@ -107,7 +108,7 @@ impl Taken {
 pub fn drain(env: &Env, id: u32, max: u32) -> Result<Option<Either3<Unknown<'_>, Array<'_>, u32>>> {
     let target = Target::of(id);
     let with_origin = target.reports_origin();
-    let mut messages = Spare::take();
+    let mut messages = Spare::take(&SPARE_MESSAGES);
     let mut extras: Option<Array<'_>> = None;
     let mut owner: Option<Arc<EnvShared>> = None;
     let mut end = 0u32;
@@ -207,41 +208,6 @@ thread_local! {
     /// The list [`drain`] collected its last batch's messages in, emptied, kept for the next
     /// drain (one per delivered event in a round trip: its allocation showed in the profile).
     static SPARE_MESSAGES: std::cell::Cell<Vec<Vec<u8>>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// A list with room for more messages than this (JS asks for 1024 at most) is freed, not kept.
-const SPARE_MAX: usize = 1024;
-
-/// A drain's message list, taken from [`SPARE_MESSAGES`] and put back (emptied) when dropped.
-struct Spare(Vec<Vec<u8>>);
-
-impl Spare {
-    fn take() -> Spare {
-        Spare(SPARE_MESSAGES.try_with(|s| s.take()).unwrap_or_default())
-    }
-}
-
-impl std::ops::Deref for Spare {
-    type Target = Vec<Vec<u8>>;
-    fn deref(&self) -> &Vec<Vec<u8>> {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Spare {
-    fn deref_mut(&mut self) -> &mut Vec<Vec<u8>> {
-        &mut self.0
-    }
-}
-
-impl Drop for Spare {
-    fn drop(&mut self) {
-        let mut v = std::mem::take(&mut self.0);
-        if v.capacity() <= SPARE_MAX {
-            v.clear();
-            let _ = SPARE_MESSAGES.try_with(|s| s.set(v));
-        }
-    }
 }
 
 /// [`drain`] as a hand-written Node-API callback: it runs once per delivered event, and the

@@ -13,6 +13,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::check;
 use crate::port::PORTS;
+use crate::spare;
 
 /// libuv's functions, looked up in the host process (Node exports them for addons) when the
 /// first env starts: the wake-up is a plain `uv_async_t`, so that its callback runs at the top
@@ -192,14 +193,8 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
     let env = cx.env;
     // The ready list is swapped with the one taken last time (emptied, its memory kept), so a
     // posting thread's push seldom allocates and this thread seldom frees its memory.
-    let spare = SPARE_READY
-        .try_with(|r| {
-            let mut v = std::mem::take(&mut *r.borrow_mut());
-            v.clear();
-            v
-        })
-        .unwrap_or_default();
-    let mut ready = ENV
+    let spare = spare::take(&SPARE_READY);
+    let ready = ENV
         .try_with(|e| {
             e.borrow()
                 .as_ref()
@@ -269,19 +264,13 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
         }
         sys::napi_close_handle_scope(env, scope);
     }
-    if ready.capacity() <= SPARE_MAX {
-        ready.clear();
-        let _ = SPARE_READY.try_with(|r| *r.borrow_mut() = ready);
-    }
+    spare::keep(&SPARE_READY, ready);
 }
 
 thread_local! {
     /// The ready list `on_wake` took last, kept for the next swap (see there).
-    static SPARE_READY: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_READY: std::cell::Cell<Vec<u32>> = const { std::cell::Cell::new(Vec::new()) };
 }
-
-/// A ready list with room for more ids than this is freed, not kept.
-const SPARE_MAX: usize = 1024;
 
 /// The handle's close callback: frees it and its context, and lets the env's teardown go on.
 unsafe extern "C" fn on_closed(handle: *mut c_void) {

@@ -40,6 +40,7 @@ pub mod env;
 pub mod ipc;
 pub mod port;
 mod raw;
+mod spare;
 pub mod window;
 
 use std::sync::atomic::AtomicU32;

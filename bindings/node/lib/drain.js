@@ -11,7 +11,7 @@ const { decodeFast, NOT_FAST } = require('../codec.js');
 const {
   native, late, recvScratch, BATCH, kId, kReceiving, kClosed, kStash, kChain,
   kDiscard, kClosing, kDone, kWake, kReceivingPorts, kInDelivery, kHybridDispatch, kQueued,
-  kRewoken, kCloseSeq, kCloseBatch, kLimit,
+  kRewoken, kCloseSeq, kCloseBatch, kLimit, kAsync,
 } = require('./shared.js');
 const { live, envRef, setRef, updateHold } = require('./lifetime.js');
 const { deserialize } = require('./values.js');
@@ -274,13 +274,13 @@ function dispatchMessage(target, batch, i, dispatch) {
 }
 
 // A port's message: dispatched with Node's own hybrid dispatch, its ports for the port's
-// kCreateEvent.
+// kCreateEvent, in the port's async context (as Node's MESSAGEPORT resource runs it).
 function dispatchToPort(port, data, type, batch) {
   port[kReceivingPorts] = batch.ports;
   batch.ports = undefined;
   port[kInDelivery] = true;
   try {
-    port[kHybridDispatch](data, type, undefined);
+    port[kAsync].runInAsyncScope(port[kHybridDispatch], port, data, type, undefined);
   } finally {
     port[kReceivingPorts] = undefined;
     port[kInDelivery] = false;
@@ -314,7 +314,12 @@ function finishClose(port, batch) {
   const event = batch === undefined
     ? new MessagePortCloseEvent('transferred', false)
     : new MessagePortCloseEvent(CLOSE_REASONS[batch.reason] || 'closed', batch.end === 2);
-  port.dispatchEvent(event);
+  const resource = port[kAsync];
+  try {
+    resource.runInAsyncScope(port.dispatchEvent, port, event);
+  } finally {
+    resource.emitDestroy(); // the port is done, as Node's handle is once closed
+  }
 }
 
 // Node dispatches each message in its own callback scope: process.nextTick callbacks and

@@ -8,12 +8,13 @@
 const v8 = require('v8');
 const util = require('util');
 const wt = require('worker_threads');
+const { AsyncResource } = require('async_hooks');
 const { encodeFast } = require('../codec.js');
 const {
   native, late, ETP, kNewListener, kRemoveListener, kCreateEvent,
   NodeEventTarget, kNative, kId, kReceiving, kClosed, kRefed, kStash, kReceivingPorts, kChain,
   kQueued, kRewoken, kCloseSeq, kCloseBatch, kLimit, kInDelivery, kDiscard, kClosing, kDone, kWake,
-  kListening,
+  kListening, kAsync,
 } = require('./shared.js');
 const { domException, codeError, nativeError, transferList } = require('./errors.js');
 const { live, track, updateHold, setRef, beginClosing } = require('./lifetime.js');
@@ -280,6 +281,9 @@ function initPort(port, id) {
   port[kClosing] = false;
   port[kDone] = false;
   port[kListening] = false;
+  // Created here, so async_hooks sees the port's init in its creator's context (and an
+  // AsyncLocalStorage store active then is the one its listeners see).
+  port[kAsync] = new AsyncResource('MESSAGEPORT');
   track(port[kId], port);
 }
 

@@ -75,6 +75,9 @@ const kDiscard = Symbol('webmessaging.discard');
 const kClosing = Symbol('webmessaging.closing');
 const kDone = Symbol('webmessaging.done');
 const kListening = Symbol('webmessaging.listening'); // has a 'message' listener (see lifetime.js)
+// A port's async_hooks resource (an AsyncResource of type MESSAGEPORT, as Node's ports are):
+// its events are dispatched in the async context the port was created in.
+const kAsync = Symbol('webmessaging.async');
 // The per-kind hook of the env's wake-up (see drain.js): what a wake-up does with the object (a
 // port runs its delivery chain, a BroadcastChannel or Window drains a batch, a cross-process
 // Listener in ipc.js accepts clients).
@@ -92,5 +95,5 @@ Object.assign(module.exports, {
   NodeEventTarget, NodeMessageEvent, kNative, kId, kReceiving, kClosed, kRefed, kStash,
   kReceivingPorts, kChain, kQueued, kRewoken, kCloseSeq, kCloseBatch, kLimit, kInDelivery,
   kDiscard, kClosing, kDone, kWake,
-  kListening, BATCH,
+  kListening, kAsync, BATCH,
 });

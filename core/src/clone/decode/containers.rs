@@ -89,11 +89,12 @@ impl<'a> Reader<'a> {
                 return Ok(Some(Value::Number(self.double()?)));
             }
             ONE_BYTE_STRING => {
-                if let Some(bytes) = self.short_one_byte(tag) {
-                    let s = self.short_string(bytes);
-                    self.pos += 2 + bytes.len();
-                    self.charge_units(bytes.len())?;
-                    return Ok(Some(Value::String(s)));
+                if let Some((window, len)) = self.short_one_byte(tag) {
+                    self.pos += 2 + len;
+                    self.charge_units(len)?;
+                    return Ok(Some(Value::String(JsString::from_latin1_window(
+                        window, len,
+                    ))));
                 }
                 self.pos += 1;
                 return Ok(Some(Value::String(self.string_body(tag)?)));
@@ -433,12 +434,11 @@ impl<'a> Reader<'a> {
     fn key_or_end(&mut self, end: u8) -> R<Option<Key>> {
         // Fast path: a short one-byte key that starts with a non-digit is a name (never an
         // array index) and is held inline.
-        if let Some(bytes) = self.short_one_byte(ONE_BYTE_STRING) {
-            if bytes.first().is_some_and(|b| !b.is_ascii_digit()) {
-                let s = self.short_string(bytes);
-                self.pos += 2 + bytes.len();
-                self.charge_units(bytes.len())?;
-                return Ok(Some(Key::Name(s)));
+        if let Some((window, len)) = self.short_one_byte(ONE_BYTE_STRING) {
+            if len > 0 && !window[0].is_ascii_digit() {
+                self.pos += 2 + len;
+                self.charge_units(len)?;
+                return Ok(Some(Key::Name(JsString::from_latin1_window(window, len))));
             }
         }
         if self.peek_tag()? == end {

@@ -338,6 +338,10 @@ impl<T, const K: u8> Table<T, K> {
     where
         T: Send + Sync + 'static,
     {
+        if Self::HAZARDS {
+            // The one-time fence set-up belongs to making a handle, not to its first use.
+            hazard::prepare();
+        }
         let index = match Stash::take(self, local).or_else(|| self.pop_free()) {
             Some(i) => i,
             None => match self.fresh() {

@@ -124,6 +124,15 @@ fn find_or_make_record() -> &'static Record {
     }
 }
 
+/// Decides the fence mode now (see `asymmetric`), if not yet done. Called when a handle of a
+/// hazard kind is made: registering for `membarrier` waits out a kernel grace period (over 10 ms
+/// on a busy machine), which then falls on that set-up call instead of on the first message a
+/// port sends or receives. No hazard can be published before its handle exists.
+#[inline]
+pub(crate) fn prepare() {
+    asymmetric();
+}
+
 /// Whether the process runs with the asymmetric fence (`membarrier` registered): decided once,
 /// before the first hazard is published and before the first retirement waits.
 fn asymmetric() -> bool {

@@ -63,13 +63,9 @@ enum Step {
 }
 
 impl<'a> Reader<'a> {
+    #[inline(always)]
     fn push(&mut self, stack: &mut Vec<Frame>, frame: Frame) -> R<()> {
-        if stack.len() >= self.opts.limits.max_depth {
-            return Err(self.err(
-                Kind::LimitExceeded,
-                format!("nesting deeper than {} levels", self.opts.limits.max_depth),
-            ));
-        }
+        self.check_depth(stack.len())?;
         stack.push(frame);
         Ok(())
     }
@@ -93,11 +89,12 @@ impl<'a> Reader<'a> {
                 return Ok(Some(Value::Number(self.double()?)));
             }
             ONE_BYTE_STRING => {
-                if let Some(bytes) = self.short_one_byte(tag) {
-                    let s = self.short_string(bytes);
-                    self.pos += 2 + bytes.len();
-                    self.charge_units(bytes.len())?;
-                    return Ok(Some(Value::String(s)));
+                if let Some((window, len)) = self.short_one_byte(tag) {
+                    self.pos += 2 + len;
+                    self.charge_units(len)?;
+                    return Ok(Some(Value::String(JsString::from_latin1_window(
+                        window, len,
+                    ))));
                 }
                 self.pos += 1;
                 return Ok(Some(Value::String(self.string_body(tag)?)));
@@ -112,22 +109,86 @@ impl<'a> Reader<'a> {
         Ok(Some(v))
     }
 
-    /// Opens an object (its tag read).
+    /// Fails if a container opened at `depth` (the open containers around it) would nest
+    /// deeper than the limit.
     #[inline(always)]
-    fn open_object(&mut self, stack: &mut Vec<Frame>) -> R<()> {
-        let id = self.alloc_wire(OPEN)?;
-        let frame = Frame::Object {
-            id,
-            props: self.props.len(),
-            key: None,
-            order: KeyOrder::new(),
-        };
-        self.push(stack, frame)
+    fn check_depth(&self, depth: usize) -> R<()> {
+        if depth >= self.opts.limits.max_depth {
+            return Err(self.err(
+                Kind::LimitExceeded,
+                format!("nesting deeper than {} levels", self.opts.limits.max_depth),
+            ));
+        }
+        Ok(())
     }
 
-    /// Opens a dense array (its tag, at `at`, read).
+    /// Opens an object (its tag read). An object whose values are all primitives or dense
+    /// arrays of primitives (a typical record) is read to its end right here, without a frame:
+    /// `Some(value)`. Otherwise its frame (and that of a dense array it was reading) is pushed
+    /// where it stopped and the driver carries on: `None`. Either way the same bytes are read
+    /// in the same order with the same checks.
+    fn open_object(&mut self, stack: &mut Vec<Frame>) -> R<Option<Value>> {
+        let id = self.alloc_wire(OPEN)?;
+        self.check_depth(stack.len())?;
+        let start = self.props.len();
+        let mut order = KeyOrder::new();
+        loop {
+            let at = self.pos;
+            let Some(k) = self.key_or_end(END_JS_OBJECT)? else {
+                self.check_count(self.props_from(start).len(), "object")?;
+                let props = self.take_props(id, start, !order.sorted);
+                self.set(id, Object::Object(props));
+                return Ok(Some(Value::Object(id)));
+            };
+            order.note(&k);
+            let name = k.into_name();
+            self.add_prop(id, start, &name, at)?;
+            if let Some(v) = self.primitive()? {
+                self.props.push((name, v));
+                continue;
+            }
+            let mut inner = None;
+            if self.input.get(self.pos) == Some(&BEGIN_DENSE_JS_ARRAY) {
+                let at = self.pos;
+                self.pos += 1;
+                match self.dense(at, stack.len() + 1)? {
+                    Ok(v) => {
+                        self.props.push((name, v));
+                        continue;
+                    }
+                    Err(frame) => inner = Some(frame),
+                }
+            }
+            let frame = Frame::Object {
+                id,
+                props: start,
+                key: Some(name),
+                order,
+            };
+            stack.push(frame);
+            stack.extend(inner);
+            return Ok(None);
+        }
+    }
+
+    /// Opens a dense array (its tag, at `at`, read): `Some(value)` if it held only primitives
+    /// and no properties (read to its end here), else `None` with its frame pushed.
     #[inline(always)]
-    fn open_dense(&mut self, at: usize, stack: &mut Vec<Frame>) -> R<()> {
+    fn open_dense(&mut self, at: usize, stack: &mut Vec<Frame>) -> R<Option<Value>> {
+        match self.dense(at, stack.len())? {
+            Ok(v) => Ok(Some(v)),
+            Err(frame) => {
+                stack.push(frame);
+                Ok(None)
+            }
+        }
+    }
+
+    /// A dense array (its tag, at `at`, read) opened at `depth`: its value if its elements are
+    /// all primitives and it has no holes or properties, else its frame (to be pushed) holding
+    /// the elements read so far, the input left at the first one it could not take.
+    #[inline(always)]
+    fn dense(&mut self, at: usize, depth: usize) -> R<Result<Value, Frame>> {
         let len = self.varint()?;
         // Every element takes at least one byte.
         if len as usize > self.remaining() {
@@ -138,15 +199,29 @@ impl<'a> Reader<'a> {
             ));
         }
         let id = self.alloc_wire(OPEN)?;
-        let frame = Frame::Dense {
+        self.check_depth(depth)?;
+        let mut elements = Vec::with_capacity(self.reserve_elements(len as usize));
+        while elements.len() < len as usize {
+            match self.primitive()? {
+                Some(v) => elements.push(v),
+                None => break,
+            }
+        }
+        if elements.len() == len as usize && self.peek_tag()? == END_DENSE_JS_ARRAY {
+            self.pos += 1;
+            self.check_count(0, "dense array properties")?;
+            self.check_count(len as usize, "dense array length")?;
+            self.set(id, Object::Array(Array::dense(elements)));
+            return Ok(Ok(Value::Object(id)));
+        }
+        Ok(Err(Frame::Dense {
             id,
             len,
-            elements: Vec::with_capacity(self.reserve_elements(len as usize)),
+            elements,
             holes: Vec::new(),
             props: self.props.len(),
             key: None,
-        };
-        self.push(stack, frame)
+        }))
     }
 
     /// Reads a value (a view right after a buffer included). `None` if it opened a container.
@@ -157,11 +232,11 @@ impl<'a> Reader<'a> {
         match self.input.get(at) {
             Some(&BEGIN_JS_OBJECT) => {
                 self.pos += 1;
-                return self.open_object(stack).map(|()| None);
+                return self.open_object(stack);
             }
             Some(&BEGIN_DENSE_JS_ARRAY) => {
                 self.pos += 1;
-                return self.open_dense(at, stack).map(|()| None);
+                return self.open_dense(at, stack);
             }
             _ => {}
         }
@@ -224,8 +299,8 @@ impl<'a> Reader<'a> {
                     }
                 }
             }
-            BEGIN_JS_OBJECT => return self.open_object(stack).map(|()| None),
-            BEGIN_DENSE_JS_ARRAY => return self.open_dense(at, stack).map(|()| None),
+            BEGIN_JS_OBJECT => return self.open_object(stack),
+            BEGIN_DENSE_JS_ARRAY => return self.open_dense(at, stack),
             BEGIN_SPARSE_JS_ARRAY => {
                 let length = self.varint()?;
                 self.charge_sparse(at, length)?;
@@ -359,12 +434,11 @@ impl<'a> Reader<'a> {
     fn key_or_end(&mut self, end: u8) -> R<Option<Key>> {
         // Fast path: a short one-byte key that starts with a non-digit is a name (never an
         // array index) and is held inline.
-        if let Some(bytes) = self.short_one_byte(ONE_BYTE_STRING) {
-            if bytes.first().is_some_and(|b| !b.is_ascii_digit()) {
-                let s = self.short_string(bytes);
-                self.pos += 2 + bytes.len();
-                self.charge_units(bytes.len())?;
-                return Ok(Some(Key::Name(s)));
+        if let Some((window, len)) = self.short_one_byte(ONE_BYTE_STRING) {
+            if len > 0 && !window[0].is_ascii_digit() {
+                self.pos += 2 + len;
+                self.charge_units(len)?;
+                return Ok(Some(Key::Name(JsString::from_latin1_window(window, len))));
             }
         }
         if self.peek_tag()? == end {
@@ -397,7 +471,7 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn add_prop(&mut self, id: ObjectId, start: usize, name: &JsString, at: usize) -> R<()> {
         let existing = self.props.get(start..).unwrap_or_default();
-        if existing.len() < LINEAR_KEYS && !existing.iter().any(|(k, _)| k == name) {
+        if existing.len() < LINEAR_KEYS && !existing.iter().any(|(k, _)| same_key(k, name)) {
             return Ok(());
         }
         self.add_prop_slow(id, start, name, at)
@@ -777,6 +851,16 @@ impl<'a> Reader<'a> {
             return js_key_order(own);
         }
         own
+    }
+}
+
+/// Key equality for the duplicate scan, inlined: two inline keys (the usual case) are equal
+/// exactly when their lengths and zero-padded bytes are, a few word compares instead of a call.
+#[inline(always)]
+fn same_key(a: &JsString, b: &JsString) -> bool {
+    match (a.inline_latin1(), b.inline_latin1()) {
+        (Some((x, n)), Some((y, m))) => n == m && x == y,
+        _ => a == b,
     }
 }
 

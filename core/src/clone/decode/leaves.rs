@@ -304,30 +304,23 @@ impl<'a> Reader<'a> {
 
     // ---- leaves ----
 
-    /// The bytes of a one-byte string that starts right here (no padding) with a one-byte
-    /// length of at most [`INLINE`] and lies wholly in the input; not consumed.
-    #[inline]
-    pub(super) fn short_one_byte(&self, tag: u8) -> Option<&'a [u8]> {
-        match self.input.get(self.pos..)? {
-            [t, len, rest @ ..] if *t == tag && usize::from(*len) <= INLINE => {
-                rest.get(..usize::from(*len))
-            }
-            _ => None,
-        }
-    }
-
-    /// The string [`short_one_byte`](Self::short_one_byte) found (`bytes`, not yet consumed):
-    /// built from a fixed window of the input where the input extends that far.
+    /// A one-byte string that starts right here (no padding) with a one-byte length of at most
+    /// [`INLINE`], found in one fixed-size window of the input (its tag, length and the
+    /// `INLINE` bytes after them): the bytes after the length (the string, then whatever
+    /// follows it) and the string's length; not consumed. `None` also where the input ends
+    /// within the window (the general path reads those).
     #[inline(always)]
-    pub(super) fn short_string(&self, bytes: &[u8]) -> JsString {
-        match self
+    pub(super) fn short_one_byte(&self, tag: u8) -> Option<(&'a [u8; INLINE], usize)> {
+        let window = self
             .input
-            .get(self.pos + 2..)
-            .and_then(|rest| rest.first_chunk::<INLINE>())
-        {
-            Some(window) => JsString::from_latin1_window(window, bytes.len()),
-            None => JsString::from_latin1_slice(bytes),
+            .get(self.pos..)?
+            .first_chunk::<{ INLINE + 2 }>()?;
+        let (head, bytes) = window.split_first_chunk::<2>()?;
+        let len = usize::from(head[1]);
+        if head[0] != tag || len > INLINE {
+            return None;
         }
+        Some((bytes.first_chunk::<INLINE>()?, len))
     }
 
     pub(super) fn string_body(&mut self, tag: u8) -> R<JsString> {

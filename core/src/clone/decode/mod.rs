@@ -310,3 +310,6 @@ fn show(tag: u8) -> String {
         format!("{tag:#04x}")
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,6 +17,10 @@ const { live, envRef, setRef, updateHold } = require('./lifetime.js');
 const { deserialize } = require('./values.js');
 const { MessagePortCloseEvent, CLOSE_REASONS } = require('./event.js');
 
+// The addon's exports object holds too many properties for V8 to keep it in fast mode: each
+// `native.x` is a dictionary look-up. The per-message calls are taken out of it once.
+const { drain: nativeDrain, portPoke, portDepth } = native;
+
 // --- the env's wake-up: each delivered event its own task ---------------------------------------
 // The addon calls onWake from the top of the event loop (a uv_async callback), through
 // napi_make_callback, with the ready ids (null, one id, or an array of them); while it returns
@@ -75,7 +79,7 @@ function deliverNext() {
     port[kChain] = 0;
     port[kQueued] = false;
     if (r === MORE) {
-      native.portPoke(port[kId]);
+      portPoke(port[kId]);
     } else if (port[kRewoken]) {
       // Woken again during its run, which may have read "nothing more" already: look again.
       port[kQueued] = true;
@@ -138,49 +142,45 @@ native.init(onWake);
 
 function scheduleDrain(port) {
   // Deliver on a later turn, as Node's uv_async does: through our own wake-up path.
-  native.portPoke(port[kId]);
+  portPoke(port[kId]);
 }
 
 // A batch from native.drain: every message's bytes in one buffer (see src/drain.rs).
 class Batch {
   constructor(raw) {
-    if (raw === null) {
-      this.buf = null;
-      this.extras = null;
-      this.end = 0;
-      this.reason = 0;
-      this.count = 0;
-    } else {
-      const buf = typeof raw === 'number' ? recvScratch : Array.isArray(raw) ? raw[0] : raw;
-      this.buf = buf;
-      this.extras = Array.isArray(raw) && raw.length > 1 ? raw[1] : null;
-      if (Array.isArray(raw) && raw.length === 1) {
-        // A large message alone, in its own bytes (no header); more may be queued.
-        this.lone = true;
-        this.end = 0;
-        this.reason = 0;
-        this.count = 1;
-        this.base = 0;
-        this.more = true;
-        this.ports = undefined;
-        this.pos = 0;
-        this.xpos = 0;
-        return;
-      }
-      const end = buf.readUInt32LE(0);
-      this.end = end & 0xff; // 1 closed here, 2 closed by the peer, 3 transferred away
-      this.reason = (end >> 8) & 0xff; // index into CLOSE_REASONS
-      this.count = buf.readUInt32LE(4);
-      this.more = this.count === BATCH || (end & 0x10000) !== 0; // bit 16: stopped early
-    }
-    this.lone = false;
-    this.base = 8 + 4 * this.count; // where the messages' bytes start
+    // Every field first, in one order: one hidden class for every batch (the drain's loads of
+    // them stay monomorphic).
+    this.buf = null;
+    this.extras = null;
+    this.end = 0; // 1 closed here, 2 closed by the peer, 3 transferred away
+    this.reason = 0; // index into CLOSE_REASONS
+    this.count = 0;
+    this.more = false;
+    this.lone = false; // a large message alone, in its own bytes (no header)
+    this.base = 8; // where the messages' bytes start
     this.ports = undefined; // the ports of the message decode() last read
     this.origin = ''; // and a window's message's origin and source window id
     this.sourceId = null;
     this.pos = 0;
     this.xpos = 0;
-    if (raw === null) this.more = false;
+    if (raw === null) return;
+    const buf = typeof raw === 'number' ? recvScratch : Array.isArray(raw) ? raw[0] : raw;
+    this.buf = buf;
+    this.extras = Array.isArray(raw) && raw.length > 1 ? raw[1] : null;
+    if (Array.isArray(raw) && raw.length === 1) {
+      // A large message alone; more may be queued.
+      this.lone = true;
+      this.count = 1;
+      this.base = 0;
+      this.more = true;
+      return;
+    }
+    const end = buf.readUInt32LE(0);
+    this.end = end & 0xff;
+    this.reason = (end >> 8) & 0xff;
+    this.count = buf.readUInt32LE(4);
+    this.more = this.count === BATCH || (end & 0x10000) !== 0; // bit 16: stopped early
+    this.base = 8 + 4 * this.count;
   }
 
   // Where message i's bytes start and stop in this.buf.
@@ -293,9 +293,9 @@ function dispatchToPort(port, data, type, batch) {
 // the close record, start/stop).
 function drainEvents(target, id, dispatch) {
   if (target[kClosed]) return;
-  const batch = new Batch(native.drain(id, BATCH));
+  const batch = new Batch(nativeDrain(id, BATCH));
   for (let i = 0; i < batch.count && !target[kClosed]; i++) dispatchMessage(target, batch, i, dispatch);
-  if (batch.more && !target[kClosed]) native.portPoke(id);
+  if (batch.more && !target[kClosed]) portPoke(id);
 }
 
 function finishClose(port, batch) {
@@ -350,7 +350,7 @@ function drainOne(port) {
     // close record.
     port[kStash] = undefined;
     for (;;) {
-      const b = new Batch(native.drain(id, BATCH));
+      const b = new Batch(nativeDrain(id, BATCH));
       if (b.end !== 0) {
         if (b.end === 3) return NONE;
         return deferClose(port, b);
@@ -371,8 +371,8 @@ function drainOne(port) {
       }
       return NONE;
     }
-    if (native.portDepth(id) === 0) {
-      const b = new Batch(native.drain(id, 1));
+    if (portDepth(id) === 0) {
+      const b = new Batch(nativeDrain(id, 1));
       if (b.count > 0) {
         port[kStash] = b.own(); // raced in after the depth check; kept for start()
       } else if (b.end === 1 || b.end === 2) {
@@ -383,11 +383,11 @@ function drainOne(port) {
   }
   let batch = port[kStash];
   if (batch === undefined) {
-    batch = new Batch(native.drain(id, BATCH));
+    batch = new Batch(nativeDrain(id, BATCH));
     if (batch.empty) return NONE;
     port[kStash] = batch;
     // A run that starts on a full batch covers everything queued behind it now as well.
-    if (port[kChain] === 0 && batch.count === BATCH) port[kLimit] = BATCH + native.portDepth(id);
+    if (port[kChain] === 0 && batch.count === BATCH) port[kLimit] = BATCH + portDepth(id);
   }
   const i = batch.next();
   if (batch.empty) port[kStash] = undefined;
@@ -399,14 +399,14 @@ function drainOne(port) {
   dispatchMessage(port, batch, i, dispatchToPort);
   if (port[kClosed] && (port[kDiscard] || !port[kReceiving])) {
     port[kDiscard] = true;
-    native.portPoke(id);
+    portPoke(id);
   } else if ((port[kReceiving] || port[kClosed]) &&
              (port[kStash] !== undefined || batch.more || port[kClosed])) {
     return MORE;
   } else if (port[kStash] !== undefined) {
     // Stopped by that delivery (its last 'message' listener went) with the batch not done:
     // a close record right behind is still processed, as Node does.
-    native.portPoke(id);
+    portPoke(id);
   }
   return LAST;
 }

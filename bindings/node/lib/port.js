@@ -24,6 +24,10 @@ const {
   Batch, scheduleDrain, returnStash, drainPort, finishClose, nextCloseSeq,
 } = require('./drain.js');
 
+// Out of the addon's exports (a dictionary-mode object: a look-up per access) once, as the
+// post of every message calls it.
+const { portPostScratch } = native;
+
 class MessagePortImpl extends NodeEventTarget {
 
   postMessage(value, transfer) {
@@ -31,7 +35,7 @@ class MessagePortImpl extends NodeEventTarget {
     if (transfer === undefined && arguments.length !== 0) {
       const n = encodeFast(value);
       if (n >= 0) {
-        native.portPostScratch(this[kId], n);
+        portPostScratch(this[kId], n);
         return;
       }
     }
@@ -42,7 +46,7 @@ class MessagePortImpl extends NodeEventTarget {
     if (t === undefined) {
       const n = encodeFast(value);
       if (n >= 0) {
-        native.portPostScratch(this[kId], n);
+        portPostScratch(this[kId], n);
         return;
       }
     }

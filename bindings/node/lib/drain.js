@@ -345,6 +345,10 @@ const LAST = 2;
 function drainOne(port) {
   const id = port[kId];
   if (port[kDone]) return NONE;
+  // Its close record was read already and its 'close' is queued (deferClose): nothing can come
+  // after that record, so another drain would only read it again. (A channel closed at both
+  // ends wakes each port twice, for its own close and the peer's.)
+  if (port[kCloseBatch] !== undefined) return NONE;
   if (port[kClosed] && port[kDiscard]) {
     // Closed here outside a delivery: queued messages are dropped (as Node does); find the
     // close record.

@@ -9,7 +9,7 @@
 
 const { decodeFast, NOT_FAST } = require('../codec.js');
 const {
-  native, late, recvScratch, BATCH, kId, kReceiving, kClosed, kStash, kChain,
+  native, late, recvScratch, BATCH, NodeEventTarget, kId, kReceiving, kClosed, kStash, kChain,
   kDiscard, kClosing, kDone, kWake, kReceivingPorts, kInDelivery, kHybridDispatch, kQueued,
   kRewoken, kCloseSeq, kCloseBatch, kLimit, kAsync,
 } = require('./shared.js');
@@ -298,6 +298,10 @@ function drainEvents(target, id, dispatch) {
   if (batch.more && !target[kClosed]) portPoke(id);
 }
 
+// NodeEventTarget's own count of a type's listeners (addEventListener, on, once alike).
+const { listenerCount } = NodeEventTarget.prototype;
+function noop() {}
+
 function finishClose(port, batch) {
   if (port[kDone]) return;
   live.delete(port[kId]);
@@ -311,12 +315,18 @@ function finishClose(port, batch) {
     envRef(-1);
   }
   updateHold(port);
-  const event = batch === undefined
-    ? new MessagePortCloseEvent('transferred', false)
-    : new MessagePortCloseEvent(CLOSE_REASONS[batch.reason] || 'closed', batch.end === 2);
   const resource = port[kAsync];
   try {
-    resource.runInAsyncScope(port.dispatchEvent, port, event);
+    if (listenerCount.call(port, 'close') === 0) {
+      // Nobody listens: no event is built (nothing could see it), but the port's scope is
+      // still entered, as async_hooks users saw it with an event.
+      resource.runInAsyncScope(noop);
+    } else {
+      const event = batch === undefined
+        ? new MessagePortCloseEvent('transferred', false)
+        : new MessagePortCloseEvent(CLOSE_REASONS[batch.reason] || 'closed', batch.end === 2);
+      resource.runInAsyncScope(port.dispatchEvent, port, event);
+    }
   } finally {
     resource.emitDestroy(); // the port is done, as Node's handle is once closed
   }
@@ -345,6 +355,10 @@ const LAST = 2;
 function drainOne(port) {
   const id = port[kId];
   if (port[kDone]) return NONE;
+  // Its close record was read already and its 'close' is queued (deferClose): nothing can come
+  // after that record, so another drain would only read it again. (A channel closed at both
+  // ends wakes each port twice, for its own close and the peer's.)
+  if (port[kCloseBatch] !== undefined) return NONE;
   if (port[kClosed] && port[kDiscard]) {
     // Closed here outside a delivery: queued messages are dropped (as Node does); find the
     // close record.

@@ -79,12 +79,7 @@ fn post_racing_transfer_loses_nothing() {
         let mover = loom::thread::spawn(move || c.post_message("", &[b]).unwrap());
         let _a = poster.join().unwrap();
         mover.join().unwrap();
-        let moved = d
-            .try_recv()
-            .unwrap()
-            .expect("the port arrived")
-            .ports
-            .remove(0);
+        let moved = arrived_port(&d);
         let (got, end) = drain(&moved);
         assert_eq!(got, [b"1".to_vec(), b"2".to_vec()]);
         assert_eq!(end, None);
@@ -103,12 +98,7 @@ fn close_racing_transfer_gives_exactly_one_notice_at_the_new_owner() {
         let mover = loom::thread::spawn(move || c.post_message("", &[b]).unwrap());
         closer.join().unwrap();
         mover.join().unwrap();
-        let moved = d
-            .try_recv()
-            .unwrap()
-            .expect("the port arrived")
-            .ports
-            .remove(0);
+        let moved = arrived_port(&d);
         let (got, end) = drain(&moved);
         assert_eq!(got, [b"last".to_vec()]);
         assert_eq!(
@@ -132,12 +122,7 @@ fn post_racing_the_transfer_of_its_own_port_is_ordered() {
         let mover = loom::thread::spawn(move || c.post_message("", &[a]).unwrap());
         poster.join().unwrap();
         mover.join().unwrap();
-        let moved = d
-            .try_recv()
-            .unwrap()
-            .expect("the port arrived")
-            .ports
-            .remove(0);
+        let moved = arrived_port(&d);
         moved.post_message("y", &[]).unwrap();
         let (got, end) = drain(&b);
         assert!(
@@ -170,15 +155,19 @@ fn assert_announced_if_emptied(
     assert_eq!(got, [last.to_vec()]);
 }
 
-/// Asserts that message "1" was received exactly once: in `early` (by the old handle, before the
-/// move) or by the owner of the port that arrived on `d` after it.
-fn assert_received_once(early: Vec<Vec<u8>>, d: &MessagePort) {
-    let moved = d
-        .try_recv()
+/// The port that `d` received (the first message waiting at `d` carries it).
+fn arrived_port(d: &MessagePort) -> MessagePort {
+    d.try_recv()
         .unwrap()
         .expect("the port arrived")
         .ports
-        .remove(0);
+        .remove(0)
+}
+
+/// Asserts that message "1" was received exactly once: in `early` (by the old handle, before the
+/// move) or by the owner of the port that arrived on `d` after it.
+fn assert_received_once(early: Vec<Vec<u8>>, d: &MessagePort) {
+    let moved = arrived_port(d);
     let (late, _) = drain(&moved);
     let mut all = early;
     all.extend(late);

@@ -12,6 +12,7 @@ use napi_derive::napi;
 use parking_lot::{Mutex, RwLock};
 
 use crate::check;
+use crate::linger::Linger;
 use crate::port::PORTS;
 use crate::spare;
 
@@ -93,6 +94,10 @@ struct WakeContext {
     async_context: sys::napi_async_context,
     /// The async cleanup hook, removed once the handle has closed.
     cleanup: sys::napi_async_cleanup_hook_handle,
+    /// The env's event loop (libuv's `uv_loop_t`).
+    event_loop: *mut c_void,
+    /// Whether and how long this thread waits for its next message before the loop sleeps.
+    linger: Linger,
 }
 
 /// Calls of the JS wake function per event loop turn at most. JS itself ends a port's run as
@@ -191,6 +196,7 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
     // until the handle's close callback; this callback runs on the env's thread.
     let cx = unsafe { &*(*(handle as *mut *mut WakeContext)) };
     let env = cx.env;
+    cx.linger.woke();
     // The ready list is swapped with the one taken last time (emptied, its memory kept), so a
     // posting thread's push seldom allocates and this thread seldom frees its memory.
     let spare = spare::take(&SPARE_READY);
@@ -265,6 +271,7 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
         sys::napi_close_handle_scope(env, scope);
     }
     spare::keep(&SPARE_READY, ready);
+    cx.linger.linger(cx.event_loop);
 }
 
 thread_local! {
@@ -332,6 +339,8 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
         wake: ptr::null_mut(),
         async_context: ptr::null_mut(),
         cleanup: ptr::null_mut(),
+        event_loop: ptr::null_mut(),
+        linger: Linger::default(),
     });
     let mut event_loop = ptr::null_mut();
     // SAFETY: plain Node-API calls on the env's own thread with valid arguments.
@@ -381,6 +390,7 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
         (uv.unref)(h);
         h
     };
+    cx.event_loop = event_loop.cast();
     let cx = Box::into_raw(cx);
     // SAFETY: the handle's first field is `void* data`.
     unsafe { *(handle as *mut *mut WakeContext) = cx };

@@ -1,18 +1,22 @@
 //! Lingering: when a wake-up's deliveries are done and the event loop has nothing else to do,
-//! the env's thread keeps watching the loop for a short window (yielding its CPU between two
-//! looks) before it lets the loop sleep. A reply that comes inside the window is taken without
-//! the sleep and the wake-up through the kernel, which are most of a round trip between two
-//! threads. The thread stops lingering the moment anything at all is pending for its loop (a
-//! message, any I/O, an immediate, a timer that is due), so no other callback waits on it
-//! longer than one look, and it stops lingering altogether after [`MISSES`] windows in a row
-//! that caught nothing, until messages come close together again: a thread that gets a
-//! message now and then pays nothing.
+//! the env's thread keeps watching its ready list and its loop for a short window (yielding its
+//! CPU between two looks) before it lets the loop sleep. A message that comes inside the window
+//! is delivered at once, without the sleep and the wake-up through the kernel (most of a round
+//! trip between two threads), and its sender skips the wake-up's system call, since the thread
+//! is watching. The thread stops lingering the moment anything else is pending for its loop
+//! (any I/O, Node's own ports, an immediate, a timer that is due), so no other callback waits
+//! on it longer than one look; it goes back to the loop after [`BUDGET`] of deliveries caught
+//! this way; and it stops lingering altogether after [`MISSES`] windows in a row that caught
+//! nothing, until messages come close together again: a thread that gets a message now and
+//! then pays nothing.
 
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use crate::env::EnvShared;
 
 /// The window when neither `setLinger` nor `WEBMESSAGING_LINGER_US` says otherwise: long
 /// enough for a message to reach another thread and its reply to come back (two hand-offs of
@@ -25,6 +29,10 @@ pub const MAX_US: u64 = 1000;
 
 /// Windows in a row that caught nothing before the thread stops lingering.
 const MISSES: u32 = 3;
+
+/// How long one wake-up may go on delivering what lingering catches before the event loop gets
+/// its turn (its timers are only checked between two turns).
+const BUDGET: Duration = Duration::from_millis(1);
 
 /// The window in nanoseconds, for every env of the process (`u64::MAX`: not read yet).
 static WINDOW_NS: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -121,15 +129,23 @@ impl Linger {
         }
     }
 
-    /// At the end of a wake-up, on `event_loop`'s thread, inside its callback: watches the loop
-    /// for up to a window while it has nothing else to do.
-    pub(crate) fn linger(&self, event_loop: *const c_void) {
+    /// After a wake-up's deliveries (it began at `woke`), on `event_loop`'s thread, inside its
+    /// callback: watches `env`'s ready list and the loop for up to a window while the loop has
+    /// nothing else to do. Returns true when something became ready for the env: the caller
+    /// delivers it now.
+    pub(crate) fn linger(&self, env: &EnvShared, event_loop: *const c_void, woke: Instant) -> bool {
         let window = window_ns();
-        if window > 0 && self.misses.get() < MISSES {
+        let mut seen = None;
+        let mut watched = false;
+        if window > 0 && self.misses.get() < MISSES && woke.elapsed() < BUDGET {
             if let Some(uv) = uv() {
+                env.set_lingering(true);
+                watched = true;
                 // SAFETY: the loop is this thread's own, alive while its callback runs.
-                let watched = unsafe { watch(uv, event_loop, Duration::from_nanos(window)) };
-                if let Some(caught) = watched {
+                seen = unsafe { watch(uv, env, event_loop, Duration::from_nanos(window)) };
+                env.set_lingering(false);
+                if let Some(seen) = seen {
+                    let caught = seen != Seen::Nothing;
                     COUNTS.with(|c| {
                         let (hits, misses) = c.get();
                         c.set(if caught {
@@ -144,16 +160,40 @@ impl Linger {
             }
         }
         self.ended.set(Some(Instant::now()));
+        if seen == Some(Seen::Ours) {
+            return true;
+        }
+        // A post that came as the thread stopped lingering skipped its wake-up: send it.
+        if watched && env.has_ready() {
+            env.wake_up();
+        }
+        false
     }
 }
 
-/// Looks at the loop until something is pending for it (true) or `window` has passed (false).
+/// What a lingering thread saw.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Something ready for the env.
+    Ours,
+    /// Something else pending for the loop.
+    Other,
+    /// Nothing, for the whole window.
+    Nothing,
+}
+
+/// Looks at `env`'s ready list and the loop until something is pending or `window` has passed.
 /// Returns None at once when the loop would not sleep anyway (an immediate, an idle handle or a
 /// due timer), or when it cannot be looked at.
 ///
 /// # Safety
 /// `event_loop` is the calling thread's running loop.
-unsafe fn watch(uv: &Uv, event_loop: *const c_void, window: Duration) -> Option<bool> {
+unsafe fn watch(
+    uv: &Uv,
+    env: &EnvShared,
+    event_loop: *const c_void,
+    window: Duration,
+) -> Option<Seen> {
     // SAFETY: plain libuv queries on the thread's own loop.
     let (fd, timeout) = unsafe {
         (
@@ -166,6 +206,9 @@ unsafe fn watch(uv: &Uv, event_loop: *const c_void, window: Duration) -> Option<
     }
     let deadline = Instant::now() + window;
     loop {
+        if env.has_ready() {
+            return Some(Seen::Ours);
+        }
         let mut pfd = libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -175,11 +218,11 @@ unsafe fn watch(uv: &Uv, event_loop: *const c_void, window: Duration) -> Option<
         // readable when any descriptor the loop watches has an event, its own wake-up included.
         match unsafe { libc::poll(&mut pfd, 1, 0) } {
             0 => {}
-            1 => return Some(true),
+            1 => return Some(Seen::Other),
             _ => return None, // interrupted, or no longer a descriptor: let the loop run
         }
         if Instant::now() >= deadline {
-            return Some(false);
+            return Some(Seen::Nothing);
         }
         // Lets a thread waiting for this CPU (often the one about to answer) run meanwhile.
         std::thread::yield_now();

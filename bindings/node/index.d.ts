@@ -149,6 +149,16 @@ export declare function exportPort(port: MessagePort): ExportedPort;
 export declare function importPort(token: ExportedPort | bigint): MessagePort;
 
 /**
+ * Sets how long, in microseconds, a thread whose messages have all been delivered keeps
+ * watching its event loop for the next one before the loop sleeps (0 turns it off; at most
+ * 1000), for every thread of the process; returns the previous value. The default is 50 (0 on
+ * a machine with one CPU), or `WEBMESSAGING_LINGER_US` if set. A thread lingers only while its
+ * loop has nothing else to do, stops at the first event of any kind, and stops lingering after
+ * three windows in a row that caught nothing, until messages come close together again.
+ */
+export declare function setLinger(microseconds: number): number;
+
+/**
  * Like worker_threads' BroadcastChannel (keeps the process alive until close() or unref()), but
  * backed by the core: channels of the same name in any thread of this process hear each other.
  */

@@ -12,7 +12,8 @@
 // - event.js: MessageEvent and a port's 'close' event;
 // - drain.js: the one drain over every receiver kind, and a port's delivery chain;
 // - port.js: MessagePort, MessageChannel, receiveMessageOnPort;
-// - broadcast.js: BroadcastChannel; window.js: Window; handoff.js: exportPort/importPort.
+// - broadcast.js: BroadcastChannel; window.js: Window; handoff.js: exportPort/importPort;
+// - linger.js: setLinger, the short wait for the next message before the event loop sleeps.
 // Cross-process ports (spawn, parentPort, listen, connect, exportFd, importFd) are in ipc.js;
 // a port from another process is an ordinary port here.
 
@@ -27,6 +28,7 @@ const {
 const { BroadcastChannel } = require('./lib/broadcast.js');
 const { Window } = require('./lib/window.js');
 const { exportPort, importPort } = require('./lib/handoff.js');
+const { setLinger } = require('./lib/linger.js');
 
 // Cross-process ports (ipc.js), given the internals they share with ports.
 const ipc = require('./ipc.js')({
@@ -41,6 +43,7 @@ module.exports = {
   receiveMessageOnPort,
   exportPort,
   importPort,
+  setLinger,
   BroadcastChannel,
   Window,
   spawn: ipc.spawn,
@@ -55,3 +58,7 @@ module.exports = {
 Object.defineProperty(module.exports, '_recvScratch', { value: recvScratch });
 // Internal, for the lifetime tests: how many objects the wake-up map and the hold set track.
 Object.defineProperty(module.exports, '_tracked', { value: () => ({ live: live.size, held: held.size }) });
+// Internal, for the lingering tests: this thread's windows that caught a message and that did not.
+Object.defineProperty(module.exports, '_lingerCounts', {
+  value: () => { const [hits, misses] = native.lingerCounts(); return { hits, misses }; },
+});

@@ -11,6 +11,7 @@ export const {
   receiveMessageOnPort,
   exportPort,
   importPort,
+  setLinger,
   BroadcastChannel,
   Window,
   spawn,

@@ -6,7 +6,8 @@
 //     {id, name, tags:[1,2,3]} and a nested record; integers (the old headline, kept as a row)
 //   - main->worker one-way, a 1 MiB Uint8Array copied and transferred
 //   - main<->worker round trip of a small object, p50 and p99 (both workers up at once, the
-//     trips alternating between them in blocks)
+//     trips alternating between them in blocks: a steady exchange), and p50 of a round trip
+//     after the worker has been idle for 5 ms (the first message after a pause)
 //   - new MessageChannel() + close both ends
 // Environment: BENCH_RUNS (default 5), BENCH_N (messages per throughput run, default 50,000),
 // BENCH_BIG (1 MiB messages per run, default 100), BENCH_RTT (round trips per run, default
@@ -14,7 +15,9 @@
 // BENCH_CHANNELS (channels per run, default 5,000), BENCH_ONLY (a regexp of row names),
 // BENCH_PKG (the package directory to measure; default bindings/node), BENCH_CPU=1 (a
 // diagnostic: also the one-way rows' CPU time per message, of the whole process, which a
-// shared, busy machine disturbs far less than wall-clock rates), BENCH_FLIP=1 (the built-in
+// shared, busy machine disturbs far less than wall-clock rates; and the round trip's CPU time
+// per trip, each implementation alone for RTT trips, which counts a thread's lingering for its
+// next message), BENCH_FLIP=1 (the built-in
 // goes first in the first run, for runs of a single round that are then interleaved).
 const path = require('path');
 const { Worker } = require('worker_threads');
@@ -144,6 +147,29 @@ function roundTrips(port, count) {
 // them, so that both meet the same machine noise (a tail percentile is mostly that noise on a
 // shared machine). Resolves with { ours: {p50, p99}[], builtin: {p50, p99}[] } (µs), one per run.
 const RTT_BLOCK = 50;
+// Untimed trips at the start of each block: a block measures a steady exchange, as a loop of
+// requests sees it, not the switch from the other implementation's block (after which a thread
+// that lingers for its next message has stopped lingering; the first message after a pause is
+// the cold row below).
+const RTT_WARM = 2;
+// The cold row: one trip after each pause of this many milliseconds, this many per run.
+const COLD_IDLE_MS = 5;
+const COLD_TRIPS = 100;
+
+
+// COLD_TRIPS round trips through each of `ports`, each after a pause of COLD_IDLE_MS, the two
+// implementations alternating; resolves with each one's median (µs).
+async function coldTrips(ports, order) {
+  const times = { ours: [], builtin: [] };
+  for (let i = 0; i < COLD_TRIPS; i++) {
+    for (const kind of order) {
+      await new Promise((resolve) => setTimeout(resolve, COLD_IDLE_MS));
+      times[kind].push(...(await roundTrips(ports[kind], 1)));
+    }
+  }
+  const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1] * 1000;
+  return { ours: median(times.ours), builtin: median(times.builtin) };
+}
 function roundTripRuns() {
   return withWorker('ours', (po) => withWorker('builtin', async (pb) => {
     const ports = { ours: po, builtin: pb };
@@ -156,15 +182,25 @@ function roundTripRuns() {
       const rtts = { ours: [], builtin: [] };
       for (let b = 0; b * RTT_BLOCK < RTT; b++) {
         for (const kind of (b + r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) {
-          rtts[kind].push(...(await roundTrips(ports[kind], RTT_BLOCK)));
+          rtts[kind].push(...(await roundTrips(ports[kind], RTT_WARM + RTT_BLOCK)).slice(RTT_WARM));
         }
       }
+      const cold = await coldTrips(ports, (r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']);
       for (const kind of ['ours', 'builtin']) {
         const xs = rtts[kind].sort((a, b) => a - b);
         out[kind].push({
           p50: xs[Math.floor(xs.length * 0.5)] * 1000,
           p99: xs[Math.floor(xs.length * 0.99)] * 1000,
+          cold: cold[kind],
         });
+      }
+      if (CPU) {
+        for (const kind of (r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) {
+          const c0 = process.cpuUsage();
+          await roundTrips(ports[kind], RTT);
+          const c = process.cpuUsage(c0);
+          out[kind][r].cpu = ((c.user + c.system) * 1000) / RTT; // ns per trip, both threads
+        }
       }
     }
     return out;
@@ -269,6 +305,12 @@ async function main() {
     for (const q of ['p50', 'p99']) {
       push(`main <-> worker round trip ${q}, small object`, 'us', m.ours.map((x) => x[q]),
            m.builtin.map((x) => x[q]), 'lower');
+    }
+    push(`main <-> worker round trip after ${COLD_IDLE_MS} ms idle, p50`, 'us',
+         m.ours.map((x) => x.cold), m.builtin.map((x) => x.cold), 'lower');
+    if (CPU) {
+      push('main <-> worker round trip, CPU per trip (both threads)', 'ns',
+           m.ours.map((x) => x.cpu), m.builtin.map((x) => x.cpu), 'lower');
     }
   }
   if (ONLY.test('new MessageChannel')) {

@@ -4,7 +4,9 @@
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -12,6 +14,7 @@ use napi_derive::napi;
 use parking_lot::{Mutex, RwLock};
 
 use crate::check;
+use crate::linger::Linger;
 use crate::port::PORTS;
 use crate::spare;
 
@@ -93,6 +96,10 @@ struct WakeContext {
     async_context: sys::napi_async_context,
     /// The async cleanup hook, removed once the handle has closed.
     cleanup: sys::napi_async_cleanup_hook_handle,
+    /// The env's event loop (libuv's `uv_loop_t`).
+    event_loop: *mut c_void,
+    /// Whether and how long this thread waits for its next message before the loop sleeps.
+    linger: Linger,
 }
 
 /// Calls of the JS wake function per event loop turn at most. JS itself ends a port's run as
@@ -110,9 +117,14 @@ pub(crate) struct EnvShared {
     /// contention alone cost ~10 µs per wake-up). The cleanup hook takes the write lock, so no
     /// send can be in flight when the handle closes.
     wake: RwLock<Option<Handle>>,
+    /// Whether the env's thread is lingering (crate::linger): it is watching `ready` itself, so
+    /// a post needs no wake-up.
+    lingering: AtomicBool,
 }
 
 impl EnvShared {
+    /// Queues `id` as ready and, on the empty → non-empty edge, wakes the env's thread unless
+    /// it is lingering.
     pub(crate) fn notify(&self, id: u32) {
         let was_empty = {
             let mut ready = self.ready.lock();
@@ -121,14 +133,36 @@ impl EnvShared {
             was_empty
         };
         if was_empty {
-            let guard = self.wake.read();
-            let Some(handle) = *guard else { return };
-            if let Ok(uv) = uv() {
-                // SAFETY: the handle is open while `wake` is Some and we hold the read lock
-                // (the cleanup hook takes it out under the write lock before closing it).
-                unsafe { (uv.async_send)(handle.0) };
+            // Pairs with the fence in `set_lingering(false)`: either this sees the flag still
+            // set, and the thread reads `ready` after clearing it, or the thread has stopped
+            // and this wakes it.
+            fence(Ordering::SeqCst);
+            if !self.lingering.load(Ordering::Relaxed) {
+                self.wake_up();
             }
         }
+    }
+
+    /// Sends the env's wake-up (its callback runs on a later turn of its event loop).
+    pub(crate) fn wake_up(&self) {
+        let guard = self.wake.read();
+        let Some(handle) = *guard else { return };
+        if let Ok(uv) = uv() {
+            // SAFETY: the handle is open while `wake` is Some and we hold the read lock (the
+            // cleanup hook takes it out under the write lock before closing it).
+            unsafe { (uv.async_send)(handle.0) };
+        }
+    }
+
+    /// Whether anything is ready (for a lingering thread).
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.lock().is_empty()
+    }
+
+    /// Marks the env's thread as lingering or not; see `notify`.
+    pub(crate) fn set_lingering(&self, lingering: bool) {
+        self.lingering.store(lingering, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
     }
 }
 
@@ -181,28 +215,41 @@ unsafe fn ready_arg(env: sys::napi_env, ready: &[u32]) -> sys::napi_value {
     arg
 }
 
-/// The wake-up, at the top of the event loop: calls the JS wake function with the ready ids,
-/// then again (with null) for as long as it returns true, each through `napi_make_callback`,
-/// whose end runs `process.nextTick` callbacks and microtasks. JS delivers a run of events per
-/// call with Node's own checkpoint between two of them (lib/drain.js), or one event per call
-/// where that checkpoint is not available, so that this scope's end is the checkpoint.
+/// The wake-up, at the top of the event loop: delivers what is ready, then lingers
+/// (crate::linger) and delivers again what that catches.
 unsafe extern "C" fn on_wake(handle: *mut c_void) {
     // SAFETY: `data` (the handle's first field) points at the env's WakeContext, which lives
     // until the handle's close callback; this callback runs on the env's thread.
     let cx = unsafe { &*(*(handle as *mut *mut WakeContext)) };
+    cx.linger.woke();
+    let Some(shared) = ENV.try_with(|e| e.borrow().clone()).ok().flatten() else {
+        return;
+    };
+    let woke = Instant::now();
+    loop {
+        // The ready list is swapped with the one taken last time (emptied, its memory kept), so
+        // a posting thread's push seldom allocates and this thread seldom frees its memory.
+        let spare = spare::take(&SPARE_READY);
+        let ready = std::mem::replace(&mut *shared.ready.lock(), spare);
+        // SAFETY: on the env's thread, with its own handle and context.
+        unsafe { deliver(cx, handle, &ready) };
+        spare::keep(&SPARE_READY, ready);
+        if !cx.linger.linger(&shared, cx.event_loop, woke) {
+            break;
+        }
+    }
+}
+
+/// Calls the JS wake function with the ready ids, then again (with null) for as long as it
+/// returns true, each through `napi_make_callback`, whose end runs `process.nextTick` callbacks
+/// and microtasks. JS delivers a run of events per call with Node's own checkpoint between two
+/// of them (lib/drain.js), or one event per call where that checkpoint is not available, so
+/// that this scope's end is the checkpoint.
+///
+/// # Safety
+/// On the env's thread, inside its wake-up callback.
+unsafe fn deliver(cx: &WakeContext, handle: *mut c_void, ready: &[u32]) {
     let env = cx.env;
-    // The ready list is swapped with the one taken last time (emptied, its memory kept), so a
-    // posting thread's push seldom allocates and this thread seldom frees its memory.
-    let spare = spare::take(&SPARE_READY);
-    let ready = ENV
-        .try_with(|e| {
-            e.borrow()
-                .as_ref()
-                .map(|s| std::mem::replace(&mut *s.ready.lock(), spare))
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_default();
     // SAFETY: plain Node-API calls on the env's thread inside a handle scope of our own.
     unsafe {
         let mut scope = ptr::null_mut();
@@ -213,7 +260,7 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
         let mut recv = ptr::null_mut();
         sys::napi_get_reference_value(env, cx.wake, &mut wake);
         sys::napi_get_global(env, &mut recv); // make_callback needs an object
-        let mut arg = ready_arg(env, &ready);
+        let mut arg = ready_arg(env, ready);
         let mut null = ptr::null_mut();
         sys::napi_get_null(env, &mut null);
         let mut calls = 0;
@@ -264,7 +311,6 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
         }
         sys::napi_close_handle_scope(env, scope);
     }
-    spare::keep(&SPARE_READY, ready);
 }
 
 thread_local! {
@@ -332,6 +378,8 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
         wake: ptr::null_mut(),
         async_context: ptr::null_mut(),
         cleanup: ptr::null_mut(),
+        event_loop: ptr::null_mut(),
+        linger: Linger::default(),
     });
     let mut event_loop = ptr::null_mut();
     // SAFETY: plain Node-API calls on the env's own thread with valid arguments.
@@ -381,12 +429,14 @@ pub fn init(env: Env, wake: Function<(), ()>) -> Result<()> {
         (uv.unref)(h);
         h
     };
+    cx.event_loop = event_loop.cast();
     let cx = Box::into_raw(cx);
     // SAFETY: the handle's first field is `void* data`.
     unsafe { *(handle as *mut *mut WakeContext) = cx };
     let shared = Arc::new(EnvShared {
         ready: Mutex::new(Vec::new()),
         wake: RwLock::new(Some(Handle(handle))),
+        lingering: AtomicBool::new(false),
     });
     ENV.with(|e| *e.borrow_mut() = Some(shared.clone()));
     // SAFETY: registers the teardown with the raw Arc it reclaims; the hook handle is kept in
@@ -456,11 +506,6 @@ pub fn set_recv_scratch(env: Env, mut buf: BufferSlice) -> Result<()> {
 pub fn report_uncaught(env: Env, err: Unknown) -> Result<()> {
     // SAFETY: a plain Node-API call on the env's thread with a live value.
     check(unsafe { sys::napi_fatal_exception(env.raw(), err.raw()) })?;
-    let shared = current_env()?;
-    let guard = shared.wake.read();
-    if let (Some(h), Ok(uv)) = (*guard, uv()) {
-        // SAFETY: the handle is open while Some under the read lock; on the env's thread.
-        unsafe { (uv.async_send)(h.0) };
-    }
+    current_env()?.wake_up();
     Ok(())
 }

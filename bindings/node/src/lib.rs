@@ -4,7 +4,8 @@
 //! user-facing API (`MessageChannel`, `MessagePort` as an `EventTarget`, `receiveMessageOnPort`)
 //! lives in `index.js` and `lib/`; this crate only moves bytes, ports and wake-ups:
 //!
-//! Modules: [`env`] (wake-up, lifetime, cleanup), [`port`], [`ipc`] (cross-process ports),
+//! Modules: [`env`] (wake-up, lifetime, cleanup), [`linger`] (a short wait for the next
+//! message before the event loop sleeps), [`port`], [`ipc`] (cross-process ports),
 //! [`broadcast`], [`window`], [`drain`] (the one drain, over the core's `MessageEventTarget`),
 //! [`batch`] (the layout a drain hands to JS) and [`backing`] (transferred ArrayBuffers move
 //! their V8 backing stores).
@@ -38,6 +39,7 @@ pub mod broadcast;
 pub mod drain;
 pub mod env;
 pub mod ipc;
+pub mod linger;
 pub mod port;
 mod raw;
 mod spare;

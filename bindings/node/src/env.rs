@@ -23,19 +23,25 @@ use crate::spare;
 /// of the event loop, where each `napi_make_callback` ends with Node's own tick and microtask
 /// checkpoint (a threadsafe function's callback runs inside a callback scope of its own, so a
 /// checkpoint would only come after the whole batch).
-struct Uv {
+pub(crate) struct Uv {
     async_init: AsyncInit,
     async_send: HandleOp<i32>,
     close: Close,
     ref_: HandleOp<()>,
     unref: HandleOp<()>,
     handle_size: HandleSize,
+    /// `uv_backend_fd`: the loop's epoll descriptor, readable when the loop has an event.
+    pub(crate) backend_fd: LoopQuery,
+    /// `uv_backend_timeout`: how long the loop would sleep now (0: it would not).
+    pub(crate) backend_timeout: LoopQuery,
 }
 
 type AsyncInit = unsafe extern "C" fn(*mut c_void, *mut c_void, UvAsyncCb) -> i32;
 type HandleOp<R> = unsafe extern "C" fn(*mut c_void) -> R;
 type Close = unsafe extern "C" fn(*mut c_void, UvCloseCb);
 type HandleSize = unsafe extern "C" fn(i32) -> usize;
+/// A libuv query on a loop.
+pub(crate) type LoopQuery = unsafe extern "C" fn(*const c_void) -> i32;
 
 type UvAsyncCb = unsafe extern "C" fn(*mut c_void);
 type UvCloseCb = unsafe extern "C" fn(*mut c_void);
@@ -43,7 +49,7 @@ type UvCloseCb = unsafe extern "C" fn(*mut c_void);
 /// libuv's `UV_ASYNC` handle type.
 const UV_ASYNC: i32 = 1;
 
-fn uv() -> Result<&'static Uv> {
+pub(crate) fn uv() -> Result<&'static Uv> {
     static UV: OnceLock<Option<Uv>> = OnceLock::new();
     UV.get_or_init(|| {
         fn sym(name: &CStr) -> Option<*mut c_void> {
@@ -63,6 +69,10 @@ fn uv() -> Result<&'static Uv> {
                 unref: std::mem::transmute::<*mut c_void, HandleOp<()>>(sym(c"uv_unref")?),
                 handle_size: std::mem::transmute::<*mut c_void, HandleSize>(sym(
                     c"uv_handle_size",
+                )?),
+                backend_fd: std::mem::transmute::<*mut c_void, LoopQuery>(sym(c"uv_backend_fd")?),
+                backend_timeout: std::mem::transmute::<*mut c_void, LoopQuery>(sym(
+                    c"uv_backend_timeout",
                 )?),
             })
         }

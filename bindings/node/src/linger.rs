@@ -5,18 +5,17 @@
 //! trip between two threads), and its sender skips the wake-up's system call, since the thread
 //! is watching. The thread stops lingering the moment anything else is pending for its loop
 //! (any I/O, Node's own ports, an immediate, a timer that is due), so no other callback waits
-//! on it longer than one look; it goes back to the loop after [`BUDGET`] of deliveries caught
-//! this way; and it stops lingering altogether after [`MISSES`] windows in a row that caught
+//! on it longer than one look; it goes back to the loop after 1 ms (`BUDGET`) of deliveries caught
+//! this way; and it stops lingering altogether after three (`MISSES`) windows in a row that caught
 //! nothing, until messages come close together again: a thread that gets a message now and
 //! then pays nothing.
 
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::env::EnvShared;
+use crate::env::{uv, EnvShared, Uv};
 
 /// The window when neither `setLinger` nor `WEBMESSAGING_LINGER_US` says otherwise: long
 /// enough for a message to reach another thread and its reply to come back (two hand-offs of
@@ -62,43 +61,6 @@ fn window_ns() -> u64 {
     WINDOW_NS.load(Relaxed)
 }
 
-/// Sets the window (microseconds, clamped to [`MAX_US`]; 0 turns lingering off) and returns
-/// the previous one.
-pub fn set_window_us(us: u64) -> u64 {
-    let previous = window_ns();
-    WINDOW_NS.store(us.min(MAX_US) * 1000, Relaxed);
-    previous / 1000
-}
-
-/// A libuv query on a loop (`uv_backend_fd`, `uv_backend_timeout`).
-type LoopQuery = unsafe extern "C" fn(*const c_void) -> i32;
-
-/// libuv's functions that tell whether a loop has anything to do.
-struct Uv {
-    backend_fd: LoopQuery,
-    backend_timeout: LoopQuery,
-}
-
-fn uv() -> Option<&'static Uv> {
-    static UV: OnceLock<Option<Uv>> = OnceLock::new();
-    UV.get_or_init(|| {
-        // SAFETY: dlsym with NUL-terminated names; each symbol, when found, is libuv's
-        // exported function of exactly that C signature.
-        unsafe {
-            let fd = libc::dlsym(libc::RTLD_DEFAULT, c"uv_backend_fd".as_ptr());
-            let timeout = libc::dlsym(libc::RTLD_DEFAULT, c"uv_backend_timeout".as_ptr());
-            if fd.is_null() || timeout.is_null() {
-                return None;
-            }
-            Some(Uv {
-                backend_fd: std::mem::transmute::<*mut c_void, LoopQuery>(fd),
-                backend_timeout: std::mem::transmute::<*mut c_void, LoopQuery>(timeout),
-            })
-        }
-    })
-    .as_ref()
-}
-
 /// One env's lingering state (on its thread only).
 #[derive(Default)]
 pub(crate) struct Linger {
@@ -111,11 +73,6 @@ pub(crate) struct Linger {
 thread_local! {
     /// Windows that caught something, and windows that did not, on this thread (for tests).
     static COUNTS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-}
-
-/// This thread's counts of windows that caught something and windows that did not.
-pub fn counts() -> (u64, u64) {
-    COUNTS.with(Cell::get)
 }
 
 impl Linger {
@@ -138,7 +95,7 @@ impl Linger {
         let mut seen = None;
         let mut watched = false;
         if window > 0 && self.misses.get() < MISSES && woke.elapsed() < BUDGET {
-            if let Some(uv) = uv() {
+            if let Ok(uv) = uv() {
                 env.set_lingering(true);
                 watched = true;
                 // SAFETY: the loop is this thread's own, alive while its callback runs.
@@ -234,13 +191,15 @@ unsafe fn watch(
 /// argument; see lib/linger.js.)
 #[napi_derive::napi(js_name = "setLinger")]
 pub fn set_linger(microseconds: u32) -> u32 {
-    set_window_us(u64::from(microseconds)) as u32
+    let previous = window_ns();
+    WINDOW_NS.store(u64::from(microseconds).min(MAX_US) * 1000, Relaxed);
+    (previous / 1000) as u32
 }
 
 /// This thread's counts of lingering windows that caught something and that did not (for the
 /// tests).
 #[napi_derive::napi(js_name = "lingerCounts")]
 pub fn linger_counts() -> Vec<f64> {
-    let (hits, misses) = counts();
+    let (hits, misses) = COUNTS.with(Cell::get);
     vec![hits as f64, misses as f64]
 }

@@ -143,22 +143,17 @@ function roundTrips(port, count) {
   });
 }
 
-// Round trips through both implementations' workers at once, in blocks that alternate between
-// them, so that both meet the same machine noise (a tail percentile is mostly that noise on a
-// shared machine). Resolves with { ours: {p50, p99}[], builtin: {p50, p99}[] } (µs), one per run.
-const RTT_BLOCK = 50;
-// Untimed trips at the start of each block: a block measures a steady exchange, as a loop of
-// requests sees it, not the switch from the other implementation's block (after which a thread
-// that lingers for its next message has stopped lingering; the first message after a pause is
-// the cold row below).
+// Untimed trips at the start of each block of round trips: a block measures a steady exchange,
+// as a loop of requests sees it, not the switch from the other implementation's block (after
+// which a thread that lingers for its next message has stopped lingering; the first message
+// after a pause is the cold row below).
 const RTT_WARM = 2;
 // The cold row: one trip after each pause of this many milliseconds, this many per run.
 const COLD_IDLE_MS = 5;
 const COLD_TRIPS = 100;
 
-
 // COLD_TRIPS round trips through each of `ports`, each after a pause of COLD_IDLE_MS, the two
-// implementations alternating; resolves with each one's median (µs).
+// implementations alternating in `order`; resolves with each one's median (µs).
 async function coldTrips(ports, order) {
   const times = { ours: [], builtin: [] };
   for (let i = 0; i < COLD_TRIPS; i++) {
@@ -167,9 +162,14 @@ async function coldTrips(ports, order) {
       times[kind].push(...(await roundTrips(ports[kind], 1)));
     }
   }
-  const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1] * 1000;
-  return { ours: median(times.ours), builtin: median(times.builtin) };
+  return { ours: median(times.ours) * 1000, builtin: median(times.builtin) * 1000 };
 }
+
+// Round trips through both implementations' workers at once, in blocks that alternate between
+// them, so that both meet the same machine noise (a tail percentile is mostly that noise on a
+// shared machine). Resolves with { ours: {p50, p99, cold, cpu?}[], builtin: ... } (µs; cpu in
+// ns per trip, with BENCH_CPU=1), one per run.
+const RTT_BLOCK = 50;
 function roundTripRuns() {
   return withWorker('ours', (po) => withWorker('builtin', async (pb) => {
     const ports = { ours: po, builtin: pb };
@@ -179,13 +179,14 @@ function roundTripRuns() {
     }
     const out = { ours: [], builtin: [] };
     for (let r = 0; r < RUNS; r++) {
+      const order = (r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin'];
       const rtts = { ours: [], builtin: [] };
       for (let b = 0; b * RTT_BLOCK < RTT; b++) {
         for (const kind of (b + r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) {
           rtts[kind].push(...(await roundTrips(ports[kind], RTT_WARM + RTT_BLOCK)).slice(RTT_WARM));
         }
       }
-      const cold = await coldTrips(ports, (r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']);
+      const cold = await coldTrips(ports, order);
       for (const kind of ['ours', 'builtin']) {
         const xs = rtts[kind].sort((a, b) => a - b);
         out[kind].push({
@@ -195,7 +196,7 @@ function roundTripRuns() {
         });
       }
       if (CPU) {
-        for (const kind of (r + FLIP) % 2 ? ['builtin', 'ours'] : ['ours', 'builtin']) {
+        for (const kind of order) {
           const c0 = process.cpuUsage();
           await roundTrips(ports[kind], RTT);
           const c = process.cpuUsage(c0);

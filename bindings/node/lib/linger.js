@@ -1,7 +1,7 @@
 'use strict';
 // setLinger: how long a thread whose messages have all been delivered keeps watching its event
 // loop for the next one before the loop sleeps (src/linger.rs). A reply that comes within that
-// window skips the sleep and the kernel wake-up, about half of a round trip between threads.
+// window skips the sleep and the kernel wake-up, most of a round trip between threads.
 
 const { inspect } = require('util');
 const { native } = require('./shared.js');

@@ -6,7 +6,6 @@ use std::ffi::{c_void, CStr};
 use std::ptr;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -231,11 +230,10 @@ unsafe extern "C" fn on_wake(handle: *mut c_void) {
     // SAFETY: `data` (the handle's first field) points at the env's WakeContext, which lives
     // until the handle's close callback; this callback runs on the env's thread.
     let cx = unsafe { &*(*(handle as *mut *mut WakeContext)) };
-    cx.linger.woke();
+    let woke = cx.linger.woke();
     let Some(shared) = ENV.try_with(|e| e.borrow().clone()).ok().flatten() else {
         return;
     };
-    let woke = Instant::now();
     loop {
         // The ready list is swapped with the one taken last time (emptied, its memory kept), so
         // a posting thread's push seldom allocates and this thread seldom frees its memory.

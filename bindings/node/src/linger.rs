@@ -76,14 +76,17 @@ thread_local! {
 }
 
 impl Linger {
-    /// At the start of a wake-up: one that came within a window of the last one's end is what
-    /// lingering catches, so a thread that had stopped lingering starts again.
-    pub(crate) fn woke(&self) {
+    /// At the start of a wake-up; returns when it began. One that came within a window of the
+    /// last one's end is what lingering catches, so a thread that had stopped lingering starts
+    /// again.
+    pub(crate) fn woke(&self) -> Instant {
+        let now = Instant::now();
         if let Some(ended) = self.ended.get() {
-            if (ended.elapsed().as_nanos() as u64) < window_ns() {
+            if (now.duration_since(ended).as_nanos() as u64) < window_ns() {
                 self.misses.set(0);
             }
         }
+        now
     }
 
     /// After a wake-up's deliveries (it began at `woke`), on `event_loop`'s thread, inside its
